@@ -1,0 +1,56 @@
+# customer360 — two commands on a fresh machine: `make run` and `make test`.
+# uv is bootstrapped with pip when missing; everything else comes from uv.lock.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+RUN := $(UV) run --frozen --no-sync
+PYTEST_ARGS ?=
+
+.PHONY: help setup run test test-fast ui docs bench lint clean
+
+help:
+	@echo "make run        generate demo data if none, run the daily DAG for one date, print the summary"
+	@echo "make test       install what the tests need and run them all"
+	@echo "make test-fast  unit and DAG tests only (no end-to-end run)"
+	@echo "make ui         start the Airflow UI (airflow standalone) with the project's DAGs"
+	@echo "make docs       build the dbt docs site and the Great Expectations Data Docs"
+	@echo "make bench      benchmark every stage (SCALE=small|large)"
+	@echo "make lint       ruff"
+
+setup: .venv/.customer360-synced
+
+.venv/.customer360-synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
+		{ echo "installing uv with pip"; $(PYTHON) -m pip install --quiet --disable-pip-version-check uv; }
+	$(UV) sync --frozen
+	@touch $@
+
+run: setup
+	$(RUN) customer360 run $(ARGS)
+
+test: setup
+	@bash scripts/test-setup.sh
+	$(RUN) pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(RUN) pytest -m "not slow and not postgres and not browser" $(PYTEST_ARGS)
+
+ui: setup
+	@eval "$$($(RUN) customer360 airflow-env)" && \
+		$(RUN) python -c "from customer360.airflow_setup import ensure_airflow; from customer360.settings import get_settings as g; from pathlib import Path; s=g(); ensure_airflow(s, s.airflow_home / 'setup.log')" && \
+		echo "Airflow UI on http://localhost:8080 (user and password are printed below by airflow standalone)" && \
+		$(RUN) airflow standalone
+
+docs: setup
+	$(RUN) customer360 docs
+
+bench: setup
+	$(RUN) customer360 bench --scale $${SCALE:-small}
+
+lint: setup
+	$(RUN) ruff check plugins dags expectations tests
+	$(RUN) ruff format --check plugins dags expectations tests
+
+clean:
+	rm -rf var .venv/.customer360-synced

@@ -1,0 +1,71 @@
+"""The embedded Airflow: SQLite metadata under ``<home>/airflow``, the project's DAGs, no server.
+
+``customer360 run`` and ``make ui`` both use ``airflow_env()`` so the DAG runs the same way from the
+command line, from ``airflow standalone`` and from tests.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from customer360.settings import Settings
+
+POOL_NAME = "customer360_warehouse"
+POOL_DESCRIPTION = "One slot: tasks that write the DuckDB warehouse never run at the same time"
+
+
+def airflow_bin() -> str:
+    """The ``airflow`` executable of this environment."""
+    candidate = Path(sys.executable).with_name("airflow")
+    return str(candidate) if candidate.exists() else "airflow"
+
+
+def airflow_env(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for Airflow processes: the caller's environment plus the embedded defaults.
+
+    Any ``AIRFLOW__*`` variable the user already set wins, so the same command works against an
+    Airflow on PostgreSQL metadata (set ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN``).
+    """
+    env = dict(os.environ if base is None else base)
+    home = settings.airflow_home
+    defaults = {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(home / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "60",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        "CUSTOMER360_HOME": str(settings.home),
+    }
+    for key, value in defaults.items():
+        env.setdefault(key, value)
+    env.update({k: str(v) for k, v in settings.dbt_env().items()})
+    return env
+
+
+def _run(args: list[str], env: dict[str, str], log: Path) -> None:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as fh:
+        fh.write(f"\n$ {' '.join(args)}\n")
+        fh.flush()
+        completed = subprocess.run(args, env=env, stdout=fh, stderr=subprocess.STDOUT, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"`{' '.join(args[1:])}` failed (exit {completed.returncode}); see {log}")
+
+
+def ensure_airflow(settings: Settings, log: Path) -> dict[str, str]:
+    """Create or upgrade the metadata database and the warehouse pool; return the environment."""
+    env = airflow_env(settings)
+    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    marker = Path(env["AIRFLOW_HOME"]) / ".customer360-ready"
+    if not marker.exists() or "sqlite" not in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]:
+        _run([airflow_bin(), "db", "migrate"], env, log)
+        _run([airflow_bin(), "pools", "set", POOL_NAME, "1", POOL_DESCRIPTION], env, log)
+        marker.write_text("metadata migrated and pool created\n", encoding="utf-8")
+    return env

@@ -1,0 +1,116 @@
+"""Run dbt for one layer of the pipeline: one ``dbt build`` per layer, never one per model.
+
+dbt starts once per call (about 3 s), so the DAG calls it once per layer with a selector from
+``dbt_project/selectors.yml``. The run's logical date and the settings dbt needs go in as ``--vars``
+and environment variables; profiles.yml reads only ``env_var()``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from customer360.settings import Settings
+
+# The pipeline's layers and the selector each one builds (see dbt_project/selectors.yml).
+LAYER_SELECTORS: dict[str, str] = {
+    "staging": "staging_layer",
+    "core": "core_layer",
+    "analytics": "analytics_layer",
+}
+
+
+class DbtBuildError(RuntimeError):
+    """dbt finished with failed models or tests; the message lists them and where the log is."""
+
+
+@dataclass
+class DbtLayerResult:
+    layer: str
+    success: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    log_path: Path | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "layer": self.layer,
+            "success": self.success,
+            "counts": self.counts,
+            "failures": self.failures,
+            "seconds": round(self.seconds, 2),
+            "log_path": str(self.log_path) if self.log_path else None,
+        }
+
+
+def dbt_vars(settings: Settings, as_of_date: date) -> dict[str, object]:
+    return {
+        "as_of_date": as_of_date.isoformat(),
+        "rfm_window_days": settings.rfm_window_days,
+        "tier_a_share": settings.tier_a_share,
+        "tier_b_share": settings.tier_b_share,
+        "gold_share": settings.gold_share,
+        "churn_horizon_days": settings.churn_horizon_days,
+        "default_sla_hours": settings.default_sla_hours,
+        "pseudonym_salt": settings.pseudonym_salt,
+    }
+
+
+def _prepare_environment(settings: Settings) -> None:
+    os.environ.update(settings.dbt_env())
+    # dbt writes its logs and artefacts beside the project unless told otherwise; keep them per home.
+    os.environ.setdefault("DBT_LOG_PATH", str(settings.home / "dbt" / "logs"))
+    os.environ.setdefault("DBT_TARGET_PATH", str(settings.home / "dbt" / "target"))
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def build(settings: Settings, layer: str, as_of_date: date, extra_args: list[str] | None = None) -> DbtLayerResult:
+    """``dbt build`` of one layer. Raises ``DbtBuildError`` naming each failed node."""
+    import time
+
+    from dbt.cli.main import dbtRunner
+
+    if layer not in LAYER_SELECTORS:
+        raise ValueError(f"unknown dbt layer {layer!r}; known: {', '.join(LAYER_SELECTORS)}")
+    _prepare_environment(settings)
+    args = [
+        "build",
+        "--project-dir",
+        str(settings.dbt_project_dir),
+        "--profiles-dir",
+        str(settings.dbt_project_dir),
+        "--target",
+        settings.target,
+        "--selector",
+        LAYER_SELECTORS[layer],
+        "--vars",
+        json.dumps(dbt_vars(settings, as_of_date)),
+        "--quiet",
+        *(extra_args or []),
+    ]
+    started = time.perf_counter()
+    result = dbtRunner().invoke(args)
+    seconds = time.perf_counter() - started
+    log_path = Path(os.environ["DBT_LOG_PATH"]) / "dbt.log"
+    outcome = DbtLayerResult(layer=layer, success=bool(result.success), seconds=seconds, log_path=log_path)
+    if result.exception is not None:
+        raise DbtBuildError(f"dbt could not run the {layer} layer: {result.exception} (log: {log_path})")
+    for node_result in result.result or []:
+        status = str(node_result.status)
+        outcome.counts[status] = outcome.counts.get(status, 0) + 1
+        if status in ("error", "fail"):
+            node = node_result.node
+            message = (node_result.message or "").strip().splitlines()
+            outcome.failures.append(
+                f"{node.resource_type} {node.name} ({node.original_file_path}): "
+                f"{status}: {message[0] if message else 'no message'}"
+            )
+    if not outcome.success:
+        listed = "\n  - ".join(outcome.failures) or "see the log"
+        raise DbtBuildError(f"dbt build of the {layer} layer failed:\n  - {listed}\n(log: {log_path})")
+    return outcome

@@ -1,0 +1,151 @@
+"""The stages of one daily run, as plain functions: the DAG's tasks call these and nothing else.
+
+Every stage takes the logical date and the run id, records its progress in the run folder, and returns a
+small JSON-able dict (it becomes the task's XCom). A stage that finds bad data it must not pass on raises
+an error whose message says what failed and where to look; a warning is recorded and the run goes on.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from customer360.progress import stage
+from customer360.settings import Settings, get_settings
+
+
+class QualityGateError(RuntimeError):
+    """A critical expectation failed (or a check could not run): downstream stages must not start."""
+
+
+class ChannelIngestError(RuntimeError):
+    """A landing file of a channel could not be read at all; the channel's other files were loaded."""
+
+
+class RunFailedError(RuntimeError):
+    """The run finished its stages but something failed on the way; the summary says what."""
+
+
+def _unrecoverable_ingest_errors(run_dir, run_id: str) -> list[str]:
+    """Channels whose ingest did not finish for a reason other than an unreadable file.
+
+    An unreadable file fails only its channel (the others go on); any other error (disk full, permission
+    denied, a killed task) must stop the run before the raw layer is validated.
+    """
+    from customer360.landing.contract import CHANNELS
+    from customer360.progress import read_events
+
+    last: dict[str, dict[str, Any]] = {}
+    for event in read_events(run_dir, run_id):
+        name = event.get("stage", "")
+        if name.startswith("ingest:"):
+            last[name.split(":", 1)[1]] = event
+    problems = []
+    for channel in CHANNELS:
+        event = last.get(channel)
+        if event is None or event["event"] == "start":
+            problems.append(f"ingest of {channel} did not finish (killed or not started)")
+        elif event["event"] == "error" and not event.get("error", "").startswith("ChannelIngestError"):
+            problems.append(f"ingest of {channel} failed: {event.get('error')}")
+    return problems
+
+
+def _settings(settings: Settings | None) -> Settings:
+    return settings or get_settings()
+
+
+def ingest(channel: str, logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Load every new landing file of ``channel`` up to ``logical_date`` into ``raw.<channel>``."""
+    from customer360.ingest import load_channel
+
+    s = _settings(settings)
+    with stage(s.run_dir(logical_date.isoformat()), f"ingest:{channel}", run_id) as detail:
+        result = load_channel(s, channel, logical_date, run_id)
+        detail.update(result.as_dict())
+    if result.failures:
+        raise ChannelIngestError(
+            f"channel {channel}: {len(result.failures)} file(s) could not be read; the other files were "
+            "loaded:\n  - " + "\n  - ".join(result.failures)
+        )
+    return detail
+
+
+def validate(layer: str, logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Run the Great Expectations checkpoint of one layer; stop on red."""
+    from customer360.quality import run_checkpoint
+
+    s = _settings(settings)
+    run_dir = s.run_dir(logical_date.isoformat())
+    if layer == "raw":
+        problems = _unrecoverable_ingest_errors(run_dir, run_id)
+        if problems:
+            raise QualityGateError(
+                "the raw layer is not validated because ingest did not complete:\n  - " + "\n  - ".join(problems)
+            )
+    with stage(run_dir, f"validate:{layer}", run_id) as detail:
+        result = run_checkpoint(s, layer, logical_date, run_id)
+        detail.update(result.as_dict())
+    if not result.ok:
+        raise QualityGateError(result.failure_message())
+    return detail
+
+
+def build_layer(layer: str, logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """One ``dbt build`` for one layer (staging, core or analytics)."""
+    from customer360 import dbt_runner
+
+    s = _settings(settings)
+    with stage(s.run_dir(logical_date.isoformat()), f"dbt:{layer}", run_id) as detail:
+        result = dbt_runner.build(s, layer, logical_date)
+        detail.update(result.as_dict())
+    return detail
+
+
+def resolve_identity(logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Resolve every source record to a stable ``customer_id``."""
+    from customer360.identity import resolve
+
+    s = _settings(settings)
+    with stage(s.run_dir(logical_date.isoformat()), "identity", run_id) as detail:
+        result = resolve(s, logical_date, run_id)
+        detail.update(result.as_dict())
+    return detail
+
+
+def fit_models(logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Fit the CLV models (BG/NBD, Gamma-Gamma) and the churn model, and score every customer."""
+    from customer360.churn import stage as churn_stage
+    from customer360.clv import stage as clv_stage
+
+    s = _settings(settings)
+    run_dir = s.run_dir(logical_date.isoformat())
+    with stage(run_dir, "models:clv", run_id) as detail:
+        detail.update(clv_stage.run(s, logical_date, run_id))
+    with stage(run_dir, "models:churn", run_id) as churn_detail:
+        churn_detail.update(churn_stage.run(s, logical_date, run_id))
+    return {"clv": detail, "churn": churn_detail}
+
+
+def publish(logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Publish the marts as a read-only snapshot, swapped in whole, then write the run's report."""
+    from customer360.publish import publish_marts
+
+    s = _settings(settings)
+    with stage(s.run_dir(logical_date.isoformat()), "publish", run_id) as detail:
+        detail.update(publish_marts(s, logical_date, run_id))
+    return detail
+
+
+def summarize(logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Write ``summary.json`` for the run: what was read, loaded, quarantined, checked and published."""
+    from customer360.summary import build_summary, write_summary
+
+    s = _settings(settings)
+    summary = build_summary(s, logical_date, run_id)
+    path = write_summary(s, logical_date, summary)
+    if summary["problems"]:
+        raise RunFailedError(
+            f"run {run_id} for {logical_date} ended with problems (summary: {path}):\n  - "
+            + "\n  - ".join(summary["problems"])
+        )
+    return {"summary_path": str(path), "status": summary["status"]}

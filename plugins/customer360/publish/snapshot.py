@@ -1,0 +1,153 @@
+"""Publish the marts as a read-only snapshot that BI tools and analysts read, swapped in whole.
+
+Layout under ``settings.published_dir``::
+
+    snapshots/<logical date>__<UTC stamp>/marts.duckdb   every BI-facing mart as a table in ``main``
+    snapshots/<...>/parquet/<mart>.parquet               the same marts as Parquet
+    snapshots/<...>/manifest.json                        run id, logical date, row counts, checksums
+    current -> snapshots/<...>                           a symlink, replaced atomically (rename)
+
+A snapshot is written aside and only then made current with one ``rename``: a reader sees the old
+snapshot or the new one, never a mix, and a failed run leaves the last good snapshot in place. Readers
+open ``current/marts.duckdb`` read-only; a reader that already holds the old file keeps reading it (the
+file stays until its last reader closes it, even after it is pruned). The newest ``keep_snapshots``
+snapshots are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from customer360.settings import Settings
+
+PUBLISHED_SCHEMAS = ("marts",)
+SNAPSHOT_DB = "marts.duckdb"
+CURRENT_LINK = "current"
+
+
+def current_snapshot(settings: Settings) -> Path | None:
+    link = settings.published_dir / CURRENT_LINK
+    return link.resolve() if link.exists() else None
+
+
+def current_database(settings: Settings) -> Path:
+    """Path BI tools and ``customer360 sql`` open (read-only)."""
+    return settings.published_dir / CURRENT_LINK / SNAPSHOT_DB
+
+
+def _bi_tables(con) -> list[tuple[str, str]]:
+    placeholders = ", ".join("?" for _ in PUBLISHED_SCHEMAS)
+    rows = con.execute(
+        f"""
+        select table_schema, table_name
+        from information_schema.tables
+        where table_catalog = 'warehouse' and table_schema in ({placeholders}) and table_type in ('BASE TABLE', 'VIEW')
+        order by table_name
+        """,
+        list(PUBLISHED_SCHEMAS),
+    ).fetchall()
+    return [(schema, name) for schema, name in rows]
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _swap_current(published_dir: Path, target: Path) -> None:
+    """Point ``current`` at ``target`` with one atomic rename of a fresh symlink."""
+    tmp_link = published_dir / f".{CURRENT_LINK}.{os.getpid()}.tmp"
+    if tmp_link.is_symlink() or tmp_link.exists():
+        tmp_link.unlink()
+    tmp_link.symlink_to(target.relative_to(published_dir), target_is_directory=True)
+    os.replace(tmp_link, published_dir / CURRENT_LINK)
+
+
+def _prune(snapshots_dir: Path, keep: int, current: Path) -> list[str]:
+    done = sorted(p for p in snapshots_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    removed = []
+    for old in done[: max(0, len(done) - keep)]:
+        if old.resolve() == current.resolve():
+            continue
+        shutil.rmtree(old, ignore_errors=True)
+        removed.append(old.name)
+    # Half-written snapshots of killed runs
+    for partial in snapshots_dir.glob(".tmp-*"):
+        shutil.rmtree(partial, ignore_errors=True)
+    return removed
+
+
+def publish_marts(
+    settings: Settings, logical_date: date, run_id: str, exclude: set[str] | None = None
+) -> dict[str, Any]:
+    """Copy every BI-facing mart into a new snapshot and make it current. ``exclude`` names marts held back."""
+    exclude = exclude or set()
+    snapshots_dir = settings.published_dir / "snapshots"
+    snapshots_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    name = f"{logical_date.isoformat()}__{stamp}"
+    staging_dir = snapshots_dir / f".tmp-{name}"
+    final_dir = snapshots_dir / name
+    (staging_dir / "parquet").mkdir(parents=True)
+
+    tables: dict[str, int] = {}
+    held_back: list[str] = []
+    import duckdb
+
+    if not settings.warehouse_path.exists():
+        raise FileNotFoundError(f"warehouse {settings.warehouse_path} does not exist: nothing to publish")
+    con = duckdb.connect(str(staging_dir / SNAPSHOT_DB), config={"threads": settings.duckdb_threads})
+    try:
+        con.execute(f"attach {_sql_literal(settings.warehouse_path)} as warehouse (read_only)")
+        for schema, table in _bi_tables(con):
+            if table in exclude:
+                held_back.append(table)
+                continue
+            source = f"warehouse.{_quote(schema)}.{_quote(table)}"
+            con.execute(f"create table main.{_quote(table)} as select * from {source}")
+            parquet_path = staging_dir / "parquet" / f"{table}.parquet"
+            con.execute(f"copy main.{_quote(table)} to {_sql_literal(parquet_path)} (format parquet)")
+            tables[table] = con.execute(f"select count(*) from main.{_quote(table)}").fetchone()[0]
+        con.execute("detach warehouse")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+    manifest = {
+        "run_id": run_id,
+        "logical_date": logical_date.isoformat(),
+        "published_at": datetime.now(UTC).isoformat(),
+        "tables": tables,
+        "held_back": held_back,
+    }
+    (staging_dir / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    _fsync_tree(staging_dir)
+    os.rename(staging_dir, final_dir)
+    _swap_current(settings.published_dir, final_dir)
+    removed = _prune(snapshots_dir, settings.keep_snapshots, final_dir)
+    return {
+        "snapshot": str(final_dir),
+        "database": str(current_database(settings)),
+        "tables": tables,
+        "held_back": held_back,
+        "pruned": removed,
+    }
+
+
+def _sql_literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _fsync_tree(root: Path) -> None:
+    """Flush the snapshot's files to disk before it is made current."""
+    for path in root.rglob("*"):
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)

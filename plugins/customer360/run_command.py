@@ -1,0 +1,219 @@
+"""``customer360 run``: run the daily DAG for one logical date on the embedded default, with a progress
+display and a summary at the end; plus ``summary``, ``stage`` and ``airflow-env``.
+
+The DAG runs through ``airflow dags test`` (in-process executor, SQLite metadata, no server), so a run
+from the command line is the same DAG, the same tasks and the same code as a scheduled run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+DAG_ID = "customer360_daily"
+# What `make run` generates when the landing folder is empty: small, but enough for every mart.
+DEFAULT_DEMO = {"customers": 3000, "days": 180, "seed": 42}
+PIPELINE_STAGES = (
+    [f"ingest:{c}" for c in ("crm_contacts", "web_orders", "pos_transactions")]
+    + [f"ingest:{c}" for c in ("support_tickets", "marketing_events", "surveys")]
+    + ["validate:raw", "dbt:staging", "validate:staging", "identity", "dbt:core"]
+    + ["models:clv", "models:churn", "dbt:analytics", "validate:marts", "publish"]
+)
+
+
+def _landing_dates(landing_root: Path) -> list[date]:
+    found: set[date] = set()
+    if not landing_root.exists():
+        return []
+    for channel_dir in landing_root.iterdir():
+        if not channel_dir.is_dir():
+            continue
+        for day_dir in channel_dir.iterdir():
+            try:
+                found.add(date.fromisoformat(day_dir.name))
+            except ValueError:
+                continue
+    return sorted(found)
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _generate_demo(settings, args) -> None:
+    from customer360.datagen import generate
+
+    end = args.date or (datetime.now(UTC).date() - timedelta(days=1))
+    print(
+        f"No landing data in {settings.landing_root}: generating {args.customers:,} customers over "
+        f"{args.days} days (seed {args.seed}, ending {end})..."
+    )
+    started = time.perf_counter()
+    generate(
+        out=settings.landing_root,
+        customers=args.customers,
+        days=args.days,
+        seed=args.seed,
+        end_date=end,
+    )
+    print(f"  generated in {time.perf_counter() - started:.1f} s")
+
+
+def _watch(process: subprocess.Popen, run_dir: Path, started_at: datetime) -> None:
+    """Show which stage runs, how many are done, and the time taken, until the DAG process ends."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from customer360.progress import read_events
+
+    total = len(PIPELINE_STAGES)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} stages"),
+        TimeElapsedColumn(),
+        transient=False,
+    ) as progress:
+        bar = progress.add_task("starting Airflow", total=total)
+        while True:
+            finished = process.poll() is not None
+            events = [e for e in read_events(run_dir) if str(e.get("at", "")) >= started_at.isoformat()]
+            done = {e["stage"] for e in events if e["event"] in ("end", "error")}
+            failed = [e["stage"] for e in events if e["event"] == "error"]
+            running = [e["stage"] for e in events if e["event"] == "start" and e["stage"] not in done]
+            description = running[-1] if running else ("finishing" if done else "starting Airflow")
+            if failed:
+                description += f" ([red]failed: {', '.join(sorted(set(failed)))}[/red])"
+            progress.update(bar, completed=min(len(done), total), description=description)
+            if finished:
+                break
+            time.sleep(0.5)
+
+
+def run(args: argparse.Namespace) -> int:
+    from customer360.airflow_setup import airflow_bin, ensure_airflow
+    from customer360.settings import get_settings
+    from customer360.summary import build_summary, load_summary, render_summary
+
+    settings = get_settings()
+    if not _landing_dates(settings.landing_root):
+        if args.no_generate:
+            print(f"no landing data under {settings.landing_root}", file=sys.stderr)
+            return 2
+        _generate_demo(settings, args)
+    dates = _landing_dates(settings.landing_root)
+    logical_date = args.date or dates[-1]
+    run_dir = settings.run_dir(logical_date.isoformat())
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = run_dir / "airflow.log"
+
+    print(f"Preparing Airflow (SQLite metadata in {settings.airflow_home})...")
+    env = ensure_airflow(settings, log)
+    print(f"Running DAG {DAG_ID} for {logical_date} (Airflow log: {log})")
+    started_at = datetime.now(UTC)
+    with log.open("a", encoding="utf-8") as fh:
+        process = subprocess.Popen(
+            [airflow_bin(), "dags", "test", DAG_ID, logical_date.isoformat()],
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _watch(process, run_dir, started_at)
+        except KeyboardInterrupt:
+            process.terminate()
+            raise
+    summary_path = run_dir / "summary.json"
+    fresh = summary_path.exists() and summary_path.stat().st_mtime >= started_at.timestamp()
+    summary = load_summary(settings, logical_date) if fresh else None
+    if summary is None:
+        # The DAG died before its summary task: say what we know.
+        from customer360.progress import read_events
+
+        run_ids = [e["run_id"] for e in read_events(run_dir) if str(e.get("at", "")) >= started_at.isoformat()]
+        summary = build_summary(settings, logical_date, run_ids[-1] if run_ids else "unknown")
+        summary["problems"].append(f"the DAG run did not complete (exit {process.returncode}); see {log}")
+        summary["status"] = "failed"
+    render_summary(summary)
+    if process.returncode != 0 or summary["status"] != "success":
+        print(f"\nThe run failed. Airflow's log: {log}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def show_summary(args: argparse.Namespace) -> int:
+    from customer360.settings import get_settings
+    from customer360.summary import load_summary, render_summary
+
+    settings = get_settings()
+    dates = sorted(p.name for p in settings.runs_dir.glob("*/summary.json")) if settings.runs_dir.exists() else []
+    day = args.date or (date.fromisoformat(Path(dates[-1]).parent.name) if dates else None)
+    summary = load_summary(settings, day) if day else None
+    if summary is None:
+        print("no run summary found: run `customer360 run` first", file=sys.stderr)
+        return 2
+    render_summary(summary)
+    return 0 if summary["status"] == "success" else 1
+
+
+def run_stage(args: argparse.Namespace) -> int:
+    """Run one stage in this process, without Airflow (debugging, benchmarks)."""
+    from customer360 import pipeline
+
+    run_id = args.run_id or f"cli__{datetime.now(UTC).isoformat()}"
+    name, _, arg = args.stage.partition(":")
+    functions = {
+        "ingest": lambda: pipeline.ingest(arg, args.date, run_id),
+        "validate": lambda: pipeline.validate(arg, args.date, run_id),
+        "dbt": lambda: pipeline.build_layer(arg, args.date, run_id),
+        "identity": lambda: pipeline.resolve_identity(args.date, run_id),
+        "models": lambda: pipeline.fit_models(args.date, run_id),
+        "publish": lambda: pipeline.publish(args.date, run_id),
+        "summarize": lambda: pipeline.summarize(args.date, run_id),
+    }
+    if name not in functions:
+        print(f"unknown stage {args.stage!r}; stages: {', '.join(PIPELINE_STAGES)}, summarize", file=sys.stderr)
+        return 2
+    result = functions[name]()
+    print(result)
+    return 0
+
+
+def print_airflow_env(args: argparse.Namespace) -> int:
+    from customer360.airflow_setup import airflow_env
+    from customer360.settings import get_settings
+
+    for key, value in sorted(airflow_env(get_settings(), base={}).items()):
+        print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("run", help="run the daily DAG for one logical date (embedded Airflow)")
+    p.add_argument("--date", type=_parse_date, help="logical date (default: the latest landing date)")
+    p.add_argument("--no-generate", action="store_true", help="fail instead of generating demo data")
+    p.add_argument("--customers", type=int, default=DEFAULT_DEMO["customers"], help="demo data: customers")
+    p.add_argument("--days", type=int, default=DEFAULT_DEMO["days"], help="demo data: days of history")
+    p.add_argument("--seed", type=int, default=DEFAULT_DEMO["seed"], help="demo data: random seed")
+    p.set_defaults(func=run)
+
+    p = subparsers.add_parser("summary", help="print the summary of a run")
+    p.add_argument("--date", type=_parse_date, help="logical date (default: the latest run)")
+    p.set_defaults(func=show_summary)
+
+    p = subparsers.add_parser("stage", help="run one pipeline stage in this process, without Airflow")
+    p.add_argument("stage", help=f"one of: {', '.join(PIPELINE_STAGES)}, summarize")
+    p.add_argument("--date", type=_parse_date, required=True)
+    p.add_argument("--run-id")
+    p.set_defaults(func=run_stage)
+
+    p = subparsers.add_parser("airflow-env", help="print the environment of the embedded Airflow")
+    p.set_defaults(func=print_airflow_env)

@@ -1,0 +1,151 @@
+"""One settings object for the whole pipeline, read once from ``CUSTOMER360_*`` environment variables.
+
+Defaults serve the embedded mode: everything lives under ``<project>/var`` and the warehouse is one DuckDB
+file. Nothing else in the package holds a path or a threshold as a literal: it asks ``get_settings()``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+ENV_PREFIX = "CUSTOMER360_"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(ENV_PREFIX + name, default)
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(ENV_PREFIX + name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(ENV_PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not a number") from exc
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(ENV_PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not a whole number") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the pipeline. Field names map to ``CUSTOMER360_<FIELD_NAME_UPPER>``."""
+
+    project_dir: Path = PROJECT_DIR
+    home: Path = field(default_factory=lambda: _env_path("HOME", PROJECT_DIR / "var"))
+    landing_root: Path | None = None
+    warehouse_path: Path | None = None
+    published_dir: Path | None = None
+    runs_dir: Path | None = None
+    channels_file: Path | None = None
+
+    # Warehouse target for dbt and the Python stages: "duckdb" (embedded) or "postgres" (scale-out).
+    target: str = field(default_factory=lambda: _env("TARGET", "duckdb"))
+    postgres_url: str = field(
+        default_factory=lambda: _env("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/customer360")
+    )
+    duckdb_threads: int = field(default_factory=lambda: _env_int("DUCKDB_THREADS", os.cpu_count() or 2))
+    duckdb_memory_limit: str = field(default_factory=lambda: _env("DUCKDB_MEMORY_LIMIT", "6GB"))
+
+    # Cleansing and identity
+    default_phone_region: str = field(default_factory=lambda: _env("DEFAULT_PHONE_REGION", "NL"))
+    max_emails_per_customer: int = field(default_factory=lambda: _env_int("MAX_EMAILS_PER_CUSTOMER", 2))
+    max_phones_per_customer: int = field(default_factory=lambda: _env_int("MAX_PHONES_PER_CUSTOMER", 3))
+    match_threshold: float = field(default_factory=lambda: _env_float("MATCH_THRESHOLD", 0.92))
+    late_arrival_days: int = field(default_factory=lambda: _env_int("LATE_ARRIVAL_DAYS", 400))
+
+    # Differentiate
+    rfm_window_days: int = field(default_factory=lambda: _env_int("RFM_WINDOW_DAYS", 365))
+    tier_a_share: float = field(default_factory=lambda: _env_float("TIER_A_SHARE", 0.80))
+    tier_b_share: float = field(default_factory=lambda: _env_float("TIER_B_SHARE", 0.15))
+    gold_share: float = field(default_factory=lambda: _env_float("GOLD_SHARE", 0.05))
+    churn_horizon_days: int = field(default_factory=lambda: _env_int("CHURN_HORIZON_DAYS", 90))
+    clv_discount_rate: float = field(default_factory=lambda: _env_float("CLV_DISCOUNT_RATE", 0.10))
+
+    # Interact
+    default_sla_hours: int = field(default_factory=lambda: _env_int("DEFAULT_SLA_HOURS", 24))
+
+    # Publishing
+    keep_snapshots: int = field(default_factory=lambda: _env_int("KEEP_SNAPSHOTS", 7))
+    pseudonym_salt: str = field(default_factory=lambda: _env("PSEUDONYM_SALT", "customer360-dev-salt"))
+
+    def __post_init__(self) -> None:
+        # Paths that default to places under ``home`` unless their own variable is set.
+        derived = {
+            "landing_root": ("LANDING_ROOT", self.home / "landing"),
+            "warehouse_path": ("WAREHOUSE_PATH", self.home / "warehouse" / "customer360.duckdb"),
+            "published_dir": ("PUBLISHED_DIR", self.home / "published"),
+            "runs_dir": ("RUNS_DIR", self.home / "runs"),
+            "channels_file": ("CHANNELS_FILE", self.project_dir / "config" / "channels.yml"),
+        }
+        for attr, (env_name, default) in derived.items():
+            if getattr(self, attr) is None:
+                object.__setattr__(self, attr, _env_path(env_name, default))
+        if self.target not in ("duckdb", "postgres"):
+            raise ValueError(f"{ENV_PREFIX}TARGET must be 'duckdb' or 'postgres', not {self.target!r}")
+        if not 0 < self.tier_a_share < 1 or not 0 < self.tier_b_share < 1:
+            raise ValueError("tier shares must lie between 0 and 1")
+        if self.tier_a_share + self.tier_b_share >= 1:
+            raise ValueError(
+                f"{ENV_PREFIX}TIER_A_SHARE + {ENV_PREFIX}TIER_B_SHARE must stay below 1 (C takes the rest)"
+            )
+
+    # Well-known places -------------------------------------------------------------------------
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.project_dir / "dbt_project"
+
+    @property
+    def expectations_dir(self) -> Path:
+        return self.project_dir / "expectations"
+
+    @property
+    def dags_dir(self) -> Path:
+        return self.project_dir / "dags"
+
+    @property
+    def airflow_home(self) -> Path:
+        return _env_path("AIRFLOW_HOME", self.home / "airflow")
+
+    def run_dir(self, logical_date: str) -> Path:
+        """Where one logical date's quality results, summary and report go."""
+        return self.runs_dir / logical_date
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment for dbt: profiles.yml reads only these variables."""
+        return {
+            "CUSTOMER360_TARGET": self.target,
+            "CUSTOMER360_WAREHOUSE_PATH": str(self.warehouse_path),
+            "CUSTOMER360_DUCKDB_THREADS": str(self.duckdb_threads),
+            "CUSTOMER360_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            "CUSTOMER360_POSTGRES_URL": self.postgres_url,
+        }
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+    def as_dict(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "pseudonym_salt"}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once. Tests build their own ``Settings(...)`` instead."""
+    return Settings()
