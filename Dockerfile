@@ -1,0 +1,30 @@
+# customer360 image for the production-like deployment (docker-compose.yml): Airflow 3 + dbt + GX,
+# installed from uv.lock exactly as `make run` installs them.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    UV_PROJECT_ENVIRONMENT=/opt/venv \
+    PATH=/opt/venv/bin:$PATH \
+    AIRFLOW_HOME=/opt/airflow
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpq5 tini curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && pip install --no-cache-dir uv \
+ && useradd --create-home --uid 50000 airflow
+
+WORKDIR /opt/customer360
+COPY pyproject.toml uv.lock README.md ./
+COPY plugins ./plugins
+RUN uv sync --frozen --no-dev
+
+COPY dags ./dags
+COPY dbt_project ./dbt_project
+COPY expectations ./expectations
+COPY config ./config
+
+RUN mkdir -p /opt/airflow /opt/customer360/var && chown -R airflow /opt/airflow /opt/customer360/var
+USER airflow
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["airflow", "version"]

@@ -1,0 +1,2 @@
+-- The warehouse database beside Airflow's metadata database (docker-compose's postgres service).
+create database customer360;
