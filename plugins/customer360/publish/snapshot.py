@@ -151,3 +151,27 @@ def _fsync_tree(root: Path) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+
+def table_checksums(database: Path) -> dict[str, tuple[int, str]]:
+    """Row count and an order-independent content checksum of every table in a snapshot database.
+
+    Two runs that produced the same marts give the same checksums (reruns, backfills, incremental vs full).
+    """
+    import duckdb
+
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        names = [r[0] for r in con.execute("select table_name from information_schema.tables order by 1").fetchall()]
+        result = {}
+        for name in names:
+            rows, digest = con.execute(
+                f"""
+                select count(*), coalesce(md5(string_agg(row_hash, ',' order by row_hash)), '')
+                from (select md5(cast(r as varchar)) as row_hash from {_quote(name)} as r)
+                """
+            ).fetchone()
+            result[name] = (rows, digest)
+        return result
+    finally:
+        con.close()

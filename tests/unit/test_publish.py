@@ -1,0 +1,143 @@
+"""Atomic publishing: readers never see an error or a mix of two runs; a failed publish keeps the last
+good snapshot; old snapshots are pruned."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from customer360.publish import current_database, publish_marts
+from customer360.publish.snapshot import table_checksums
+from customer360.settings import Settings
+
+MARTS = ("dim_customers", "fct_orders", "customer_rfm")
+
+
+def _write_marts(settings: Settings, version: int, rows: int = 2000) -> None:
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        con.execute("create schema if not exists marts")
+        con.execute("create schema if not exists restricted")
+        for name in MARTS:
+            con.execute(
+                f"create or replace table marts.{name} as "
+                f"select range as id, {version} as version from range({rows + version})"
+            )
+        con.execute("create or replace table restricted.pii as select 'a@b.c' as email")
+    finally:
+        con.close()
+
+
+def _reader(published: str, seconds: float, out: str) -> None:
+    """A BI tool: reconnects and reads every mart again and again; records versions seen and errors."""
+    db = Path(published) / "current" / "marts.duckdb"
+    seen, errors, mixed = set(), [], 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            con = duckdb.connect(str(db), read_only=True)
+            try:
+                versions = {
+                    con.execute(f"select max(version), count(*) - max(version) from {name}").fetchone()
+                    for name in MARTS
+                }
+            finally:
+                con.close()
+            if len(versions) != 1:
+                mixed += 1
+            seen.update(v for v, _ in versions)
+        except Exception as exc:  # noqa: BLE001 - the test records every error a reader meets
+            errors.append(f"{type(exc).__name__}: {exc}")
+    Path(out).write_text(json.dumps({"seen": sorted(seen), "errors": errors[:5], "mixed": mixed}))
+
+
+@pytest.fixture()
+def settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path, keep_snapshots=3)
+
+
+def test_given_a_reader_querying_continuously_when_runs_publish_then_it_never_errors_nor_sees_a_mix(
+    settings, tmp_path
+):
+    _write_marts(settings, 1)
+    publish_marts(settings, date(2026, 11, 1), "run-1")
+    out = tmp_path / "reader.json"
+    ctx = mp.get_context("spawn")
+    reader = ctx.Process(target=_reader, args=(str(settings.published_dir), 8.0, str(out)))
+    reader.start()
+    time.sleep(1.5)  # the reader is up and reading
+    for version in range(2, 6):
+        _write_marts(settings, version)
+        publish_marts(settings, date(2026, 11, version), f"run-{version}")
+        time.sleep(0.5)
+    reader.join(timeout=60)
+    result = json.loads(out.read_text())
+    assert result["errors"] == []
+    assert result["mixed"] == 0
+    assert len(result["seen"]) >= 2, "the reader should have seen more than one published run"
+
+
+def test_given_a_publish_that_fails_midway_then_the_last_good_snapshot_stays_current(settings, monkeypatch):
+    _write_marts(settings, 1)
+    publish_marts(settings, date(2026, 11, 1), "run-1")
+    before = table_checksums(current_database(settings))
+
+    _write_marts(settings, 2)
+    from customer360.publish import snapshot
+
+    def broken_fsync(root):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(snapshot, "_fsync_tree", broken_fsync)
+    with pytest.raises(OSError, match="No space left"):
+        publish_marts(settings, date(2026, 11, 2), "run-2")
+    assert table_checksums(current_database(settings)) == before
+    # the half-written snapshot is cleaned by the next good publish
+    monkeypatch.undo()
+    publish_marts(settings, date(2026, 11, 2), "run-2b")
+    assert not list((settings.published_dir / "snapshots").glob(".tmp-*"))
+
+
+def test_given_more_runs_than_kept_then_old_snapshots_are_pruned_and_parquet_matches(settings):
+    for version in range(1, 6):
+        _write_marts(settings, version, rows=10)
+        result = publish_marts(settings, date(2026, 11, version), f"run-{version}")
+    snapshots = [p for p in (settings.published_dir / "snapshots").iterdir() if not p.name.startswith(".")]
+    assert len(snapshots) == 3
+    assert result["tables"] == {"customer_rfm": 15, "dim_customers": 15, "fct_orders": 15}
+    current = Path(result["snapshot"])
+    for name in MARTS:
+        rows = duckdb.connect().execute(f"select count(*) from read_parquet('{current}/parquet/{name}.parquet')").fetchone()[0]
+        assert rows == 15
+
+
+def test_given_restricted_tables_then_they_are_never_published(settings):
+    _write_marts(settings, 1)
+    result = publish_marts(settings, date(2026, 11, 1), "run-1")
+    assert "pii" not in result["tables"]
+    con = duckdb.connect(str(current_database(settings)), read_only=True)
+    names = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    con.close()
+    assert names == set(MARTS)
+
+
+def test_given_two_identical_warehouses_then_checksums_match_and_a_changed_row_changes_them(settings):
+    _write_marts(settings, 1, rows=50)
+    publish_marts(settings, date(2026, 11, 1), "run-1")
+    first = table_checksums(current_database(settings))
+    publish_marts(settings, date(2026, 11, 1), "run-1-again")
+    assert table_checksums(current_database(settings)) == first
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute("update marts.fct_orders set version = 99 where id = 3")
+    con.close()
+    publish_marts(settings, date(2026, 11, 1), "run-1-changed")
+    changed = table_checksums(current_database(settings))
+    assert changed["fct_orders"] != first["fct_orders"]
+    assert changed["dim_customers"] == first["dim_customers"]
