@@ -15,6 +15,7 @@ from customer360 import __version__
 # Areas whose commands.py registers subcommands, in the order --help lists them.
 COMMAND_MODULES = (
     "customer360.run_command",
+    "customer360.landing.contract_doc",
     "customer360.datagen.commands",
     "customer360.identity.commands",
     "customer360.clv.commands",
