@@ -1,0 +1,69 @@
+"""``customer360 bench``: the benchmark command behind ``make bench``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+BASELINE_DIR = Path(__file__).resolve().parents[3] / "bench"
+
+
+def _print_table(title: str, rows: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("stage", "min s", "median s", "peak RSS MiB"):
+        table.add_column(col, justify="left" if col == "stage" else "right")
+    for row in rows:
+        table.add_row(row["stage"], f"{row['min_s']:.2f}", f"{row['median_s']:.2f}", f"{row['peak_rss_mib']:.0f}")
+    Console().print(table)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from customer360.bench.run import benchmark, compare_with_baseline
+    from customer360.settings import get_settings
+
+    settings = get_settings()
+    result = benchmark(settings, args.scale, args.repeat)
+    if result["generate_seconds"] is not None:
+        print(f"generated the {args.scale} data set in {result['generate_seconds']:.1f} s")
+    machine = result["machine"]
+    print(
+        f"{machine['cpu']} · {machine['cores']} cores · {machine['memory_gib']} GiB · DuckDB threads "
+        f"{machine['duckdb_threads']} · load average {', '.join(f'{x:.2f}' for x in result['load_average'])}"
+    )
+    _print_table(f"first run ({args.scale}, all history), {args.repeat} runs", result["first_run"])
+    _print_table(f"daily run ({args.scale}, one new day), {args.repeat} runs", result["daily_run"])
+
+    out_dir = settings.home / "bench" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{args.scale}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.write_text(json.dumps(result, indent=2))
+    print(f"results: {out}")
+
+    baseline_path = BASELINE_DIR / f"baseline-{args.scale}.json"
+    if args.write_baseline:
+        BASELINE_DIR.mkdir(exist_ok=True)
+        baseline_path.write_text(json.dumps(result, indent=2))
+        print(f"baseline written: {baseline_path}")
+    elif baseline_path.exists():
+        slower = compare_with_baseline(result, json.loads(baseline_path.read_text()))
+        for line in slower:
+            print(f"SLOWER THAN BASELINE: {line}")
+        if slower and args.fail_on_regression:
+            return 1
+        if not slower:
+            print(f"no stage is more than 1.5x slower than {baseline_path.name}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("bench", help="benchmark every stage (time and peak memory)")
+    p.add_argument("--scale", choices=("small", "medium", "large"), default="small")
+    p.add_argument("--repeat", type=int, default=3, help="runs per stage (min and median are reported)")
+    p.add_argument("--write-baseline", action="store_true", help="save this result as the committed baseline")
+    p.add_argument("--fail-on-regression", action="store_true", help="exit 1 when a stage is 1.5x slower")
+    p.set_defaults(func=_bench)

@@ -1,0 +1,210 @@
+"""``customer360 bench``: time and peak memory of every stage of a full first run and of the following
+daily run, at a given scale, repeated; printed as a table and written as JSON for comparison.
+
+The data are generated once per scale and cached under ``<home>/bench/<scale>/landing``. The history
+holds ``days`` days ending at ``END_DATE``: the first run is for the day before (all history but one day),
+the daily run for ``END_DATE`` (one new day), so the daily figure shows what one more day costs.
+Stages run in this process through ``customer360.pipeline`` (no Airflow overhead: that is measured by the
+end-to-end test, not here).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from customer360.settings import Settings
+
+END_DATE = date(2026, 6, 30)
+SCALES: dict[str, dict[str, int]] = {
+    "small": {"customers": 5_000, "days": 120, "seed": 11},
+    "medium": {"customers": 100_000, "days": 365, "seed": 11},
+    "large": {"customers": 1_000_000, "days": 365, "seed": 11},
+}
+SLOWER_THAN_BASELINE = 1.5
+
+
+class PeakMemory:
+    """Samples this process's resident memory while a stage runs (DuckDB allocates in-process too)."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    @staticmethod
+    def rss_bytes() -> int:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.rss_bytes())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakMemory:
+        self.peak = self.rss_bytes()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.rss_bytes())
+
+
+@dataclass
+class StageTiming:
+    stage: str
+    seconds: float
+    peak_rss_mib: float
+
+
+def machine_info(settings: Settings) -> dict[str, Any]:
+    from importlib.metadata import version
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    packages = ("duckdb", "dbt-core", "dbt-duckdb", "apache-airflow", "great-expectations", "pandas", "numpy")
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": {p: version(p) for p in packages},
+        "duckdb_threads": settings.duckdb_threads,
+        "duckdb_memory_limit": settings.duckdb_memory_limit,
+    }
+
+
+def _stages(logical_date: date, run_id: str, settings: Settings) -> list[tuple[str, Callable[[], Any]]]:
+    from customer360 import pipeline
+    from customer360.landing.contract import CHANNELS
+
+    stages: list[tuple[str, Callable[[], Any]]] = [
+        (f"ingest:{c}", lambda c=c: pipeline.ingest(c, logical_date, run_id, settings)) for c in CHANNELS
+    ]
+    stages += [
+        ("gx:raw", lambda: pipeline.validate("raw", logical_date, run_id, settings)),
+        ("dbt:staging", lambda: pipeline.build_layer("staging", logical_date, run_id, settings)),
+        ("gx:staging", lambda: pipeline.validate("staging", logical_date, run_id, settings)),
+        ("identity", lambda: pipeline.resolve_identity(logical_date, run_id, settings)),
+        ("dbt:core", lambda: pipeline.build_layer("core", logical_date, run_id, settings)),
+        ("models:clv+churn", lambda: pipeline.fit_models(logical_date, run_id, settings)),
+        ("dbt:analytics", lambda: pipeline.build_layer("analytics", logical_date, run_id, settings)),
+        ("gx:marts", lambda: pipeline.validate("marts", logical_date, run_id, settings)),
+        ("publish", lambda: pipeline.publish(logical_date, run_id, settings)),
+    ]
+    return stages
+
+
+def run_pipeline_timed(settings: Settings, logical_date: date, label: str) -> list[StageTiming]:
+    run_id = f"bench__{label}__{datetime.now(UTC).isoformat()}"
+    timings = []
+    for name, call in _stages(logical_date, run_id, settings):
+        with PeakMemory() as mem:
+            started = time.perf_counter()
+            call()
+            seconds = time.perf_counter() - started
+        timings.append(StageTiming(name, seconds, mem.peak / 2**20))
+    return timings
+
+
+def ensure_data(base: Path, scale: str) -> tuple[Path, float | None]:
+    """Generate the scale's landing data once; return its folder and the generation time (None if cached)."""
+    from customer360.datagen import generate
+
+    params = SCALES[scale]
+    landing = base / scale / "landing"
+    marker = base / scale / "generated.json"
+    wanted = {**params, "end_date": END_DATE.isoformat()}
+    if marker.exists() and json.loads(marker.read_text()) == wanted:
+        return landing, None
+    shutil.rmtree(base / scale, ignore_errors=True)
+    started = time.perf_counter()
+    generate(out=landing, customers=params["customers"], days=params["days"], seed=params["seed"], end_date=END_DATE)
+    seconds = time.perf_counter() - started
+    marker.write_text(json.dumps(wanted))
+    return landing, seconds
+
+
+def _summarise(runs: list[list[StageTiming]]) -> list[dict[str, Any]]:
+    rows = []
+    for i, first in enumerate(runs[0]):
+        seconds = [r[i].seconds for r in runs]
+        rows.append(
+            {
+                "stage": first.stage,
+                "min_s": round(min(seconds), 3),
+                "median_s": round(statistics.median(seconds), 3),
+                "peak_rss_mib": round(max(r[i].peak_rss_mib for r in runs), 1),
+            }
+        )
+    totals = [sum(t.seconds for t in r) for r in runs]
+    rows.append(
+        {
+            "stage": "total",
+            "min_s": round(min(totals), 3),
+            "median_s": round(statistics.median(totals), 3),
+            "peak_rss_mib": round(max(t.peak_rss_mib for r in runs for t in r), 1),
+        }
+    )
+    return rows
+
+
+def benchmark(settings: Settings, scale: str, repeat: int) -> dict[str, Any]:
+    base = settings.home / "bench"
+    landing, generate_seconds = ensure_data(base, scale)
+    first_runs, daily_runs = [], []
+    for attempt in range(repeat):
+        home = base / scale / f"run-{attempt}"
+        shutil.rmtree(home, ignore_errors=True)
+        run_settings = Settings(home=home, landing_root=landing, duckdb_threads=settings.duckdb_threads)
+        first_runs.append(run_pipeline_timed(run_settings, END_DATE - timedelta(days=1), "first"))
+        daily_runs.append(run_pipeline_timed(run_settings, END_DATE, "daily"))
+        shutil.rmtree(home / "warehouse", ignore_errors=True)
+    return {
+        "scale": scale,
+        "parameters": SCALES[scale],
+        "repeat": repeat,
+        "measured_at": datetime.now(UTC).isoformat(),
+        "load_average": os.getloadavg(),
+        "machine": machine_info(settings),
+        "generate_seconds": generate_seconds,
+        "first_run": _summarise(first_runs),
+        "daily_run": _summarise(daily_runs),
+    }
+
+
+def compare_with_baseline(result: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    """Stages more than 1.5 times slower (median) than the committed baseline of the same scale."""
+    slower = []
+    for run in ("first_run", "daily_run"):
+        before = {row["stage"]: row for row in baseline.get(run, [])}
+        for row in result[run]:
+            old = before.get(row["stage"])
+            if old and old["median_s"] > 0.5 and row["median_s"] > SLOWER_THAN_BASELINE * old["median_s"]:
+                slower.append(
+                    f"{run} {row['stage']}: {row['median_s']:.2f} s vs baseline {old['median_s']:.2f} s "
+                    f"({row['median_s'] / old['median_s']:.1f}x)"
+                )
+    return slower
