@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "customer360.landing.contract_doc",
     "customer360.datagen.commands",
     "customer360.identity.commands",
+    "customer360.quality.commands",
     "customer360.clv.commands",
     "customer360.analyst.commands",
     "customer360.privacy.commands",

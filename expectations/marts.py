@@ -1,0 +1,166 @@
+"""Marts stage: cross-model reconciliations dbt's per-model tests do not express.
+
+- identity: every source record of ``intermediate.int_contact_records_unioned`` is mapped exactly once in
+  ``identity.customer_source_xref`` (no record lost, none mapped twice); mappings without a source record
+  are reported (warning);
+- customers: ``marts.dim_customers`` has one row per distinct ``customer_id`` of the xref;
+- revenue: completed-order revenue in ``marts.fct_orders`` equals staging within a cent, per channel;
+- RFM: r/f/m scores between 1 and 5, a segment on every row, every row as of the run's date.
+
+How an order line's net amount is computed from staging is in ``LINE_NET_AMOUNT_SQL``; keep it equal to the
+dbt definition of ``fct_orders.net_amount`` for completed orders (no returns, shipping excluded).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import great_expectations.expectations as gxe
+
+from customer360.quality.query_check import ExpectQueryToReturnNoRows
+from customer360.quality.specs import SuiteSpec, critical, sql_literal, warning
+from customer360.warehouse import IDENTITY_SCHEMA
+
+MARTS_SCHEMA = "marts"
+XREF_TABLE = "customer_source_xref"
+IDENTITY_INPUT = "intermediate.int_contact_records_unioned"
+WEB_ORDER_LINES = "staging.stg_web_shop__order_lines"
+POS_TRANSACTION_LINES = "staging.stg_pos__transaction_lines"
+
+LINE_NET_AMOUNT_SQL = "quantity * unit_price - coalesce(discount_amount, 0)"
+REVENUE_TOLERANCE = 0.01  # a cent
+RFM_SCORE_COLUMNS = ("r_score", "f_score", "m_score")
+
+
+def xref_suite() -> SuiteSpec:
+    key = "source_channel, source_record_id"
+    return SuiteSpec(
+        name=f"{IDENTITY_SCHEMA}.{XREF_TABLE}",
+        schema=IDENTITY_SCHEMA,
+        table=XREF_TABLE,
+        expectations=[
+            ExpectQueryToReturnNoRows(
+                unexpected_rows_query=(
+                    "with checked as (select * from {batch}) "
+                    f"select u.source_channel, u.source_record_id, count(x.customer_id) as mappings "
+                    f"from {IDENTITY_INPUT} as u left join checked as x using ({key}) "
+                    "group by u.source_channel, u.source_record_id having count(x.customer_id) <> 1"
+                ),
+                description=f"every record of {IDENTITY_INPUT} is mapped to exactly one customer_id",
+                **critical("stable identity: no record lost or mapped twice"),
+            ),
+            ExpectQueryToReturnNoRows(
+                unexpected_rows_query=(
+                    "with checked as (select * from {batch}) "
+                    f"select x.source_channel, x.source_record_id, x.customer_id from checked as x "
+                    f"where not exists (select 1 from {IDENTITY_INPUT} as u "
+                    "where u.source_channel = x.source_channel and u.source_record_id = x.source_record_id)"
+                ),
+                description=f"every mapping belongs to a record of {IDENTITY_INPUT}",
+                **warning("mappings of records that are no longer delivered"),
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="match_score",
+                min_value=0,
+                max_value=1,
+                **warning("a score is a probability-like value"),
+            ),
+        ],
+    )
+
+
+def dim_customers_suite() -> SuiteSpec:
+    return SuiteSpec(
+        name=f"{MARTS_SCHEMA}.dim_customers",
+        schema=MARTS_SCHEMA,
+        table="dim_customers",
+        expectations=[
+            gxe.ExpectTableRowCountToBeBetween(min_value=1, **critical("volume")),
+            ExpectQueryToReturnNoRows(
+                unexpected_rows_query=(
+                    "select dim_rows, xref_customers from (select "
+                    "(select count(*) from {batch}) as dim_rows, "
+                    f"(select count(distinct customer_id) from {IDENTITY_SCHEMA}.{XREF_TABLE}) "
+                    "as xref_customers) as counts where dim_rows <> xref_customers"
+                ),
+                description="one row per distinct customer_id of identity.customer_source_xref",
+                **critical("reconciliation identity to marts"),
+            ),
+        ],
+    )
+
+
+def fct_orders_suite() -> SuiteSpec:
+    query = f"""
+with mart as (
+    select source_channel, order_id, net_amount from {{batch}} where order_status = 'completed'
+),
+web_latest_lines as (
+    select order_id, order_status, {LINE_NET_AMOUNT_SQL} as net_amount
+    from {WEB_ORDER_LINES}
+    qualify rank() over (
+        partition by order_id order by coalesce(updated_at, ordered_at) desc, _load_date desc
+    ) = 1
+),
+pos_sale_lines as (
+    select transaction_id as order_id, {LINE_NET_AMOUNT_SQL} as net_amount
+    from {POS_TRANSACTION_LINES} where lower(transaction_type) = 'sale'
+),
+staged as (
+    select 'web' as source_channel, coalesce(sum(net_amount), 0) as staging_revenue
+    from web_latest_lines where order_status = 'completed'
+    union all
+    select 'pos', coalesce(sum(p.net_amount), 0)
+    from pos_sale_lines as p
+    where p.order_id in (select order_id from mart where source_channel = 'pos')
+),
+marted as (
+    select source_channel, coalesce(sum(net_amount), 0) as mart_revenue from mart group by source_channel
+)
+select s.source_channel, coalesce(m.mart_revenue, 0) as mart_revenue, s.staging_revenue,
+    coalesce(m.mart_revenue, 0) - s.staging_revenue as difference
+from staged as s left join marted as m on m.source_channel = s.source_channel
+where abs(coalesce(m.mart_revenue, 0) - s.staging_revenue) > {REVENUE_TOLERANCE!r}
+"""
+    return SuiteSpec(
+        name=f"{MARTS_SCHEMA}.fct_orders",
+        schema=MARTS_SCHEMA,
+        table="fct_orders",
+        expectations=[
+            ExpectQueryToReturnNoRows(
+                unexpected_rows_query=query.strip(),
+                description="completed-order revenue per channel equals staging within a cent",
+                **critical("reconciliation staging to marts"),
+            ),
+        ],
+    )
+
+
+def customer_rfm_suite(as_of_date: date) -> SuiteSpec:
+    expectations: list = [
+        gxe.ExpectColumnValuesToBeBetween(column=c, min_value=1, max_value=5, **critical("quintile scores"))
+        for c in RFM_SCORE_COLUMNS
+    ]
+    expectations += [
+        gxe.ExpectColumnValuesToNotBeNull(column="rfm_segment", **critical("every cell maps to a segment")),
+        ExpectQueryToReturnNoRows(
+            unexpected_rows_query=(
+                "select as_of_date, count(*) as customers from {batch} "
+                f"where as_of_date is distinct from date {sql_literal(as_of_date.isoformat())} "
+                "group by as_of_date"
+            ),
+            description=f"every row is as of the run's date {as_of_date.isoformat()}",
+            **critical("a stale mart"),
+        ),
+    ]
+    return SuiteSpec(
+        name=f"{MARTS_SCHEMA}.customer_rfm",
+        schema=MARTS_SCHEMA,
+        table="customer_rfm",
+        expectations=expectations,
+    )
+
+
+def build_suites(as_of_date: date, run_id: str | None = None) -> list[SuiteSpec]:
+    """The marts stage's suites for one run (``run_id`` is not needed here)."""
+    return [xref_suite(), dim_customers_suite(), fct_orders_suite(), customer_rfm_suite(as_of_date)]

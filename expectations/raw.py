@@ -1,0 +1,290 @@
+"""Raw stage: the landing contract, checked on what ingest wrote (``raw.<channel>``, ``audit.*``).
+
+Built from ``customer360.landing.contract.CHANNELS``, so a contract change changes the suites:
+
+- every required column is not null; every enum column holds an allowed value (case-insensitive: raw text
+  is as delivered, ``Completed`` is fine, staging lower-cases); numbers lie in the contract's min/max;
+- lineage is complete (file, line, checksum, record hash, run);
+- email columns look like addresses (warning: staging and identity clean them);
+- ``audit.file_manifest``: rows read = rows loaded + rows quarantined for every loaded file; every loaded
+  file's records are in raw; the quarantined share per channel in this run stays below the warning and
+  critical thresholds; every channel delivered something for the run's date (warning);
+- ``audit.quarantine``: each row keeps its file, line and reason, and each file's quarantined records match
+  the manifest.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import great_expectations.expectations as gxe
+
+from customer360.landing.contract import CHANNELS, Channel, raw_column_name
+from customer360.quality.query_check import ExpectQueryToReturnNoRows
+from customer360.quality.specs import EMAIL_REGEX, SuiteSpec, critical, sql_literal, warning
+from customer360.warehouse import AUDIT_SCHEMA, RAW_SCHEMA
+
+# Thresholds (candidates for Settings): share of a channel's rows read in this run that went to quarantine.
+QUARANTINE_WARNING_SHARE = 0.05
+QUARANTINE_CRITICAL_SHARE = 0.50
+# Raw emails are as delivered; below this share of plausible addresses the channel deserves a look.
+RAW_EMAIL_MIN_VALID_SHARE = 0.98
+
+LINEAGE_COLUMNS = (
+    "_load_date",
+    "_source_file",
+    "_source_line",
+    "_file_sha256",
+    "_record_hash",
+    "_ingest_run_id",
+)
+MANIFEST_TABLE = "file_manifest"
+QUARANTINE_TABLE = "quarantine"
+MANIFEST_STATUSES = ("loaded", "unchanged", "skipped_duplicate", "failed")
+
+# The latest 'loaded' manifest row of each file: a changed file (same name, new checksum) replaced the rows
+# of its earlier load. ``{manifest}`` is the manifest relation (``{batch}`` when the manifest is the batch).
+LATEST_LOADS_SQL = """latest_loads as (
+    select channel, source_file, file_sha256, rows_loaded, rows_quarantined
+    from {manifest}
+    where status = 'loaded'
+    qualify row_number() over (partition by channel, source_file order by ingested_at desc) = 1
+)"""
+
+RAW_RECORDS_SQL = """with {latest_loads},
+raw_records as (
+{raw_records}
+)
+select l.channel, l.source_file, l.rows_loaded, coalesce(r.raw_records, 0) as raw_records
+from latest_loads as l
+left join raw_records as r
+    on r.channel = l.channel and r.source_file = l.source_file and r.file_sha256 = l.file_sha256
+where l.rows_loaded is distinct from coalesce(r.raw_records, 0)"""
+
+QUARANTINED_RECORDS_SQL = """with {latest_loads},
+quarantined as (
+    select channel, source_file, count(distinct line_number) as quarantined_records
+    from {{batch}}
+    group by all
+)
+select l.channel, l.source_file, l.rows_quarantined, coalesce(q.quarantined_records, 0) as quarantined_records
+from latest_loads as l
+left join quarantined as q on q.channel = l.channel and q.source_file = l.source_file
+where l.rows_quarantined is distinct from coalesce(q.quarantined_records, 0)"""
+
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def enum_regex(allowed: tuple[str, ...]) -> str:
+    """Case-insensitive whole-value match of one of ``allowed`` (RE2 syntax, as DuckDB evaluates it)."""
+    return "(?i)^(?:" + "|".join(re.escape(v) for v in allowed) + ")$"
+
+
+def _this_run(as_of_date: date, run_id: str | None) -> str:
+    """Manifest rows of this run: files of the run's date, plus whatever this run id loaded (a backfill)."""
+    condition = f"load_date = date {sql_literal(as_of_date.isoformat())}"
+    if run_id:
+        condition += f" or run_id = {sql_literal(run_id)}"
+    return f"({condition})"
+
+
+# --- raw.<channel> --------------------------------------------------------------------------------------
+
+
+def _range_check(
+    channel: Channel, column: str, low: float | None, high: float | None
+) -> ExpectQueryToReturnNoRows:
+    name = _quoted(raw_column_name(column))
+    value = f"try_cast({name} as double)"
+    bounds = [f"{value} is null"]
+    if low is not None:
+        bounds.append(f"{value} < {low!r}")
+    if high is not None:
+        bounds.append(f"{value} > {high!r}")
+    limits = (
+        f"between {low} and {high}"
+        if low is not None and high is not None
+        else (f"at least {low}" if low is not None else f"at most {high}")
+    )
+    return ExpectQueryToReturnNoRows(
+        unexpected_rows_query=(
+            f"select _source_file, _source_line, {name} as value from {{batch}} "
+            f"where {name} is not null and ({' or '.join(bounds)})"
+        ),
+        description=f"{channel.name}.{column} is a number {limits} (landing contract)",
+        **critical("ingest should have quarantined these rows"),
+    )
+
+
+def _lineage_check() -> ExpectQueryToReturnNoRows:
+    missing = " or ".join(f"{c} is null" for c in LINEAGE_COLUMNS)
+    return ExpectQueryToReturnNoRows(
+        unexpected_rows_query=(
+            f"select {', '.join(LINEAGE_COLUMNS)} from {{batch}} where {missing} or _source_line < 1"
+        ),
+        description="every row has its lineage: load date, file, 1-based line, checksum, record hash, run",
+        **critical("lineage"),
+    )
+
+
+def channel_suite(channel: Channel) -> SuiteSpec:
+    expectations: list = []
+    for column in channel.required_columns:
+        expectations.append(
+            gxe.ExpectColumnValuesToNotBeNull(
+                column=raw_column_name(column), **critical("required by the contract")
+            )
+        )
+    for col in channel.all_columns:
+        raw_name = raw_column_name(col.name)
+        if col.type == "enum" and col.allowed:
+            expectations.append(
+                gxe.ExpectColumnValuesToMatchRegex(
+                    column=raw_name, regex=enum_regex(col.allowed), **critical("allowed values, any case")
+                )
+            )
+        if col.type in ("int", "decimal") and (col.min_value is not None or col.max_value is not None):
+            expectations.append(_range_check(channel, col.name, col.min_value, col.max_value))
+        if col.name.split(".")[-1].endswith("email"):
+            expectations.append(
+                gxe.ExpectColumnValuesToMatchRegex(
+                    column=raw_name,
+                    regex=EMAIL_REGEX,
+                    mostly=RAW_EMAIL_MIN_VALID_SHARE,
+                    **warning("delivered emails should mostly be addresses"),
+                )
+            )
+    expectations.append(_lineage_check())
+    return SuiteSpec(
+        name=f"raw.{channel.name}",
+        schema=RAW_SCHEMA,
+        table=channel.name,
+        expectations=expectations,
+        description=channel.description,
+    )
+
+
+# --- audit.file_manifest --------------------------------------------------------------------------------
+
+
+def _raw_records_per_file() -> str:
+    """Records (distinct source lines) per file and checksum in every raw table, as one union."""
+    return "\n    union all\n".join(
+        f"    select {sql_literal(name)} as channel, _source_file as source_file, "
+        "_file_sha256 as file_sha256, count(distinct _source_line) as raw_records "
+        f"from {RAW_SCHEMA}.{_quoted(name)} group by all"
+        for name in CHANNELS
+    )
+
+
+def _share_check(
+    as_of_date: date, run_id: str | None, share: float, severity: str
+) -> ExpectQueryToReturnNoRows:
+    tag = critical if severity == "critical" else warning
+    return ExpectQueryToReturnNoRows(
+        unexpected_rows_query=(
+            "select channel, sum(rows_read) as rows_read, sum(rows_quarantined) as rows_quarantined, "
+            "round(sum(rows_quarantined) / sum(rows_read), 4) as quarantined_share from {batch} "
+            f"where status = 'loaded' and {_this_run(as_of_date, run_id)} group by channel "
+            f"having sum(rows_read) > 0 and sum(rows_quarantined) > {share!r} * sum(rows_read)"
+        ),
+        description=f"less than {share:.0%} of a channel's rows read in this run were quarantined",
+        **tag("quarantine share per channel in this run"),
+    )
+
+
+def manifest_suite(as_of_date: date, run_id: str | None) -> SuiteSpec:
+    expected_channels = ", ".join(f"({sql_literal(name)})" for name in CHANNELS)
+    expectations: list = [
+        *(
+            gxe.ExpectColumnValuesToNotBeNull(column=c, **critical())
+            for c in ("channel", "load_date", "source_file", "file_sha256", "status")
+        ),
+        gxe.ExpectColumnValuesToBeInSet(column="status", value_set=list(MANIFEST_STATUSES), **critical()),
+        gxe.ExpectColumnValuesToBeInSet(column="channel", value_set=list(CHANNELS), **critical()),
+        ExpectQueryToReturnNoRows(
+            unexpected_rows_query=(
+                "select channel, source_file, rows_read, rows_loaded, rows_quarantined from {batch} "
+                "where status = 'loaded' and (rows_read is null or rows_loaded is null "
+                "or rows_quarantined is null or rows_read <> rows_loaded + rows_quarantined)"
+            ),
+            description="every loaded file reconciles: rows_read = rows_loaded + rows_quarantined",
+            **critical("nothing lost"),
+        ),
+        ExpectQueryToReturnNoRows(
+            unexpected_rows_query=RAW_RECORDS_SQL.format(
+                latest_loads=LATEST_LOADS_SQL.format(manifest="{batch}"), raw_records=_raw_records_per_file()
+            ),
+            description="every loaded file's rows_loaded records are in its raw table",
+            **critical("nothing lost"),
+        ),
+        _share_check(as_of_date, run_id, QUARANTINE_WARNING_SHARE, "warning"),
+        _share_check(as_of_date, run_id, QUARANTINE_CRITICAL_SHARE, "critical"),
+        ExpectQueryToReturnNoRows(
+            unexpected_rows_query=(
+                "with checked as (select * from {batch}) "
+                f"select expected.channel from (values {expected_channels}) as expected(channel) "
+                "where not exists (select 1 from checked as m where m.channel = expected.channel "
+                f"and m.load_date = date {sql_literal(as_of_date.isoformat())})"
+            ),
+            description=f"every channel delivered at least one file for {as_of_date.isoformat()}",
+            **warning("volume: a silent channel"),
+        ),
+        ExpectQueryToReturnNoRows(
+            unexpected_rows_query=(
+                "select channel, source_file, message from {batch} "
+                f"where status = 'failed' and {_this_run(as_of_date, run_id)}"
+            ),
+            description="no landing file of this run failed to load",
+            **warning("the ingest task reports these too"),
+        ),
+    ]
+    return SuiteSpec(
+        name=f"{AUDIT_SCHEMA}.{MANIFEST_TABLE}",
+        schema=AUDIT_SCHEMA,
+        table=MANIFEST_TABLE,
+        expectations=expectations,
+        description="one row per landing file seen by ingest",
+    )
+
+
+# --- audit.quarantine -----------------------------------------------------------------------------------
+
+
+def quarantine_suite() -> SuiteSpec:
+    expectations: list = [
+        *(
+            gxe.ExpectColumnValuesToNotBeNull(
+                column=c, **critical("a quarantined row keeps its file, line, reason")
+            )
+            for c in ("channel", "source_file", "line_number", "reason")
+        ),
+        gxe.ExpectColumnValuesToBeBetween(column="line_number", min_value=1, **critical("1-based")),
+        gxe.ExpectColumnValuesToBeInSet(column="channel", value_set=list(CHANNELS), **critical()),
+        ExpectQueryToReturnNoRows(
+            unexpected_rows_query=QUARANTINED_RECORDS_SQL.format(
+                latest_loads=LATEST_LOADS_SQL.format(manifest=f"{AUDIT_SCHEMA}.{MANIFEST_TABLE}")
+            ),
+            description="each loaded file's rows_quarantined records are in audit.quarantine",
+            **critical("nothing lost"),
+        ),
+    ]
+    return SuiteSpec(
+        name=f"{AUDIT_SCHEMA}.{QUARANTINE_TABLE}",
+        schema=AUDIT_SCHEMA,
+        table=QUARANTINE_TABLE,
+        expectations=expectations,
+        description="one row per rejected record, with its file, line and reason",
+    )
+
+
+def build_suites(as_of_date: date, run_id: str | None = None) -> list[SuiteSpec]:
+    """The raw stage's suites for one run: one per channel, plus the manifest and the quarantine."""
+    return [
+        *(channel_suite(channel) for channel in CHANNELS.values()),
+        manifest_suite(as_of_date, run_id),
+        quarantine_suite(),
+    ]

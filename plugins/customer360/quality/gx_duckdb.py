@@ -1,0 +1,264 @@
+"""Great Expectations 1.x on DuckDB, in-database: the one place that owns the compatibility.
+
+GX 1.24 has no DuckDB dialect. Its generic SQLAlchemy path (``duckdb-engine``, ``duckdb:///file``) breaks
+in three places, each fixed here and nowhere else:
+
+1. **Empty metrics.** ``SqlAlchemyExecutionEngine.execute_query`` runs a query inside ``with connect()`` and
+   returns the live cursor result; the caller fetches *after* the connection went back to the pool. The pool
+   resets the connection (a rollback on duckdb-engine's single cursor), so every fetch returns no rows and
+   each metric fails with ``IndexError: list index out of range``. :class:`DuckDBExecutionEngine` buffers row
+   results (``Result.freeze()``) while the connection is still open. Because rows are buffered, the
+   queries that may return many rows get their limit in SQL: the ``unexpected_rows_query.table`` /
+   ``query.table`` metrics (which GX reads with ``fetchmany``) are registered for DuckDB with ``LIMIT``.
+2. **No columns.** SQLAlchemy 2.1's PostgreSQL reflection (which duckdb-engine inherits) queries
+   ``pg_catalog.pg_collation``, which DuckDB does not have; GX then falls back to ``SELECT * FROM <table>``
+   without the schema and fails. :class:`DuckDBInspector` answers ``get_columns`` and
+   ``get_pk_constraint`` from DuckDB's ``information_schema`` / ``duckdb_constraints()``.
+3. **No regex.** ``get_dialect_regex_expression`` knows no DuckDB mapping (and DuckDB's ``~`` operator is a
+   *full* match, unlike PostgreSQL's search). The ``column_values.match_regex`` / ``not_match_regex``
+   conditions are registered for the DuckDB engine with ``regexp_matches``: search semantics, as GX's pandas
+   and Spark engines use, so ``^...$`` anchors mean what they say.
+
+The datasource type ``duckdb`` (:class:`DuckDBDatasource`) ties it together, following GX's own pattern for
+backend-specific datasources (see ``SqliteDatasource``): ``context.data_sources.add_or_update_duckdb(...)``.
+Importing this module registers the type and the metrics; :func:`add_duckdb_datasource` is the entry point.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import sqlalchemy as sa
+from great_expectations.compatibility.typing_extensions import override
+from great_expectations.constants import MAX_RESULT_RECORDS
+from great_expectations.core.metric_domain_types import MetricDomainTypes
+from great_expectations.datasource.fluent.sql_datasource import SQLDatasource
+from great_expectations.execution_engine.sqlalchemy_execution_engine import SqlAlchemyExecutionEngine
+from great_expectations.expectations.metrics.map_metric_provider import (
+    ColumnMapMetricProvider,
+    column_condition_partial,
+)
+from great_expectations.expectations.metrics.metric_provider import metric_value
+from great_expectations.expectations.metrics.query_metric_provider import QueryMetricProvider
+
+if TYPE_CHECKING:
+    from great_expectations.data_context import AbstractDataContext
+
+DATASOURCE_TYPE = "duckdb"
+
+# GX announces many steps at INFO; our runs report through StageResult instead.
+GX_LOGGER = "great_expectations"
+
+
+def quiet_gx_logging(level: int = logging.WARNING) -> None:
+    """Keep GX's INFO chatter and deprecation warnings out of pipeline logs (our results say what matters).
+
+    Only GX's own stdlib loggers and warnings are touched: the host's logging (Airflow's structlog setup, the
+    CLI's) stays as it is.
+    """
+    logging.getLogger(GX_LOGGER).setLevel(level)
+    warnings.filterwarnings("ignore", module=r"great_expectations(\..*)?")
+
+
+# --- 2. column reflection -------------------------------------------------------------------------------
+
+
+class DuckDBInspector:
+    """An SQLAlchemy ``Inspector`` stand-in: DuckDB answers column and key questions itself.
+
+    Everything not overridden is delegated to the regular inspector (``has_table``, ``get_schema_names``...).
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._inner = sa.inspect(engine)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def _type_for(self, data_type: str) -> sa.types.TypeEngine:
+        """A SQLAlchemy type for a DuckDB type name (``VARCHAR``, ``DECIMAL(18,2)``, ``TIMESTAMP``...)."""
+        names = self._engine.dialect.ischema_names
+        lowered = data_type.lower()
+        base = lowered.split("(", 1)[0].strip()
+        if lowered.endswith("[]") or base in ("struct", "map", "list", "union"):
+            return sa.types.NullType()
+        if base == "decimal":
+            base = "numeric"
+        type_class = names.get(base) or names.get(lowered)
+        if type_class is None:
+            return sa.types.NullType()
+        if base == "numeric" and "(" in lowered:
+            precision, _, scale = lowered.split("(", 1)[1].rstrip(")").partition(",")
+            return sa.types.Numeric(int(precision), int(scale or 0))
+        return type_class() if isinstance(type_class, type) else type_class
+
+    def get_columns(self, table_name: str, schema: str | None = None, **_: Any) -> list[dict[str, Any]]:
+        query = sa.text(
+            "select column_name, data_type, is_nullable from information_schema.columns "
+            "where table_name = :table and table_schema = coalesce(:schema, current_schema()) "
+            "order by ordinal_position"
+        )
+        with self._engine.connect() as connection:
+            rows = connection.execute(query, {"table": str(table_name), "schema": schema}).fetchall()
+        if not rows:
+            where = f"{schema}.{table_name}" if schema else str(table_name)
+            raise sa.exc.NoSuchTableError(where)
+        return [
+            {"name": name, "type": self._type_for(data_type), "nullable": nullable == "YES", "default": None}
+            for name, data_type, nullable in rows
+        ]
+
+    def get_pk_constraint(self, table_name: str, schema: str | None = None, **_: Any) -> dict[str, Any]:
+        query = sa.text(
+            "select constraint_column_names from duckdb_constraints() where constraint_type = 'PRIMARY KEY' "
+            "and table_name = :table and schema_name = coalesce(:schema, current_schema())"
+        )
+        with self._engine.connect() as connection:
+            row = connection.execute(query, {"table": str(table_name), "schema": schema}).first()
+        return {"constrained_columns": list(row[0]) if row else [], "name": None}
+
+
+# --- 1. buffered results --------------------------------------------------------------------------------
+
+
+def _buffered(result: sa.CursorResult) -> sa.Result:
+    """Fetch every row while the connection is open; statements without rows pass through unchanged."""
+    if not result.returns_rows:
+        return result
+    return result.freeze()()
+
+
+class DuckDBExecutionEngine(SqlAlchemyExecutionEngine):
+    """GX's SQLAlchemy engine: results fetched before the connection is released; DuckDB reflection."""
+
+    @override
+    def execute_query(self, query: sa.Selectable | sa.TextClause) -> Any:
+        with self.get_connection() as connection:
+            return _buffered(self._execute_query_with_recovery(connection, query))
+
+    @override
+    def execute_query_in_transaction(self, query: sa.Selectable) -> Any:
+        with self.get_connection() as connection:
+            result = _buffered(self._execute_query_with_recovery(connection, query))
+            if connection.in_transaction():
+                connection.commit()
+            return result
+
+    @override
+    def get_inspector(self) -> Any:
+        if self._inspector is None:
+            self._inspector = DuckDBInspector(self.engine)
+        return self._inspector
+
+
+class DuckDBDatasource(SQLDatasource):
+    """A SQL datasource on a DuckDB database file (``duckdb:///<path>``), validated in-database."""
+
+    type: Literal["duckdb"] = "duckdb"  # type: ignore[assignment]  # narrows SQLDatasource.type
+
+    @property
+    @override
+    def execution_engine_type(self) -> type[SqlAlchemyExecutionEngine]:
+        return DuckDBExecutionEngine
+
+
+class _DuckDBQueryTable(QueryMetricProvider):
+    """Rows of a user query over the batch, at most ``MAX_RESULT_RECORDS`` unless ``fetch_all``."""
+
+    @classmethod
+    def _rows(
+        cls, execution_engine: Any, metric_domain_kwargs: dict, metric_value_kwargs: dict
+    ) -> list[dict]:
+        batch_selectable, _, _ = execution_engine.get_compute_domain(
+            metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE
+        )
+        query = cls._get_substituted_batch_subquery_from_query_and_batch_selectable(
+            query=cls._get_query_from_metric_value_kwargs(metric_value_kwargs),
+            batch_selectable=batch_selectable,
+            execution_engine=execution_engine,
+        )
+        if not metric_value_kwargs.get("fetch_all", False):
+            query = f"select * from (\n{query}\n) as limited_rows limit {MAX_RESULT_RECORDS}"
+        result = execution_engine.execute_query(sa.text(query))
+        return [row._asdict() for row in result.fetchall()]
+
+
+class DuckDBQueryTable(_DuckDBQueryTable):
+    metric_name = "query.table"
+    value_keys = ("query", "fetch_all")
+
+    @metric_value(engine=DuckDBExecutionEngine)
+    def _duckdb(cls, execution_engine: Any, metric_domain_kwargs: dict, metric_value_kwargs: dict, **_: Any):
+        return cls._rows(execution_engine, metric_domain_kwargs, metric_value_kwargs)
+
+
+class DuckDBUnexpectedRowsQueryTable(_DuckDBQueryTable):
+    metric_name = "unexpected_rows_query.table"
+    value_keys = ("unexpected_rows_query",)
+    query_param_name: ClassVar[str] = "unexpected_rows_query"
+
+    @metric_value(engine=DuckDBExecutionEngine)
+    def _duckdb(cls, execution_engine: Any, metric_domain_kwargs: dict, metric_value_kwargs: dict, **_: Any):
+        return cls._rows(execution_engine, metric_domain_kwargs, metric_value_kwargs)
+
+
+# --- 3. regex -------------------------------------------------------------------------------------------
+
+
+class DuckDBColumnValuesMatchRegex(ColumnMapMetricProvider):
+    """``column_values.match_regex`` on DuckDB: ``regexp_matches`` (search, RE2 syntax)."""
+
+    condition_metric_name = "column_values.match_regex"
+    condition_value_keys: ClassVar[tuple[str, ...]] = ("regex",)
+
+    @column_condition_partial(engine=DuckDBExecutionEngine)
+    def _duckdb(cls, column: Any, regex: str, **kwargs: Any) -> Any:
+        return sa.func.regexp_matches(column, sa.literal(regex))
+
+
+class DuckDBColumnValuesNotMatchRegex(ColumnMapMetricProvider):
+    """``column_values.not_match_regex`` on DuckDB."""
+
+    condition_metric_name = "column_values.not_match_regex"
+    condition_value_keys: ClassVar[tuple[str, ...]] = ("regex",)
+
+    @column_condition_partial(engine=DuckDBExecutionEngine)
+    def _duckdb(cls, column: Any, regex: str, **kwargs: Any) -> Any:
+        return sa.not_(sa.func.regexp_matches(column, sa.literal(regex)))
+
+
+# --- entry point ----------------------------------------------------------------------------------------
+
+
+def connection_string(path: Path) -> str:
+    return f"duckdb:///{Path(path).resolve()}"
+
+
+def add_duckdb_datasource(
+    context: AbstractDataContext,
+    name: str,
+    database: Path,
+    *,
+    read_only: bool = True,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+) -> DuckDBDatasource:
+    """Add (or replace) a DuckDB datasource on ``database``; read-only by default (GX only reads)."""
+    if not Path(database).exists():
+        raise FileNotFoundError(
+            f"DuckDB database {database} does not exist: nothing to validate yet (run the ingest stage first)"
+        )
+    config: dict[str, Any] = {}
+    if threads:
+        config["threads"] = threads
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    return context.data_sources.add_or_update_duckdb(  # type: ignore[attr-defined]  # generated per type
+        name=name,
+        connection_string=connection_string(database),
+        kwargs={"connect_args": {"read_only": read_only, "config": config}},
+    )

@@ -1,0 +1,82 @@
+"""What a stage's suites are made of: one :class:`SuiteSpec` per table, expectations tagged with a severity.
+
+The suite modules under ``expectations/`` build these; the runner (``customer360.quality.runner``) turns them
+into GX suites, assets and a checkpoint without knowing anything stage-specific.
+
+Severity lives in two places on every expectation: ``meta["severity"]`` (ours, what the runner reads and what
+Data Docs show under "meta") and GX's own ``severity`` field (so GX tooling agrees with us).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["critical", "warning"]
+SEVERITIES: tuple[Severity, ...] = ("critical", "warning")
+
+# An address, loosely: something@something.tld without spaces. Deliberately permissive (Unicode local parts,
+# IDN domains pass); the identity stage decides deliverability. Same pattern for raw (any case) and staging.
+EMAIL_REGEX = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """One GX suite over one warehouse table.
+
+    ``expectations`` are GX expectation objects (``great_expectations.expectations.*``), each carrying
+    ``meta={"severity": ...}`` (use :func:`critical` / :func:`warning`).
+    """
+
+    name: str
+    schema: str
+    table: str
+    expectations: list[Any] = field(default_factory=list)
+    description: str = ""
+
+    @property
+    def qualified_table(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+    @property
+    def has_critical(self) -> bool:
+        return any(severity_of(e) == "critical" for e in self.expectations)
+
+
+def critical(why: str = "") -> dict[str, Any]:
+    """Keyword arguments that mark an expectation critical: a failure stops the run."""
+    return _tag("critical", why)
+
+
+def warning(why: str = "") -> dict[str, Any]:
+    """Keyword arguments that mark an expectation as a warning: reported, the run goes on."""
+    return _tag("warning", why)
+
+
+def _tag(severity: Severity, why: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {"severity": severity}
+    if why:
+        meta["why"] = why
+    return {"meta": meta, "severity": severity}
+
+
+def severity_of(expectation_or_meta: Any) -> Severity:
+    """The severity of an expectation (object, configuration or its ``meta`` dict); critical when unset."""
+    meta = (
+        expectation_or_meta
+        if isinstance(expectation_or_meta, dict)
+        else getattr(expectation_or_meta, "meta", None)
+    )
+    value = (meta or {}).get("severity", "critical")
+    if value not in SEVERITIES:
+        raise ValueError(f"severity {value!r} is not one of {', '.join(SEVERITIES)}; fix the suite's meta")
+    return value
+
+
+def sql_literal(value: object) -> str:
+    """A SQL string literal for values the suites put into GX queries (names, dates, run ids).
+
+    Quotes are doubled for SQL; braces are doubled because GX fills ``{batch}`` with ``str.format``.
+    """
+    text = str(value).replace("'", "''").replace("{", "{{").replace("}", "}}")
+    return f"'{text}'"
