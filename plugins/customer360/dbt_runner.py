@@ -18,7 +18,7 @@ from customer360.settings import Settings
 # The pipeline's layers and the selector each one builds (see dbt_project/selectors.yml).
 LAYER_SELECTORS: dict[str, str] = {
     "staging": "staging_layer",
-    "core": "core_layer",
+    "core": "marts_layer",
     "analytics": "analytics_layer",
 }
 

@@ -61,13 +61,32 @@ def ingest(channel: str, logical_date: date, run_id: str, settings: Settings | N
     s = _settings(settings)
     with stage(s.run_dir(logical_date.isoformat()), f"ingest:{channel}", run_id) as detail:
         result = load_channel(s, channel, logical_date, run_id)
-        detail.update(result.as_dict())
+        detail.update(_ingest_detail(result))
     if result.failures:
         raise ChannelIngestError(
             f"channel {channel}: {len(result.failures)} file(s) could not be read; the other files were "
-            "loaded:\n  - " + "\n  - ".join(result.failures)
+            "loaded:\n  - " + "\n  - ".join(detail["failures"])
         )
     return detail
+
+
+def _ingest_detail(result) -> dict[str, Any]:
+    """A compact account of one channel's ingest: totals, file counts by status, failures, drift."""
+    files = result.files
+    return {
+        "channel": result.channel,
+        "files_loaded": sum(1 for f in files if f.status == "loaded"),
+        "files_skipped": sum(1 for f in files if f.status in ("unchanged", "skipped_duplicate")),
+        "files_duplicate": sum(1 for f in files if f.status == "skipped_duplicate"),
+        "files_failed": len(result.failures),
+        "rows_read": result.rows_read,
+        "rows_loaded": result.rows_loaded,
+        "rows_quarantined": result.rows_quarantined,
+        "failures": [f"{f.file}: {f.message}" for f in result.failures],
+        "duplicates": [f"{f.file}: {f.message}" for f in files if f.status == "skipped_duplicate"],
+        "drift": list(result.drift),
+        "seconds": round(result.seconds, 2),
+    }
 
 
 def validate(layer: str, logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
