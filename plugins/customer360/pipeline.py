@@ -149,10 +149,20 @@ def publish(logical_date: date, run_id: str, settings: Settings | None = None) -
     """Publish the marts as a read-only snapshot, swapped in whole, then write the run's report."""
     from customer360.publish import publish_marts
 
+    from customer360.report import build_report
+
     s = _settings(settings)
-    with stage(s.run_dir(logical_date.isoformat()), "publish", run_id) as detail:
+    run_dir = s.run_dir(logical_date.isoformat())
+    with stage(run_dir, "publish", run_id) as detail:
         detail.update(publish_marts(s, logical_date, run_id))
-    return detail
+    # The report reads the snapshot just published; a report that cannot be drawn is a warning, not a
+    # reason to take the marts back.
+    with stage(run_dir, "report", run_id) as report_detail:
+        try:
+            report_detail["report"] = str(build_report(s, logical_date, run_id))
+        except Exception as exc:  # noqa: BLE001 - recorded in the summary as a warning
+            report_detail["warning"] = f"the run report could not be built: {type(exc).__name__}: {exc}"
+    return {**detail, **report_detail}
 
 
 def summarize(logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:

@@ -1,0 +1,372 @@
+"""Plotly figures of the report, one function per chart, each from a small DataFrame of ``queries``.
+
+Text that comes from the data (segment names, action names, stages) is HTML-escaped before it reaches a
+figure: plotly draws labels through its own small HTML dialect, so a name like ``<b>`` must stay text.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from customer360.report.queries import CHURN_BANDS, LIFECYCLE_STAGES, VALUE_TIERS
+
+CHART_HEIGHT = 440
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+BAND_COLOURS = {"low": "#4caf7d", "medium": "#f2b134", "high": "#d9534f"}
+TIER_COLOURS = {
+    "A": "rgba(46, 125, 200, 0.12)",
+    "B": "rgba(242, 177, 52, 0.12)",
+    "C": "rgba(140, 140, 140, 0.10)",
+}
+STAGE_COLOURS = {
+    "prospect": "#9aa5b1",
+    "first_purchase": "#7fb3d5",
+    "repeat": "#2e7dc8",
+    "loyal": "#1d4f91",
+    "at_risk": "#f2b134",
+    "churned": "#d9534f",
+    "reactivated": "#4caf7d",
+}
+OTHER_COLOUR = "#b0b0b0"
+CHANNEL_COLOURS = {"email": "#2e7dc8", "sms": "#4caf7d", "phone": "#f2b134", "none": "#b0b0b0"}
+
+
+def _text(value: object) -> str:
+    return html.escape(str(value))
+
+
+def _layout(fig: Any, **extra: Any) -> Any:
+    layout: dict[str, Any] = {
+        "template": "plotly_white",
+        "height": CHART_HEIGHT,
+        "margin": {"l": 60, "r": 30, "t": 30, "b": 50},
+        "font": {"family": FONT, "size": 13},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
+    }
+    fig.update_layout(**{**layout, **extra})
+    return fig
+
+
+def rfm_heatmap(cells: Any) -> Any:
+    """R score across, F score up; each cell coloured by customers and labelled with its main segment."""
+    import plotly.graph_objects as go
+
+    top_r = int(max(5, cells["r_score"].max()))
+    top_f = int(max(5, cells["f_score"].max()))
+    r_axis = list(range(1, top_r + 1))
+    f_axis = list(range(1, top_f + 1))
+    z = [[0] * len(r_axis) for _ in f_axis]
+    label = [[""] * len(r_axis) for _ in f_axis]
+    hover = [["no customers"] * len(r_axis) for _ in f_axis]
+    for row in cells.itertuples(index=False):  # at most one row per cell of the grid
+        fi, ri = int(row.f_score) - 1, int(row.r_score) - 1
+        z[fi][ri] = int(row.customers)
+        label[fi][ri] = f"{_text(row.top_segment)}<br>{int(row.customers):,}"
+        hover[fi][ri] = _text(row.segments)
+    fig = go.Figure(
+        go.Heatmap(
+            x=r_axis,
+            y=f_axis,
+            z=z,
+            text=label,
+            customdata=hover,
+            texttemplate="%{text}",
+            hovertemplate="R %{x} × F %{y}: %{z} customers<br>%{customdata}<extra></extra>",
+            colorscale="Blues",
+            colorbar={"title": {"text": "customers"}},
+            xgap=2,
+            ygap=2,
+        )
+    )
+    return _layout(
+        fig,
+        xaxis={"title": {"text": "R score (5 = bought most recently)"}, "dtick": 1},
+        yaxis={"title": {"text": "F score (5 = buys most often)"}, "dtick": 1},
+    )
+
+
+def pareto(points: Any) -> Any:
+    """Cumulative share of value against share of customers, A/B/C tiers shaded and cut points marked."""
+    import plotly.graph_objects as go
+
+    xs = [0.0, *points["customer_share"].astype(float).tolist()]
+    ys = [0.0, *points["cumulative_value_share"].astype(float).tolist()]
+    fig = go.Figure(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            name="cumulative value",
+            line={"color": "#1d4f91", "width": 3},
+            hovertemplate="top %{x:.1%} of customers hold %{y:.1%} of value<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1], y=[0, 1], mode="lines", name="equal shares", line={"color": "#b0b0b0", "dash": "dot"}
+        )
+    )
+    cuts = points[points["is_tier_cut"]].sort_values("customer_share")
+    start = 0.0
+    for row in cuts.itertuples(index=False):
+        tier = str(row.value_tier)
+        end = float(row.customer_share)
+        fig.add_vrect(
+            x0=start,
+            x1=end,
+            fillcolor=TIER_COLOURS.get(tier, "rgba(0,0,0,0.05)"),
+            line_width=0,
+            annotation_text=f"tier {_text(tier)}",
+            annotation_position="top left",
+        )
+        if tier != VALUE_TIERS[-1]:
+            fig.add_trace(
+                go.Scatter(
+                    x=[end],
+                    y=[float(row.cumulative_value_share)],
+                    mode="markers+text",
+                    marker={"size": 10, "color": "#d9534f"},
+                    text=[
+                        f"{_text(tier)} cut: {end:.0%} of customers, "
+                        f"{float(row.cumulative_value_share):.0%} of value"
+                    ],
+                    textposition="bottom right",
+                    name=f"tier {_text(tier)} cut point",
+                    showlegend=False,
+                )
+            )
+        start = end
+    return _layout(
+        fig,
+        xaxis={
+            "title": {"text": "share of customers, highest value first"},
+            "tickformat": ".0%",
+            "range": [0, 1],
+        },
+        yaxis={"title": {"text": "cumulative share of value"}, "tickformat": ".0%", "range": [0, 1.05]},
+    )
+
+
+def clv_distribution(bins: Any) -> Any:
+    """Histogram of predicted 12-month CLV with its median and mean."""
+    import plotly.graph_objects as go
+
+    starts = bins["bin_start"].astype(float)
+    ends = bins["bin_end"].astype(float)
+    labels = [
+        f"≥ {s:,.0f}" if over else f"{s:,.0f} – {e:,.0f}"
+        for s, e, over in zip(starts, ends, bins["is_overflow"], strict=True)
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=((starts + ends) / 2).tolist(),
+            y=bins["customers"].astype(int).tolist(),
+            width=(ends - starts).tolist(),
+            customdata=labels,
+            marker={"color": "#2e7dc8", "line": {"color": "white", "width": 1}},
+            hovertemplate="CLV %{customdata}: %{y} customers<extra></extra>",
+            name="customers",
+        )
+    )
+    median, mean = float(bins["median"].iloc[0]), float(bins["mean"].iloc[0])
+    low, high = ("top left", "top right") if median <= mean else ("top right", "top left")
+    fig.add_vline(
+        x=median,
+        line_dash="dash",
+        line_color="#1d4f91",
+        annotation_text=f"median {median:,.0f}",
+        annotation_position=low,
+    )
+    fig.add_vline(
+        x=mean,
+        line_dash="dot",
+        line_color="#d9534f",
+        annotation_text=f"mean {mean:,.0f}",
+        annotation_position=high,
+    )
+    return _layout(
+        fig,
+        bargap=0,
+        showlegend=False,
+        xaxis={"title": {"text": "predicted CLV, next 12 months (the last bar holds the top 1%)"}},
+        yaxis={"title": {"text": "customers"}},
+    )
+
+
+def _stage_order(stages: list[str]) -> list[str]:
+    known = [s for s in LIFECYCLE_STAGES if s in stages]
+    return known + sorted(s for s in stages if s not in LIFECYCLE_STAGES)
+
+
+def lifecycle_funnel(counts: Any) -> Any:
+    """Customers per lifecycle stage, in lifecycle order."""
+    import plotly.graph_objects as go
+
+    by_stage = dict(zip(counts["lifecycle_stage"], counts["customers"].astype(int), strict=True))
+    stages = _stage_order(list(by_stage))
+    fig = go.Figure(
+        go.Funnel(
+            y=[_text(s) for s in stages],
+            x=[by_stage[s] for s in stages],
+            textinfo="value+percent total",
+            marker={"color": [STAGE_COLOURS.get(s, OTHER_COLOUR) for s in stages]},
+            hovertemplate="%{y}: %{x} customers<extra></extra>",
+        )
+    )
+    return _layout(fig, yaxis={"title": {"text": "lifecycle stage"}})
+
+
+def lifecycle_sankey(transitions: Any) -> Any:
+    """Stage changes as a flow from the stage left (left column) to the stage entered (right column)."""
+    import plotly.graph_objects as go
+
+    from_stages = _stage_order(sorted(set(transitions["from_stage"])))
+    to_stages = _stage_order(sorted(set(transitions["to_stage"])))
+    left = {s: i for i, s in enumerate(from_stages)}
+    right = {s: len(from_stages) + i for i, s in enumerate(to_stages)}
+    link_colour = {s: STAGE_COLOURS.get(s, OTHER_COLOUR) for s in to_stages}
+    fig = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            node={
+                "label": [_text(s) for s in from_stages] + [_text(s) for s in to_stages],
+                "color": [STAGE_COLOURS.get(s, OTHER_COLOUR) for s in [*from_stages, *to_stages]],
+                "pad": 14,
+                "thickness": 18,
+            },
+            link={
+                "source": [left[s] for s in transitions["from_stage"]],
+                "target": [right[s] for s in transitions["to_stage"]],
+                "value": transitions["customers"].astype(int).tolist(),
+                "color": [_fade(link_colour[s]) for s in transitions["to_stage"]],
+                "hovertemplate": "%{source.label} → %{target.label}: %{value} changes<extra></extra>",
+            },
+        )
+    )
+    return _layout(fig)
+
+
+def _fade(hex_colour: str) -> str:
+    red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, 0.35)"
+
+
+def churn_stacked(rows: Any) -> Any:
+    """Customers per RFM segment, stacked by churn band; segments with the most high-risk customers first."""
+    import plotly.graph_objects as go
+
+    pivot = rows.pivot_table(
+        index="rfm_segment", columns="churn_band", values="customers", aggfunc="sum", fill_value=0
+    )
+    for band in CHURN_BANDS:
+        if band not in pivot.columns:
+            pivot[band] = 0
+    bands = [*CHURN_BANDS, *sorted(c for c in pivot.columns if c not in CHURN_BANDS)]
+    share_high = pivot["high"] / pivot[bands].sum(axis=1)
+    pivot = pivot.assign(_share=share_high).sort_values(["_share"], ascending=False)
+    fig = go.Figure()
+    for band in bands:
+        fig.add_trace(
+            go.Bar(
+                x=[_text(s) for s in pivot.index],
+                y=pivot[band].astype(int).tolist(),
+                name=_text(band),
+                marker={"color": BAND_COLOURS.get(band, OTHER_COLOUR)},
+                hovertemplate="%{x}: %{y} customers at " + _text(band) + " risk<extra></extra>",
+            )
+        )
+    return _layout(
+        fig,
+        barmode="stack",
+        xaxis={"title": {"text": "RFM segment (highest share of high churn risk first)"}},
+        yaxis={"title": {"text": "customers"}},
+        legend_title_text="churn band",
+    )
+
+
+def service_trends(days: Any) -> Any:
+    """Complaints per day as bars; first-contact resolution and SLA adherence as lines on a second axis."""
+    import plotly.graph_objects as go
+
+    dates = [d.isoformat() if hasattr(d, "isoformat") else str(d) for d in days["service_date"]]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=dates,
+            y=days["complaints"].astype(int).tolist(),
+            name="complaints",
+            marker={"color": "#d9534f"},
+            hovertemplate="%{x}: %{y} complaints<extra></extra>",
+        )
+    )
+    for column, name, colour in (
+        ("fcr_rate", "first-contact resolution", "#2e7dc8"),
+        ("sla_adherence_rate", "SLA adherence", "#4caf7d"),
+    ):
+        values = days[column].astype("float64")
+        fig.add_trace(
+            go.Scatter(
+                x=dates,
+                y=[None if v != v else float(v) for v in values],  # NaN (no resolved ticket) → gap
+                name=name,
+                mode="lines+markers",
+                yaxis="y2",
+                connectgaps=False,
+                line={"color": colour, "width": 2},
+                marker={"size": 4},
+                hovertemplate="%{x}: %{y:.0%} " + name + "<extra></extra>",
+            )
+        )
+    return _layout(
+        fig,
+        xaxis={"title": {"text": "day"}, "type": "date"},
+        yaxis={"title": {"text": "complaints"}, "rangemode": "tozero"},
+        yaxis2={
+            "title": {"text": "rate"},
+            "overlaying": "y",
+            "side": "right",
+            "tickformat": ".0%",
+            "range": [0, 1.05],
+            "showgrid": False,
+        },
+    )
+
+
+def actions_by_type(rows: Any) -> Any:
+    """Customers per next-best action, stacked by the channel to contact them on."""
+    import plotly.graph_objects as go
+
+    totals = rows.groupby("action_code")["customers"].sum().sort_values()
+    names = rows.groupby("action_code")["action_name"].max()
+    order = list(totals.index)
+    named = [str(names[code] or code) for code in order]
+    # two codes sharing a name would merge into one bar: name them by code as well
+    labels = [
+        _text(name if named.count(name) == 1 else f"{name} ({code})")
+        for name, code in zip(named, order, strict=True)
+    ]
+    fig = go.Figure()
+    for channel in sorted(
+        set(rows["contact_channel"]),
+        key=lambda c: list(CHANNEL_COLOURS).index(c) if c in CHANNEL_COLOURS else len(CHANNEL_COLOURS),
+    ):
+        part = rows[rows["contact_channel"] == channel].set_index("action_code")["customers"]
+        fig.add_trace(
+            go.Bar(
+                y=labels,
+                x=[int(part.get(code, 0)) for code in order],
+                customdata=[_text(code) for code in order],
+                orientation="h",
+                name=_text(channel),
+                marker={"color": CHANNEL_COLOURS.get(channel, OTHER_COLOUR)},
+                hovertemplate="%{y} (%{customdata}): %{x} customers by " + _text(channel) + "<extra></extra>",
+            )
+        )
+    return _layout(
+        fig,
+        barmode="stack",
+        margin={"l": 230, "r": 30, "t": 30, "b": 50},
+        xaxis={"title": {"text": "customers"}},
+        legend_title_text="contact channel",
+    )

@@ -1,0 +1,231 @@
+"""The aggregations behind the report's charts: SQL over the published snapshot, small results to Python.
+
+Each function takes an open (read-only) DuckDB connection to a snapshot, whose marts are tables in ``main``,
+and returns a pandas DataFrame of at most a few hundred rows: grouping, ranking and binning happen in
+DuckDB, never in Python loops over customers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Lifecycle stages in the order a customer moves through them (docs/architecture.md, customer_lifecycle).
+LIFECYCLE_STAGES: tuple[str, ...] = (
+    "prospect",
+    "first_purchase",
+    "repeat",
+    "loyal",
+    "at_risk",
+    "churned",
+    "reactivated",
+)
+CHURN_BANDS: tuple[str, ...] = ("low", "medium", "high")
+VALUE_TIERS: tuple[str, ...] = ("A", "B", "C")
+
+PARETO_MAX_POINTS = 400  # points drawn on the Pareto curve, whatever the number of customers
+CLV_BINS = 40  # histogram bars between the minimum and the 99th percentile
+CLV_CLIP_QUANTILE = 0.99  # predicted CLV above this quantile is counted in the last bar
+
+
+def mart_row_counts(con: Any) -> dict[str, int]:
+    """Rows per table of the snapshot (schema ``main``)."""
+    names = [
+        row[0]
+        for row in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'main' order by 1"
+        ).fetchall()
+    ]
+    return {name: con.execute(f'select count(*) from main."{name}"').fetchone()[0] for name in names}
+
+
+def rfm_grid(con: Any) -> Any:
+    """Customers per (r_score, f_score) cell, with the cell's most common segment and all its segments."""
+    return con.execute(
+        """
+        with cells as (
+            select
+                r_score, f_score, coalesce(rfm_segment, '(no segment)') as rfm_segment, count(*) as customers
+            from customer_rfm
+            where r_score is not null and f_score is not null
+            group by all
+        )
+        select
+            r_score,
+            f_score,
+            sum(customers) as customers,
+            arg_max(rfm_segment, customers) as top_segment,
+            string_agg(rfm_segment || ': ' || customers, '; ' order by customers desc, rfm_segment)
+                as segments
+        from cells
+        group by r_score, f_score
+        order by r_score, f_score
+        """
+    ).df()
+
+
+def pareto_curve(con: Any) -> Any:
+    """Share of customers (ranked by value, highest first) against their cumulative share of value.
+
+    At most ``PARETO_MAX_POINTS`` points, always including the last customer of each tier (the cut points).
+    """
+    return con.execute(
+        """
+        with ranked as (
+            select
+                value_tier,
+                cumulative_value_share,
+                row_number() over (order by cumulative_value_share, customer_id) as value_rank,
+                count(*) over () as customers
+            from customer_value_tiers
+            where cumulative_value_share is not null
+        ),
+        tier_ends as (
+            select value_tier, max(value_rank) as last_rank from ranked group by value_tier
+        )
+        select
+            cast(value_rank as double) / customers as customer_share,
+            cumulative_value_share,
+            ranked.value_tier,
+            value_rank = tier_ends.last_rank as is_tier_cut
+        from ranked
+        join tier_ends using (value_tier)
+        where value_rank % greatest(1, customers // ?) = 0
+            or value_rank = tier_ends.last_rank
+            or value_rank = 1
+        order by value_rank
+        """,
+        [PARETO_MAX_POINTS],
+    ).df()
+
+
+def clv_histogram(con: Any) -> Any:
+    """Customers per bin of ``predicted_clv_12m``; values above the clip quantile fall in the last bin.
+
+    Columns: ``bin_start, bin_end, customers, is_overflow`` plus the distribution's ``median`` and ``mean``
+    (the same on every row).
+    """
+    return con.execute(
+        """
+        with v as (
+            select cast(predicted_clv_12m as double) as x
+            from customer_clv
+            where predicted_clv_12m is not null
+        ),
+        stats as (
+            select min(x) as lo, quantile_cont(x, ?) as hi, median(x) as med, avg(x) as mean from v
+        ),
+        sized as (
+            select lo, hi, med, mean, case when hi > lo then (hi - lo) / ? else 1.0 end as width from stats
+        ),
+        binned as (
+            select least(cast(floor((x - lo) / width) as integer), ? - 1) as bin, x > hi as over_clip
+            from v, sized
+        )
+        select
+            lo + bin * width as bin_start,
+            lo + (bin + 1) * width as bin_end,
+            count(*) as customers,
+            bool_or(over_clip) as is_overflow,
+            any_value(med) as median,
+            any_value(mean) as mean
+        from binned, sized
+        group by bin, lo, width
+        order by bin
+        """,
+        [CLV_CLIP_QUANTILE, CLV_BINS, CLV_BINS],
+    ).df()
+
+
+def lifecycle_counts(con: Any) -> Any:
+    """Customers per lifecycle stage (unordered; the chart puts them in lifecycle order)."""
+    return con.execute(
+        """
+        select coalesce(lifecycle_stage, '(none)') as lifecycle_stage, count(*) as customers
+        from customer_lifecycle
+        group by 1
+        """
+    ).df()
+
+
+def lifecycle_transitions(con: Any) -> Any:
+    """Changes of stage counted by (from, to); a first stage has no from-stage and reads ``(new)``."""
+    return con.execute(
+        """
+        select coalesce(from_stage, '(new)') as from_stage, to_stage, count(*) as customers
+        from customer_lifecycle_transitions
+        where to_stage is not null
+        group by all
+        order by customers desc
+        """
+    ).df()
+
+
+def churn_by_segment(con: Any) -> Any:
+    """Customers per (RFM segment, churn band); customers without an RFM score form their own segment."""
+    return con.execute(
+        """
+        select
+            coalesce(rfm.rfm_segment, '(no RFM score)') as rfm_segment,
+            churn.churn_band,
+            count(*) as customers
+        from customer_churn_risk as churn
+        left join customer_rfm as rfm using (customer_id)
+        where churn.churn_band is not null
+        group by all
+        """
+    ).df()
+
+
+def service_daily(con: Any) -> Any:
+    """Complaints and tickets per day over all channels and categories, with FCR and SLA adherence rates.
+
+    A day's rate is the average of its channel × category rates weighted by tickets resolved (the rates'
+    denominator); days without resolved tickets have no rate.
+    """
+    return con.execute(
+        """
+        select
+            service_date,
+            sum(complaints) as complaints,
+            sum(tickets_opened) as tickets_opened,
+            sum(fcr_rate * tickets_resolved)
+                / nullif(sum(tickets_resolved) filter (where fcr_rate is not null), 0) as fcr_rate,
+            sum(sla_adherence_rate * tickets_resolved)
+                / nullif(sum(tickets_resolved) filter (where sla_adherence_rate is not null), 0)
+                as sla_adherence_rate
+        from service_quality_daily
+        where service_date is not null
+        group by service_date
+        order by service_date
+        """
+    ).df()
+
+
+def next_best_actions(con: Any) -> Any:
+    """Customers per next-best action and contact channel."""
+    return con.execute(
+        """
+        select
+            action_code,
+            max(action_name) as action_name,
+            coalesce(contact_channel, 'none') as contact_channel,
+            count(*) as customers
+        from customer_next_best_action
+        group by action_code, coalesce(contact_channel, 'none')
+        order by action_code, contact_channel
+        """
+    ).df()
+
+
+def headline_figures(con: Any, counts: dict[str, int]) -> dict[str, int | float | None]:
+    """A few figures for the top of the page, from the marts present."""
+    figures: dict[str, int | float | None] = {
+        "customers": counts.get("dim_customers"),
+        "orders": counts.get("fct_orders"),
+        "tickets": counts.get("fct_support_tickets"),
+    }
+    if counts.get("customer_clv"):
+        figures["predicted_clv_12m"] = con.execute(
+            "select sum(cast(predicted_clv_12m as double)) from customer_clv"
+        ).fetchone()[0]
+    return figures

@@ -1,0 +1,164 @@
+"""The run report in a real browser: headless Debian Chromium opens the page, every chart draws, no errors.
+
+Needs ``/usr/bin/chromium`` and ``/usr/bin/chromedriver`` (``scripts/test-setup.sh`` installs them with
+``apt-get install -y chromium chromium-driver``). Without them the test is skipped loudly, except under CI
+(``CI=true``), where it fails.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+import warnings
+from datetime import date
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+FIXTURE_FILE = PROJECT_DIR / "tests" / "fixtures" / "published_snapshot.py"
+ARTIFACT = PROJECT_DIR / "var" / "test-artifacts" / "report.png"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+UNDER_CI = os.environ.get("CI", "").lower() == "true"
+WINDOW_WIDTH = 1400
+
+
+def _load_fixture() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("published_snapshot_fixture", FIXTURE_FILE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _require_chromium() -> None:
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not (Path(p).exists() or shutil.which(Path(p).name))]
+    if not missing:
+        return
+    message = (
+        f"browser test cannot run: {', '.join(missing)} not installed "
+        "(run scripts/test-setup.sh, or apt-get install -y chromium chromium-driver)"
+    )
+    if UNDER_CI:
+        pytest.fail(message + " (CI=true: browser tests never skip in CI)")
+    print(f"\n*** SKIPPING: {message} ***", file=sys.stderr)
+    warnings.warn(message, stacklevel=2)
+    pytest.skip(message)
+
+
+def _driver(profile_dir: Path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile_dir}",
+        f"--window-size={WINDOW_WIDTH},1200",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+
+
+def test_report_renders_every_chart_in_headless_chromium_without_console_errors(tmp_path: Path) -> None:
+    """GIVEN the report built from the full fixture snapshot, with a hostile name in the data
+    WHEN headless Chromium opens the file
+    THEN no SEVERE console entry appears, every chart section holds a drawn plotly SVG of non-zero size,
+    the hostile name shows as text (no script ran), and a full-page screenshot is saved."""
+    _require_chromium()
+    fixture = _load_fixture()
+    from customer360.publish import publish_marts
+    from customer360.report import build_report
+    from customer360.settings import Settings
+
+    settings = Settings(home=tmp_path / "home")
+    fixture.publish_fixture_snapshot(settings)
+    fixture.write_run_artifacts(
+        settings,
+        quality={
+            "raw": fixture.quality_result(
+                "raw",
+                passed=40,
+                failed=1,
+                critical_failures=["rule <script>window.__pwned=1</script> failed"],
+            ),
+        },
+    )
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute(
+        "update marts.customer_next_best_action set action_name = '<img src=x onerror=window.__pwned=2>'"
+        " where action_code = 'newsletter'"
+    )
+    con.close()
+    publish_marts(settings, date.fromisoformat(fixture.AS_OF_DATE), fixture.RUN_ID)  # republish the change
+    report = build_report(settings, fixture.AS_OF_DATE, fixture.RUN_ID)
+
+    driver = _driver(tmp_path / "chromium-profile")
+    try:
+        driver.set_page_load_timeout(60)
+        driver.get(report.as_uri())
+        driver.set_script_timeout(30)
+        # plotly draws asynchronously: wait until every chart div has its main SVG
+        driver.execute_async_script(
+            """
+            const done = arguments[arguments.length - 1];
+            const started = Date.now();
+            (function poll() {
+                const divs = document.querySelectorAll('.chart-section .plotly-graph-div');
+                const drawn = [...divs].filter(d => d.querySelector('svg.main-svg'));
+                if ((divs.length && drawn.length === divs.length) || Date.now() - started > 25000) { done(); }
+                else { setTimeout(poll, 100); }
+            })();
+            """
+        )
+        sections = driver.execute_script("return document.querySelectorAll('section.chart-section').length")
+        notes = driver.execute_script("return document.querySelectorAll('.no-data').length")
+        sizes = driver.execute_script(
+            """
+            return [...document.querySelectorAll('.js-plotly-plot')].map(d => {
+                const svg = d.querySelector('svg.main-svg');
+                const box = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
+                return [d.id, box.width, box.height];
+            });
+            """
+        )
+        pwned = driver.execute_script("return window.__pwned || null")
+        quality_text = driver.execute_script("return document.querySelector('#data-quality').innerText")
+        actions_text = driver.execute_script(
+            "return document.querySelector('#chart-next-best-actions').textContent"
+        )
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(WINDOW_WIDTH, min(int(height) + 100, 16000))
+        driver.save_screenshot(str(tmp_path / "report.png"))
+        severe = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+    finally:
+        driver.quit()
+
+    ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(tmp_path / "report.png", ARTIFACT)
+    assert severe == [], f"console errors: {severe}"
+    assert notes == 0
+    assert sections == 8
+    assert len(sizes) == sections, sizes
+    assert all(width > 100 and height > 100 for _id, width, height in sizes), sizes
+    assert pwned is None
+    assert "<script>window.__pwned=1</script>" in quality_text
+    assert "<img src=x onerror=window.__pwned=2>" in actions_text
+    assert (tmp_path / "report.png").stat().st_size > 50_000
