@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "customer360.run_command",
     "customer360.landing.contract_doc",
     "customer360.datagen.commands",
+    "customer360.ingest.commands",
     "customer360.identity.commands",
     "customer360.quality.commands",
     "customer360.clv.commands",

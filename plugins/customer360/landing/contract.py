@@ -94,7 +94,11 @@ CRM_CONTACTS = Channel(
         Column("loyalty_id", description="loyalty card number"),
         Column("first_name", pii=True),
         Column("last_name", pii=True),
-        Column("full_name", pii=True, description="as written by the person (e.g. 王小明); used when the parts are empty"),
+        Column(
+            "full_name",
+            pii=True,
+            description="as written by the person (e.g. 王小明); used when the parts are empty",
+        ),
         Column("email", pii=True),
         Column("phone", pii=True, description="any format; parsed to E.164 in staging"),
         Column("birth_date", "date", pii=True),
@@ -178,7 +182,9 @@ POS_TRANSACTIONS = Channel(
 SUPPORT_TICKETS = Channel(
     name="support_tickets",
     format="parquet",
-    description="Service desk tickets and complaints: one row per ticket version (opened or changed that day).",
+    description=(
+        "Service desk tickets and complaints: one row per ticket version (opened or changed that day)."
+    ),
     key=("ticket_id", "updated_at"),
     event_time="updated_at",
     timezone="UTC",
@@ -196,7 +202,10 @@ SUPPORT_TICKETS = Channel(
         Column("customer_phone", pii=True),
         Column("customer_name", pii=True),
         Column("claim", description="ICON interest: what the customer asks for"),
-        Column("standard_applied", description="ICON criteria: the objective standard, e.g. 'refund within 5 days'"),
+        Column(
+            "standard_applied",
+            description="ICON criteria: the objective standard, e.g. 'refund within 5 days'",
+        ),
         Column("sla_hours", "int", min_value=0, description="hours the standard allows to resolve"),
         Column("options_offered", description="ICON options, separated by '|'"),
         Column("alternative_accepted", description="ICON no-agreement alternative accepted, if any"),
@@ -211,7 +220,9 @@ SUPPORT_TICKETS = Channel(
 MARKETING_EVENTS = Channel(
     name="marketing_events",
     format="parquet",
-    description="Marketing and social events: sends, opens, clicks, visits, social mentions, referrals, reviews.",
+    description=(
+        "Marketing and social events: sends, opens, clicks, visits, social mentions, referrals, reviews."
+    ),
     key=("event_id",),
     event_time="event_at",
     timezone="UTC",

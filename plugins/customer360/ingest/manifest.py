@@ -1,0 +1,73 @@
+"""``audit.file_manifest``: one row per file per run, and what has been loaded so far.
+
+The manifest is an append-only log: every run writes one row for every file it considered ('loaded',
+'unchanged', 'skipped_duplicate' or 'failed'). The rows in ``raw.<channel>`` for a file come from its
+latest 'loaded' row (view ``audit.file_manifest_current``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from customer360.ingest.results import FileLoadResult
+from customer360.ingest.schema import MANIFEST_CURRENT_VIEW, MANIFEST_TABLE
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+@dataclass
+class ManifestState:
+    """The current load of every file of one channel: source_file -> (sha256, rows_read)."""
+
+    channel: str
+    current: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, con: duckdb.DuckDBPyConnection, channel: str) -> ManifestState:
+        rows = con.execute(
+            f"select source_file, file_sha256, rows_read from {MANIFEST_CURRENT_VIEW} where channel = ?",
+            [channel],
+        ).fetchall()
+        return cls(channel, {source_file: (sha, rows_read) for source_file, sha, rows_read in rows})
+
+    def sha_of(self, source_file: str) -> str | None:
+        entry = self.current.get(source_file)
+        return entry[0] if entry else None
+
+    def duplicate_of(self, sha: str, source_file: str) -> str | None:
+        """Another file whose current load has this checksum and records (empty files are not duplicates)."""
+        matches = sorted(
+            other
+            for other, (other_sha, rows_read) in self.current.items()
+            if other_sha == sha and other != source_file and rows_read > 0
+        )
+        return matches[0] if matches else None
+
+    def mark_loaded(self, source_file: str, sha: str, rows_read: int) -> None:
+        self.current[source_file] = (sha, rows_read)
+
+
+def record_file(con: duckdb.DuckDBPyConnection, channel: str, run_id: str, result: FileLoadResult) -> None:
+    """Append one manifest row (inside the caller's transaction, if any)."""
+    con.execute(
+        f"insert into {MANIFEST_TABLE} (channel, load_date, source_file, file_sha256, file_bytes, rows_read, "
+        "rows_loaded, rows_quarantined, status, message, run_id, ingested_at) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            channel,
+            result.load_date,
+            result.file,
+            result.file_sha256,
+            result.file_bytes,
+            result.rows_read,
+            result.rows_loaded,
+            result.rows_quarantined,
+            result.status,
+            result.message,
+            run_id,
+            datetime.now(UTC).replace(tzinfo=None),
+        ],
+    )
