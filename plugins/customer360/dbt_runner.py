@@ -48,7 +48,13 @@ class DbtLayerResult:
 
 
 def dbt_vars(settings: Settings, as_of_date: date) -> dict[str, object]:
+    from customer360.landing.mapping import load_channel_configs
+
+    # One source for the channels' time zones: config/channels.yml (over the contract's defaults), so
+    # ingest's checks and staging's UTC conversion never disagree.
+    zones = {name: config.timezone for name, config in load_channel_configs(settings).items()}
     return {
+        "source_timezones": zones,
         "as_of_date": as_of_date.isoformat(),
         "rfm_window_days": settings.rfm_window_days,
         "tier_a_share": settings.tier_a_share,
