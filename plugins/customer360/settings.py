@@ -130,12 +130,19 @@ class Settings:
 
     def dbt_env(self) -> dict[str, str]:
         """Environment for dbt: profiles.yml reads only these variables."""
+        from urllib.parse import unquote, urlsplit
+
+        pg = urlsplit(self.postgres_url)
         return {
             "CUSTOMER360_TARGET": self.target,
             "CUSTOMER360_WAREHOUSE_PATH": str(self.warehouse_path),
             "CUSTOMER360_DUCKDB_THREADS": str(self.duckdb_threads),
             "CUSTOMER360_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
-            "CUSTOMER360_POSTGRES_URL": self.postgres_url,
+            "CUSTOMER360_PG_HOST": pg.hostname or "127.0.0.1",
+            "CUSTOMER360_PG_PORT": str(pg.port or 5432),
+            "CUSTOMER360_PG_USER": unquote(pg.username or "postgres"),
+            "CUSTOMER360_PG_PASSWORD": unquote(pg.password or ""),
+            "CUSTOMER360_PG_DBNAME": (pg.path or "/customer360").lstrip("/") or "customer360",
         }
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 RAW_SCHEMA = "raw"
 AUDIT_SCHEMA = "audit"
 IDENTITY_SCHEMA = "identity"
-DBT_SCHEMAS = ("staging", "intermediate", "marts", "snapshots")
+DBT_SCHEMAS = ("seeds", "staging", "intermediate", "marts", "restricted", "snapshots")
 
 
 @contextmanager

@@ -1,0 +1,53 @@
+{#-
+    delivered_records(relation, key_columns, version_order=none): the raw rows of `relation` delivered by the
+    as-of date (`_load_date <= as_of_date`), one per business key. Two steps:
+
+    1. Exact duplicates (same `_record_hash`: every contract column equal) collapse into their first
+       delivery (earliest `_load_date`, then `_source_file`, then `_source_line`). `duplicate_count` on the
+       kept row is how many copies were dropped.
+    2. Distinct records with the same business key (`key_columns`, e.g. an order line re-sent after its
+       status changed, or a contact re-sent with the phone formatted differently) are versions: the latest
+       one wins (`version_order` first when given, e.g. `updated_at desc nulls last`, then the latest
+       delivery). `superseded_count` on the kept row is how many raw rows of its key it replaced.
+
+    So for every staging model: raw rows delivered by the as-of date
+        = count(*) + sum(duplicate_count) + sum(superseded_count).
+    Helper columns `duplicate_rank` and `version_rank` come along; staging models select what they need.
+-#}
+{% macro delivered_records(relation, key_columns, version_order=none) -%}
+    {%- set keys = key_columns | map('string') | map('trim') | list -%}
+    {%- set partition = 'trim(' ~ (keys | join('), trim(')) ~ ')' -%}
+    select *
+    from (
+        select
+            *,
+            row_number() over (
+                partition by {{ partition }}
+                order by {{ version_order ~ ',' if version_order }} _load_date desc, _source_file desc, _source_line desc
+            ) as version_rank
+        from (
+            select
+                *,
+                row_number() over (
+                    partition by _record_hash
+                    order by _load_date, _source_file, _source_line
+                ) as duplicate_rank,
+                count(*) over (partition by _record_hash) - 1 as duplicate_count,
+                count(*) over (partition by {{ partition }})
+                    - count(*) over (partition by _record_hash) as superseded_count
+            from {{ relation }}
+            where _load_date <= {{ as_of_date() }}
+        ) as delivered
+        where duplicate_rank = 1
+    ) as versions
+    where version_rank = 1
+{%- endmacro %}
+
+{#- The lineage columns every staging model carries through unchanged, optionally qualified by `relation`. -#}
+{% macro lineage_columns(relation=none) -%}
+    {%- set prefix = (relation ~ '.') if relation else '' -%}
+    {%- for column in ['_load_date', '_source_file', '_source_line', '_file_sha256', '_record_hash',
+                       '_ingest_run_id', 'duplicate_count', 'superseded_count'] -%}
+        {{ prefix ~ column }}{{ ',' if not loop.last }}
+    {% endfor -%}
+{%- endmacro %}

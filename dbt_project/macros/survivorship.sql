@@ -1,0 +1,40 @@
+{#-
+    survivor(column, presence=column): the surviving value of `column` among a customer's source records.
+
+    Records are ranked per customer_id: records where `presence` is null last, then by source priority
+    (crm > web > pos > tickets > surveys > marketing: the `source_priority` column), then the most recent
+    `observed_at`, then the most complete record (`completeness`: how many identity attributes it holds),
+    then source_channel and source_record_id so that the choice is deterministic.
+
+    `presence` lets attributes that belong together survive together: pass the same presence expression
+    for first_name, last_name and full_name (or for the address parts) and all come from one record.
+    Expects columns customer_id, source_priority, observed_at, completeness, source_channel,
+    source_record_id in the relation.
+-#}
+{% macro survivor(column, presence=none) -%}
+    {%- set presence = presence or column -%}
+    first_value({{ column }}) over (
+        partition by customer_id
+        order by
+            case when {{ presence }} is null then 1 else 0 end,
+            source_priority,
+            observed_at desc,
+            completeness desc,
+            source_channel,
+            source_record_id
+        rows between unbounded preceding and unbounded following
+    )
+{%- endmacro %}
+
+{#- source_priority(column): survivorship rank of a source channel (1 = trusted most). -#}
+{% macro source_priority(column) -%}
+    case {{ column }}
+        when 'crm' then 1
+        when 'web' then 2
+        when 'pos' then 3
+        when 'tickets' then 4
+        when 'surveys' then 5
+        when 'marketing' then 6
+        else 7
+    end
+{%- endmacro %}

@@ -1,0 +1,359 @@
+"""The dbt project end to end on a small fixture warehouse: both selectors build and the marts are right.
+
+One module-scoped build: raw fixture -> `dbt build --selector staging_layer` -> fixture identity tables ->
+`dbt build --selector marts_layer`, each `dbt build` running the data tests and dbt unit tests of what it
+selects. The tests then read the warehouse. dbt runs in-process (tests/fixtures/dbt_runner.py) with target
+and log paths in tmp, so nothing is written into the repository.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import duckdb
+import pytest
+
+FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
+AS_OF_DATE = "2026-11-24"
+
+
+def _load_fixture(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"customer360_test_{name}", FIXTURES_DIR / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
+    spec.loader.exec_module(module)
+    return module
+
+
+raw_warehouse = _load_fixture("raw_warehouse")
+dbt_runner = _load_fixture("dbt_runner")
+
+
+def _vars(as_of_date: str | None) -> list[str]:
+    return dbt_runner.dbt_vars(as_of_date, pseudonym_salt="test-salt")
+
+
+@dataclass
+class BuiltWarehouse:
+    path: Path
+    work_dir: Path
+    env: dict[str, str]
+    staging: object
+    marts: object
+
+    def dbt(self, args: list[str]) -> object:
+        return dbt_runner.run_dbt(args, self.work_dir, self.env)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
+    work_dir = tmp_path_factory.mktemp("dbt")
+    path = work_dir / "wh.duckdb"
+    env = {
+        "CUSTOMER360_TARGET": "duckdb",
+        "CUSTOMER360_WAREHOUSE_PATH": str(path),
+        "CUSTOMER360_DUCKDB_THREADS": "2",
+        "CUSTOMER360_DUCKDB_MEMORY_LIMIT": "1GB",
+    }
+    raw_warehouse.build_raw_warehouse(path)
+    staging = dbt_runner.run_dbt(["build", "--selector", "staging_layer", *_vars(AS_OF_DATE)], work_dir, env)
+    assert staging.success, staging.report()
+    raw_warehouse.build_identity_tables(path)
+    marts = dbt_runner.run_dbt(["build", "--selector", "marts_layer", *_vars(AS_OF_DATE)], work_dir, env)
+    assert marts.success, marts.report()
+    return BuiltWarehouse(path=path, work_dir=work_dir, env=env, staging=staging, marts=marts)
+
+
+def _query(warehouse: BuiltWarehouse, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse.path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def _customer_of(warehouse: BuiltWarehouse, email: str) -> str:
+    rows = _query(warehouse, f"select customer_id from restricted.dim_customer_pii where email = '{email}'")
+    assert len(rows) == 1, f"expected one customer with email {email}, got {rows}"
+    return rows[0][0]
+
+
+def test_given_raw_fixture_when_staging_layer_builds_then_seeds_staging_identity_input_and_unit_tests_run(
+    warehouse: BuiltWarehouse,
+) -> None:
+    statuses = warehouse.staging.statuses
+    built = {uid.split(".")[-1] for uid in statuses if uid.startswith(("model.", "seed."))}
+    assert built == {
+        "country_codes",
+        "rfm_segment_map",
+        "stg_crm__contacts",
+        "stg_web_shop__order_lines",
+        "stg_pos__transaction_lines",
+        "stg_service_desk__tickets",
+        "stg_marketing__events",
+        "stg_surveys__responses",
+        "int_crm_contacts_latest",
+        "int_contact_records_unioned",
+    }
+    unit_tests = [uid for uid in statuses if uid.startswith("unit_test.")]
+    assert any("stg_pos__transaction_lines_timestamps_to_utc" in uid for uid in unit_tests)
+    assert any("stg_crm__contacts_exact_duplicates" in uid for uid in unit_tests)
+    assert sum(uid.startswith("test.") for uid in statuses) > 40
+
+
+def test_given_staging_built_when_marts_layer_builds_then_marts_and_tests_pass_without_rebuilding_staging(
+    warehouse: BuiltWarehouse,
+) -> None:
+    statuses = warehouse.marts.statuses
+    built = {uid.split(".")[-1] for uid in statuses if uid.startswith("model.")}
+    assert {
+        "fct_orders",
+        "fct_order_lines",
+        "dim_customers",
+        "customer_source_xref",
+        "dim_customer_pii",
+        "customer_rfm",
+        "customer_rfm_history",
+        "int_customer_purchase_days",
+    } <= built
+    assert not any(name.startswith("stg_") or name == "int_contact_records_unioned" for name in built)
+    unit_tests = " ".join(uid for uid in statuses if uid.startswith("unit_test."))
+    for name in (
+        "golden_record_survivorship",
+        "fct_orders_net_amount_with_return",
+        "customer_rfm_ties_and_segments",
+    ):
+        assert name in unit_tests
+
+
+def test_given_a_redelivered_store_sale_when_staged_then_one_copy_remains_and_the_drop_is_counted(
+    warehouse: BuiltWarehouse,
+) -> None:
+    raw_count, staged_count, dropped = _query(
+        warehouse,
+        """
+        select
+            (select count(*) from raw.pos_transactions),
+            (select count(*) from staging.stg_pos__transaction_lines),
+            (select sum(duplicate_count) from staging.stg_pos__transaction_lines)
+        """,
+    )[0]
+    assert (raw_count, staged_count, dropped) == (7, 6, 1)
+
+
+@pytest.mark.parametrize(
+    "raw_table, staging_model",
+    [
+        ("crm_contacts", "stg_crm__contacts"),
+        ("web_orders", "stg_web_shop__order_lines"),
+        ("pos_transactions", "stg_pos__transaction_lines"),
+        ("support_tickets", "stg_service_desk__tickets"),
+        ("marketing_events", "stg_marketing__events"),
+        ("surveys", "stg_surveys__responses"),
+    ],
+)
+def test_given_raw_rows_when_staged_then_every_row_delivered_by_the_as_of_date_is_kept_or_counted(
+    warehouse: BuiltWarehouse, raw_table: str, staging_model: str
+) -> None:
+    delivered, accounted = _query(
+        warehouse,
+        f"""
+        select
+            (select count(*) from raw.{raw_table} where _load_date <= date '{AS_OF_DATE}'),
+            (select count(*) + sum(duplicate_count) + sum(superseded_count) from staging.{staging_model})
+        """,
+    )[0]
+    assert delivered == accounted
+
+
+def test_given_amsterdam_local_and_offset_timestamps_when_staged_then_they_are_utc(
+    warehouse: BuiltWarehouse,
+) -> None:
+    rows = dict(
+        _query(
+            warehouse,
+            """
+            select contact_id || '@' || strftime(updated_at, '%Y-%m-%d %H:%M'), source_timezone
+            from staging.stg_crm__contacts
+            """,
+        )
+    )
+    # 09:00 CET (winter), 14:30 CEST (summer) and 08:00+08:00 (explicit offset wins)
+    assert "c-001@2026-01-10 08:00" in rows
+    assert "c-001@2026-06-01 12:30" in rows
+    assert "c-002@2026-03-03 00:00" in rows
+    assert set(rows.values()) == {"Europe/Amsterdam"}
+
+
+def test_given_a_store_return_when_orders_are_built_then_it_reduces_the_original_sale(
+    warehouse: BuiltWarehouse,
+) -> None:
+    rows = _query(
+        warehouse,
+        """
+        select order_id, order_status, is_revenue, gross_amount, returned_amount, net_amount
+        from marts.fct_orders
+        where order_id in ('T-5001', 'T-5002', 'W-1001', 'W-1006')
+        order by order_id
+        """,
+    )
+    assert [(r[0], r[1], r[2], float(r[3]), float(r[4]), float(r[5])) for r in rows] == [
+        ("T-5001", "partially_returned", True, 60.0, 25.0, 35.0),
+        ("W-1001", "partially_returned", True, 90.0, 22.5, 62.5),
+        ("W-1006", "returned", False, 30.0, 30.0, 0.0),
+    ]
+
+
+def test_given_an_anonymous_store_sale_when_orders_are_built_then_it_has_no_customer(
+    warehouse: BuiltWarehouse,
+) -> None:
+    assert _query(
+        warehouse, "select customer_id, source_channel from marts.fct_orders where order_id = 'T-5003'"
+    ) == [(None, "pos")]
+
+
+def test_given_five_people_across_channels_when_dim_customers_builds_then_one_masked_row_per_person(
+    warehouse: BuiltWarehouse,
+) -> None:
+    assert _query(warehouse, "select count(*), count(distinct customer_key) from marts.dim_customers") == [
+        (5, 5)
+    ]
+    anna = _customer_of(warehouse, "anna.devries@example.com")
+    row = _query(
+        warehouse,
+        f"""
+        select email_masked, phone_masked, city, country_code, channels_present, email_opt_in, sms_opt_in,
+            is_deleted, strftime(first_seen_at, '%Y-%m-%d %H:%M')
+        from marts.dim_customers
+        where customer_id = '{anna}'
+        """,
+    )[0]
+    # Consent from the 2026-06-01 version: the 2026-12-01 version (email opt-out) is after the as-of date.
+    assert row == (
+        "a***@example.com",
+        "+3161****678",
+        "Utrecht",
+        "NL",
+        "crm,marketing,pos,surveys,web",
+        True,
+        True,
+        False,
+        "2026-01-10 08:00",
+    )
+    columns = {
+        r[0]
+        for r in _query(
+            warehouse,
+            "select column_name from information_schema.columns "
+            "where table_schema = 'marts' and table_name = 'dim_customers'",
+        )
+    }
+    assert not columns & {"email", "phone", "first_name", "last_name", "full_name", "street", "birth_date"}
+
+
+def test_given_a_chinese_name_in_crm_when_the_golden_record_builds_then_it_is_kept_as_written(
+    warehouse: BuiltWarehouse,
+) -> None:
+    wang = _customer_of(warehouse, "wang.xm@qq.com")
+    pii = _query(
+        warehouse,
+        f"select full_name, first_name, phone_e164, country_code from restricted.dim_customer_pii "
+        f"where customer_id = '{wang}'",
+    )
+    assert pii == [("王小明", None, "+8613800138000", "CN")]
+    assert _query(
+        warehouse,
+        f"select name_script, channels_present from marts.dim_customers where customer_id = '{wang}'",
+    ) == [("Han", "crm,pos,tickets,web")]
+
+
+def test_given_a_deleted_crm_contact_when_dim_customers_builds_then_the_customer_is_flagged_deleted(
+    warehouse: BuiltWarehouse,
+) -> None:
+    dirk = _customer_of(warehouse, "dirk@example.nl")
+    assert _query(
+        warehouse, f"select is_deleted, country_code from marts.dim_customers where customer_id = '{dirk}'"
+    ) == [(True, "NL")]
+
+
+def test_given_fixture_orders_when_rfm_builds_then_scores_cells_and_segments_follow_the_quintiles(
+    warehouse: BuiltWarehouse,
+) -> None:
+    anna = _customer_of(warehouse, "anna.devries@example.com")
+    bob = _customer_of(warehouse, "bob.smith@gmail.com")
+    rows = {
+        r[0]: r[1:]
+        for r in _query(
+            warehouse,
+            "select customer_id, recency_days, frequency, monetary, rfm_cell, rfm_segment "
+            "from marts.customer_rfm",
+        )
+    }
+    # Anna: 3 purchase days (web 10-01, store 11-01 net of its return, web 11-20); 62.50 + 35.00 + 15.00.
+    assert rows[anna][:2] == (4, 3) and float(rows[anna][2]) == 112.5
+    assert rows[anna][3:] == ("333", "Need attention")
+    # Bob: one completed order; the cancelled, returned and pending ones do not count.
+    assert rows[bob][:2] == (254, 1) and float(rows[bob][2]) == 110.0
+    assert len(rows) == 3  # Carla and Dirk never bought
+
+
+def test_given_purchase_days_when_compared_with_orders_then_revenue_reconciles(
+    warehouse: BuiltWarehouse,
+) -> None:
+    orders_revenue, days_revenue = _query(
+        warehouse,
+        """
+        select
+            (select sum(net_amount) from marts.fct_orders where is_revenue and customer_id is not null),
+            (select sum(net_amount) from intermediate.int_customer_purchase_days)
+        """,
+    )[0]
+    assert orders_revenue == days_revenue
+
+
+def test_given_built_marts_when_rfm_history_reruns_and_adds_a_date_then_each_date_is_replaced_not_doubled(
+    warehouse: BuiltWarehouse,
+) -> None:
+    select = ["--select", "customer_rfm", "customer_rfm_history"]
+    next_day = warehouse.dbt(["run", *select, *_vars("2026-11-25")])
+    assert next_day.success, next_day.report()
+    again = warehouse.dbt(["run", *select, *_vars(AS_OF_DATE)])
+    assert again.success, again.report()
+    counts = _query(
+        warehouse,
+        "select cast(as_of_date as varchar), count(*) from marts.customer_rfm_history group by 1 order by 1",
+    )
+    assert counts == [("2026-11-24", 3), ("2026-11-25", 3)]
+    recency = _query(
+        warehouse,
+        "select max(recency_days) - min(recency_days) from marts.customer_rfm_history "
+        "group by customer_id order by 1 limit 1",
+    )
+    assert recency == [(1,)]
+
+
+def test_given_no_as_of_date_when_a_dated_model_compiles_then_dbt_stops_with_a_message_saying_how_to_pass_it(
+    warehouse: BuiltWarehouse,
+) -> None:
+    call = warehouse.dbt(["compile", "--select", "int_crm_contacts_latest", *_vars(None)])
+    assert not call.success
+    assert "var 'as_of_date' is not set" in call.report()
+
+
+def test_given_postgres_target_env_vars_when_dbt_parses_then_the_project_parses_without_a_server(
+    tmp_path: Path,
+) -> None:
+    env = {
+        "CUSTOMER360_TARGET": "postgres",
+        "CUSTOMER360_PG_HOST": "db.invalid",
+        "CUSTOMER360_PG_PORT": "5433",
+        "CUSTOMER360_PG_USER": "customer360",
+        "CUSTOMER360_PG_PASSWORD": "",
+        "CUSTOMER360_PG_DBNAME": "customer360",
+    }
+    call = dbt_runner.run_dbt(["parse", *_vars(AS_OF_DATE)], tmp_path, env)
+    assert call.success, call.report()
+    manifest = (tmp_path / "target" / "manifest.json").read_text(encoding="utf-8")
+    assert '"adapter_type": "postgres"' in manifest

@@ -1,0 +1,118 @@
+"""The same dbt project, unchanged, on PostgreSQL: both selectors build and the marts match the DuckDB run.
+
+Needs a server: set CUSTOMER360_TEST_POSTGRES to a libpq connection string of a role that may create
+databases (e.g. ``host=127.0.0.1 port=5432 user=postgres dbname=postgres``). The test creates a throwaway
+database, builds the fixture raw layer in it, runs `dbt build --target postgres` for both selectors and
+drops the database again. Without the variable the test is skipped.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+pytestmark = pytest.mark.postgres
+
+FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
+AS_OF_DATE = "2026-11-24"
+SERVER_ENV = "CUSTOMER360_TEST_POSTGRES"
+
+
+def _load_fixture(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"customer360_test_{name}", FIXTURES_DIR / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
+    spec.loader.exec_module(module)
+    return module
+
+
+raw_warehouse = _load_fixture("raw_warehouse")
+dbt_runner = _load_fixture("dbt_runner")
+
+
+@pytest.fixture(scope="module")
+def postgres_database() -> Iterator[dict[str, str]]:
+    """A fresh database on the server named by CUSTOMER360_TEST_POSTGRES; yields its libpq parameters."""
+    server = os.environ.get(SERVER_ENV)
+    if not server:
+        pytest.skip(f"set {SERVER_ENV} to a libpq connection string to run the PostgreSQL build")
+    import psycopg2
+    from psycopg2.extensions import parse_dsn
+
+    params = parse_dsn(server)
+    database = f"customer360_dbt_test_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(server)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'create database "{database}"')
+    try:
+        yield {**params, "dbname": database}
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{database}" with (force)')
+        admin.close()
+
+
+def _conninfo(params: dict[str, str]) -> str:
+    return " ".join(f"{key}={value}" for key, value in params.items())
+
+
+def test_given_postgres_target_when_both_selectors_build_then_marts_hold_the_same_values_as_on_duckdb(
+    postgres_database: dict[str, str], tmp_path: Path
+) -> None:
+    import psycopg2
+
+    conninfo = _conninfo(postgres_database)
+    env = {
+        "CUSTOMER360_TARGET": "postgres",
+        "CUSTOMER360_PG_HOST": postgres_database.get("host", "127.0.0.1"),
+        "CUSTOMER360_PG_PORT": postgres_database.get("port", "5432"),
+        "CUSTOMER360_PG_USER": postgres_database.get("user", "postgres"),
+        "CUSTOMER360_PG_PASSWORD": postgres_database.get("password", ""),
+        "CUSTOMER360_PG_DBNAME": postgres_database["dbname"],
+    }
+    dbt_vars = dbt_runner.dbt_vars(AS_OF_DATE, pseudonym_salt="test-salt")
+    raw_warehouse.build_raw_postgres(conninfo)
+    staging = dbt_runner.run_dbt(["build", "--selector", "staging_layer", *dbt_vars], tmp_path, env)
+    assert staging.success, staging.report()
+    raw_warehouse.build_identity_tables_postgres(conninfo)
+    marts = dbt_runner.run_dbt(["build", "--selector", "marts_layer", *dbt_vars], tmp_path, env)
+    assert marts.success, marts.report()
+    assert any(uid.startswith("unit_test.") for uid in marts.statuses)
+
+    with psycopg2.connect(conninfo) as con, con.cursor() as cur:
+        cur.execute(
+            "select order_id, order_status, net_amount from marts.fct_orders "
+            "where order_id in ('T-5001', 'W-1001', 'W-1006') order by order_id"
+        )
+        assert [(r[0], r[1], float(r[2])) for r in cur.fetchall()] == [
+            ("T-5001", "partially_returned", 35.0),
+            ("W-1001", "partially_returned", 62.5),
+            ("W-1006", "returned", 0.0),
+        ]
+        cur.execute(
+            "select d.email_masked, d.phone_masked, d.channels_present, r.rfm_cell, r.rfm_segment "
+            "from restricted.dim_customer_pii as p "
+            "join marts.dim_customers as d on p.customer_id = d.customer_id "
+            "join marts.customer_rfm as r on p.customer_id = r.customer_id "
+            "where p.email = 'anna.devries@example.com'"
+        )
+        assert cur.fetchall() == [
+            ("a***@example.com", "+3161****678", "crm,marketing,pos,surveys,web", "333", "Need attention")
+        ]
+        cur.execute("select count(*) from marts.dim_customers")
+        assert cur.fetchone() == (5,)
+        cur.execute(
+            "select to_char(updated_at, 'YYYY-MM-DD HH24:MI') from staging.stg_crm__contacts "
+            "where contact_id = 'c-001' order by updated_at"
+        )
+        # the 2026-12-01 version was delivered after the as-of date: not staged yet
+        assert [r[0] for r in cur.fetchall()] == ["2026-01-10 08:00", "2026-06-01 12:30"]
