@@ -66,7 +66,7 @@ class Settings:
 
     # Cleansing and identity
     default_phone_region: str = field(default_factory=lambda: _env("DEFAULT_PHONE_REGION", "NL"))
-    max_emails_per_customer: int = field(default_factory=lambda: _env_int("MAX_EMAILS_PER_CUSTOMER", 2))
+    max_emails_per_customer: int = field(default_factory=lambda: _env_int("MAX_EMAILS_PER_CUSTOMER", 3))
     max_phones_per_customer: int = field(default_factory=lambda: _env_int("MAX_PHONES_PER_CUSTOMER", 3))
     match_threshold: float = field(default_factory=lambda: _env_float("MATCH_THRESHOLD", 0.92))
     late_arrival_days: int = field(default_factory=lambda: _env_int("LATE_ARRIVAL_DAYS", 400))

@@ -1,0 +1,171 @@
+"""The identity stage's input: source records read from the warehouse and normalised once.
+
+Rows are read from ``intermediate.int_contact_records_unioned`` and numbered in a fixed order (earliest
+``observed_at`` first, then channel and record id). Every later step refers to a row by this number.
+Match keys (``*_key``) are null where a value must not link records (invalid, role email, placeholder phone).
+
+A source record may arrive as several rows (versions: a CRM contact whose email changed). All versions are
+evidence (the old email still identifies the person in older marketing events); they are tied together by
+the ``same_record`` rule, and the outputs hold one row per record, from its latest version.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from customer360.identity.blocklist import Blocklist
+from customer360.identity.normalize_email import normalize_emails
+from customer360.identity.normalize_name import fold_text, normalize_names
+from customer360.identity.normalize_phone import normalize_phones
+
+INPUT_TABLE = "intermediate.int_contact_records_unioned"
+INPUT_COLUMNS = (
+    "source_channel",
+    "source_record_id",
+    "observed_at",
+    "account_id",
+    "loyalty_id",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "full_name",
+    "birth_date",
+    "street",
+    "postal_code",
+    "city",
+    "country_code",
+)
+
+_READ_SQL = f"""
+select
+    source_channel::varchar as source_channel,
+    source_record_id::varchar as source_record_id,
+    observed_at::timestamp as observed_at,
+    nullif(trim(account_id::varchar), '') as account_key,
+    nullif(upper(trim(loyalty_id::varchar)), '') as loyalty_key,
+    email::varchar as email,
+    phone::varchar as phone,
+    first_name::varchar as first_name,
+    last_name::varchar as last_name,
+    full_name::varchar as full_name,
+    try_cast(birth_date as date) as birth_date,
+    street::varchar as street,
+    nullif(regexp_replace(upper(postal_code::varchar), '[^0-9A-Z]', '', 'g'), '') as postal_key,
+    city::varchar as city,
+    nullif(upper(trim(country_code::varchar)), '') as country_code
+from {INPUT_TABLE}
+where source_channel is not null and source_record_id is not null
+order by observed_at nulls last, source_channel, source_record_id, email, phone, account_id, loyalty_id,
+    full_name, first_name, last_name
+"""
+
+# The guarded attributes and the record column each one counts.
+GUARD_COLUMNS = {
+    "emails": "email_key",
+    "phones": "phone_key",
+    "birth_dates": "birth_date",
+    "account_ids": "account_key",
+    "loyalty_ids": "loyalty_key",
+}
+
+
+def check_input(con: object) -> None:
+    """Fail with a clear message when the input table is missing or lacks columns."""
+    schema, table = INPUT_TABLE.split(".")
+    found = {
+        row[0]
+        for row in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+    if not found:
+        raise LookupError(
+            f"{INPUT_TABLE} does not exist in the warehouse: build it first (dbt build --select "
+            f"staging_layer, "
+            "or the dbt_staging task of customer360_daily)"
+        )
+    missing = [c for c in INPUT_COLUMNS if c not in found]
+    if missing:
+        raise LookupError(
+            f"{INPUT_TABLE} lacks column(s) {missing}; the identity stage expects {list(INPUT_COLUMNS)}"
+        )
+
+
+def read_records(con: object, default_phone_region: str, blocklist: Blocklist) -> pa.Table:
+    """Read, order and normalise the input rows (every version of every record)."""
+    check_input(con)
+    raw = con.sql(_READ_SQL).to_arrow_table()
+    return prepare_records(raw, default_phone_region, blocklist)
+
+
+def prepare_records(raw: pa.Table, default_phone_region: str, blocklist: Blocklist) -> pa.Table:
+    """Add normalised contact points and comparison keys to records already in record order."""
+    emails = normalize_emails(raw.column("email"), blocklist)
+    phones = normalize_phones(
+        raw.column("phone"), raw.column("country_code"), default_phone_region, blocklist
+    )
+    names = normalize_names(
+        raw.column("first_name"), raw.column("last_name"), raw.column("full_name"), blocklist
+    )
+    null = pa.scalar(None, pa.string())
+    record_key = pc.binary_join_element_wise(
+        raw.column("source_channel"), raw.column("source_record_id"), "\x1f"
+    )
+    columns = {
+        "record_key": record_key,
+        "source_channel": raw.column("source_channel"),
+        "source_record_id": raw.column("source_record_id"),
+        "observed_at": raw.column("observed_at"),
+        "account_key": raw.column("account_key"),
+        "loyalty_key": raw.column("loyalty_key"),
+        "email_normalized": emails.column("email_normalized"),
+        "email_is_valid": emails.column("email_is_valid"),
+        "email_key": pc.if_else(emails.column("email_is_matchable"), emails.column("email_normalized"), null),
+        "phone_e164": phones.column("phone_e164"),
+        "phone_is_valid": phones.column("phone_is_valid"),
+        "phone_key": pc.if_else(phones.column("phone_is_matchable"), phones.column("phone_e164"), null),
+        "phone_digits": phones.column("phone_digits"),
+        "phone_is_placeholder": phones.column("phone_is_placeholder"),
+        **{name: names.column(name) for name in names.column_names},
+        "birth_date": raw.column("birth_date"),
+        "postal_key": raw.column("postal_key"),
+        "street_fold": fold_text(_combined(raw.column("street"))),
+        "city_fold": fold_text(_combined(raw.column("city"))),
+        "country_code": raw.column("country_code"),
+    }
+    return pa.table(columns)
+
+
+def guard_codes(records: pa.Table) -> dict[str, np.ndarray]:
+    """One integer code per record and guarded attribute (-1 where the record has no value)."""
+    codes: dict[str, np.ndarray] = {}
+    for guard, column in GUARD_COLUMNS.items():
+        encoded = pc.dictionary_encode(_combined(records.column(column)))
+        indices = encoded.indices
+        values = indices.to_numpy(zero_copy_only=False)
+        codes[guard] = np.where(indices.is_valid().to_numpy(zero_copy_only=False), values, -1).astype(
+            np.int64
+        )
+    return codes
+
+
+def _combined(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def latest_versions(records: pa.Table) -> np.ndarray:
+    """Row numbers (ascending) of each record's latest version: greatest ``observed_at``, then last row."""
+    encoded = pc.dictionary_encode(_combined(records.column("record_key")))
+    group = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    observed = pc.fill_null(
+        pc.cast(_combined(records.column("observed_at")), pa.int64()), np.iinfo(np.int64).min
+    )
+    rows = np.arange(records.num_rows, dtype=np.int64)
+    order = np.lexsort((rows, observed.to_numpy(zero_copy_only=False), group))
+    last_of_group = np.ones(len(order), dtype=bool)
+    last_of_group[:-1] = group[order][1:] != group[order][:-1]
+    return np.sort(order[last_of_group])

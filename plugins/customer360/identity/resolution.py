@@ -1,0 +1,387 @@
+"""``resolve``: one identity resolution run over ``intermediate.int_contact_records_unioned``.
+
+Steps: read and normalise the records; deterministic edges (account id > loyalty id > email > phone);
+guarded clustering; probabilistic edges between the clusters that are left apart; guarded clustering of all
+edges; stable ids against the previous run; write ``identity.*`` in one transaction (a failed run leaves the
+previous state untouched, a re-run of the same input changes nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from customer360.identity.blocklist import Blocklist, load_blocklist
+from customer360.identity.clustering import ACCEPTED, ClusterResult, Guard, cluster_records
+from customer360.identity.deterministic import deterministic_edges
+from customer360.identity.edges import ALL_RULES, FORCED_PRIORITY, RULE_BY_PRIORITY, EdgeSet
+from customer360.identity.probabilistic import DEFAULT_MAX_BLOCK_SIZE, probabilistic_edges
+from customer360.identity.records import guard_codes, latest_versions, read_records
+from customer360.identity.rules import RuleSet, build_ruleset, guards_for
+from customer360.identity.stable_ids import XREF_TABLE, assign_customer_ids, ensure_state_tables
+from customer360.settings import Settings
+from customer360.warehouse import IDENTITY_SCHEMA, connect
+
+CONTACT_POINTS_TABLE = f"{IDENTITY_SCHEMA}.contact_points"
+MATCH_EDGES_TABLE = f"{IDENTITY_SCHEMA}.match_edges"
+RUNS_TABLE = f"{IDENTITY_SCHEMA}.resolution_runs"
+SINGLETON_RULE = "singleton"
+
+RUNS_DDL = f"""create table if not exists {RUNS_TABLE} (
+    run_sequence bigint, run_id varchar, as_of_date date, ruleset_version varchar, ruleset_hash varchar,
+    ruleset_changed boolean, ruleset json, records bigint, customers bigint, new_customers bigint,
+    merges bigint, splits bigint, edges_by_rule json, accepted_edges_by_rule json, guard_rejections bigint,
+    rejections_by_guard json, candidate_pairs bigint, blocks_skipped bigint, records_in_skipped_blocks bigint,
+    seconds double)"""
+
+
+@dataclass
+class ResolutionResult:
+    run_id: str
+    as_of_date: date
+    records: int
+    customers: int
+    new_customers: int
+    merges: int
+    splits: int
+    edges_by_rule: dict[str, int]
+    accepted_edges_by_rule: dict[str, int]
+    guard_rejections: int
+    rejections_by_guard: dict[str, int]
+    candidate_pairs: int
+    blocks_skipped: int
+    records_in_skipped_blocks: int
+    ruleset_version: str
+    ruleset_hash: str
+    ruleset_changed: bool
+    seconds: float
+    step_seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["as_of_date"] = self.as_of_date.isoformat()
+        return data
+
+
+def resolve(
+    settings: Settings,
+    as_of_date: date,
+    run_id: str,
+    *,
+    blocklist: Blocklist | None = None,
+    max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
+    guards: tuple[Guard, ...] | None = None,
+) -> ResolutionResult:
+    """Resolve identities for ``as_of_date`` and write ``identity.*``. ``blocklist`` and ``guards`` default to
+    the shipped blocklist and the settings' limits; passing others is a rule change and is recorded."""
+    started = time.perf_counter()
+    steps: dict[str, float] = {}
+    blocklist = blocklist or load_blocklist()
+    guards = guards or guards_for(settings)
+    ruleset = build_ruleset(settings, blocklist, guards, max_block_size)
+    with connect(settings) as con:
+        con.execute("set enable_progress_bar = false")
+        tick = time.perf_counter()
+        records = read_records(con, settings.default_phone_region, blocklist)
+        steps["read_normalise"] = time.perf_counter() - tick
+        count = records.num_rows
+        codes = guard_codes(records)
+
+        tick = time.perf_counter()
+        det = deterministic_edges(records)
+        first = cluster_records(count, det, codes, guards)
+        steps["deterministic"] = time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        prob, blocking = probabilistic_edges(
+            con, records, first.labels, settings.match_threshold, max_block_size
+        )
+        steps["probabilistic"] = time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        edges = EdgeSet.concat([det, prob])
+        final = cluster_records(count, edges, codes, guards)
+        steps["clustering"] = time.perf_counter() - tick
+
+        tick = time.perf_counter()
+        latest = latest_versions(records)
+        group = _record_numbers(records, latest)
+        rule, score = record_match_rules(group, len(latest), edges, final)
+        labels, label_of_cluster = _record_labels(final.labels, latest)
+        outputs = records.take(pa.array(latest, pa.int64()))
+        accepted = final.edge_status == ACCEPTED
+        con.execute("begin transaction")
+        try:
+            ensure_state_tables(con)
+            previous_hash = _previous_ruleset_hash(con)
+            changed = previous_hash is not None and previous_hash != ruleset.hash
+            assignment = assign_customer_ids(
+                con,
+                outputs,
+                pa.array(labels),
+                as_of_date,
+                run_id,
+                _merge_reasons(con, edges, label_of_cluster[final.labels[edges.left]], accepted, ruleset),
+                _split_reason(ruleset, previous_hash),
+            )
+            steps["stable_ids"] = time.perf_counter() - tick
+            tick = time.perf_counter()
+            _write_xref(con, outputs, assignment.customer_ids, rule, score)
+            _write_contact_points(con, outputs)
+            _write_edges(con, records, group, edges, final, run_id)
+            result = ResolutionResult(
+                run_id=run_id,
+                as_of_date=as_of_date,
+                records=len(latest),
+                customers=len(np.unique(labels)),
+                new_customers=assignment.new_customers,
+                merges=assignment.merges,
+                splits=assignment.splits,
+                edges_by_rule=edges.counts_by_rule(),
+                accepted_edges_by_rule=edges.counts_by_rule(accepted),
+                guard_rejections=final.rejections,
+                rejections_by_guard=final.rejections_by_guard(),
+                candidate_pairs=blocking.candidate_pairs,
+                blocks_skipped=blocking.blocks_skipped,
+                records_in_skipped_blocks=blocking.records_in_skipped_blocks,
+                ruleset_version=ruleset.version,
+                ruleset_hash=ruleset.hash,
+                ruleset_changed=changed,
+                seconds=0.0,
+                step_seconds=steps,
+            )
+            steps["write"] = time.perf_counter() - tick
+            result.seconds = round(time.perf_counter() - started, 3)
+            _write_run(con, result, ruleset)
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    return result
+
+
+def _record_numbers(records: pa.Table, latest: np.ndarray) -> np.ndarray:
+    """For every row, the number of its record (the position of the record's latest row in ``latest``)."""
+    encoded = pc.dictionary_encode(records.column("record_key").combine_chunks())
+    code = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    position_of_code = np.empty(len(encoded.dictionary), dtype=np.int64)
+    position_of_code[code[latest]] = np.arange(len(latest), dtype=np.int64)
+    return position_of_code[code]
+
+
+def _record_labels(row_labels: np.ndarray, latest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster labels at record level (the cluster's first record number), and a map from row-level labels."""
+    clusters = row_labels[latest]
+    _, inverse = np.unique(clusters, return_inverse=True)
+    first = np.full(inverse.max() + 1 if len(inverse) else 0, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, inverse, np.arange(len(latest), dtype=np.int64))
+    labels = first[inverse]
+    label_of_cluster = np.full(len(row_labels), -1, dtype=np.int64)
+    label_of_cluster[clusters] = labels
+    return labels, label_of_cluster
+
+
+def record_match_rules(
+    group: np.ndarray, count: int, edges: EdgeSet, clusters: ClusterResult
+) -> tuple[pa.Array, pa.Array]:
+    """Per record (``group`` maps rows to records): the strongest accepted rule linking it to another record,
+    and its score (null when it is linked to nothing but its own versions: ``singleton``)."""
+    accepted = (clusters.edge_status == ACCEPTED) & (edges.priority != FORCED_PRIORITY)
+    sentinel = np.iinfo(np.int16).max
+    best = np.full(count, sentinel, dtype=np.int64)
+    left, right, priority, score = (
+        group[edges.left[accepted]],
+        group[edges.right[accepted]],
+        edges.priority[accepted].astype(np.int64),
+        edges.score[accepted],
+    )
+    np.minimum.at(best, left, priority)
+    np.minimum.at(best, right, priority)
+    best_score = np.full(count, -1.0)
+    for side in (left, right):
+        hit = priority == best[side]
+        np.maximum.at(best_score, side[hit], score[hit])
+    names = np.array(
+        [SINGLETON_RULE] + [RULE_BY_PRIORITY[p].name for p in sorted(RULE_BY_PRIORITY)], dtype=object
+    )
+    index = np.zeros(count, dtype=np.int64)
+    for position, p in enumerate(sorted(RULE_BY_PRIORITY), start=1):
+        index[best == p] = position
+    linked = best != sentinel
+    return (
+        pa.array(names[index], pa.string()),
+        pa.array(np.round(best_score, 6), pa.float64(), mask=~linked),
+    )
+
+
+def _previous_ruleset_hash(con: object) -> str | None:
+    con.execute(RUNS_DDL)
+    rows = con.execute(f"select ruleset_hash from {RUNS_TABLE} order by run_sequence desc limit 1").fetchall()
+    return rows[0][0] if rows else None
+
+
+def _split_reason(ruleset: RuleSet, previous_hash: str | None) -> str:
+    if previous_hash is not None and previous_hash != ruleset.hash:
+        return (
+            f"records no longer linked after rule set change {previous_hash} -> {ruleset.hash} "
+            f"(v{ruleset.version})"
+        )
+    return f"records no longer linked by the current evidence (rule set {ruleset.hash})"
+
+
+def _merge_reasons(
+    con: object, edges: EdgeSet, edge_labels: np.ndarray, accepted: np.ndarray, ruleset: RuleSet
+) -> pa.Table:
+    """Per cluster (record-level label): the rules of the accepted edges that hold it together."""
+    accepted = accepted & (edges.priority != FORCED_PRIORITY)
+    table = pa.table(
+        {
+            "label": pa.array(edge_labels[accepted]),
+            "priority": pa.array(edges.priority[accepted].astype(np.int64)),
+        }
+    )
+    rules = pa.table(
+        {
+            "priority": pa.array([r.priority for r in ALL_RULES], pa.int64()),
+            "rule": [r.name for r in ALL_RULES],
+        }
+    )
+    con.register("merge_edges", table)
+    con.register("merge_rules", rules)
+    try:
+        return con.sql(
+            f"""select e.label,
+                'linked by ' || string_agg(distinct r.rule, ', ' order by r.rule) || ' (rule set
+                {ruleset.hash})'
+                    as reason
+            from merge_edges as e join merge_rules as r using (priority)
+            group by e.label"""
+        ).to_arrow_table()
+    finally:
+        con.unregister("merge_edges")
+        con.unregister("merge_rules")
+
+
+def _write_xref(
+    con: object, records: pa.Table, customer_ids: pa.Array, rule: pa.Array, score: pa.Array
+) -> None:
+    xref = pa.table(
+        {
+            "source_channel": records.column("source_channel"),
+            "source_record_id": records.column("source_record_id"),
+            "customer_id": customer_ids,
+            "match_rule": rule,
+            "match_score": score,
+        }
+    )
+    _replace_table(con, XREF_TABLE, xref, "source_channel, source_record_id")
+
+
+def _write_contact_points(con: object, records: pa.Table) -> None:
+    columns = (
+        "source_channel",
+        "source_record_id",
+        "email_normalized",
+        "email_is_valid",
+        "phone_e164",
+        "phone_is_valid",
+        "name_normalized",
+        "name_script",
+    )
+    _replace_table(
+        con, CONTACT_POINTS_TABLE, records.select(list(columns)), "source_channel, source_record_id"
+    )
+
+
+def _write_edges(
+    con: object, records: pa.Table, group: np.ndarray, edges: EdgeSet, clusters: ClusterResult, run_id: str
+) -> None:
+    """Every edge between two different records, accepted or rejected, once per record pair, rule and key
+    (edges between versions of one record, or repeated by versions, are left out)."""
+    between = group[edges.left] != group[edges.right]
+    edges = edges.take(np.flatnonzero(between))
+    clusters = ClusterResult(
+        labels=clusters.labels,
+        edge_status=clusters.edge_status[between],
+        reject_reason=clusters.reject_reason[between],
+        guarded_components=clusters.guarded_components,
+    )
+    left = pa.array(edges.left, pa.int64())
+    right = pa.array(edges.right, pa.int64())
+    rule_names = np.full(max(RULE_BY_PRIORITY) + 1, "", dtype=object)
+    for priority, rule in RULE_BY_PRIORITY.items():
+        rule_names[priority] = rule.name
+    status = np.where(clusters.edge_status == ACCEPTED, "accepted", "rejected").astype(object)
+    reason = clusters.reject_reason.astype(object)
+    reason[reason == ""] = None
+    table = pa.table(
+        {
+            "run_id": pa.array([run_id] * len(edges), pa.string()),
+            "left_channel": records.column("source_channel").take(left),
+            "left_record_id": records.column("source_record_id").take(left),
+            "right_channel": records.column("source_channel").take(right),
+            "right_record_id": records.column("source_record_id").take(right),
+            "match_rule": pa.array(rule_names[edges.priority.astype(np.int64)], pa.string()),
+            "match_key": edges.key,
+            "match_score": pa.array(edges.score, pa.float64()),
+            "status": pa.array(status, pa.string()),
+            "reject_reason": pa.array(reason, pa.string()),
+        }
+    )
+    con.register("identity_edges", table)
+    try:
+        con.execute(
+            f"""create or replace table {MATCH_EDGES_TABLE} as
+            select distinct on (
+                left_channel, left_record_id, right_channel, right_record_id, match_rule, match_key
+            ) *
+            from identity_edges
+            order by left_channel, left_record_id, right_channel, right_record_id, match_rule, match_key,
+                status, match_score desc"""
+        )
+    finally:
+        con.unregister("identity_edges")
+
+
+def _write_run(con: object, result: ResolutionResult, ruleset: RuleSet) -> None:
+    con.execute(f"delete from {RUNS_TABLE} where run_id = ?", [result.run_id])
+    con.execute(
+        f"""insert into {RUNS_TABLE} values (
+            (select coalesce(max(run_sequence), 0) + 1 from {RUNS_TABLE}),
+            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            result.run_id,
+            result.as_of_date,
+            result.ruleset_version,
+            result.ruleset_hash,
+            result.ruleset_changed,
+            ruleset.description,
+            result.records,
+            result.customers,
+            result.new_customers,
+            result.merges,
+            result.splits,
+            json.dumps(result.edges_by_rule),
+            json.dumps(result.accepted_edges_by_rule),
+            result.guard_rejections,
+            json.dumps(result.rejections_by_guard),
+            result.candidate_pairs,
+            result.blocks_skipped,
+            result.records_in_skipped_blocks,
+            result.seconds,
+        ],
+    )
+
+
+def _replace_table(con: object, name: str, table: pa.Table, order_by: str) -> None:
+    con.register("identity_output", table)
+    try:
+        con.execute(f"create or replace table {name} as select * from identity_output order by {order_by}")
+    finally:
+        con.unregister("identity_output")
