@@ -31,9 +31,15 @@ Run folder: `var/runs/<D>/` (progress, quality results, Data Docs, summary, repo
 
 
 def _logical_date():
-    """The run's logical date as a date: the day whose landing files this run processes."""
+    """The day this run processes, and the run id.
+
+    Scheduled runs: the logical date is the start of the data interval [D, D+1), i.e. D. Manual runs
+    (``airflow dags test customer360_daily D``, a trigger with a logical date): D as given. A run triggered
+    without a logical date processes the day its data interval starts.
+    """
     context = get_current_context()
-    return context["data_interval_start"].date(), context["run_id"]
+    moment = context.get("logical_date") or context["data_interval_start"]
+    return moment.date(), context["run_id"]
 
 
 def _fail_fast(exc: Exception) -> None:

@@ -47,6 +47,22 @@ class DbtLayerResult:
         }
 
 
+def release_connections() -> None:
+    """dbt-duckdb keeps its DuckDB connection open after a command; close it so the next stage in the
+    same process (Airflow's in-process test runs, the benchmark) can open the warehouse file itself."""
+    import gc
+
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # the PostgreSQL target without dbt-duckdb
+        return
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None:
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
+    gc.collect()
+
+
 def dbt_vars(settings: Settings, as_of_date: date) -> dict[str, object]:
     from customer360.landing.mapping import load_channel_configs
 
@@ -69,8 +85,8 @@ def dbt_vars(settings: Settings, as_of_date: date) -> dict[str, object]:
 def _prepare_environment(settings: Settings) -> None:
     os.environ.update(settings.dbt_env())
     # dbt writes its logs and artefacts beside the project unless told otherwise; keep them per home.
-    os.environ.setdefault("DBT_LOG_PATH", str(settings.home / "dbt" / "logs"))
-    os.environ.setdefault("DBT_TARGET_PATH", str(settings.home / "dbt" / "target"))
+    os.environ["DBT_LOG_PATH"] = str(settings.home / "dbt" / "logs")
+    os.environ["DBT_TARGET_PATH"] = str(settings.home / "dbt" / "target")
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
@@ -100,7 +116,10 @@ def build(settings: Settings, layer: str, as_of_date: date, extra_args: list[str
         *(extra_args or []),
     ]
     started = time.perf_counter()
-    result = dbtRunner().invoke(args)
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        release_connections()
     seconds = time.perf_counter() - started
     log_path = Path(os.environ["DBT_LOG_PATH"]) / "dbt.log"
     outcome = DbtLayerResult(layer=layer, success=bool(result.success), seconds=seconds, log_path=log_path)
