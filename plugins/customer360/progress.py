@@ -28,7 +28,7 @@ def stage(run_dir: Path, name: str, run_id: str) -> Iterator[dict[str, Any]]:
     """Record the start and end of a stage; the yielded dict becomes the end event's ``detail``."""
     detail: dict[str, Any] = {}
     started = time.perf_counter()
-    _append(run_dir, {"stage": name, "event": "start", "run_id": run_id, "at": datetime.now(UTC)})
+    _append(run_dir, {"stage": name, "event": "start", "run_id": run_id, "at": datetime.now(UTC).isoformat()})
     try:
         yield detail
     except BaseException as exc:
@@ -38,7 +38,7 @@ def stage(run_dir: Path, name: str, run_id: str) -> Iterator[dict[str, Any]]:
                 "stage": name,
                 "event": "error",
                 "run_id": run_id,
-                "at": datetime.now(UTC),
+                "at": datetime.now(UTC).isoformat(),
                 "seconds": round(time.perf_counter() - started, 3),
                 "error": f"{type(exc).__name__}: {exc}",
             },
@@ -50,7 +50,7 @@ def stage(run_dir: Path, name: str, run_id: str) -> Iterator[dict[str, Any]]:
             "stage": name,
             "event": "end",
             "run_id": run_id,
-            "at": datetime.now(UTC),
+            "at": datetime.now(UTC).isoformat(),
             "seconds": round(time.perf_counter() - started, 3),
             "detail": detail,
         },

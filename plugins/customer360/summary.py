@@ -87,6 +87,11 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
     published = publish_event.get("detail", {}) if publish_event and publish_event["event"] == "end" else {}
     if not published:
         problems.append("the marts were not published in this run; the last good snapshot is still current")
+    elif published.get("held_back"):
+        problems.append(
+            "marts held back by failed checks (their last published version stays): "
+            + ", ".join(published["held_back"])
+        )
 
     quality_docs = run_dir / "gx" / "data_docs" / "local_site" / "index.html"
     return {
@@ -138,9 +143,10 @@ def render_summary(summary: dict[str, Any]) -> None:
         f"  (run id {summary['run_id']})"
     )
 
-    table = Table(title="Ingest per channel", show_lines=False)
-    for col in ("channel", "files new", "files skipped", "rows read", "loaded", "quarantined", "status"):
-        table.add_column(col, justify="right" if col not in ("channel", "status") else "left")
+    table = Table(title="Ingest per channel (files new/skipped, rows read = loaded + quarantined)")
+    table.add_column("channel", no_wrap=True)
+    for col in ("new", "skipped", "read", "loaded", "quarant.", "status"):
+        table.add_column(col, justify="left" if col == "status" else "right", no_wrap=True)
     for name, info in summary["channels"].items():
         table.add_row(
             name,
@@ -168,7 +174,7 @@ def render_summary(summary: dict[str, Any]) -> None:
     console.print(table)
 
     if summary["marts"]:
-        table = Table(title="Published marts")
+        table = Table(title="Published marts (the current snapshot)")
         table.add_column("mart")
         table.add_column("rows", justify="right")
         for name, count in summary["marts"].items():
