@@ -203,7 +203,7 @@ def build_staging(con: duckdb.DuckDBPyConnection) -> None:
                 from raw.{STAGING_SOURCES[model]}
             )
             {select}, _load_date, _source_file, _source_line, _file_sha256, _record_hash, _ingest_run_id,
-                duplicate_count
+                duplicate_count, 0 as superseded_count
             from ranked where duplicate_rank = 1"""
         )
 
@@ -249,6 +249,30 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
         from marts.dim_customers""",
         [AS_OF_DATE],
     )
+    # dbt snapshot history (expectations/marts.py, history suites): for every snapshot the dbt project
+    # defines, two versions of one key (one current) and a second key with one current version.
+    con.execute("create schema if not exists snapshots")
+    for name, key in _snapshot_definitions():
+        keys = ", ".join(f"k as {column}" for column in key)
+        con.execute(
+            f"""create table snapshots.{name} as
+            select {keys}, scd as dbt_scd_id, valid_from as dbt_valid_from, valid_to as dbt_valid_to
+            from (values
+                ('K1', 'scd-1', timestamp '2026-11-01 10:00', timestamp '2026-11-20 09:00'),
+                ('K1', 'scd-2', timestamp '2026-11-20 09:00', null),
+                ('K2', 'scd-3', timestamp '2026-11-02 10:00', null)
+            ) as t(k, scd, valid_from, valid_to)"""
+        )
+
+
+def _snapshot_definitions() -> list[tuple[str, list[str]]]:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "expectations" / "marts.py"
+    spec = importlib.util.spec_from_file_location("customer360_expectations_marts_fixture", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.snapshot_definitions()
 
 
 def build_good_warehouse(path: Path, stages: tuple[str, ...] = ("raw", "staging", "marts")) -> Path:

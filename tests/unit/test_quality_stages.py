@@ -156,7 +156,7 @@ def test_raw_quarantine_share_over_thresholds_warns_then_stops(tmp_path: Path, g
 
 
 def test_staging_corruptions_each_fail_their_own_check(tmp_path: Path, good_warehouse: Path) -> None:
-    """GIVEN staging where a CRM row is lost, a POS price is negative, a ticket was updated after the run's
+    """GIVEN staging where a CRM row is lost (raw rows no longer add up), a POS price is negative, a ticket was updated after the run's
     day and every survey email is a shifted name WHEN the staging checkpoint runs
     THEN exactly the reconciliation, amount, timestamp and email checks fail, and the stage is red."""
     settings = _settings(tmp_path, good_warehouse)
@@ -170,11 +170,13 @@ def test_staging_corruptions_each_fail_their_own_check(tmp_path: Path, good_ware
     )
     result = run_checkpoint(settings, "staging", AS_OF_DATE, RUN_ID)
     failed = _failed(result)
-    missing = "every row of raw.crm_contacts is in staging (itself or the kept copy of its exact duplicate)"
+    counts = (
+        "raw rows delivered by the run's date = staging rows + exact duplicates removed "
+        "+ older versions superseded"
+    )
     future = "updated_at of rows delivered up to 2026-11-24 is not after the end of that day (UTC)"
     assert set(failed) == {
-        ("staging.stg_crm__contacts", missing),
-        ("staging.stg_crm__contacts", "raw rows = staging rows + exact duplicates removed"),
+        ("staging.stg_crm__contacts", counts),
         ("staging.stg_pos__transaction_lines", "unit_price"),
         ("staging.stg_service_desk__tickets", future),
         ("staging.stg_surveys__responses", "email"),
@@ -184,10 +186,10 @@ def test_staging_corruptions_each_fail_their_own_check(tmp_path: Path, good_ware
         c for c in result.checks if c.table == "staging.stg_surveys__responses" and c.column == "email"
     ]
     assert {c.severity for c in email_outcomes if c.status == "failed"} == {"warning", "critical"}
-    assert (result.failed, result.warnings, result.errors) == (5, 1, 0)
+    assert (result.failed, result.warnings, result.errors) == (4, 1, 0)
     assert (
-        "raw_rows: 3, staging_rows: 2, duplicates_removed: 0"
-        in failed[("staging.stg_crm__contacts", "raw rows = staging rows + exact duplicates removed")]
+        "raw_rows: 3, staging_rows: 2, duplicates_removed: 0, versions_superseded: 0"
+        in failed[("staging.stg_crm__contacts", counts)]
     )
     assert "-1.0 (1x)" in failed[("staging.stg_pos__transaction_lines", "unit_price")]
     assert "2026-11-26T08:00:00" in failed[("staging.stg_service_desk__tickets", future)]
