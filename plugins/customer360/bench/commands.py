@@ -18,7 +18,9 @@ def _print_table(title: str, rows: list[dict]) -> None:
     for col in ("stage", "min s", "median s", "peak RSS MiB"):
         table.add_column(col, justify="left" if col == "stage" else "right")
     for row in rows:
-        table.add_row(row["stage"], f"{row['min_s']:.2f}", f"{row['median_s']:.2f}", f"{row['peak_rss_mib']:.0f}")
+        table.add_row(
+            row["stage"], f"{row['min_s']:.2f}", f"{row['median_s']:.2f}", f"{row['peak_rss_mib']:.0f}"
+        )
     Console().print(table)
 
 
@@ -38,6 +40,18 @@ def _bench(args: argparse.Namespace) -> int:
     _print_table(f"first run ({args.scale}, all history), {args.repeat} runs", result["first_run"])
     _print_table(f"daily run ({args.scale}, one new day), {args.repeat} runs", result["daily_run"])
 
+    peer = result["pandas_peer"]
+    print(
+        f"RFM + historical value: SQL (dbt's compiled models) {peer['sql_seconds_median']:.2f} s vs pandas "
+        f"{peer['pandas_seconds_median']:.2f} s (median) -> {peer['speedup_median']}x; "
+        f"{peer['customers_scored']:,} customers, {peer['order_lines']:,} order lines; "
+        + (
+            "both give the same scores and values"
+            if peer["agree"]
+            else f"MISMATCH: {peer['rfm_score_mismatches']} RFM scores, "
+            f"{peer['historical_value_mismatches']} values"
+        )
+    )
     out_dir = settings.home / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{args.scale}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"

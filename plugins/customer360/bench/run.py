@@ -141,7 +141,13 @@ def ensure_data(base: Path, scale: str) -> tuple[Path, float | None]:
         return landing, None
     shutil.rmtree(base / scale, ignore_errors=True)
     started = time.perf_counter()
-    generate(out=landing, customers=params["customers"], days=params["days"], seed=params["seed"], end_date=END_DATE)
+    generate(
+        out=landing,
+        customers=params["customers"],
+        days=params["days"],
+        seed=params["seed"],
+        end_date=END_DATE,
+    )
     seconds = time.perf_counter() - started
     marker.write_text(json.dumps(wanted))
     return landing, seconds
@@ -174,12 +180,15 @@ def _summarise(runs: list[list[StageTiming]]) -> list[dict[str, Any]]:
 def benchmark(settings: Settings, scale: str, repeat: int) -> dict[str, Any]:
     base = settings.home / "bench"
     landing, generate_seconds = ensure_data(base, scale)
-    first_runs, daily_runs = [], []
+    from customer360.bench.peer import compare
+
+    first_runs, daily_runs, peers = [], [], []
     for attempt in range(repeat):
         home = base / scale / f"run-{attempt}"
         shutil.rmtree(home, ignore_errors=True)
         run_settings = Settings(home=home, landing_root=landing, duckdb_threads=settings.duckdb_threads)
         first_runs.append(run_pipeline_timed(run_settings, END_DATE - timedelta(days=1), "first"))
+        peers.append(compare(run_settings, END_DATE - timedelta(days=1)))
         daily_runs.append(run_pipeline_timed(run_settings, END_DATE, "daily"))
         shutil.rmtree(home / "warehouse", ignore_errors=True)
     return {
@@ -192,6 +201,21 @@ def benchmark(settings: Settings, scale: str, repeat: int) -> dict[str, Any]:
         "generate_seconds": generate_seconds,
         "first_run": _summarise(first_runs),
         "daily_run": _summarise(daily_runs),
+        "pandas_peer": _summarise_peer(peers),
+    }
+
+
+def _summarise_peer(peers: list[dict[str, Any]]) -> dict[str, Any]:
+    pandas_s = [p["pandas_seconds"] for p in peers]
+    sql_s = [p["sql_seconds"] for p in peers]
+    return {
+        **peers[-1],
+        "pandas_seconds_min": min(pandas_s),
+        "pandas_seconds_median": statistics.median(pandas_s),
+        "sql_seconds_min": min(sql_s),
+        "sql_seconds_median": statistics.median(sql_s),
+        "speedup_median": round(statistics.median(pandas_s) / statistics.median(sql_s), 1),
+        "agree": all(p["rfm_score_mismatches"] == 0 and not p["historical_value_mismatches"] for p in peers),
     }
 
 
