@@ -61,11 +61,15 @@ def _run(args: list[str], env: dict[str, str], log: Path) -> None:
 
 def ensure_airflow(settings: Settings, log: Path) -> dict[str, str]:
     """Create or upgrade the metadata database and the warehouse pool; return the environment."""
+    from importlib.metadata import version
+
     env = airflow_env(settings)
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     marker = Path(env["AIRFLOW_HOME"]) / ".customer360-ready"
-    if not marker.exists() or "sqlite" not in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]:
+    # Migrate again whenever Airflow's version or the metadata database changes.
+    state = f"airflow {version('apache-airflow')} on {env['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN']}\n"
+    if not marker.exists() or marker.read_text(encoding="utf-8") != state:
         _run([airflow_bin(), "db", "migrate"], env, log)
         _run([airflow_bin(), "pools", "set", POOL_NAME, "1", POOL_DESCRIPTION], env, log)
-        marker.write_text("metadata migrated and pool created\n", encoding="utf-8")
+        marker.write_text(state, encoding="utf-8")
     return env
