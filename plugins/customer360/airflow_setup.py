@@ -6,6 +6,7 @@ command line, from ``airflow standalone`` and from tests.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -67,7 +68,9 @@ def ensure_airflow(settings: Settings, log: Path) -> dict[str, str]:
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     marker = Path(env["AIRFLOW_HOME"]) / ".customer360-ready"
     # Migrate again whenever Airflow's version or the metadata database changes.
-    state = f"airflow {version('apache-airflow')} on {env['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN']}\n"
+    # (hashed: the connection string may hold a password)
+    conn = hashlib.sha256(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].encode()).hexdigest()[:16]
+    state = f"airflow {version('apache-airflow')} on metadata {conn}\n"
     if not marker.exists() or marker.read_text(encoding="utf-8") != state:
         _run([airflow_bin(), "db", "migrate"], env, log)
         _run([airflow_bin(), "pools", "set", POOL_NAME, "1", POOL_DESCRIPTION], env, log)
