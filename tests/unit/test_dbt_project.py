@@ -88,6 +88,7 @@ def test_given_raw_fixture_when_staging_layer_builds_then_seeds_staging_identity
     assert built == {
         "country_codes",
         "rfm_segment_map",
+        "next_best_action_rules",
         "stg_crm__contacts",
         "stg_web_shop__order_lines",
         "stg_pos__transaction_lines",

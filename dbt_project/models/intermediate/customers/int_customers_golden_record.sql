@@ -128,7 +128,8 @@ crm_consent as (
         preferred_language,
         all_contacts_deleted = 1 as is_deleted,
         crm_contact_count,
-        crm_created_at
+        crm_created_at,
+        updated_at as consent_updated_at
     from crm_versions
     where recency_rank = 1
 ),
@@ -163,6 +164,7 @@ final as (
         coalesce(crm_consent.crm_contact_count, 0) as crm_contact_count,
         coalesce(crm_consent.email_opt_in, false) as email_opt_in,
         coalesce(crm_consent.sms_opt_in, false) as sms_opt_in,
+        crm_consent.consent_updated_at,
         coalesce(crm_consent.is_deleted, false) as is_deleted
     from survivors
     inner join customer_activity

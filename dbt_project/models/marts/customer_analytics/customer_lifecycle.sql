@@ -1,0 +1,117 @@
+-- Each customer's lifecycle stage on the as-of date, from their purchase days (revenue orders, one per
+-- customer and day: int_customer_purchase_days). Rules, first match wins (h = var churn_horizon_days):
+--
+--   prospect        no purchase day yet (known from CRM, a ticket, a survey or marketing)
+--   churned         no purchase in the last h days (days_since_last_order >= h; the churn label's rule)
+--   reactivated     bought in the last var lifecycle_reactivation_days days after a gap of at least h days
+--                   between two purchase days
+--   at_risk         last purchase h/2 to h days ago (half the horizon passed without an order)
+--   first_purchase  exactly one purchase day, less than h/2 days ago
+--   loyal           at least var lifecycle_loyal_min_order_days purchase days in the RFM window, the last
+--                   less than h/2 days ago
+--   repeat          two or more purchase days, the last less than h/2 days ago
+--
+-- DECISION: "recent" is half the churn horizon so that at_risk is the warning band before churned; loyal
+-- counts purchase days in the RFM window (not ever) so that loyalty has to be current.
+
+{%- set horizon = var('churn_horizon_days') | int %}
+{%- set reactivation_days = var('lifecycle_reactivation_days') | int %}
+
+with
+
+customers as (select * from {{ ref('dim_customers') }}),
+
+purchase_days as (select * from {{ ref('int_customer_purchase_days') }}),
+
+purchase_gaps as (
+    select
+        customer_id,
+        purchase_date,
+        order_count,
+        {{ dbt.datediff(
+            '(lag(purchase_date) over (partition by customer_id order by purchase_date))', 'purchase_date', 'day'
+        ) }} as days_since_previous
+    from purchase_days
+    where purchase_date <= {{ as_of_date() }}
+),
+
+per_customer as (
+    select
+        customer_id,
+        count(*) as purchase_days,
+        sum(order_count) as order_count,
+        min(purchase_date) as first_order_date,
+        max(purchase_date) as last_order_date,
+        sum(case when purchase_date >= {{ rfm_window_start_date() }} then 1 else 0 end) as window_purchase_days,
+        max(
+            case
+                when purchase_date > {{ days_after(as_of_date(), -reactivation_days) }}
+                    and days_since_previous >= {{ horizon }}
+                    then purchase_date
+            end
+        ) as reactivated_on,
+        max(
+            case
+                when purchase_date > {{ days_after(as_of_date(), -reactivation_days) }}
+                    and days_since_previous >= {{ horizon }}
+                    then days_since_previous
+            end
+        ) as reactivation_gap_days
+    from purchase_gaps
+    group by customer_id
+),
+
+measured as (
+    select
+        customers.customer_id,
+        per_customer.purchase_days,
+        per_customer.order_count,
+        per_customer.last_order_date,
+        per_customer.window_purchase_days,
+        per_customer.reactivated_on,
+        per_customer.reactivation_gap_days,
+        {{ dbt.datediff('per_customer.last_order_date', as_of_date(), 'day') }} as days_since_last_order
+    from customers
+    left join per_customer
+        on customers.customer_id = per_customer.customer_id
+),
+
+staged as (
+    select
+        *,
+        case
+            when purchase_days is null then 'prospect'
+            when days_since_last_order >= {{ horizon }} then 'churned'
+            when reactivated_on is not null then 'reactivated'
+            when days_since_last_order * 2 >= {{ horizon }} then 'at_risk'
+            when purchase_days = 1 then 'first_purchase'
+            when window_purchase_days >= {{ var('lifecycle_loyal_min_order_days') | int }} then 'loyal'
+            else 'repeat'
+        end as lifecycle_stage
+    from measured
+),
+
+final as (
+    select
+        customer_id,
+        {{ as_of_date() }} as as_of_date,
+        lifecycle_stage,
+        case lifecycle_stage
+            when 'prospect' then 'no revenue order yet'
+            when 'reactivated' then {{ dbt.concat([
+                "'ordered again on '", dbt.cast('reactivated_on', dbt.type_string()),
+                "' after '", dbt.cast('reactivation_gap_days', dbt.type_string()), "' days without an order'",
+            ]) }}
+            else {{ dbt.concat([
+                "'last order '", dbt.cast('last_order_date', dbt.type_string()),
+                "' ('", dbt.cast('days_since_last_order', dbt.type_string()), "' days ago); '",
+                "'order days in the last " ~ var('rfm_window_days') ~ " days: '",
+                dbt.cast('window_purchase_days', dbt.type_string()),
+            ]) }}
+        end as stage_reason,
+        cast(days_since_last_order as integer) as days_since_last_order,
+        cast(coalesce(order_count, 0) as integer) as order_count
+    from staged
+)
+
+select * from final

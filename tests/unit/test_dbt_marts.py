@@ -1,0 +1,434 @@
+"""The Differentiate, Interact and Customize marts end to end on the fixture warehouse with interactions.
+
+One module-scoped build in the pipeline's order: raw fixture (``with_interactions=True``) -> `dbt build
+--selector staging_layer` (seeds and models; its tests run in test_dbt_project.py) -> fixture identity
+tables -> `dbt build --selector marts_layer` -> the real CLV stage, ``load_features`` and the real churn
+stage (both fall back cleanly on five customers) -> `dbt build --selector analytics_layer`. The marts and
+analytics builds run the data tests and dbt unit tests of what they select; the tests below read the
+warehouse. dbt runs in-process with target and log paths in tmp.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from types import ModuleType
+
+import duckdb
+import pandas as pd
+import pytest
+
+from customer360.churn import stage as churn_stage
+from customer360.churn.features import PURCHASE_FEATURE_COLUMNS, REQUIRED_COLUMNS, purchase_features
+from customer360.churn.warehouse_features import load_features
+from customer360.clv import stage as clv_stage
+from customer360.settings import Settings
+
+FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
+AS_OF_DATE = "2026-11-24"
+AS_OF = date(2026, 11, 24)
+HORIZON_DAYS = 90
+
+
+def _load_fixture(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"customer360_test_{name}", FIXTURES_DIR / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
+    spec.loader.exec_module(module)
+    return module
+
+
+raw_warehouse = _load_fixture("raw_warehouse")
+dbt_runner = _load_fixture("dbt_runner")
+
+
+def _vars(as_of_date: str | None) -> list[str]:
+    return dbt_runner.dbt_vars(as_of_date, pseudonym_salt="test-salt")
+
+
+@dataclass
+class Built:
+    path: Path
+    work_dir: Path
+    env: dict[str, str]
+    settings: Settings
+    marts: object
+    analytics: object
+    features: pd.DataFrame
+
+    def dbt(self, args: list[str]) -> object:
+        return dbt_runner.run_dbt(args, self.work_dir, self.env)
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            return con.execute(sql).fetchall()
+
+    def frame(self, sql: str) -> pd.DataFrame:
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            return con.execute(sql).df()
+
+    def customer(self, email: str) -> str:
+        rows = self.query(f"select customer_id from restricted.dim_customer_pii where email = '{email}'")
+        assert len(rows) == 1, f"expected one customer with email {email}, got {rows}"
+        return rows[0][0]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    work_dir = tmp_path_factory.mktemp("dbt_marts")
+    path = work_dir / "wh.duckdb"
+    env = {
+        "CUSTOMER360_TARGET": "duckdb",
+        "CUSTOMER360_WAREHOUSE_PATH": str(path),
+        "CUSTOMER360_DUCKDB_THREADS": "2",
+        "CUSTOMER360_DUCKDB_MEMORY_LIMIT": "1GB",
+    }
+    raw_warehouse.build_raw_warehouse(path, with_interactions=True)
+    # The staging layer's own tests run in test_dbt_project.py; here it only needs building.
+    staging_args = [
+        "build",
+        "--selector",
+        "staging_layer",
+        "--resource-type",
+        "seed",
+        "--resource-type",
+        "model",
+    ]
+    staging = dbt_runner.run_dbt([*staging_args, *_vars(AS_OF_DATE)], work_dir, env)
+    assert staging.success, staging.report()
+    raw_warehouse.build_identity_tables(path)
+    marts = dbt_runner.run_dbt(["build", "--selector", "marts_layer", *_vars(AS_OF_DATE)], work_dir, env)
+    assert marts.success, marts.report()
+
+    settings = Settings(home=work_dir, warehouse_path=path, churn_horizon_days=HORIZON_DAYS, duckdb_threads=2)
+    clv_stage.run(settings, AS_OF, "test-run")
+    features = load_features(settings, AS_OF)
+    churn_stage.run(settings, AS_OF, "test-run", features)
+
+    analytics = dbt_runner.run_dbt(
+        ["build", "--selector", "analytics_layer", *_vars(AS_OF_DATE)], work_dir, env
+    )
+    assert analytics.success, analytics.report()
+    return Built(path, work_dir, env, settings, marts, analytics, features)
+
+
+def _names(statuses: dict[str, str], prefix: str) -> set[str]:
+    return {uid.split(".")[-1] for uid in statuses if uid.startswith(prefix)}
+
+
+def test_given_the_layers_when_built_in_order_then_marts_wait_for_analytics_only_where_they_read_it(
+    built: Built,
+) -> None:
+    marts_models = _names(built.marts.statuses, "model.")
+    analytics_models = _names(built.analytics.statuses, "model.")
+    assert {
+        "int_support_ticket_versions",
+        "int_survey_responses_linked",
+        "int_marketing_events_linked",
+        "int_churn_features",
+        "fct_support_tickets",
+        "fct_interactions",
+        "service_quality_daily",
+        "customer_service_summary",
+        "customer_satisfaction",
+        "satisfaction_by_segment",
+        "customer_contact_profile",
+        "customer_influence",
+        "customer_lifecycle",
+        "customer_lifecycle_transitions",
+    } <= marts_models
+    assert "customer_lifecycle_snapshot" in _names(built.marts.statuses, "snapshot.")
+    assert analytics_models == {
+        "customer_clv",
+        "customer_value_tiers",
+        "customer_churn_risk",
+        "customer_next_best_action",
+    }
+    assert not marts_models & analytics_models
+    unit_tests = " ".join(
+        _names(built.marts.statuses, "unit_test.") | _names(built.analytics.statuses, "unit_test.")
+    )
+    for name in (
+        "int_support_ticket_versions_first_contact_resolution",
+        "fct_support_tickets_latest_version_and_sla",
+        "service_quality_daily_fcr_and_sla_adherence",
+        "satisfaction_by_segment_nps_standard_way",
+        "customer_influence_score_and_hidden_gem",
+        "customer_next_best_action_precedence_and_consent",
+        "customer_value_tiers_abc_gold_and_costly",
+        "customer_lifecycle_stages",
+    ):
+        assert name in unit_tests
+
+
+def test_given_every_customer_when_next_best_action_runs_then_each_gets_exactly_one_action(
+    built: Built,
+) -> None:
+    rows, distinct, customers = built.query(
+        """
+        select
+            (select count(*) from marts.customer_next_best_action),
+            (select count(distinct customer_id) from marts.customer_next_best_action),
+            (select count(*) from marts.dim_customers)
+        """
+    )[0]
+    assert rows == distinct == customers == 5
+
+
+def test_given_a_gold_tier_a_customer_with_an_sla_breach_when_actions_are_chosen_then_service_recovery_wins(
+    built: Built,
+) -> None:
+    anna = built.customer("anna.devries@example.com")
+    tier, gold = built.query(
+        f"select value_tier, is_gold from marts.customer_value_tiers where customer_id = '{anna}'"
+    )[0]
+    assert (tier, gold) == ("A", True)  # she would qualify for VIP care ...
+    action = built.query(
+        "select action_code, priority, contact_channel, rule_id, reason from marts.customer_next_best_action "
+        f"where customer_id = '{anna}'"
+    )[0]
+    # ... but the breach of TK-3 (due 2026-11-11) and her CSAT 2 come first, and the service desk may call
+    assert action == (
+        "service_recovery",
+        1,
+        "phone",
+        "NBA-01",
+        "SLA breached on ticket TK-3 on 2026-11-11; CSAT 2 on 2026-11-13",
+    )
+
+
+def test_given_a_hidden_gem_without_consent_when_actions_are_chosen_then_no_channel_and_the_reason_says_so(
+    built: Built,
+) -> None:
+    carla = built.customer("carla@example.org")
+    dirk = built.customer("dirk@example.nl")
+    rows = dict(
+        (r[0], r[1:])
+        for r in built.query(
+            "select customer_id, action_code, contact_channel, reason from marts.customer_next_best_action"
+        )
+    )
+    code, channel, reason = rows[carla]
+    assert (code, channel) == ("engage_advocate", "none")
+    assert reason.startswith(
+        "influence score 87.6 at spend percentile 0.00: 3 converted referrals, 3 reviews"
+    )
+    assert reason.endswith("not contacted: no channel with consent and a valid address")
+    assert rows[dirk] == ("no_action", "none", "no rule matched")
+
+
+def test_given_known_tickets_when_facts_are_built_then_fcr_and_sla_follow_the_definitions(
+    built: Built,
+) -> None:
+    rows = {
+        r[0]: r[1:]
+        for r in built.query(
+            "select ticket_id, sla_hours, hours_to_resolve, is_first_contact_resolution, is_sla_met, "
+            "options_offered_count, is_closed_with_alternative, status from marts.fct_support_tickets"
+        )
+    }
+    # resolved in 48 h at the first contact, against 24 h: FCR, but a breach; three options, voucher taken
+    assert rows["TK-3"] == (24, 48.0, True, False, 3, True, "resolved")
+    # default 24 h SLA, reopened and closed 23 h after opening: SLA met, not FCR; the latest version is shown
+    assert rows["TK-4"] == (24, 23.0, False, True, 0, False, "closed")
+    # resolved exactly at its 48-hour due time: met
+    assert rows["TK-1"][:4] == (48, 48.0, False, True)
+    # still open after its SLA ran out: a breach while open
+    assert rows["TK-5"][3] is False and rows["TK-2"][3] is False
+
+    quality = built.query(
+        "select cast(service_date as varchar), channel, fcr_rate, sla_adherence_rate, "
+        "alternative_close_share from marts.service_quality_daily where tickets_resolved > 0 order by 1"
+    )
+    assert quality == [
+        ("2026-06-10", "email", 0.0, 1.0, 0.0),
+        ("2026-11-10", "chat", 1.0, 0.0, 1.0),
+        ("2026-11-15", "email", 0.0, 1.0, None),
+    ]
+
+
+def test_given_survey_answers_when_satisfaction_is_aggregated_then_nps_matches_a_count_by_hand(
+    built: Built,
+) -> None:
+    answers = built.frame(
+        """
+        select coalesce(r.rfm_segment, 'Not segmented') as rfm_segment,
+            coalesce(s.touchpoint, 'unknown') as touchpoint, s.nps_score
+        from intermediate.int_survey_responses_linked as s
+        left join marts.customer_rfm as r using (customer_id)
+        """
+    )
+    expected = {}
+    for (segment, touchpoint), group in answers.groupby(["rfm_segment", "touchpoint"]):
+        scores = group["nps_score"].dropna()
+        promoters, detractors = int((scores >= 9).sum()), int((scores <= 6).sum())
+        expected[(segment, touchpoint)] = (
+            100.0 * (promoters - detractors) / len(scores) if len(scores) else None
+        )
+    actual = {
+        (r[0], r[1]): r[2]
+        for r in built.query("select rfm_segment, touchpoint, nps from marts.satisfaction_by_segment")
+    }
+    assert actual.keys() == expected.keys()
+    for key, value in expected.items():
+        assert (actual[key] is None) if value is None else math.isclose(actual[key], value), key
+    # Bob's NPS 3 makes his (Lost, delivery) cell -100; Carla's 10 and Anna's 9 are promoters
+    assert actual[("Lost", "delivery")] == -100.0
+
+    bob = built.customer("bob.smith@gmail.com")
+    carla = built.customer("carla@example.org")
+    satisfaction = {
+        r[0]: r[1:]
+        for r in built.query(
+            "select customer_id, latest_nps, nps_category, csat_trend, avg_expectation_gap "
+            "from marts.customer_satisfaction"
+        )
+    }
+    assert satisfaction[bob] == (3, "detractor", None, 1.0)
+    assert satisfaction[carla][:3] == (10, "promoter", "declining")  # CSAT 5 in July, 4 in November
+
+
+def test_given_window_revenue_when_tiers_are_cut_then_a_holds_the_first_80_percent_of_value(
+    built: Built,
+) -> None:
+    tiers = built.frame(
+        "select customer_id, value_amount, value_tier, cumulative_value_share, is_gold "
+        "from marts.customer_value_tiers order by value_amount desc, customer_id"
+    )
+    values = tiers["value_amount"].astype(float)
+    total = values[values > 0].sum()
+    before = (values.cumsum() - values) / total
+    expected_tiers = ["A" if b < 0.80 else "B" if b < 0.95 else "C" for b in before]
+    expected_tiers = [t if v > 0 else "C" for t, v in zip(expected_tiers, values, strict=True)]
+    assert tiers["value_tier"].tolist() == expected_tiers
+    a_share = values[tiers["value_tier"] == "A"].sum() / total
+    assert a_share >= 0.80
+    # Anna 132.50, Bob 110.00 -> A (together 81.5%); Wang 55.00 -> B; Carla and Dirk without revenue -> C
+    assert tiers["value_tier"].tolist() == ["A", "A", "B", "C", "C"]
+    assert [round(s, 4) for s in tiers["cumulative_value_share"][:3]] == [0.4454, 0.8151, 1.0]
+    # gold: ceil(5% of the 3 customers with a predicted CLV) = 1, the highest CLV
+    gold = built.query(
+        "select t.customer_id from marts.customer_value_tiers as t "
+        "join marts.customer_clv as c using (customer_id) where t.is_gold"
+    )
+    best = built.query(
+        "select customer_id from marts.customer_clv order by predicted_clv_12m desc nulls last limit 1"
+    )
+    assert gold == best
+
+
+def test_given_the_fixture_when_lifecycle_and_contact_profile_build_then_stages_and_consent_are_right(
+    built: Built,
+) -> None:
+    stages = dict(built.query("select customer_id, lifecycle_stage from marts.customer_lifecycle"))
+    wang = built.customer("wang.xm@qq.com")
+    assert stages[built.customer("anna.devries@example.com")] == "repeat"
+    assert stages[wang] == "at_risk"  # last order 76 days ago
+    assert stages[built.customer("bob.smith@gmail.com")] == "churned"
+    assert stages[built.customer("carla@example.org")] == "prospect"
+    # Wang opted in to SMS in CRM (2026-03-03) and unsubscribed on 2026-11-15: no SMS, but the desk may call
+    assert built.query(
+        "select sms_opt_in, is_unsubscribed, can_contact_sms, can_contact_phone_for_service "
+        f"from marts.customer_contact_profile where customer_id = '{wang}'"
+    ) == [(True, True, False, True)]
+
+
+def test_given_influence_events_when_scored_then_the_prospect_advocate_is_a_hidden_gem(built: Built) -> None:
+    rows = built.query(
+        "select customer_id, referrals_made, referrals_converted, reviews, followers, influence_score, "
+        "spend_percentile, is_hidden_gem from marts.customer_influence where is_hidden_gem"
+    )
+    assert rows == [(built.customer("carla@example.org"), 4, 3, 3, 6000, 87.6, 0.0, True)]
+    # referral_converted is an outcome, not a contact: it is not an interaction
+    assert built.query("select count(*) from marts.fct_interactions where interaction_type = 'referral'") == [
+        (4,)
+    ]
+
+
+def test_given_the_dbt_feature_table_when_compared_with_python_purchase_features_then_they_agree(
+    built: Built,
+) -> None:
+    purchase_days = built.frame("select * from intermediate.int_customer_purchase_days")
+    for feature_date in (date(2026, 8, 26), AS_OF):
+        reference = purchase_features(purchase_days, feature_date).set_index("customer_id")
+        ours = built.frame(
+            f"select * from intermediate.int_churn_features where feature_date = date '{feature_date}' "
+            "and recency_days is not null"
+        ).set_index("customer_id")
+        assert sorted(ours.index) == sorted(reference.index)
+        pd.testing.assert_frame_equal(
+            ours.loc[reference.index, list(PURCHASE_FEATURE_COLUMNS)],
+            reference.loc[:, list(PURCHASE_FEATURE_COLUMNS)],
+            check_dtype=False,
+        )
+
+
+def test_given_the_run_when_features_load_then_bgnbd_columns_match_the_clv_predictions_of_the_date(
+    built: Built,
+) -> None:
+    features = built.features
+    assert list(features.columns) == list(REQUIRED_COLUMNS)
+    assert set(features["feature_date"]) == {date(2026, 8, 26), AS_OF}
+    now = features.loc[features["feature_date"] == AS_OF].set_index("customer_id")
+    predictions = built.frame(
+        f"select customer_id, p_alive, expected_purchases_90d from analytics.customer_clv_predictions "
+        f"where as_of_date = date '{AS_OF_DATE}'"
+    ).set_index("customer_id")
+    pd.testing.assert_frame_equal(
+        now.loc[predictions.index, ["p_alive", "expected_purchases_90d"]], predictions, check_exact=False
+    )
+    wang = built.customer("wang.xm@qq.com")
+    assert now.loc[wang, ["complaints_90d", "sla_breaches_90d"]].tolist() == [1.0, 2.0]
+    # Anna's first purchase is after T: not in T's churn population
+    anna = built.customer("anna.devries@example.com")
+    then = features.loc[features["feature_date"] == date(2026, 8, 26)].set_index("customer_id")
+    assert math.isnan(then.loc[anna, "recency_days"]) and math.isnan(then.loc[anna, "p_alive"])
+    risk = built.query(
+        "select churn_score, baseline_score, model_status from marts.customer_churn_risk "
+        f"where customer_id = '{wang}'"
+    )
+    assert risk[0][2] == "fallback" and math.isclose(risk[0][0], risk[0][1])
+
+
+def test_given_the_lifecycle_snapshot_when_a_date_reruns_and_a_later_date_runs_then_only_changes_are_kept(
+    built: Built,
+) -> None:
+    select = [
+        "--select",
+        "customer_lifecycle",
+        "customer_lifecycle_snapshot",
+        "customer_lifecycle_transitions",
+    ]
+    before = built.query("select count(*) from snapshots.customer_lifecycle_snapshot")
+    again = built.dbt(["snapshot", "--select", "customer_lifecycle_snapshot", *_vars(AS_OF_DATE)])
+    assert again.success, again.report()
+    assert built.query("select count(*) from snapshots.customer_lifecycle_snapshot") == before == [(5,)]
+    later = built.dbt(["build", *select, *_vars("2026-12-20")])
+    assert later.success, later.report()
+    # by 2026-12-20 Wang's last order (2026-09-09) is 102 days old: at_risk -> churned, dated by the run
+    assert built.query(
+        "select customer_id, cast(changed_on as varchar), from_stage, to_stage "
+        "from marts.customer_lifecycle_transitions"
+    ) == [(built.customer("wang.xm@qq.com"), "2026-12-20", "at_risk", "churned")]
+    assert built.query("select count(*) from snapshots.customer_lifecycle_snapshot") == [(6,)]
+
+
+def test_given_postgres_target_when_dbt_parses_then_the_marts_parse_without_a_server(tmp_path: Path) -> None:
+    env = {
+        "CUSTOMER360_TARGET": "postgres",
+        "CUSTOMER360_PG_HOST": "db.invalid",
+        "CUSTOMER360_PG_PORT": "5433",
+        "CUSTOMER360_PG_USER": "customer360",
+        "CUSTOMER360_PG_PASSWORD": "",
+        "CUSTOMER360_PG_DBNAME": "customer360",
+    }
+    call = dbt_runner.run_dbt(["parse", *_vars(AS_OF_DATE)], tmp_path, env)
+    assert call.success, call.report()
+    manifest = (tmp_path / "target" / "manifest.json").read_text(encoding="utf-8")
+    assert '"adapter_type": "postgres"' in manifest
+    assert "model.customer360.customer_next_best_action" in manifest

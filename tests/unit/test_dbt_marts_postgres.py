@@ -1,0 +1,148 @@
+"""The Differentiate, Interact and Customize marts, unchanged, on PostgreSQL: all three layers build (with
+their dbt unit tests) and the marts hold what the DuckDB build holds for the fixture.
+
+Needs a server: set CUSTOMER360_TEST_POSTGRES to a libpq connection string of a role that may create
+databases (as for test_dbt_project_postgres.py); skipped without it. The analytics tables the CLV and churn
+stages would write are stood in for by SQL (every purchaser alive, CLV = historical net revenue, churn score
+0.5), which is all the analytics layer needs to run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+pytestmark = pytest.mark.postgres
+
+FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
+AS_OF_DATE = "2026-11-24"
+SERVER_ENV = "CUSTOMER360_TEST_POSTGRES"
+
+ANALYTICS_SQL = f"""
+create schema if not exists analytics;
+create table analytics.customer_clv_predictions as
+select customer_id, date '{AS_OF_DATE}' as as_of_date, cast(1.0 as double precision) as p_alive,
+    cast(0.5 as double precision) as expected_purchases_90d,
+    cast(2.0 as double precision) as expected_purchases_365d,
+    cast(avg(net_amount) as double precision) as expected_avg_spend,
+    cast(sum(net_amount) as double precision) as predicted_clv_12m, 'fallback' as model_status
+from intermediate.int_customer_purchase_days group by customer_id;
+create table analytics.churn_predictions as
+select customer_id, as_of_date, cast(0.5 as double precision) as churn_score, 'medium' as churn_band,
+    cast(null as text) as top_reason_1, cast(null as text) as top_reason_2,
+    cast(null as text) as top_reason_3,
+    'fallback' as model_status
+from analytics.customer_clv_predictions;
+create table analytics.clv_model_runs (run_id text, as_of_date date, model text);
+create table analytics.churn_model_runs (run_id text, as_of_date date, model text);
+"""
+
+
+def _load_fixture(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"customer360_test_{name}", FIXTURES_DIR / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
+    spec.loader.exec_module(module)
+    return module
+
+
+raw_warehouse = _load_fixture("raw_warehouse")
+dbt_runner = _load_fixture("dbt_runner")
+
+
+@pytest.fixture(scope="module")
+def postgres_database() -> Iterator[dict[str, str]]:
+    """A fresh database on the server named by CUSTOMER360_TEST_POSTGRES; yields its libpq parameters."""
+    server = os.environ.get(SERVER_ENV)
+    if not server:
+        pytest.skip(f"set {SERVER_ENV} to a libpq connection string to run the PostgreSQL build")
+    import psycopg2
+    from psycopg2.extensions import parse_dsn
+
+    params = parse_dsn(server)
+    database = f"customer360_marts_test_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(server)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'create database "{database}"')
+    try:
+        yield {**params, "dbname": database}
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{database}" with (force)')
+        admin.close()
+
+
+def test_given_postgres_target_when_all_three_layers_build_then_the_marts_match_the_duckdb_definitions(
+    postgres_database: dict[str, str], tmp_path: Path
+) -> None:
+    import psycopg2
+
+    conninfo = " ".join(f"{key}={value}" for key, value in postgres_database.items())
+    env = {
+        "CUSTOMER360_TARGET": "postgres",
+        "CUSTOMER360_PG_HOST": postgres_database.get("host", "127.0.0.1"),
+        "CUSTOMER360_PG_PORT": postgres_database.get("port", "5432"),
+        "CUSTOMER360_PG_USER": postgres_database.get("user", "postgres"),
+        "CUSTOMER360_PG_PASSWORD": postgres_database.get("password", ""),
+        "CUSTOMER360_PG_DBNAME": postgres_database["dbname"],
+    }
+    dbt_vars = dbt_runner.dbt_vars(AS_OF_DATE, pseudonym_salt="test-salt")
+    raw_warehouse.build_raw_postgres(conninfo, with_interactions=True)
+    staging_args = [
+        "build",
+        "--selector",
+        "staging_layer",
+        "--resource-type",
+        "seed",
+        "--resource-type",
+        "model",
+    ]
+    staging = dbt_runner.run_dbt([*staging_args, *dbt_vars], tmp_path, env)
+    assert staging.success, staging.report()
+    raw_warehouse.build_identity_tables_postgres(conninfo)
+    marts = dbt_runner.run_dbt(["build", "--selector", "marts_layer", *dbt_vars], tmp_path, env)
+    assert marts.success, marts.report()
+    with psycopg2.connect(conninfo) as con, con.cursor() as cur:
+        cur.execute(ANALYTICS_SQL)
+    analytics = dbt_runner.run_dbt(["build", "--selector", "analytics_layer", *dbt_vars], tmp_path, env)
+    assert analytics.success, analytics.report()
+    assert any("customer_next_best_action_precedence_and_consent" in uid for uid in analytics.statuses)
+
+    with psycopg2.connect(conninfo) as con, con.cursor() as cur:
+        cur.execute(
+            "select ticket_id, hours_to_resolve, is_first_contact_resolution, is_sla_met "
+            "from marts.fct_support_tickets order by ticket_id"
+        )
+        assert cur.fetchall() == [
+            ("TK-1", 48.0, False, True),
+            ("TK-2", None, False, False),
+            ("TK-3", 48.0, True, False),
+            ("TK-4", 23.0, False, True),
+            ("TK-5", None, False, False),
+        ]
+        cur.execute(
+            "select p.email, a.action_code, a.contact_channel, a.reason "
+            "from marts.customer_next_best_action as a "
+            "join restricted.dim_customer_pii as p using (customer_id) order by p.email"
+        )
+        rows = {r[0]: r[1:] for r in cur.fetchall()}
+        assert rows["anna.devries@example.com"] == (
+            "service_recovery",
+            "phone",
+            "SLA breached on ticket TK-3 on 2026-11-11; CSAT 2 on 2026-11-13",
+        )
+        assert rows["carla@example.org"][:2] == ("engage_advocate", "none")
+        assert rows["dirk@example.nl"] == ("no_action", "none", "no rule matched")
+        cur.execute("select nps from marts.satisfaction_by_segment where rfm_segment = 'Lost'")
+        assert cur.fetchall() == [(-100.0,)]
+        cur.execute("select influence_score, is_hidden_gem from marts.customer_influence where is_hidden_gem")
+        assert cur.fetchall() == [(87.6, True)]
