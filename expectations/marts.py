@@ -5,7 +5,13 @@
   are reported (warning);
 - customers: ``marts.dim_customers`` has one row per distinct ``customer_id`` of the xref;
 - revenue: completed-order revenue in ``marts.fct_orders`` equals staging within a cent, per channel;
-- RFM: r/f/m scores between 1 and 5, a segment on every row, every row as of the run's date.
+- RFM: r/f/m scores between 1 and 5, a segment on every row, every row as of the run's date;
+- profiles: every resolved source record's customer has exactly one row in ``marts.dim_customers``;
+- history: every dbt snapshot in schema ``snapshots`` (read from ``dbt_project/snapshots/*.yml``) has at most
+  one current row per unique key and no overlapping validity ranges.
+
+Failures of checks on a ``marts`` table, or of checks with ``meta={"marts": [...]}``, hold those marts back
+from publishing instead of stopping the run (``customer360.quality.alerting``).
 
 How an order line's net amount is computed from staging is in ``LINE_NET_AMOUNT_SQL``; keep it equal to the
 dbt definition of ``fct_orders.net_amount`` for completed orders (no returns, shipping excluded).
@@ -14,6 +20,7 @@ dbt definition of ``fct_orders.net_amount`` for completed orders (no returns, sh
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import great_expectations.expectations as gxe
 
@@ -96,11 +103,14 @@ with mart as (
     select source_channel, order_id, net_amount from {{batch}} where order_status = 'completed'
 ),
 web_latest_lines as (
-    select order_id, order_status, {LINE_NET_AMOUNT_SQL} as net_amount
-    from {WEB_ORDER_LINES}
-    qualify rank() over (
-        partition by order_id order by coalesce(updated_at, ordered_at) desc, _load_date desc
-    ) = 1
+    select order_id, order_status, net_amount from (
+        select order_id, order_status, {LINE_NET_AMOUNT_SQL} as net_amount,
+            rank() over (
+                partition by order_id order by coalesce(updated_at, ordered_at) desc, _load_date desc
+            ) as version_rank
+        from {WEB_ORDER_LINES}
+    ) as versions
+    where version_rank = 1
 ),
 pos_sale_lines as (
     select transaction_id as order_id, {LINE_NET_AMOUNT_SQL} as net_amount
@@ -163,4 +173,114 @@ def customer_rfm_suite(as_of_date: date) -> SuiteSpec:
 
 def build_suites(as_of_date: date, run_id: str | None = None) -> list[SuiteSpec]:
     """The marts stage's suites for one run (``run_id`` is not needed here)."""
-    return [xref_suite(), dim_customers_suite(), fct_orders_suite(), customer_rfm_suite(as_of_date)]
+    return [
+        xref_suite(),
+        dim_customers_suite(),
+        fct_orders_suite(),
+        customer_rfm_suite(as_of_date),
+        xref_profiles_suite(),
+        *history_suites(),
+    ]
+
+
+# --- reconciliation: every source record in exactly one profile (appended by the reliability work) ------
+
+DIM_CUSTOMERS = f"{MARTS_SCHEMA}.dim_customers"
+
+
+def xref_profiles_suite() -> SuiteSpec:
+    """Every resolved source record's customer has a profile in ``marts.dim_customers`` (and only one)."""
+    return SuiteSpec(
+        name=f"{IDENTITY_SCHEMA}.{XREF_TABLE}.profiles",
+        schema=IDENTITY_SCHEMA,
+        table=XREF_TABLE,
+        expectations=[
+            ExpectQueryToReturnNoRows(
+                unexpected_rows_query=(
+                    "with checked as (select * from {batch}), "
+                    "profiles as (select customer_id, count(*) as profile_rows "
+                    f"from {DIM_CUSTOMERS} group by 1) "
+                    "select x.source_channel, x.source_record_id, x.customer_id, "
+                    "coalesce(p.profile_rows, 0) as profile_rows "
+                    "from checked as x left join profiles as p using (customer_id) "
+                    "where coalesce(p.profile_rows, 0) <> 1"
+                ),
+                description=f"every resolved source record belongs to exactly one profile in {DIM_CUSTOMERS}",
+                meta={
+                    "severity": "critical",
+                    "why": "reconciliation identity to marts",
+                    "marts": ["dim_customers"],
+                },
+                severity="critical",
+            ),
+        ],
+    )
+
+
+# --- history (dbt snapshots, schema `snapshots`): one current row per key, no overlapping validity --------
+
+SNAPSHOTS_SCHEMA = "snapshots"
+SNAPSHOTS_DIR = Path(__file__).resolve().parents[1] / "dbt_project" / "snapshots"
+# Marts built from a snapshot: a broken history holds these back instead of stopping the run. A snapshot
+# not listed here stops the run when its history is broken.
+SNAPSHOT_MARTS: dict[str, list[str]] = {
+    "customer_lifecycle_snapshot": ["customer_lifecycle_transitions"],
+}
+
+
+def snapshot_definitions(folder: Path = SNAPSHOTS_DIR) -> list[tuple[str, list[str]]]:
+    """(snapshot name, unique key columns) of every snapshot defined in the dbt project's YAML files."""
+    import yaml
+
+    found: list[tuple[str, list[str]]] = []
+    for path in sorted(folder.glob("*.yml")) + sorted(folder.glob("*.yaml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for snapshot in document.get("snapshots") or []:
+            key = (snapshot.get("config") or {}).get("unique_key")
+            if not snapshot.get("name") or not key:
+                continue
+            found.append((snapshot["name"], [key] if isinstance(key, str) else list(key)))
+    return found
+
+
+def snapshot_suite(name: str, key: list[str]) -> SuiteSpec:
+    """SCD type 2 sanity of one snapshot table: one current row per key, validity ranges do not overlap."""
+    key_list = ", ".join(key)
+    same_key = " and ".join(f"a.{k} is not distinct from b.{k}" for k in key)
+    tag: dict = {"severity": "critical", "why": "history: one version valid at any time"}
+    if name in SNAPSHOT_MARTS:
+        tag["marts"] = SNAPSHOT_MARTS[name]
+    return SuiteSpec(
+        name=f"{SNAPSHOTS_SCHEMA}.{name}",
+        schema=SNAPSHOTS_SCHEMA,
+        table=name,
+        expectations=[
+            ExpectQueryToReturnNoRows(
+                unexpected_rows_query=(
+                    f"select {key_list}, count(*) as current_rows from {{batch}} "
+                    f"where dbt_valid_to is null group by {key_list} having count(*) > 1"
+                ),
+                description=f"at most one current row (dbt_valid_to is null) per {key_list}",
+                meta=dict(tag),
+                severity="critical",
+            ),
+            ExpectQueryToReturnNoRows(
+                unexpected_rows_query=(
+                    "with checked as (select * from {batch}) "
+                    f"select {', '.join(f'a.{k}' for k in key)}, a.dbt_valid_from, a.dbt_valid_to, "
+                    "b.dbt_valid_from as other_valid_from, b.dbt_valid_to as other_valid_to "
+                    f"from checked as a join checked as b on {same_key} and a.dbt_scd_id < b.dbt_scd_id "
+                    "and a.dbt_valid_from < coalesce(b.dbt_valid_to, cast('infinity' as timestamp)) "
+                    "and b.dbt_valid_from < coalesce(a.dbt_valid_to, cast('infinity' as timestamp))"
+                ),
+                description=f"validity ranges [dbt_valid_from, dbt_valid_to) per {key_list} do not overlap",
+                meta=dict(tag),
+                severity="critical",
+            ),
+        ],
+        description=f"dbt snapshot {name}: SCD type 2 history",
+    )
+
+
+def history_suites() -> list[SuiteSpec]:
+    return [snapshot_suite(name, key) for name, key in snapshot_definitions()]

@@ -8,7 +8,10 @@ Built from ``customer360.landing.contract.CHANNELS``, so a contract change chang
 - email columns look like addresses (warning: staging and identity clean them);
 - ``audit.file_manifest``: rows read = rows loaded + rows quarantined for every loaded file; every loaded
   file's records are in raw; the quarantined share per channel in this run stays below the warning and
-  critical thresholds; every channel delivered something for the run's date (warning);
+  critical thresholds;
+- alerts (``customer360.quality.alerting``, suite ``audit.file_manifest.alerts``, warnings): every channel
+  delivered a file for the run's date (freshness), and no channel's rows loaded for the date dropped 80% or
+  more below the median of its previous 7 loaded dates (volume);
 - ``audit.quarantine``: each row keeps its file, line and reason, and each file's quarantined records match
   the manifest.
 """
@@ -22,7 +25,14 @@ import great_expectations.expectations as gxe
 
 from customer360.landing.contract import CHANNELS, Channel, raw_column_name
 from customer360.quality.query_check import ExpectQueryToReturnNoRows
-from customer360.quality.specs import EMAIL_REGEX, SuiteSpec, critical, sql_literal, warning
+from customer360.quality.specs import (
+    EMAIL_REGEX,
+    SuiteSpec,
+    critical,
+    number_or_null_sql,
+    sql_literal,
+    warning,
+)
 from customer360.warehouse import AUDIT_SCHEMA, RAW_SCHEMA
 
 # Thresholds (candidates for Settings): share of a channel's rows read in this run that went to quarantine.
@@ -46,10 +56,13 @@ MANIFEST_STATUSES = ("loaded", "unchanged", "skipped_duplicate", "failed")
 # The latest 'loaded' manifest row of each file: a changed file (same name, new checksum) replaced the rows
 # of its earlier load. ``{manifest}`` is the manifest relation (``{batch}`` when the manifest is the batch).
 LATEST_LOADS_SQL = """latest_loads as (
-    select channel, source_file, file_sha256, rows_loaded, rows_quarantined
-    from {manifest}
-    where status = 'loaded'
-    qualify row_number() over (partition by channel, source_file order by ingested_at desc) = 1
+    select channel, source_file, file_sha256, rows_loaded, rows_quarantined from (
+        select channel, source_file, file_sha256, rows_loaded, rows_quarantined,
+            row_number() over (partition by channel, source_file order by ingested_at desc) as load_rank
+        from {manifest}
+        where status = 'loaded'
+    ) as loads
+    where load_rank = 1
 )"""
 
 RAW_RECORDS_SQL = """with {latest_loads},
@@ -66,7 +79,7 @@ QUARANTINED_RECORDS_SQL = """with {latest_loads},
 quarantined as (
     select channel, source_file, count(distinct line_number) as quarantined_records
     from {{batch}}
-    group by all
+    group by channel, source_file
 )
 select l.channel, l.source_file, l.rows_quarantined, coalesce(q.quarantined_records, 0) as quarantined_records
 from latest_loads as l
@@ -98,7 +111,7 @@ def _range_check(
     channel: Channel, column: str, low: float | None, high: float | None
 ) -> ExpectQueryToReturnNoRows:
     name = _quoted(raw_column_name(column))
-    value = f"try_cast({name} as double)"
+    value = number_or_null_sql(name)
     bounds = [f"{value} is null"]
     if low is not None:
         bounds.append(f"{value} < {low!r}")
@@ -175,7 +188,7 @@ def _raw_records_per_file() -> str:
     return "\n    union all\n".join(
         f"    select {sql_literal(name)} as channel, _source_file as source_file, "
         "_file_sha256 as file_sha256, count(distinct _source_line) as raw_records "
-        f"from {RAW_SCHEMA}.{_quoted(name)} group by all"
+        f"from {RAW_SCHEMA}.{_quoted(name)} group by _source_file, _file_sha256"
         for name in CHANNELS
     )
 
@@ -197,7 +210,6 @@ def _share_check(
 
 
 def manifest_suite(as_of_date: date, run_id: str | None) -> SuiteSpec:
-    expected_channels = ", ".join(f"({sql_literal(name)})" for name in CHANNELS)
     expectations: list = [
         *(
             gxe.ExpectColumnValuesToNotBeNull(column=c, **critical())
@@ -223,16 +235,6 @@ def manifest_suite(as_of_date: date, run_id: str | None) -> SuiteSpec:
         ),
         _share_check(as_of_date, run_id, QUARANTINE_WARNING_SHARE, "warning"),
         _share_check(as_of_date, run_id, QUARANTINE_CRITICAL_SHARE, "critical"),
-        ExpectQueryToReturnNoRows(
-            unexpected_rows_query=(
-                "with checked as (select * from {batch}) "
-                f"select expected.channel from (values {expected_channels}) as expected(channel) "
-                "where not exists (select 1 from checked as m where m.channel = expected.channel "
-                f"and m.load_date = date {sql_literal(as_of_date.isoformat())})"
-            ),
-            description=f"every channel delivered at least one file for {as_of_date.isoformat()}",
-            **warning("volume: a silent channel"),
-        ),
         ExpectQueryToReturnNoRows(
             unexpected_rows_query=(
                 "select channel, source_file, message from {batch} "
@@ -287,4 +289,41 @@ def build_suites(as_of_date: date, run_id: str | None = None) -> list[SuiteSpec]
         *(channel_suite(channel) for channel in CHANNELS.values()),
         manifest_suite(as_of_date, run_id),
         quarantine_suite(),
+        alerts_suite(as_of_date),
     ]
+
+
+# --- alerts: freshness and volume per channel (customer360.quality.alerting) ---------------------------
+
+
+def alerts_suite(as_of_date: date) -> SuiteSpec:
+    """Freshness and volume anomalies per channel, each row a sentence (column ``message``)."""
+    from customer360.quality.alerting import (
+        VOLUME_DROP_SHARE,
+        VOLUME_HISTORY_DATES,
+        freshness_sql,
+        volume_anomaly_sql,
+    )
+
+    day = as_of_date.isoformat()
+    return SuiteSpec(
+        name=f"{AUDIT_SCHEMA}.{MANIFEST_TABLE}.alerts",
+        schema=AUDIT_SCHEMA,
+        table=MANIFEST_TABLE,
+        expectations=[
+            ExpectQueryToReturnNoRows(
+                unexpected_rows_query=freshness_sql(as_of_date, tuple(CHANNELS), manifest="{batch}"),
+                description=f"freshness: every channel delivered a file for {day} by the run",
+                **warning("a silent channel: its marts miss a day"),
+            ),
+            ExpectQueryToReturnNoRows(
+                unexpected_rows_query=volume_anomaly_sql(as_of_date, manifest="{batch}"),
+                description=(
+                    f"volume: rows loaded for {day} are not {VOLUME_DROP_SHARE:.0%} or more below the median "
+                    f"of the channel's previous {VOLUME_HISTORY_DATES} loaded dates"
+                ),
+                **warning("a partial delivery looks like a normal one to every row-level check"),
+            ),
+        ],
+        description="volume and freshness per channel, from the manifest",
+    )

@@ -50,6 +50,24 @@ def _unrecoverable_ingest_errors(run_dir, run_id: str) -> list[str]:
     return problems
 
 
+def _jsonable(value: Any) -> Any:
+    """What a stage returns becomes an Airflow XCom (JSON): no NaN, no numpy scalars, no dates."""
+    import math
+    from datetime import datetime
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return _jsonable(value.item())
+    return value
+
+
 def _settings(settings: Settings | None) -> Settings:
     return settings or get_settings()
 
@@ -67,7 +85,7 @@ def ingest(channel: str, logical_date: date, run_id: str, settings: Settings | N
             f"channel {channel}: {len(result.failures)} file(s) could not be read; the other files were "
             "loaded:\n  - " + "\n  - ".join(detail["failures"])
         )
-    return detail
+    return _jsonable(detail)
 
 
 def _ingest_detail(result) -> dict[str, Any]:
@@ -104,9 +122,33 @@ def validate(layer: str, logical_date: date, run_id: str, settings: Settings | N
     with stage(run_dir, f"validate:{layer}", run_id) as detail:
         result = run_checkpoint(s, layer, logical_date, run_id)
         detail.update(result.as_dict())
-    if not result.ok:
+        held = _contained_marts(s, layer, logical_date, run_id, result)
+        if held:
+            detail["held_back"] = sorted(held)
+    if not result.ok and not held:
         raise QualityGateError(result.failure_message())
-    return detail
+    return _jsonable(detail)
+
+
+def _contained_marts(
+    s: Settings, layer: str, logical_date: date, run_id: str, result: Any
+) -> set[str]:
+    """Marts-stage failures that name their marts hold those back instead of stopping the run.
+
+    See ``customer360.quality.alerting`` (``meta={"marts": [...]}``); publish reads the recorded list.
+    """
+    if layer != "marts":
+        return set()
+    from customer360.quality import alerting
+    from customer360.quality.runner import load_suites
+
+    alerting.clear_held_back(s, logical_date)
+    if result.ok:
+        return set()
+    held = alerting.contained_marts(result, load_suites(s, layer, logical_date, run_id)) or set()
+    if held:
+        alerting.record_held_back(s, logical_date, run_id, held, result.critical_failures)
+    return held
 
 
 def build_layer(layer: str, logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
@@ -117,7 +159,7 @@ def build_layer(layer: str, logical_date: date, run_id: str, settings: Settings 
     with stage(s.run_dir(logical_date.isoformat()), f"dbt:{layer}", run_id) as detail:
         result = dbt_runner.build(s, layer, logical_date)
         detail.update(result.as_dict())
-    return detail
+    return _jsonable(detail)
 
 
 def resolve_identity(logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
@@ -128,12 +170,13 @@ def resolve_identity(logical_date: date, run_id: str, settings: Settings | None 
     with stage(s.run_dir(logical_date.isoformat()), "identity", run_id) as detail:
         result = resolve(s, logical_date, run_id)
         detail.update(result.as_dict())
-    return detail
+    return _jsonable(detail)
 
 
 def fit_models(logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
     """Fit the CLV models (BG/NBD, Gamma-Gamma) and the churn model, and score every customer."""
     from customer360.churn import stage as churn_stage
+    from customer360.churn.warehouse_features import load_features
     from customer360.clv import stage as clv_stage
 
     s = _settings(settings)
@@ -141,20 +184,21 @@ def fit_models(logical_date: date, run_id: str, settings: Settings | None = None
     with stage(run_dir, "models:clv", run_id) as detail:
         detail.update(clv_stage.run(s, logical_date, run_id))
     with stage(run_dir, "models:churn", run_id) as churn_detail:
-        churn_detail.update(churn_stage.run(s, logical_date, run_id))
-    return {"clv": detail, "churn": churn_detail}
+        churn_detail.update(churn_stage.run(s, logical_date, run_id, load_features(s, logical_date)))
+    return _jsonable({"clv": detail, "churn": churn_detail})
 
 
 def publish(logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
     """Publish the marts as a read-only snapshot, swapped in whole, then write the run's report."""
     from customer360.publish import publish_marts
-
+    from customer360.quality.alerting import held_back_marts
     from customer360.report import build_report
 
     s = _settings(settings)
     run_dir = s.run_dir(logical_date.isoformat())
     with stage(run_dir, "publish", run_id) as detail:
-        detail.update(publish_marts(s, logical_date, run_id))
+        held_back = held_back_marts(s, logical_date, run_id)  # marts whose checks failed (quality.alerting)
+        detail.update(publish_marts(s, logical_date, run_id, exclude=held_back))
     # The report reads the snapshot just published; a report that cannot be drawn is a warning, not a
     # reason to take the marts back.
     with stage(run_dir, "report", run_id) as report_detail:
@@ -162,7 +206,7 @@ def publish(logical_date: date, run_id: str, settings: Settings | None = None) -
             report_detail["report"] = str(build_report(s, logical_date, run_id))
         except Exception as exc:  # noqa: BLE001 - recorded in the summary as a warning
             report_detail["warning"] = f"the run report could not be built: {type(exc).__name__}: {exc}"
-    return {**detail, **report_detail}
+    return _jsonable({**detail, **report_detail})
 
 
 def summarize(logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:

@@ -4,13 +4,20 @@ DuckDB allows one writing process per file. The pipeline's writing tasks run one
 ``customer360_warehouse`` pool has one slot) and close their connection before the next task starts;
 readers (Great Expectations, the summary) open the file read-only. BI tools never open this file: they
 read the published snapshot (see ``customer360.publish``).
+
+The engine choice lives here and nowhere else (``engine``). On ``CUSTOMER360_TARGET=postgres`` PostgreSQL
+is the warehouse of record and DuckDB stays the Python stages' compute engine: ``stage_connection`` gives a
+stage a scratch DuckDB filled from PostgreSQL and writes its output back, ``after_ingest`` pushes what
+ingest loaded into the local DuckDB cache (``settings.warehouse_path``), and ``readable_copy`` hands publish
+a DuckDB file of the marts (``customer360.warehouse_sync`` moves the rows; docs/postgres.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from customer360.settings import Settings
 
@@ -47,3 +54,82 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Duck
         yield con
     finally:
         con.close()
+
+
+Engine = Literal["duckdb", "postgres"]
+
+
+def engine(settings: Settings) -> Engine:
+    """Where the warehouse of record lives: the DuckDB file, or PostgreSQL (``CUSTOMER360_TARGET``)."""
+    return "postgres" if settings.target == "postgres" else "duckdb"
+
+
+@contextmanager
+def stage_connection(
+    settings: Settings,
+    *,
+    pull: Sequence[str] = (),
+    push: Sequence[str] = (),
+    push_key: str | None = None,
+    read_only: bool = False,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The DuckDB connection a Python stage computes in.
+
+    DuckDB target: the warehouse itself (``connect``). PostgreSQL target: a scratch DuckDB holding the
+    ``pull`` tables (``schema.table`` or a whole ``schema``; missing ones are skipped); when the stage ends
+    without an error the ``push`` tables are written back in one PostgreSQL transaction, replacing each table
+    or, with ``push_key``, only the rows whose key value the stage wrote. ``read_only``: a stage that only
+    reads opens the DuckDB file read-only (and pushes nothing).
+    """
+    if engine(settings) == "duckdb":
+        with connect(settings, read_only=read_only) as con:
+            yield con
+        return
+    from customer360.warehouse_sync import postgres_workspace
+
+    with postgres_workspace(settings, pull, () if read_only else push, push_key) as con:
+        yield con
+
+
+def after_ingest(settings: Settings, con: duckdb.DuckDBPyConnection, channel: str) -> dict[str, int]:
+    """After ingest loaded a channel into ``con`` (the DuckDB file): on PostgreSQL, push what changed."""
+    if engine(settings) == "duckdb":
+        return {}
+    from customer360.warehouse_sync import sync_ingest
+
+    return sync_ingest(settings, con, channel)
+
+
+@contextmanager
+def readable_copy(settings: Settings, schemas: Sequence[str]) -> Iterator[Path]:
+    """A DuckDB file holding ``schemas``: the warehouse file, or a scratch copy of them from PostgreSQL."""
+    if engine(settings) == "duckdb":
+        if not settings.warehouse_path.exists():
+            raise FileNotFoundError(f"warehouse {settings.warehouse_path} does not exist: nothing to read")
+        yield settings.warehouse_path
+        return
+    from customer360.warehouse_sync import postgres_snapshot
+
+    with postgres_snapshot(settings, schemas) as path:
+        yield path
+
+
+def table_names(settings: Settings) -> set[str]:
+    """``schema.table`` of every table and view in the warehouse of record (empty before the first run)."""
+    if engine(settings) == "postgres":
+        from customer360.warehouse_sync import pg_connect
+
+        connection = pg_connect(settings)
+        try:
+            with connection.cursor() as cur:
+                cur.execute("select table_schema || '.' || table_name from information_schema.tables")
+                return {row[0] for row in cur.fetchall()}
+        finally:
+            connection.close()
+    if not settings.warehouse_path.exists():
+        return set()
+    with connect(settings, read_only=True) as con:
+        rows = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables"
+        ).fetchall()
+    return {row[0] for row in rows}

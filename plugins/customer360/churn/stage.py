@@ -225,11 +225,12 @@ def write_results(
 
 def run(settings: Settings, as_of_date: date | str, run_id: str, features: pd.DataFrame) -> dict[str, Any]:
     """Train, backtest and score churn for ``as_of_date`` from ``features``; write the analytics tables."""
-    from customer360.warehouse import connect
+    from customer360.warehouse import stage_connection
 
     as_of = parse_as_of_date(as_of_date)
     predictions, record = build(features, as_of, settings.churn_horizon_days)
-    with connect(settings) as con:
+    # On PostgreSQL: written in a scratch DuckDB, then the date's rows replace theirs in PostgreSQL.
+    with stage_connection(settings, push=(ANALYTICS_SCHEMA,), push_key="as_of_date") as con:
         write_results(con, run_id, predictions, record)
     return {
         "run_id": run_id,

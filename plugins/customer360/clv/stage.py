@@ -138,11 +138,14 @@ def load_summary(con: duckdb.DuckDBPyConnection, as_of_date: date, settings: Set
 
 def run(settings: Settings, as_of_date: date | str, run_id: str) -> dict[str, Any]:
     """Fit the CLV models on purchases up to ``as_of_date`` and write that date's predictions and runs."""
-    from customer360.warehouse import connect
+    from customer360.warehouse import stage_connection
 
     started = time.perf_counter()
     as_of = parse_as_of_date(as_of_date)
-    with connect(settings) as con:
+    # On PostgreSQL: a scratch DuckDB with the purchase days; the date's analytics rows are written back.
+    with stage_connection(
+        settings, pull=(SOURCE_TABLE,), push=(ANALYTICS_SCHEMA,), push_key="as_of_date"
+    ) as con:
         summary = load_summary(con, as_of, settings)
         models = fit_models(summary)
         predictions = predict(summary, models, settings.clv_discount_rate)

@@ -22,11 +22,11 @@ from customer360.identity.clustering import ACCEPTED, ClusterResult, Guard, clus
 from customer360.identity.deterministic import deterministic_edges
 from customer360.identity.edges import ALL_RULES, FORCED_PRIORITY, RULE_BY_PRIORITY, EdgeSet
 from customer360.identity.probabilistic import DEFAULT_MAX_BLOCK_SIZE, probabilistic_edges
-from customer360.identity.records import guard_codes, latest_versions, read_records
+from customer360.identity.records import INPUT_TABLE, guard_codes, latest_versions, read_records
 from customer360.identity.rules import RuleSet, build_ruleset, guards_for
 from customer360.identity.stable_ids import XREF_TABLE, assign_customer_ids, ensure_state_tables
 from customer360.settings import Settings
-from customer360.warehouse import IDENTITY_SCHEMA, connect
+from customer360.warehouse import IDENTITY_SCHEMA, stage_connection
 
 CONTACT_POINTS_TABLE = f"{IDENTITY_SCHEMA}.contact_points"
 MATCH_EDGES_TABLE = f"{IDENTITY_SCHEMA}.match_edges"
@@ -85,7 +85,8 @@ def resolve(
     blocklist = blocklist or load_blocklist()
     guards = guards or guards_for(settings)
     ruleset = build_ruleset(settings, blocklist, guards, max_block_size)
-    with connect(settings) as con:
+    # On PostgreSQL: a scratch DuckDB with the input and identity's state; identity.* is written back.
+    with stage_connection(settings, pull=(INPUT_TABLE, IDENTITY_SCHEMA), push=(IDENTITY_SCHEMA,)) as con:
         con.execute("set enable_progress_bar = false")
         tick = time.perf_counter()
         records = read_records(con, settings.default_phone_region, blocklist)

@@ -50,6 +50,7 @@ from customer360.ingest.results import (
 )
 from customer360.ingest.schema import QUARANTINE_TABLE, ensure_tables, raw_data_columns, raw_table
 from customer360.landing.mapping import ChannelConfig, load_channel_config
+from customer360.faults import fault_point
 from customer360.landing.readers import (
     DEFAULT_BATCH_ROWS,
     ITEM_INDEX,
@@ -59,8 +60,9 @@ from customer360.landing.readers import (
     SourceBatch,
     open_landing_file,
 )
+from customer360.privacy.suppression import Suppression
 from customer360.settings import Settings
-from customer360.warehouse import connect
+from customer360.warehouse import after_ingest, connect
 
 if TYPE_CHECKING:
     import duckdb
@@ -252,6 +254,7 @@ def _load_file(
     window: CheckWindow,
     run_id: str,
     batch_rows: int,
+    suppression: Suppression | None = None,
 ) -> tuple[FileLoadResult, list[str]]:
     started = time.perf_counter()
     sha, size = file_checksum(ref.path)
@@ -271,6 +274,9 @@ def _load_file(
             if previous is not None:
                 _delete_previous(con, config, ref.source_file)
             drift = _read_into_warehouse(con, config, ref, result, window, run_id, batch_rows)
+            if suppression is not None:  # erased persons' records do not come back (customer360.privacy)
+                suppression.apply(con, config.channel, ref, result, run_id)
+            fault_point("ingest.before_commit")
             if previous is not None:
                 result.message = f"file changed since its last load: its rows were replaced; {result.message}"
             result.seconds = time.perf_counter() - started
@@ -319,11 +325,13 @@ def load_channel(
         con.execute("set enable_progress_bar = false")
         ensure_tables(con, config.channel)
         state = ManifestState.load(con, channel)
+        suppression = Suppression.load(con, settings.pseudonym_salt)
         for ref in files:
             window = CheckWindow(as_of_date, ref.load_date, settings.late_arrival_days, config.timezone)
-            file_result, drift = _load_file(con, config, ref, state, window, run_id, batch_rows)
+            file_result, drift = _load_file(con, config, ref, state, window, run_id, batch_rows, suppression)
             result.files.append(file_result)
             result.drift.extend(drift)
+        after_ingest(settings, con, config.name)  # PostgreSQL target: push the files loaded or replaced
     result.seconds = time.perf_counter() - started
     log.info(result.summary())
     return result

@@ -19,11 +19,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from contextlib import ExitStack
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from customer360.faults import fault_point
 from customer360.settings import Settings
+from customer360.warehouse import readable_copy
 
 PUBLISHED_SCHEMAS = ("marts",)
 SNAPSHOT_DB = "marts.duckdb"
@@ -98,24 +101,37 @@ def publish_marts(
     held_back: list[str] = []
     import duckdb
 
-    if not settings.warehouse_path.exists():
-        raise FileNotFoundError(f"warehouse {settings.warehouse_path} does not exist: nothing to publish")
+    # The DuckDB warehouse file, or (PostgreSQL target) a scratch DuckDB file of the marts pulled from it.
+    sources = ExitStack()
+    warehouse_db = sources.enter_context(readable_copy(settings, PUBLISHED_SCHEMAS))
+    # A held-back mart keeps its last published version (BI sees yesterday's trusted table, not none).
+    previous = current_database(settings) if exclude and current_snapshot(settings) is not None else None
     con = duckdb.connect(str(staging_dir / SNAPSHOT_DB), config={"threads": settings.duckdb_threads})
     try:
-        con.execute(f"attach {_sql_literal(settings.warehouse_path)} as warehouse (read_only)")
+        con.execute(f"attach {_sql_literal(warehouse_db)} as warehouse (read_only)")
+        if previous is not None:
+            con.execute(f"attach {_sql_literal(previous.resolve())} as previous (read_only)")
+        previous_tables = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_catalog = 'previous'"
+        ).fetchall()} if previous is not None else set()
         for schema, table in _bi_tables(con):
+            source = f"warehouse.{_quote(schema)}.{_quote(table)}"
             if table in exclude:
                 held_back.append(table)
-                continue
-            source = f"warehouse.{_quote(schema)}.{_quote(table)}"
+                if table not in previous_tables:
+                    continue
+                source = f"previous.main.{_quote(table)}"
             con.execute(f"create table main.{_quote(table)} as select * from {source}")
             parquet_path = staging_dir / "parquet" / f"{table}.parquet"
             con.execute(f"copy main.{_quote(table)} to {_sql_literal(parquet_path)} (format parquet)")
             tables[table] = con.execute(f"select count(*) from main.{_quote(table)}").fetchone()[0]
         con.execute("detach warehouse")
+        if previous is not None:
+            con.execute("detach previous")
         con.execute("checkpoint")
     finally:
         con.close()
+        sources.close()
 
     manifest = {
         "run_id": run_id,
@@ -126,6 +142,7 @@ def publish_marts(
     }
     (staging_dir / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     _fsync_tree(staging_dir)
+    fault_point("publish.before_swap")  # reliability tests kill the run here (customer360.faults)
     os.rename(staging_dir, final_dir)
     _swap_current(settings.published_dir, final_dir)
     removed = _prune(snapshots_dir, settings.keep_snapshots, final_dir)

@@ -18,6 +18,7 @@ cannot run (GX exception, SQL error) is an *error*, counted apart from data fail
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 import time
 from datetime import date
@@ -109,15 +110,26 @@ def load_suites(
 
 def existing_tables(settings: Settings) -> set[str]:
     """``schema.table`` names present in the warehouse (empty when the file does not exist yet)."""
-    from customer360.warehouse import connect
+    from customer360.warehouse import table_names
 
-    if not settings.warehouse_path.exists():
-        return set()
-    with connect(settings, read_only=True) as con:
-        rows = con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables"
-        ).fetchall()
-    return {r[0] for r in rows}
+    return table_names(settings)
+
+
+def add_warehouse_datasource(context: AbstractDataContext, settings: Settings) -> Any:
+    """The warehouse as a GX datasource: GX's native PostgreSQL one, or the read-only DuckDB one."""
+    from customer360.warehouse import engine
+
+    if engine(settings) == "postgres":
+        return context.data_sources.add_postgres(DATASOURCE_NAME, connection_string=settings.postgres_url)
+    from customer360.quality.gx_duckdb import add_duckdb_datasource
+
+    return add_duckdb_datasource(
+        context,
+        DATASOURCE_NAME,
+        settings.warehouse_path,
+        threads=settings.duckdb_threads,
+        memory_limit=settings.duckdb_memory_limit,
+    )
 
 
 # --- GX context -----------------------------------------------------------------------------------------
@@ -161,6 +173,27 @@ def _batch_definition(datasource: Any, spec: SuiteSpec) -> Any:
         return asset.add_batch_definition_whole_table(BATCH_DEFINITION_NAME)
 
 
+def for_engine(expectation: Any, settings: Settings) -> Any:
+    """The expectation as the warehouse's engine runs it.
+
+    GX puts ``{batch}`` into a query with a join as a bare ``(select ...)``; PostgreSQL before 16 wants an
+    alias on every subquery in FROM, so on PostgreSQL such a ``{batch}`` gets one. Everything else in the
+    suites is portable SQL (see docs/postgres.md).
+    """
+    from great_expectations.expectations.metrics.query_metric_provider import _query_has_join_clause
+
+    from customer360.warehouse import engine
+
+    query = getattr(expectation, "unexpected_rows_query", None)
+    if engine(settings) != "postgres" or not query or not _query_has_join_clause(query):
+        return expectation
+    aliased = _UNALIASED_BATCH.sub("{batch} as batch_rows", query)
+    return expectation.copy(update={"unexpected_rows_query": aliased}, deep=True)
+
+
+_UNALIASED_BATCH = re.compile(r"\{batch\}(?!\s+as\s)", re.IGNORECASE)
+
+
 def _dispose(datasource: Any) -> None:
     """Close every DuckDB connection GX opened, so a writer in this process can open the file next."""
     for engine in (getattr(datasource, "_engine", None), getattr(datasource, "_execution_engine", None)):
@@ -185,21 +218,14 @@ def _run_suites(
     from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.core.run_identifier import RunIdentifier
 
-    from customer360.quality.gx_duckdb import add_duckdb_datasource
-
-    datasource = add_duckdb_datasource(
-        context,
-        DATASOURCE_NAME,
-        settings.warehouse_path,
-        threads=settings.duckdb_threads,
-        memory_limit=settings.duckdb_memory_limit,
-    )
+    datasource = add_warehouse_datasource(context, settings)
     by_suite = {spec.name: spec for spec in specs}
     try:
         definitions = []
         for spec in specs:
+            expectations = [for_engine(e, settings) for e in spec.expectations]
             suite = context.suites.add_or_update(
-                gx.ExpectationSuite(name=spec.name, expectations=spec.expectations)
+                gx.ExpectationSuite(name=spec.name, expectations=expectations)
             )
             definitions.append(
                 context.validation_definitions.add_or_update(

@@ -18,6 +18,14 @@ SEVERITIES: tuple[Severity, ...] = ("critical", "warning")
 # An address, loosely: something@something.tld without spaces. Deliberately permissive (Unicode local parts,
 # IDN domains pass); the identity stage decides deliverability. Same pattern for raw (any case) and staging.
 EMAIL_REGEX = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
+# A number as the landing contract writes it (customer360.ingest.checks: digits, "." as the decimal mark).
+NUMBER_REGEX = r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def number_or_null_sql(expression: str) -> str:
+    """``expression`` (text) as a double, or null when it is not a number: DuckDB's ``try_cast`` in SQL that
+    PostgreSQL runs too (``~`` is a regex search in both; the pattern is anchored)."""
+    return f"(case when {expression} ~ '{NUMBER_REGEX}' then cast({expression} as double precision) end)"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,163 @@
+"""The churn feature table from the warehouse: dbt's ``intermediate.int_churn_features`` plus BG/NBD columns.
+
+dbt builds ``intermediate.int_churn_features`` in the marts layer: one row per customer for each of the two
+feature dates the churn stage needs, T = as_of_date - churn_horizon_days and as_of_date, with every column of
+``customer360.churn.features`` except ``p_alive`` and ``expected_purchases_90d``. Those two come from the
+BG/NBD model the CLV stage fitted in the same run, so this module runs after the CLV stage:
+
+1. read the run's ``bgnbd`` row of ``analytics.clv_model_runs`` for as_of_date (status and parameters);
+2. for each feature date D, summarise ``intermediate.int_customer_purchase_days`` up to D into x, t_x and T
+   per customer (``customer360.clv.summary``), and compute P(alive) at D and the expected purchase days in
+   (D, D + 90] with ``customer360.clv.predict.purchase_model``: the fitted BG/NBD when the stage fitted it,
+   else the stage's own fallback (historical rate shrunk toward the pooled rate of that date's summary).
+
+At D = as_of_date the values equal ``analytics.customer_clv_predictions``. At T the same parameters are
+applied to the history up to T only: the parameters describe the population, the inputs the customer's
+history, so nothing after T reaches T's features.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from customer360.churn.features import KEY_COLUMNS, REQUIRED_COLUMNS
+from customer360.clv import bgnbd
+from customer360.clv.fit import ClvModels
+from customer360.clv.mle import ModelFit, not_fitted
+from customer360.clv.predict import SHORT_HORIZON_DAYS, purchase_model
+from customer360.clv.stage import RUNS_TABLE, SOURCE_TABLE, parse_as_of_date, table_exists
+from customer360.clv.summary import summarize
+from customer360.settings import Settings
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+FEATURES_TABLE = "intermediate.int_churn_features"
+BGNBD_COLUMNS = ("p_alive", "expected_purchases_90d")
+
+
+class ChurnFeaturesError(LookupError):
+    """The warehouse lacks what the feature table needs; the message says which stage to run first."""
+
+
+def feature_dates(as_of_date: date, horizon_days: int) -> tuple[date, date]:
+    """The training date T = as_of_date - horizon and the scoring date as_of_date."""
+    return as_of_date - timedelta(days=horizon_days), as_of_date
+
+
+def _model_fit(row: tuple[Any, ...] | None, as_of_date: date) -> ModelFit:
+    """The BG/NBD ``ModelFit`` rebuilt from its ``clv_model_runs`` row (status, parameters JSON, message)."""
+    model = bgnbd.MODEL_NAME
+    if row is None:
+        raise ChurnFeaturesError(
+            f"{RUNS_TABLE} has no {model} row for {as_of_date}: run the CLV stage for this date "
+            "(customer360.clv.stage.run) before building the churn features"
+        )
+    status, parameters, message, n_customers = row
+    params = {
+        name: float(value)
+        for name, value in json.loads(parameters or "{}").items()
+        if name != "iterations" and value is not None
+    }
+    if status == "fitted" and not set(bgnbd.PARAM_NAMES) <= set(params):
+        raise ChurnFeaturesError(
+            f"{RUNS_TABLE} row for {model} on {as_of_date} is 'fitted' but its parameters {sorted(params)} "
+            f"lack {', '.join(bgnbd.PARAM_NAMES)}: rerun the CLV stage for this date"
+        )
+    return ModelFit(
+        model=model,
+        params=params,
+        log_likelihood=float("nan"),
+        n_customers=int(n_customers or 0),
+        fit_seconds=0.0,
+        converged=status == "fitted",
+        iterations=0,
+        status=str(status),
+        message=str(message or ""),
+    )
+
+
+def load_clv_models(con: duckdb.DuckDBPyConnection, as_of_date: date) -> ClvModels:
+    """The run's BG/NBD fit for ``as_of_date`` from ``analytics.clv_model_runs`` (the spend model is not
+    needed for purchase features and is marked not fitted here)."""
+    if not table_exists(con, RUNS_TABLE):
+        raise ChurnFeaturesError(
+            f"{RUNS_TABLE} does not exist: run the CLV stage for {as_of_date} before the churn features"
+        )
+    rows = con.execute(
+        f"select model, status, cast(parameters as varchar), message, n_customers from {RUNS_TABLE} "
+        "where as_of_date = ?",
+        [as_of_date],
+    ).fetchall()
+    by_model = {row[0]: tuple(row[1:]) for row in rows}
+    return ClvModels(
+        bgnbd=_model_fit(by_model.get(bgnbd.MODEL_NAME), as_of_date),
+        gamma_gamma=not_fitted("gamma_gamma", 0, "not needed for the churn features"),
+    )
+
+
+def bgnbd_features(con: duckdb.DuckDBPyConnection, models: ClvModels, feature_date: date) -> pd.DataFrame:
+    """customer_id, feature_date, p_alive, expected_purchases_90d of every customer who bought by then."""
+    import pandas as pd
+
+    summary = summarize(con, SOURCE_TABLE, feature_date)
+    alive, expected = purchase_model(summary, models)
+    return pd.DataFrame(
+        {
+            "customer_id": summary.customer_id.to_pandas(),
+            "feature_date": feature_date,
+            "p_alive": alive,
+            "expected_purchases_90d": expected(SHORT_HORIZON_DAYS),
+        }
+    )
+
+
+def _read_feature_rows(con: duckdb.DuckDBPyConnection, dates: tuple[date, date]) -> pd.DataFrame:
+    if not table_exists(con, FEATURES_TABLE):
+        raise ChurnFeaturesError(
+            f"{FEATURES_TABLE} does not exist: build the dbt marts layer (customer360.dbt_runner.build "
+            "'core') for this date before the churn stage"
+        )
+    frame = con.execute(
+        f"select * from {FEATURES_TABLE} where feature_date in (?, ?) order by customer_id, feature_date",
+        list(dates),
+    ).df()
+    found = set(frame["feature_date"].dt.date) if not frame.empty else set()
+    missing = [d.isoformat() for d in dates if d not in found]
+    if missing:
+        raise ChurnFeaturesError(
+            f"{FEATURES_TABLE} has no rows for feature date(s) {', '.join(missing)}: it was built for "
+            "another as_of_date or churn horizon; rebuild the marts layer with this run's vars"
+        )
+    frame["feature_date"] = frame["feature_date"].dt.date
+    return frame
+
+
+def load_features(settings: Settings, as_of_date: date | str) -> pd.DataFrame:
+    """The churn feature table for ``as_of_date``: dbt's rows for T and as_of_date plus the BG/NBD columns.
+
+    Returns one row per customer per feature date with ``customer360.churn.features.REQUIRED_COLUMNS``;
+    ``p_alive`` and ``expected_purchases_90d`` are null for customers without a purchase by that date.
+    """
+    import pandas as pd
+
+    from customer360.warehouse import stage_connection
+
+    as_of = parse_as_of_date(as_of_date)
+    dates = feature_dates(as_of, settings.churn_horizon_days)
+    # On PostgreSQL: a scratch DuckDB with the tables read here (nothing is written back).
+    with stage_connection(settings, pull=(FEATURES_TABLE, SOURCE_TABLE, RUNS_TABLE), read_only=True) as con:
+        rows = _read_feature_rows(con, dates)
+        if not table_exists(con, SOURCE_TABLE):
+            raise ChurnFeaturesError(
+                f"{SOURCE_TABLE} does not exist: build the dbt marts layer for {as_of} first"
+            )
+        models = load_clv_models(con, as_of)
+        bgnbd_rows = pd.concat([bgnbd_features(con, models, d) for d in dates], ignore_index=True)
+    features = rows.drop(columns=[c for c in BGNBD_COLUMNS if c in rows.columns]).merge(
+        bgnbd_rows, on=list(KEY_COLUMNS), how="left", validate="one_to_one"
+    )
+    return features.loc[:, list(REQUIRED_COLUMNS)].reset_index(drop=True)

@@ -1,0 +1,39 @@
+"""Throwaway PostgreSQL databases for tests: create one with a unique name, drop it (even when in use)."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+
+def database_url(server_url: str, database: str) -> str:
+    """``server_url`` pointing at another database."""
+    parts = urlsplit(server_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+def create_database(server_url: str, prefix: str) -> str:
+    """Create ``<prefix>_<random>`` on the server; returns its name."""
+    import psycopg2
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(server_url)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'create database "{name}"')
+    finally:
+        admin.close()
+    return name
+
+
+def drop_database(server_url: str, name: str) -> None:
+    import psycopg2
+
+    admin = psycopg2.connect(server_url)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{name}" with (force)')
+    finally:
+        admin.close()
