@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -82,13 +84,38 @@ def dbt_vars(settings: Settings, as_of_date: date) -> dict[str, object]:
     }
 
 
+def dbt_environment(settings: Settings) -> dict[str, str]:
+    """The variables dbt needs for ``settings``: profiles.yml reads only these."""
+    return {
+        **settings.dbt_env(),
+        # dbt writes its logs and artefacts beside the project unless told otherwise; keep them per home.
+        "DBT_LOG_PATH": str(settings.home / "dbt" / "logs"),
+        "DBT_TARGET_PATH": str(settings.home / "dbt" / "target"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+    }
+
+
+@contextmanager
+def _environment(settings: Settings) -> Iterator[None]:
+    """Set dbt's variables for one in-process call and restore the caller's environment afterwards, so a
+    ``Settings()`` built later in the same process does not inherit this run's paths."""
+    values = dbt_environment(settings)
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _prepare_environment(settings: Settings) -> None:
-    os.environ.update(settings.dbt_env())
-    # dbt writes its logs and artefacts beside the project unless told otherwise; keep them per home.
-    os.environ["DBT_LOG_PATH"] = str(settings.home / "dbt" / "logs")
-    os.environ["DBT_TARGET_PATH"] = str(settings.home / "dbt" / "target")
-    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
+    """For callers that run dbt in a process of its own (``customer360 docs``): set dbt's variables."""
+    os.environ.update(dbt_environment(settings))
 
 
 def build(settings: Settings, layer: str, as_of_date: date, extra_args: list[str] | None = None) -> DbtLayerResult:
@@ -99,7 +126,6 @@ def build(settings: Settings, layer: str, as_of_date: date, extra_args: list[str
 
     if layer not in LAYER_SELECTORS:
         raise ValueError(f"unknown dbt layer {layer!r}; known: {', '.join(LAYER_SELECTORS)}")
-    _prepare_environment(settings)
     args = [
         "build",
         "--project-dir",
@@ -116,12 +142,13 @@ def build(settings: Settings, layer: str, as_of_date: date, extra_args: list[str
         *(extra_args or []),
     ]
     started = time.perf_counter()
-    try:
-        result = dbtRunner().invoke(args)
-    finally:
-        release_connections()
+    with _environment(settings):
+        try:
+            result = dbtRunner().invoke(args)
+        finally:
+            release_connections()
     seconds = time.perf_counter() - started
-    log_path = Path(os.environ["DBT_LOG_PATH"]) / "dbt.log"
+    log_path = settings.home / "dbt" / "logs" / "dbt.log"
     outcome = DbtLayerResult(layer=layer, success=bool(result.success), seconds=seconds, log_path=log_path)
     if result.exception is not None:
         raise DbtBuildError(f"dbt could not run the {layer} layer: {result.exception} (log: {log_path})")

@@ -49,7 +49,7 @@ def _parse_date(value: str) -> date:
 
 
 def _generate_demo(settings, args) -> None:
-    from customer360.datagen import generate
+    from customer360.datagen.generate import generate
 
     end = args.date or (datetime.now(UTC).date() - timedelta(days=1))
     print(

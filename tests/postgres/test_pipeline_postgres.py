@@ -70,8 +70,14 @@ def published(
     databases: dict[str, Path] = {}
     timings: dict[str, dict[str, float]] = {}
     for target in ("duckdb", "postgres"):
+        home = tmp_path_factory.mktemp(f"home_{target}")
+        # Every path explicit: dbt_runner exports CUSTOMER360_WAREHOUSE_PATH into this process's environment,
+        # and a Settings built after it would otherwise share the first run's DuckDB file.
         settings = Settings(
-            home=tmp_path_factory.mktemp(f"home_{target}"),
+            home=home,
+            warehouse_path=home / "warehouse" / "customer360.duckdb",
+            published_dir=home / "published",
+            runs_dir=home / "runs",
             landing_root=landing,
             target=target,
             postgres_url=postgres_database_url,

@@ -58,6 +58,8 @@ create table kinds.typed (
 def settings(tmp_path: Path, postgres_database_url: str) -> Iterator[Settings]:
     s = Settings(
         home=tmp_path,
+        warehouse_path=tmp_path / "warehouse" / "customer360.duckdb",  # not one a dbt run exported earlier
+        landing_root=tmp_path / "landing",
         target="postgres",
         postgres_url=postgres_database_url,
         duckdb_threads=1,

@@ -131,7 +131,7 @@ def run_pipeline_timed(settings: Settings, logical_date: date, label: str) -> li
 
 def ensure_data(base: Path, scale: str) -> tuple[Path, float | None]:
     """Generate the scale's landing data once; return its folder and the generation time (None if cached)."""
-    from customer360.datagen import generate
+    from customer360.datagen.generate import generate
 
     params = SCALES[scale]
     landing = base / scale / "landing"
