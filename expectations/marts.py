@@ -50,7 +50,8 @@ def xref_suite() -> SuiteSpec:
                 unexpected_rows_query=(
                     "with checked as (select * from {batch}) "
                     f"select u.source_channel, u.source_record_id, count(x.customer_id) as mappings "
-                    f"from {IDENTITY_INPUT} as u left join checked as x using ({key}) "
+                    "from (select distinct source_channel, source_record_id "
+                    f"from {IDENTITY_INPUT}) as u left join checked as x using ({key}) "
                     "group by u.source_channel, u.source_record_id having count(x.customer_id) <> 1"
                 ),
                 description=f"every record of {IDENTITY_INPUT} is mapped to exactly one customer_id",

@@ -1,9 +1,15 @@
 -- Every source record that can identify a person, in one layout for the identity stage. Records dated
--- after the as-of date are left out, so a backfill resolves the identities of its own day.
+-- after the as-of date are left out, so a backfill resolves the identities of its own day. A CRM contact
+-- comes with every version written up to the as-of date: an old email or phone is still evidence that
+-- links the person's other records (identity writes one output row per record).
 
 with
 
-crm_contacts as (select * from {{ ref('int_crm_contacts_latest') }}),
+crm_contacts as (
+    select *
+    from {{ ref('stg_crm__contacts') }}
+    where cast(updated_at as date) <= {{ as_of_date() }}
+),
 
 web_order_lines as (select * from {{ ref('stg_web_shop__order_lines') }}),
 
