@@ -43,8 +43,18 @@ def _run(home: Path, *args: str) -> subprocess.CompletedProcess:
 def first_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("c360")
     generated = _run(
-        home, "generate", "--customers", "400", "--days", "60", "--seed", "7",
-        "--end-date", LOGICAL_DATE.isoformat(), "--out", str(home / "landing"),
+        home,
+        "generate",
+        "--customers",
+        "400",
+        "--days",
+        "60",
+        "--seed",
+        "7",
+        "--end-date",
+        LOGICAL_DATE.isoformat(),
+        "--out",
+        str(home / "landing"),
     )
     assert generated.returncode == 0, generated.stderr[-3000:]
     result = _run(home, "run", "--date", LOGICAL_DATE.isoformat(), "--no-generate")
@@ -94,3 +104,58 @@ def test_given_a_rerun_of_the_same_date_then_every_mart_is_unchanged(first_run):
     # nothing was loaded twice: every file is 'unchanged' the second time
     for channel, info in _summary(home)["channels"].items():
         assert info.get("rows_loaded", 0) == 0, channel
+
+
+def test_given_the_run_then_every_idic_mart_is_populated_and_consistent_with_the_profiles(first_run):
+    home, _ = first_run
+    import duckdb
+
+    con = duckdb.connect(str(current_database(Settings(home=home))), read_only=True)
+    try:
+        customers = con.execute("select count(*) from dim_customers").fetchone()[0]
+        per_customer = (
+            "customer_clv",
+            "customer_value_tiers",
+            "customer_lifecycle",
+            "customer_contact_profile",
+            "customer_influence",
+            "customer_service_summary",
+            "customer_next_best_action",
+        )
+        for mart in per_customer:
+            rows, distinct, orphans = con.execute(
+                f"select count(*), count(distinct customer_id), count(*) filter "
+                f"(where customer_id not in (select customer_id from dim_customers)) from {mart}"
+            ).fetchone()
+            assert rows == distinct == customers, mart
+            assert orphans == 0, mart
+        for mart in (
+            "customer_rfm",
+            "customer_churn_risk",
+            "fct_support_tickets",
+            "service_quality_daily",
+            "customer_satisfaction",
+            "fct_interactions",
+            "fct_orders",
+        ):
+            assert con.execute(f"select count(*) from {mart}").fetchone()[0] > 0, mart
+        # every purchaser has an RFM row and a churn score; every action names a rule of the seed
+        purchasers = con.execute("select count(*) from customer_clv where order_count > 0").fetchone()[0]
+        assert con.execute("select count(*) from customer_rfm").fetchone()[0] <= purchasers
+        assert (
+            con.execute(
+                "select count(*) from customer_next_best_action where rule_id is null or reason is null"
+            ).fetchone()[0]
+            == 0
+        )
+        # consent: nobody unreachable by email is sent an email action
+        assert (
+            con.execute(
+                """select count(*) from customer_next_best_action as a
+               join customer_contact_profile as p using (customer_id)
+               where a.contact_channel = 'email' and not p.can_contact_email"""
+            ).fetchone()[0]
+            == 0
+        )
+    finally:
+        con.close()
