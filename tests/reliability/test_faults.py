@@ -127,8 +127,8 @@ def test_given_a_full_disk_during_ingest_then_the_error_is_reported_and_the_raw_
 ):
     # GIVEN a home whose disk is full when ingest reads a new file
     settings = clone_home(single_run[0], tmp_path / "home")
-    folder = settings.landing_root / "surveys" / END.isoformat()
-    source = data_file(settings.landing_root, "surveys", END)
+    folder = settings.landing_root / "crm_contacts" / END.isoformat()
+    source = data_file(settings.landing_root, "crm_contacts", END)
     folder.mkdir(exist_ok=True)
     (folder / ("again_" + source.name)).write_text(
         source.read_text(encoding="utf-8") + "\n", encoding="utf-8"
@@ -140,11 +140,11 @@ def test_given_a_full_disk_during_ingest_then_the_error_is_reported_and_the_raw_
     monkeypatch.setattr("customer360.ingest.loader.file_checksum", disk_full)
     # WHEN the channel's ingest runs THEN the OSError propagates (not swallowed as a bad file)
     with pytest.raises(OSError) as raised:
-        pipeline.ingest("surveys", END, "disk_full", settings)
+        pipeline.ingest("crm_contacts", END, "disk_full", settings)
     assert raised.value.errno == errno.ENOSPC
     # and, the disk freed for the other channels, the raw gate refuses to validate, saying why
     monkeypatch.undo()
-    for channel in ("crm_contacts", "web_orders", "pos_transactions", "support_tickets", "marketing_events"):
+    for channel in ("web_orders", "pos_transactions", "support_tickets", "marketing_events", "surveys"):
         pipeline.ingest(channel, END, "disk_full", settings)
     with pytest.raises(pipeline.QualityGateError, match="No space left on device"):
         pipeline.validate("raw", END, "disk_full", settings)
