@@ -99,7 +99,8 @@ def table_suite(model: str, table: StagingTable, as_of_date: date) -> SuiteSpec:
         ExpectQueryToReturnNoRows(
             unexpected_rows_query=(
                 "select raw_rows, staging_rows, duplicates_removed, versions_superseded from (select "
-                f"(select count(*) from {raw} where _load_date <= date {sql_literal(as_of_date.isoformat())}) as raw_rows, "
+                f"(select count(*) from {raw} "
+                f"where _load_date <= date {sql_literal(as_of_date.isoformat())}) as raw_rows, "
                 "(select count(*) from {batch}) as staging_rows, "
                 f"(select coalesce(sum({DUPLICATE_COUNT_COLUMN}), 0) from {{batch}}) as duplicates_removed, "
                 f"(select coalesce(sum({SUPERSEDED_COUNT_COLUMN}), 0) from {{batch}}) as versions_superseded"

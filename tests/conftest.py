@@ -77,18 +77,32 @@ def postgres_server_url(tmp_path_factory) -> Iterator[str]:
         return
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     if not (initdb and pg_ctl):
-        _unavailable("no server on 127.0.0.1:5432 and no pg_ctl/initdb installed (apt-get install postgresql)")
+        _unavailable(
+            "no server on 127.0.0.1:5432 and no pg_ctl/initdb installed (apt-get install postgresql)"
+        )
     data = tmp_path_factory.mktemp("pgdata")
     port = _free_port()
     run_as = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
     if run_as:
         shutil.chown(data, user="postgres")
-    subprocess.run([*run_as, initdb, "-D", str(data), "-U", "postgres", "--auth=trust"], check=True,
-                   capture_output=True)
     subprocess.run(
-        [*run_as, pg_ctl, "-D", str(data), "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1",
-         "-l", str(data / "log"), "-w", "start"],
-        check=True, capture_output=True,
+        [*run_as, initdb, "-D", str(data), "-U", "postgres", "--auth=trust"], check=True, capture_output=True
+    )
+    subprocess.run(
+        [
+            *run_as,
+            pg_ctl,
+            "-D",
+            str(data),
+            "-o",
+            f"-p {port} -k {data} -c listen_addresses=127.0.0.1",
+            "-l",
+            str(data / "log"),
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
     )
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"

@@ -118,7 +118,9 @@ def _prepare_environment(settings: Settings) -> None:
     os.environ.update(dbt_environment(settings))
 
 
-def build(settings: Settings, layer: str, as_of_date: date, extra_args: list[str] | None = None) -> DbtLayerResult:
+def build(
+    settings: Settings, layer: str, as_of_date: date, extra_args: list[str] | None = None
+) -> DbtLayerResult:
     """``dbt build`` of one layer. Raises ``DbtBuildError`` naming each failed node."""
     import time
 

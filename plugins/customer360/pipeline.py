@@ -117,7 +117,8 @@ def validate(layer: str, logical_date: date, run_id: str, settings: Settings | N
         problems = _unrecoverable_ingest_errors(run_dir, run_id)
         if problems:
             raise QualityGateError(
-                "the raw layer is not validated because ingest did not complete:\n  - " + "\n  - ".join(problems)
+                "the raw layer is not validated because ingest did not complete:\n  - "
+                + "\n  - ".join(problems)
             )
     with stage(run_dir, f"validate:{layer}", run_id) as detail:
         result = run_checkpoint(s, layer, logical_date, run_id)
@@ -130,9 +131,7 @@ def validate(layer: str, logical_date: date, run_id: str, settings: Settings | N
     return _jsonable(detail)
 
 
-def _contained_marts(
-    s: Settings, layer: str, logical_date: date, run_id: str, result: Any
-) -> set[str]:
+def _contained_marts(s: Settings, layer: str, logical_date: date, run_id: str, result: Any) -> set[str]:
     """Marts-stage failures that name their marts hold those back instead of stopping the run.
 
     See ``customer360.quality.alerting`` (``meta={"marts": [...]}``); publish reads the recorded list.
@@ -151,7 +150,9 @@ def _contained_marts(
     return held
 
 
-def build_layer(layer: str, logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+def build_layer(
+    layer: str, logical_date: date, run_id: str, settings: Settings | None = None
+) -> dict[str, Any]:
     """One ``dbt build`` for one layer (staging, core or analytics)."""
     from customer360 import dbt_runner
 

@@ -138,7 +138,9 @@ def run(args: argparse.Namespace) -> int:
         # The DAG died before its summary task: say what we know.
         from customer360.progress import read_events
 
-        run_ids = [e["run_id"] for e in read_events(run_dir) if str(e.get("at", "")) >= started_at.isoformat()]
+        run_ids = [
+            e["run_id"] for e in read_events(run_dir) if str(e.get("at", "")) >= started_at.isoformat()
+        ]
         summary = build_summary(settings, logical_date, run_ids[-1] if run_ids else "unknown")
         summary["problems"].append(f"the DAG run did not complete (exit {process.returncode}); see {log}")
         summary["status"] = "failed"
@@ -154,7 +156,9 @@ def show_summary(args: argparse.Namespace) -> int:
     from customer360.summary import load_summary, render_summary
 
     settings = get_settings()
-    dates = sorted(p.name for p in settings.runs_dir.glob("*/summary.json")) if settings.runs_dir.exists() else []
+    dates = (
+        sorted(p.name for p in settings.runs_dir.glob("*/summary.json")) if settings.runs_dir.exists() else []
+    )
     day = args.date or (date.fromisoformat(Path(dates[-1]).parent.name) if dates else None)
     summary = load_summary(settings, day) if day else None
     if summary is None:
@@ -180,7 +184,9 @@ def run_stage(args: argparse.Namespace) -> int:
         "summarize": lambda: pipeline.summarize(args.date, run_id),
     }
     if name not in functions:
-        print(f"unknown stage {args.stage!r}; stages: {', '.join(PIPELINE_STAGES)}, summarize", file=sys.stderr)
+        print(
+            f"unknown stage {args.stage!r}; stages: {', '.join(PIPELINE_STAGES)}, summarize", file=sys.stderr
+        )
         return 2
     result = functions[name]()
     print(result)

@@ -46,7 +46,10 @@ def _mart_counts(settings: Settings) -> dict[str, int]:
 
     con = duckdb.connect(str(db), read_only=True)
     try:
-        names = [r[0] for r in con.execute("select table_name from information_schema.tables order by 1").fetchall()]
+        names = [
+            r[0]
+            for r in con.execute("select table_name from information_schema.tables order by 1").fetchall()
+        ]
         return {n: con.execute(f'select count(*) from "{n}"').fetchone()[0] for n in names}
     finally:
         con.close()

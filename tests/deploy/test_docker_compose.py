@@ -51,7 +51,11 @@ def test_given_the_airflow_services_then_they_share_one_image_and_run_celery_on_
 def test_given_the_compose_file_then_the_project_is_mounted_and_the_warehouse_pool_is_created(compose):
     common_volumes = compose["services"]["airflow-scheduler"]["volumes"]
     targets = {v.split(":")[1] for v in common_volumes}
-    assert {"/opt/customer360/dags", "/opt/customer360/dbt_project", "/opt/customer360/expectations"} <= targets
+    assert {
+        "/opt/customer360/dags",
+        "/opt/customer360/dbt_project",
+        "/opt/customer360/expectations",
+    } <= targets
     init = compose["services"]["airflow-init"]["command"]
     assert "airflow db migrate" in init and "customer360_warehouse 1" in init
 

@@ -114,7 +114,11 @@ def test_given_more_runs_than_kept_then_old_snapshots_are_pruned_and_parquet_mat
     assert result["tables"] == {"customer_rfm": 15, "dim_customers": 15, "fct_orders": 15}
     current = Path(result["snapshot"])
     for name in MARTS:
-        rows = duckdb.connect().execute(f"select count(*) from read_parquet('{current}/parquet/{name}.parquet')").fetchone()[0]
+        rows = (
+            duckdb.connect()
+            .execute(f"select count(*) from read_parquet('{current}/parquet/{name}.parquet')")
+            .fetchone()[0]
+        )
         assert rows == 15
 
 

@@ -156,7 +156,8 @@ def test_raw_quarantine_share_over_thresholds_warns_then_stops(tmp_path: Path, g
 
 
 def test_staging_corruptions_each_fail_their_own_check(tmp_path: Path, good_warehouse: Path) -> None:
-    """GIVEN staging where a CRM row is lost (raw rows no longer add up), a POS price is negative, a ticket was updated after the run's
+    """GIVEN staging where a CRM row is lost (raw rows no longer add up), a POS price is negative, a ticket
+    was updated after the run's
     day and every survey email is a shifted name WHEN the staging checkpoint runs
     THEN exactly the reconciliation, amount, timestamp and email checks fail, and the stage is red."""
     settings = _settings(tmp_path, good_warehouse)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pyarrow.compute as pc
 
+from customer360.faults import fault_point
 from customer360.ingest.checks import (
     CheckWindow,
     parsed_columns_sql,
@@ -50,7 +51,6 @@ from customer360.ingest.results import (
 )
 from customer360.ingest.schema import QUARANTINE_TABLE, ensure_tables, raw_data_columns, raw_table
 from customer360.landing.mapping import ChannelConfig, load_channel_config
-from customer360.faults import fault_point
 from customer360.landing.readers import (
     DEFAULT_BATCH_ROWS,
     ITEM_INDEX,

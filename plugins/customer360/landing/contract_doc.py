@@ -53,16 +53,25 @@ def render_channel(channel: Channel) -> str:
         "",
         f"- format: **{channel.format}**"
         + (f", delimiter `{channel.delimiter}`" if channel.format == "csv" else "")
-        + f"; encoding {channel.encoding} (UTF-8 with BOM, GB18030/GBK and latin-1 are detected or configured)",
+        + f"; encoding {channel.encoding} "
+        + "(UTF-8 with BOM, GB18030/GBK and latin-1 are detected or configured)",
         f"- time zone of timestamps without offset: `{channel.timezone}`",
         f"- key: {', '.join(f'`{k}`' for k in channel.key)}; event time: `{channel.event_time}`",
     ]
     if channel.unnest:
-        lines.append(f"- nested array `{channel.unnest}`: one raw row per element (columns in the second table)")
+        lines.append(
+            f"- nested array `{channel.unnest}`: one raw row per element (columns in the second table)"
+        )
     lines += ["", "| column | type | | description |", "|---|---|---|---|"]
     lines += [_column_row(c) for c in channel.columns]
     if channel.unnest_columns:
-        lines += ["", f"Elements of `{channel.unnest}`:", "", "| column | type | | description |", "|---|---|---|---|"]
+        lines += [
+            "",
+            f"Elements of `{channel.unnest}`:",
+            "",
+            "| column | type | | description |",
+            "|---|---|---|---|",
+        ]
         lines += [_column_row(c) for c in channel.unnest_columns]
     return "\n".join(lines)
 

@@ -49,7 +49,8 @@ def _bi_tables(con) -> list[tuple[str, str]]:
         f"""
         select table_schema, table_name
         from information_schema.tables
-        where table_catalog = 'warehouse' and table_schema in ({placeholders}) and table_type in ('BASE TABLE', 'VIEW')
+        where table_catalog = 'warehouse' and table_schema in ({placeholders})
+            and table_type in ('BASE TABLE', 'VIEW')
         order by table_name
         """,
         list(PUBLISHED_SCHEMAS),
@@ -87,7 +88,9 @@ def _prune(snapshots_dir: Path, keep: int, current: Path) -> list[str]:
 def publish_marts(
     settings: Settings, logical_date: date, run_id: str, exclude: set[str] | None = None
 ) -> dict[str, Any]:
-    """Copy every BI-facing mart into a new snapshot and make it current. ``exclude`` names marts held back."""
+    """Copy every BI-facing mart into a new snapshot and make it current.
+
+    ``exclude`` names marts held back: they keep their last published version."""
     exclude = exclude or set()
     snapshots_dir = settings.published_dir / "snapshots"
     snapshots_dir.mkdir(parents=True, exist_ok=True)
@@ -111,9 +114,16 @@ def publish_marts(
         con.execute(f"attach {_sql_literal(warehouse_db)} as warehouse (read_only)")
         if previous is not None:
             con.execute(f"attach {_sql_literal(previous.resolve())} as previous (read_only)")
-        previous_tables = {r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_catalog = 'previous'"
-        ).fetchall()} if previous is not None else set()
+        previous_tables = (
+            {
+                r[0]
+                for r in con.execute(
+                    "select table_name from information_schema.tables where table_catalog = 'previous'"
+                ).fetchall()
+            }
+            if previous is not None
+            else set()
+        )
         for schema, table in _bi_tables(con):
             source = f"warehouse.{_quote(schema)}.{_quote(table)}"
             if table in exclude:
@@ -179,7 +189,10 @@ def table_checksums(database: Path) -> dict[str, tuple[int, str]]:
 
     con = duckdb.connect(str(database), read_only=True)
     try:
-        names = [r[0] for r in con.execute("select table_name from information_schema.tables order by 1").fetchall()]
+        names = [
+            r[0]
+            for r in con.execute("select table_name from information_schema.tables order by 1").fetchall()
+        ]
         result = {}
         for name in names:
             rows, digest = con.execute(
