@@ -75,7 +75,15 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
         if event is None:
             quality[layer] = {"status": "not run"}
         elif event["event"] == "end":
-            quality[layer] = {"status": "ok", **event.get("detail", {})}
+            detail = event.get("detail", {})
+            # A red gate ends its stage event normally and then stops the run.
+            status = "ok" if detail.get("ok", True) else "failed"
+            quality[layer] = {"status": status, **detail}
+            if status == "failed":
+                problems.extend(f"quality gate {layer}: {m}" for m in detail.get("critical_failures", []))
+                problems.extend(
+                    f"quality gate {layer} (broken check): {m}" for m in detail.get("error_messages", [])
+                )
         else:
             quality[layer] = {"status": "failed", "error": event.get("error")}
             problems.append(f"quality gate {layer}: {event.get('error') or 'did not finish'}")

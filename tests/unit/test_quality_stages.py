@@ -175,7 +175,9 @@ def test_staging_corruptions_each_fail_their_own_check(tmp_path: Path, good_ware
         "raw rows delivered by the run's date = staging rows + exact duplicates removed "
         "+ older versions superseded"
     )
-    future = "updated_at of rows delivered up to 2026-11-24 is not after the end of that day (UTC)"
+    future = (
+        "updated_at of rows delivered up to 2026-11-24 is not more than a day after the end of that day (UTC)"
+    )
     assert set(failed) == {
         ("staging.stg_crm__contacts", counts),
         ("staging.stg_pos__transaction_lines", "unit_price"),
@@ -214,13 +216,16 @@ def test_marts_corruptions_each_fail_their_own_check(tmp_path: Path, good_wareho
     mapped = "every record of intermediate.int_contact_records_unioned is mapped to exactly one customer_id"
     revenue = "completed-order revenue per channel equals staging within a cent"
     dim = "one row per distinct customer_id of identity.customer_source_xref"
+    # the missing customer row also leaves its resolved records without a profile
+    profiles = "every resolved source record belongs to exactly one profile in marts.dim_customers"
     assert set(failed) == {
         ("identity.customer_source_xref", mapped),
+        ("identity.customer_source_xref", profiles),
         ("marts.dim_customers", dim),
         ("marts.fct_orders", revenue),
         ("marts.customer_rfm", "r_score"),
     }
-    assert (result.failed, result.warnings, result.errors) == (4, 0, 0)
+    assert (result.failed, result.warnings, result.errors) == (5, 0, 0)
     assert "source_record_id: 'CRM-2', mappings: 2" in failed[("identity.customer_source_xref", mapped)]
     assert "source_channel: 'web'" in failed[("marts.fct_orders", revenue)]
     assert "difference: 1.0" in failed[("marts.fct_orders", revenue)]
