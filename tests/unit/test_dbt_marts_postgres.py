@@ -2,9 +2,9 @@
 their dbt unit tests) and the marts hold what the DuckDB build holds for the fixture.
 
 Needs a server: set CUSTOMER360_TEST_POSTGRES to a libpq connection string of a role that may create
-databases (as for test_dbt_project_postgres.py); skipped without it. The analytics tables the CLV and churn
-stages would write are stood in for by SQL (every purchaser alive, CLV = historical net revenue, churn score
-0.5), which is all the analytics layer needs to run.
+databases (as for test_dbt_project_postgres.py), else the server tests/conftest.py finds. The analytics
+tables the CLV and churn stages would write are stood in for by SQL (every purchaser alive, CLV =
+historical net revenue, churn score 0.5), which is all the analytics layer needs to run.
 """
 
 from __future__ import annotations
@@ -59,11 +59,10 @@ dbt_runner = _load_fixture("dbt_runner")
 
 
 @pytest.fixture(scope="module")
-def postgres_database() -> Iterator[dict[str, str]]:
-    """A fresh database on the server named by CUSTOMER360_TEST_POSTGRES; yields its libpq parameters."""
-    server = os.environ.get(SERVER_ENV)
-    if not server:
-        pytest.skip(f"set {SERVER_ENV} to a libpq connection string to run the PostgreSQL build")
+def postgres_database(postgres_server_url: str) -> Iterator[dict[str, str]]:
+    """A fresh database on the server named by CUSTOMER360_TEST_POSTGRES, else the one the shared
+    ``postgres_server_url`` fixture finds (never skipped under CI); yields its libpq parameters."""
+    server = os.environ.get(SERVER_ENV) or postgres_server_url
     import psycopg2
     from psycopg2.extensions import parse_dsn
 
