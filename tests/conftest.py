@@ -108,3 +108,30 @@ def postgres_server_url(tmp_path_factory) -> Iterator[str]:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run([*run_as, pg_ctl, "-D", str(data), "-m", "fast", "stop"], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def postgres_database(postgres_server_url: str) -> Iterator[dict[str, str]]:
+    """A fresh database for one test module, dropped afterwards; yields its libpq parameters.
+
+    The server is ``CUSTOMER360_TEST_POSTGRES`` (a libpq connection string) when set, else the one
+    ``postgres_server_url`` finds (never skipped under CI).
+    """
+    import uuid
+
+    import psycopg2
+    from psycopg2.extensions import parse_dsn
+
+    server = os.environ.get("CUSTOMER360_TEST_POSTGRES") or postgres_server_url
+    params = parse_dsn(server)
+    database = f"customer360_test_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(server)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'create database "{database}"')
+    try:
+        yield {**params, "dbname": database}
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'drop database if exists "{database}" with (force)')
+        admin.close()

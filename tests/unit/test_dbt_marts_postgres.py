@@ -10,10 +10,7 @@ historical net revenue, churn score 0.5), which is all the analytics layer needs
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -23,7 +20,6 @@ pytestmark = pytest.mark.postgres
 
 FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
 AS_OF_DATE = "2026-11-24"
-SERVER_ENV = "CUSTOMER360_TEST_POSTGRES"
 
 ANALYTICS_SQL = f"""
 create schema if not exists analytics;
@@ -58,26 +54,6 @@ raw_warehouse = _load_fixture("raw_warehouse")
 dbt_runner = _load_fixture("dbt_runner")
 
 
-@pytest.fixture(scope="module")
-def postgres_database(postgres_server_url: str) -> Iterator[dict[str, str]]:
-    """A fresh database on the server named by CUSTOMER360_TEST_POSTGRES, else the one the shared
-    ``postgres_server_url`` fixture finds (never skipped under CI); yields its libpq parameters."""
-    server = os.environ.get(SERVER_ENV) or postgres_server_url
-    import psycopg2
-    from psycopg2.extensions import parse_dsn
-
-    params = parse_dsn(server)
-    database = f"customer360_marts_test_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(server)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{database}"')
-    try:
-        yield {**params, "dbname": database}
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{database}" with (force)')
-        admin.close()
 
 
 def test_given_postgres_target_when_all_three_layers_build_then_the_marts_match_the_duckdb_definitions(

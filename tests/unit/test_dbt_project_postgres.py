@@ -9,10 +9,7 @@ drops the database again. Without the variable it uses the server tests/conftest
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -22,7 +19,6 @@ pytestmark = pytest.mark.postgres
 
 FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
 AS_OF_DATE = "2026-11-24"
-SERVER_ENV = "CUSTOMER360_TEST_POSTGRES"
 
 
 def _load_fixture(name: str) -> ModuleType:
@@ -38,26 +34,6 @@ raw_warehouse = _load_fixture("raw_warehouse")
 dbt_runner = _load_fixture("dbt_runner")
 
 
-@pytest.fixture(scope="module")
-def postgres_database(postgres_server_url: str) -> Iterator[dict[str, str]]:
-    """A fresh database on the server named by CUSTOMER360_TEST_POSTGRES, else the one the shared
-    ``postgres_server_url`` fixture finds (never skipped under CI); yields its libpq parameters."""
-    server = os.environ.get(SERVER_ENV) or postgres_server_url
-    import psycopg2
-    from psycopg2.extensions import parse_dsn
-
-    params = parse_dsn(server)
-    database = f"customer360_dbt_test_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(server)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'create database "{database}"')
-    try:
-        yield {**params, "dbname": database}
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'drop database if exists "{database}" with (force)')
-        admin.close()
 
 
 def _conninfo(params: dict[str, str]) -> str:
