@@ -119,9 +119,18 @@ def _prepare_environment(settings: Settings) -> None:
 
 
 def build(
-    settings: Settings, layer: str, as_of_date: date, extra_args: list[str] | None = None
+    settings: Settings,
+    layer: str,
+    as_of_date: date,
+    extra_args: list[str] | None = None,
+    *,
+    extra_vars: dict[str, object] | None = None,
+    full_refresh: bool = False,
 ) -> DbtLayerResult:
-    """``dbt build`` of one layer. Raises ``DbtBuildError`` naming each failed node."""
+    """``dbt build`` of one layer. Raises ``DbtBuildError`` naming each failed node.
+
+    ``extra_vars`` go in beside the settings' vars (the incremental plan's); ``full_refresh`` rebuilds the
+    layer's incremental models from scratch."""
     import time
 
     from dbt.cli.main import dbtRunner
@@ -139,8 +148,9 @@ def build(
         "--selector",
         LAYER_SELECTORS[layer],
         "--vars",
-        json.dumps(dbt_vars(settings, as_of_date)),
+        json.dumps({**dbt_vars(settings, as_of_date), **(extra_vars or {})}),
         "--quiet",
+        *(["--full-refresh"] if full_refresh else []),
         *(extra_args or []),
     ]
     started = time.perf_counter()

@@ -7,11 +7,14 @@ an error whose message says what failed and where to look; a warning is recorded
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 
 from customer360.progress import stage
 from customer360.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 
 class QualityGateError(RuntimeError):
@@ -153,12 +156,23 @@ def _contained_marts(s: Settings, layer: str, logical_date: date, run_id: str, r
 def build_layer(
     layer: str, logical_date: date, run_id: str, settings: Settings | None = None
 ) -> dict[str, Any]:
-    """One ``dbt build`` for one layer (staging, core or analytics)."""
-    from customer360 import dbt_runner
+    """One ``dbt build`` for one layer (staging, core or analytics). The staging layer is incremental: it
+    recomputes only the keys with new raw rows, or rebuilds in full when it must (see
+    ``customer360.incremental``)."""
+    from customer360 import dbt_runner, incremental
 
     s = _settings(settings)
     with stage(s.run_dir(logical_date.isoformat()), f"dbt:{layer}", run_id) as detail:
-        result = dbt_runner.build(s, layer, logical_date)
+        if layer in incremental.INCREMENTAL_LAYERS:
+            plan = incremental.plan_build(s, layer, logical_date, dbt_runner.dbt_vars(s, logical_date))
+            log.info("dbt %s layer: %s (%s)", layer, plan.as_dict()["mode"], plan.reason)
+            result = dbt_runner.build(
+                s, layer, logical_date, extra_vars=plan.dbt_vars(), full_refresh=plan.full_refresh
+            )
+            incremental.record_build(s, plan, run_id)
+            detail["build"] = plan.as_dict()
+        else:
+            result = dbt_runner.build(s, layer, logical_date)
         detail.update(result.as_dict())
     return _jsonable(detail)
 

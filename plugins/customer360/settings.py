@@ -34,6 +34,18 @@ def _env_float(name: str, default: float) -> float:
         raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not a number") from exc
 
 
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(ENV_PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not true or false")
+
+
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(ENV_PREFIX + name)
     if raw is None or raw == "":
@@ -63,6 +75,9 @@ class Settings:
     )
     duckdb_threads: int = field(default_factory=lambda: _env_int("DUCKDB_THREADS", os.cpu_count() or 2))
     duckdb_memory_limit: str = field(default_factory=lambda: _env("DUCKDB_MEMORY_LIMIT", "6GB"))
+    # Rebuild the staging layer in full instead of incrementally (customer360.incremental explains when
+    # the pipeline does so by itself).
+    full_refresh: bool = field(default_factory=lambda: _env_bool("FULL_REFRESH", False))
 
     # Cleansing and identity
     default_phone_region: str = field(default_factory=lambda: _env("DEFAULT_PHONE_REGION", "NL"))

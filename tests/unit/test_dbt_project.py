@@ -96,6 +96,8 @@ def test_given_raw_fixture_when_staging_layer_builds_then_seeds_staging_identity
         "stg_marketing__events",
         "stg_surveys__responses",
         "int_crm_contacts_latest",
+        "int_contact_records",
+        "int_contact_record_members",
         "int_contact_records_unioned",
     }
     unit_tests = [uid for uid in statuses if uid.startswith("unit_test.")]
@@ -358,3 +360,13 @@ def test_given_postgres_target_env_vars_when_dbt_parses_then_the_project_parses_
     assert call.success, call.report()
     manifest = (tmp_path / "target" / "manifest.json").read_text(encoding="utf-8")
     assert '"adapter_type": "postgres"' in manifest
+
+
+def test_given_a_built_staging_layer_when_the_incremental_path_unit_tests_run_then_they_pass(
+    warehouse: BuiltWarehouse,
+) -> None:
+    # The unit tests of the incremental path read the model's own table, so they run after a build.
+    result = warehouse.dbt(["test", "--select", "tag:incremental_path", *_vars(AS_OF_DATE)])
+    assert result.success, result.report()
+    ran = [uid for uid in result.statuses if uid.startswith("unit_test.")]
+    assert any("stg_marketing__events_incremental_recomputes_changed_keys_only" in uid for uid in ran)

@@ -1,7 +1,9 @@
 """Pairwise precision and recall of the resolved identities against a ground truth.
 
 The truth file (Parquet; from the data generator: ``ground_truth/source_records.parquet``) has
-``source_channel, source_record_id, person_id``. Records are joined to ``identity.customer_source_xref``; for
+``source_channel, source_record_id, person_id``. Records are joined to ``identity.customer_source_xref``
+(through ``intermediate.int_contact_record_members`` when it exists: identity resolves identity records, and a
+contact signature stands for many source records); for
 every (customer, person) cell with ``n`` records there are ``n * (n - 1) / 2`` correctly linked pairs. Pairs
 are counted with this formula per cell, cluster and person, never enumerated, so evaluation is linear.
 
@@ -138,12 +140,33 @@ def evaluate_identity(settings: Settings, truth_path: Path) -> EvaluationResult:
             f"from read_parquet('{_sql_literal(truth_path)}')"
         )
         try:
-            return pairwise_metrics(con, "identity.customer_source_xref", "identity_truth")
+            return pairwise_metrics(con, _predicted_relation(con), "identity_truth")
         except duckdb.CatalogException as exc:
             raise LookupError(
                 "identity.customer_source_xref does not exist: run identity resolution first "
                 "(customer360 identity resolve, or the resolve_identity task)"
             ) from exc
+
+
+def _predicted_relation(con: object) -> str:
+    """The customer of every source record: the identity output, expanded from identity records to source
+    records through the members map when the dbt project has built it."""
+    from customer360.identity.records import MEMBERS_TABLE
+
+    schema, table = MEMBERS_TABLE.split(".")
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchall()[0][0]
+    if not found:
+        return "identity.customer_source_xref"
+    con.execute(
+        "create or replace temp view identity_predicted as "
+        "select m.source_channel, m.source_record_id, x.customer_id "
+        f"from {MEMBERS_TABLE} as m join identity.customer_source_xref as x "
+        "on x.source_channel = m.source_channel and x.source_record_id = m.identity_record_id"
+    )
+    return "identity_predicted"
 
 
 def _sql_literal(path: Path) -> str:

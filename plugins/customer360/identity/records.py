@@ -21,6 +21,8 @@ from customer360.identity.normalize_name import fold_text, normalize_names
 from customer360.identity.normalize_phone import normalize_phones
 
 INPUT_TABLE = "intermediate.int_contact_records_unioned"
+# Source record -> identity record: a contact signature stands for many source records (dbt builds it).
+MEMBERS_TABLE = "intermediate.int_contact_record_members"
 INPUT_COLUMNS = (
     "source_channel",
     "source_record_id",

@@ -47,6 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from customer360.identity.records import MEMBERS_TABLE
 from customer360.landing.contract import CHANNELS, Channel, raw_column_name
 from customer360.privacy.pseudonym import customer_key, identifier_hash, normalize_identifier
 from customer360.privacy.suppression import (
@@ -359,11 +360,17 @@ def _customers_of(con: duckdb.DuckDBPyConnection, records: set[tuple[str, str]])
     if not records or not _table_exists(con, IDENTITY_SCHEMA, "customer_source_xref"):
         return set()
     _register(con, "_erase_seed_keys", (f"{c}|{r}" for c, r in records))
+    seeds = "select v from _erase_seed_keys"
+    if _table_exists(con, *MEMBERS_TABLE.split(".")):  # a source record's identity record (a signature)
+        seeds += (
+            f" union select source_channel || '|' || identity_record_id from {MEMBERS_TABLE} "
+            "where source_channel || '|' || source_record_id in (select v from _erase_seed_keys)"
+        )
     ids = {
         r[0]
         for r in con.execute(
             f"select distinct customer_id from {xref} "
-            "where source_channel || '|' || source_record_id in (select v from _erase_seed_keys)"
+            f"where source_channel || '|' || source_record_id in ({seeds})"
         ).fetchall()
     }
     if ids and _table_exists(con, IDENTITY_SCHEMA, "customer_id_aliases"):
@@ -381,12 +388,17 @@ def _records_of(con: duckdb.DuckDBPyConnection, customer_ids: set[str]) -> set[t
     if not customer_ids or not _table_exists(con, IDENTITY_SCHEMA, "customer_source_xref"):
         return set()
     _register(con, "_erase_seed_ids", customer_ids)
-    return set(
-        con.execute(
-            f"select source_channel, source_record_id from {IDENTITY_SCHEMA}.customer_source_xref "
-            "where customer_id in (select v from _erase_seed_ids)"
-        ).fetchall()
+    resolved = (
+        f"select source_channel, source_record_id from {IDENTITY_SCHEMA}.customer_source_xref "
+        "where customer_id in (select v from _erase_seed_ids)"
     )
+    if _table_exists(con, *MEMBERS_TABLE.split(".")):  # and every source record behind a signature
+        resolved += (
+            f" union select m.source_channel, m.source_record_id from {MEMBERS_TABLE} as m "
+            f"join ({resolved}) as r on r.source_channel = m.source_channel "
+            "and r.source_record_id = m.identity_record_id"
+        )
+    return set(con.execute(resolved).fetchall())
 
 
 def find_person(con: duckdb.DuckDBPyConnection, settings: Settings, request: ErasureRequest) -> Person:

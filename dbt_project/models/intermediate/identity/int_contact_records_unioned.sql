@@ -1,208 +1,44 @@
--- Every source record that can identify a person, in one layout for the identity stage. Records dated
--- after the as-of date are left out, so a backfill resolves the identities of its own day. A CRM contact
--- comes with every version written up to the as-of date: an old email or phone is still evidence that
--- links the person's other records (identity writes one output row per record).
+-- The identity stage's input: one row per identity record (version). CRM contacts and tickets come as they
+-- are (every CRM version); in the channels of collapsed_identity_channels() the source records with the
+-- same identifying fields are one identity record (a contact signature, see macros/identity_records.sql),
+-- observed when it was last seen. `source_records` counts the source records behind each row.
 
 with
 
-crm_contacts as (
-    select *
-    from {{ ref('stg_crm__contacts') }}
-    where cast(updated_at as date) <= {{ as_of_date() }}
-),
+contact_records as (select * from {{ ref('int_contact_records') }}),
 
-web_order_lines as (select * from {{ ref('stg_web_shop__order_lines') }}),
-
-pos_transaction_lines as (select * from {{ ref('stg_pos__transaction_lines') }}),
-
-tickets as (select * from {{ ref('stg_service_desk__tickets') }}),
-
-marketing_events as (select * from {{ ref('stg_marketing__events') }}),
-
-survey_responses as (select * from {{ ref('stg_surveys__responses') }}),
-
-crm_records as (
+kept_as_they_are as (
     select
-        'crm' as source_channel,
-        contact_id as source_record_id,
-        updated_at as observed_at,
-        account_id,
-        loyalty_id,
-        email,
-        phone,
-        first_name,
-        last_name,
-        full_name,
-        birth_date,
-        street,
-        postal_code,
-        city,
-        country_code
-    from crm_contacts
+        source_channel,
+        identity_record_id as source_record_id,
+        observed_at,
+        {% for field in identity_fields() -%}
+        {{ field }},
+        {% endfor -%}
+        1 as source_records
+    from contact_records
+    where source_channel not in ('{{ collapsed_identity_channels() | join("', '") }}')
 ),
 
-web_orders as (
-    -- order-level fields are repeated on every line: take the first line's
+signatures as (
+    -- every row of one signature has the same identifying fields, so min() just picks the value
     select
-        *,
-        row_number() over (partition by order_id order by line_number, _load_date, _source_line) as line_rank
-    from web_order_lines
-),
-
-web_records as (
-    select
-        'web' as source_channel,
-        order_id as source_record_id,
-        ordered_at as observed_at,
-        account_id,
-        cast(null as {{ dbt.type_string() }}) as loyalty_id,
-        customer_email as email,
-        customer_phone as phone,
-        customer_first_name as first_name,
-        customer_last_name as last_name,
-        {{ clean_text(dbt.concat([
-            "coalesce(customer_first_name, '')",
-            "' '",
-            "coalesce(customer_last_name, '')",
-        ])) }} as full_name,
-        cast(null as date) as birth_date,
-        shipping_street as street,
-        shipping_postal_code as postal_code,
-        shipping_city as city,
-        shipping_country_code as country_code
-    from web_orders
-    where line_rank = 1
-),
-
-pos_transactions as (
-    -- the customer fields of a transaction: the first line that carries any
-    select
-        *,
-        row_number() over (
-            partition by transaction_id
-            order by
-                case when coalesce(loyalty_id, customer_email, customer_phone) is null then 1 else 0 end,
-                line_number,
-                _source_line
-        ) as line_rank
-    from pos_transaction_lines
-),
-
-pos_records as (
-    select
-        'pos' as source_channel,
-        transaction_id as source_record_id,
-        transacted_at as observed_at,
-        cast(null as {{ dbt.type_string() }}) as account_id,
-        loyalty_id,
-        customer_email as email,
-        customer_phone as phone,
-        cast(null as {{ dbt.type_string() }}) as first_name,
-        cast(null as {{ dbt.type_string() }}) as last_name,
-        cast(null as {{ dbt.type_string() }}) as full_name,
-        cast(null as date) as birth_date,
-        cast(null as {{ dbt.type_string() }}) as street,
-        cast(null as {{ dbt.type_string() }}) as postal_code,
-        cast(null as {{ dbt.type_string() }}) as city,
-        cast(null as {{ dbt.type_string() }}) as country_code
-    from pos_transactions
-    where line_rank = 1
-        and coalesce(loyalty_id, customer_email, customer_phone) is not null
-),
-
-ticket_versions as (
-    select
-        *,
-        row_number() over (
-            partition by ticket_id
-            order by updated_at desc, _load_date desc, _source_file desc, _source_line desc
-        ) as version_rank
-    from tickets
-    where cast(updated_at as date) <= {{ as_of_date() }}
-),
-
-ticket_records as (
-    select
-        'tickets' as source_channel,
-        ticket_id as source_record_id,
-        updated_at as observed_at,
-        account_id,
-        cast(null as {{ dbt.type_string() }}) as loyalty_id,
-        customer_email as email,
-        customer_phone as phone,
-        cast(null as {{ dbt.type_string() }}) as first_name,
-        cast(null as {{ dbt.type_string() }}) as last_name,
-        customer_name as full_name,
-        cast(null as date) as birth_date,
-        cast(null as {{ dbt.type_string() }}) as street,
-        cast(null as {{ dbt.type_string() }}) as postal_code,
-        cast(null as {{ dbt.type_string() }}) as city,
-        cast(null as {{ dbt.type_string() }}) as country_code
-    from ticket_versions
-    where version_rank = 1
-        and coalesce(account_id, customer_email, customer_phone) is not null
-),
-
-marketing_records as (
-    select
-        'marketing' as source_channel,
-        event_id as source_record_id,
-        event_at as observed_at,
-        account_id,
-        cast(null as {{ dbt.type_string() }}) as loyalty_id,
-        email,
-        cast(null as {{ dbt.type_string() }}) as phone,
-        cast(null as {{ dbt.type_string() }}) as first_name,
-        cast(null as {{ dbt.type_string() }}) as last_name,
-        cast(null as {{ dbt.type_string() }}) as full_name,
-        cast(null as date) as birth_date,
-        cast(null as {{ dbt.type_string() }}) as street,
-        cast(null as {{ dbt.type_string() }}) as postal_code,
-        cast(null as {{ dbt.type_string() }}) as city,
-        cast(null as {{ dbt.type_string() }}) as country_code
-    from marketing_events
-    where coalesce(account_id, email) is not null
-),
-
-survey_records as (
-    select
-        'surveys' as source_channel,
-        response_id as source_record_id,
-        submitted_at as observed_at,
-        account_id,
-        cast(null as {{ dbt.type_string() }}) as loyalty_id,
-        email,
-        cast(null as {{ dbt.type_string() }}) as phone,
-        cast(null as {{ dbt.type_string() }}) as first_name,
-        cast(null as {{ dbt.type_string() }}) as last_name,
-        cast(null as {{ dbt.type_string() }}) as full_name,
-        cast(null as date) as birth_date,
-        cast(null as {{ dbt.type_string() }}) as street,
-        cast(null as {{ dbt.type_string() }}) as postal_code,
-        cast(null as {{ dbt.type_string() }}) as city,
-        cast(null as {{ dbt.type_string() }}) as country_code
-    from survey_responses
-    where coalesce(account_id, email) is not null
-),
-
-unioned as (
-    select * from crm_records
-    union all
-    select * from web_records
-    union all
-    select * from pos_records
-    union all
-    select * from ticket_records
-    union all
-    select * from marketing_records
-    union all
-    select * from survey_records
+        source_channel,
+        identity_record_id as source_record_id,
+        max(observed_at) as observed_at,
+        {% for field in identity_fields() -%}
+        min({{ field }}) as {{ field }},
+        {% endfor -%}
+        count(*) as source_records
+    from contact_records
+    where source_channel in ('{{ collapsed_identity_channels() | join("', '") }}')
+    group by source_channel, identity_record_id
 ),
 
 final as (
-    select *
-    from unioned
-    where cast(observed_at as date) <= {{ as_of_date() }}
+    select * from kept_as_they_are
+    union all
+    select * from signatures
 )
 
 select * from final

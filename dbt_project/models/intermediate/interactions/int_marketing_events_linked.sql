@@ -5,7 +5,7 @@ with
 
 events as (select * from {{ ref('stg_marketing__events') }}),
 
-customer_source_xref as (select * from {{ source('identity', 'customer_source_xref') }}),
+customer_source_xref as (select * from {{ ref('int_source_record_customers') }}),
 
 final as (
     select

@@ -8,7 +8,7 @@ responses as (select * from {{ ref('stg_surveys__responses') }}),
 
 ticket_versions as (select * from {{ ref('int_support_ticket_versions') }}),
 
-customer_source_xref as (select * from {{ source('identity', 'customer_source_xref') }}),
+customer_source_xref as (select * from {{ ref('int_source_record_customers') }}),
 
 ticket_customers as (
     select distinct

@@ -7,7 +7,7 @@ web_order_lines as (select * from {{ ref('stg_web_shop__order_lines') }}),
 
 pos_transaction_lines as (select * from {{ ref('stg_pos__transaction_lines') }}),
 
-customer_source_xref as (select * from {{ source('identity', 'customer_source_xref') }}),
+customer_source_xref as (select * from {{ ref('int_source_record_customers') }}),
 
 web_lines as (
     select

@@ -16,7 +16,7 @@ with
 
 tickets as (select * from {{ ref('stg_service_desk__tickets') }}),
 
-customer_source_xref as (select * from {{ source('identity', 'customer_source_xref') }}),
+customer_source_xref as (select * from {{ ref('int_source_record_customers') }}),
 
 versions as (
     select

@@ -1,6 +1,6 @@
 with
 
-customer_source_xref as (select * from {{ source('identity', 'customer_source_xref') }}),
+customer_source_xref as (select * from {{ ref('int_source_record_customers') }}),
 
 final as (
     select

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['contact_id', 'updated_at'],
+        on_schema_change='fail',
+    )
+}}
+
 {%- set channel_timezone = source_timezone('crm_contacts') -%}
 
 with

@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='transaction_line_id',
+        on_schema_change='fail',
+    )
+}}
+
 {%- set channel_timezone = source_timezone('pos_transactions') -%}
 
 with

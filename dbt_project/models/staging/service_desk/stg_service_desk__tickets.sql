@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['ticket_id', 'updated_at'],
+        on_schema_change='fail',
+    )
+}}
+
 {%- set channel_timezone = source_timezone('support_tickets') -%}
 
 with

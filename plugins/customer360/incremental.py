@@ -1,0 +1,194 @@
+"""Incremental staging builds: which raw rows a daily ``dbt build`` of the staging layer must look at.
+
+The staging models are dbt ``incremental`` models (``delete+insert`` on their business key). In an
+incremental build each model recomputes only the business keys with a raw row delivered since the previous
+build, from *all* raw rows of those keys, so the result equals a full rebuild while the cost follows the
+new data. "Delivered since the previous build" is, for a build at as-of date ``D`` after one at ``P <= D``:
+
+* a raw row with ``P < _load_date <= D`` (the new days), or
+* a raw row of a file ingested after the previous build started (a late file for an earlier date, or a
+  file delivered again under another name), with ``_load_date <= D``.
+
+Some changes cannot be followed key by key, and the layer is rebuilt in full (``dbt build --full-refresh``),
+with the reason logged and recorded in ``audit.dbt_layer_builds``:
+
+* no earlier build is recorded (the first run, or a warehouse restored from elsewhere);
+* the staging models, their macros or seeds, or the settings they read changed (a fingerprint differs);
+* the as-of date is earlier than the previous build's (a backfill of an earlier day);
+* a file loaded before was loaded again with new content (its old raw rows are gone);
+* an erasure request was processed since (rows were deleted outside dbt);
+* the user asked for it (``CUSTOMER360_FULL_REFRESH=true``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from customer360.ingest.schema import MANIFEST_TABLE
+from customer360.settings import Settings
+from customer360.warehouse import AUDIT_SCHEMA, stage_connection
+
+log = logging.getLogger(__name__)
+
+BUILDS_TABLE = f"{AUDIT_SCHEMA}.dbt_layer_builds"
+BUILDS_DDL = f"""create table if not exists {BUILDS_TABLE} (
+    layer varchar not null, as_of_date date not null, run_id varchar, started_at timestamp not null,
+    finished_at timestamp not null, full_refresh boolean not null, reason varchar, fingerprint varchar)"""
+ERASURE_LOG_TABLE = f"{AUDIT_SCHEMA}.erasure_log"  # customer360.privacy.erasure writes it
+# What the staging layer's SQL depends on, relative to the dbt project (see dbt_project/selectors.yml).
+FINGERPRINT_PATHS = (
+    "dbt_project.yml",
+    "selectors.yml",
+    "models/staging",
+    "models/intermediate/identity",
+    "macros",
+    "seeds",
+)
+INCREMENTAL_LAYERS = ("staging",)
+
+
+@dataclass
+class BuildPlan:
+    """How one layer is built this run, and what an incremental build looks at."""
+
+    layer: str
+    as_of_date: date
+    full_refresh: bool
+    reason: str
+    fingerprint: str
+    since_as_of: date | None = None
+    late_files: list[str] = field(default_factory=list)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
+
+    def dbt_vars(self) -> dict[str, Any]:
+        """The vars the staging models' ``delivered_since`` macro reads (none on a full refresh)."""
+        if self.full_refresh:
+            return {}
+        return {
+            "incremental_since_as_of": self.since_as_of.isoformat() if self.since_as_of else None,
+            "incremental_files": list(self.late_files),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "mode": "full refresh" if self.full_refresh else "incremental",
+            "reason": self.reason,
+            "since_as_of": self.since_as_of.isoformat() if self.since_as_of else None,
+            "late_files": len(self.late_files),
+        }
+
+
+def fingerprint(settings: Settings, dbt_vars: dict[str, Any]) -> str:
+    """A hash of the staging layer's SQL, macros, seeds and the vars it reads (the as-of date excluded)."""
+    digest = hashlib.sha256()
+    root = settings.dbt_project_dir
+    for relative in FINGERPRINT_PATHS:
+        path = root / relative
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if file.exists():
+                digest.update(file.relative_to(root).as_posix().encode())
+                digest.update(file.read_bytes())
+    stable = {k: v for k, v in dbt_vars.items() if k != "as_of_date"}
+    digest.update(json.dumps(stable, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def plan_build(settings: Settings, layer: str, as_of_date: date, dbt_vars: dict[str, Any]) -> BuildPlan:
+    """Decide between an incremental build and a full refresh of ``layer`` for ``as_of_date``."""
+    print_ = fingerprint(settings, dbt_vars)
+
+    def full(reason: str) -> BuildPlan:
+        return BuildPlan(layer, as_of_date, True, reason, print_)
+
+    if layer not in INCREMENTAL_LAYERS:
+        return full("always rebuilt")
+    if settings.full_refresh:
+        return full("asked for (CUSTOMER360_FULL_REFRESH)")
+    state = (BUILDS_TABLE, MANIFEST_TABLE, ERASURE_LOG_TABLE)
+    with stage_connection(settings, pull=state, read_only=True) as con:
+        if not _exists(con, BUILDS_TABLE):
+            return full("no earlier build recorded")
+        previous = con.execute(
+            f"select as_of_date, started_at, fingerprint from {BUILDS_TABLE} where layer = ? "
+            "order by finished_at desc limit 1",
+            [layer],
+        ).fetchall()
+        if not previous:
+            return full("no earlier build recorded")
+        since_as_of, since, previous_print = previous[0]
+        if previous_print != print_:
+            return full("the staging models, macros, seeds or settings changed since the last build")
+        if as_of_date < since_as_of:
+            return full(f"backfill: {as_of_date} is before the last build's date {since_as_of}")
+        if _exists(con, ERASURE_LOG_TABLE):
+            (erasures,) = con.execute(
+                f"select count(*) from {ERASURE_LOG_TABLE} where processed_at >= ?", [since]
+            ).fetchall()[0]
+            if erasures:
+                return full(f"{erasures} erasure request(s) processed since the last build")
+        replaced = con.execute(
+            f"""select count(distinct m.source_file) from {MANIFEST_TABLE} as m
+            where m.status = 'loaded' and m.ingested_at >= ? and exists (
+                select 1 from {MANIFEST_TABLE} as earlier
+                where earlier.channel = m.channel and earlier.source_file = m.source_file
+                    and earlier.status = 'loaded' and earlier.ingested_at < ?)""",
+            [since, since],
+        ).fetchall()[0][0]
+        if replaced:
+            return full(f"{replaced} landing file(s) reloaded with new content since the last build")
+        late = [
+            row[0]
+            for row in con.execute(
+                f"select distinct source_file from {MANIFEST_TABLE} where status = 'loaded' "
+                "and ingested_at >= ? and load_date <= ? order by 1",
+                [since, since_as_of],
+            ).fetchall()
+        ]
+    reason = f"rows delivered after {since_as_of}" + (f" and {len(late)} late file(s)" if late else "")
+    return BuildPlan(layer, as_of_date, False, reason, print_, since_as_of=since_as_of, late_files=late)
+
+
+def record_build(settings: Settings, plan: BuildPlan, run_id: str) -> None:
+    """Remember a successful build: the next plan starts from it."""
+    with stage_connection(settings, pull=(BUILDS_TABLE,), push=(BUILDS_TABLE,)) as con:
+        con.execute(BUILDS_DDL)
+        con.execute(
+            f"insert into {BUILDS_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                plan.layer,
+                plan.as_of_date,
+                run_id,
+                plan.started_at,
+                datetime.now(UTC).replace(tzinfo=None),
+                plan.full_refresh,
+                plan.reason,
+                plan.fingerprint,
+            ],
+        )
+
+
+def _exists(con: Any, table: str) -> bool:
+    schema, name = table.split(".")
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()[0][0]
+    )
+
+
+def project_files(settings: Settings) -> list[Path]:
+    """The files the fingerprint covers (for the docs and tests)."""
+    root = settings.dbt_project_dir
+    found: list[Path] = []
+    for relative in FINGERPRINT_PATHS:
+        path = root / relative
+        found += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return found

@@ -1,0 +1,124 @@
+"""The staging layer's build plan: incremental after a recorded build, a full refresh when it must be."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import duckdb
+import pytest
+
+from customer360.incremental import BUILDS_DDL, BuildPlan, plan_build, record_build
+from customer360.ingest.schema import _AUDIT_DDL
+from customer360.settings import Settings
+
+DAY = date(2026, 11, 20)
+VARS = {"as_of_date": DAY.isoformat(), "rfm_window_days": 365}
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch) -> Settings:
+    monkeypatch.delenv("CUSTOMER360_FULL_REFRESH", raising=False)
+    s = Settings(home=tmp_path)
+    s.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(s.warehouse_path))
+    con.execute("create schema audit")
+    for ddl in _AUDIT_DDL:
+        con.execute(ddl)
+    con.close()
+    return s
+
+
+def _manifest(settings: Settings, source_file: str, load_date: date, ingested_at: datetime) -> None:
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute(
+        "insert into audit.file_manifest values "
+        "('web_orders', ?, ?, 'sha', 1, 1, 1, 0, 'loaded', '', 'r', ?)",
+        [load_date, source_file, ingested_at],
+    )
+    con.close()
+
+
+def _built(settings: Settings, as_of: date, started_at: datetime, vars_: dict = VARS) -> BuildPlan:
+    plan = BuildPlan("staging", as_of, True, "test", _fingerprint(settings, vars_), started_at=started_at)
+    record_build(settings, plan, f"run-{as_of}")
+    return plan
+
+
+def _fingerprint(settings: Settings, vars_: dict) -> str:
+    from customer360.incremental import fingerprint
+
+    return fingerprint(settings, vars_)
+
+
+def test_given_no_recorded_build_then_the_first_build_is_a_full_refresh(settings):
+    plan = plan_build(settings, "staging", DAY, VARS)
+    assert plan.full_refresh and plan.reason == "no earlier build recorded"
+    assert plan.dbt_vars() == {}
+
+
+def test_given_a_build_yesterday_then_today_is_incremental_from_yesterdays_date(settings):
+    _built(settings, DAY - timedelta(days=1), datetime(2026, 11, 20, 1))
+    plan = plan_build(settings, "staging", DAY, VARS)
+    assert not plan.full_refresh
+    assert plan.since_as_of == DAY - timedelta(days=1)
+    assert plan.dbt_vars() == {"incremental_since_as_of": "2026-11-19", "incremental_files": []}
+
+
+def test_given_a_late_file_for_an_earlier_date_then_the_incremental_build_names_it(settings):
+    _built(settings, DAY - timedelta(days=1), datetime(2026, 11, 20, 1))
+    _manifest(settings, "web_orders/2026-11-10/late.jsonl", date(2026, 11, 10), datetime(2026, 11, 21, 1))
+    _manifest(settings, "web_orders/2026-11-20/new.jsonl", DAY, datetime(2026, 11, 21, 1))
+    _manifest(settings, "web_orders/2026-11-09/old.jsonl", date(2026, 11, 9), datetime(2026, 11, 10, 1))
+    plan = plan_build(settings, "staging", DAY, VARS)
+    # the day's own file is covered by the date window; only the late file is listed
+    assert not plan.full_refresh
+    assert plan.late_files == ["web_orders/2026-11-10/late.jsonl"]
+    assert "1 late file" in plan.reason
+
+
+def test_given_an_earlier_date_than_the_last_build_then_it_is_a_full_refresh(settings):
+    _built(settings, DAY, datetime(2026, 11, 21, 1))
+    plan = plan_build(settings, "staging", DAY - timedelta(days=3), VARS)
+    assert plan.full_refresh and plan.reason.startswith("backfill")
+
+
+def test_given_a_file_reloaded_with_new_content_then_it_is_a_full_refresh(settings):
+    _manifest(settings, "web_orders/2026-11-18/a.jsonl", date(2026, 11, 18), datetime(2026, 11, 18, 1))
+    _built(settings, DAY - timedelta(days=1), datetime(2026, 11, 20, 1))
+    _manifest(settings, "web_orders/2026-11-18/a.jsonl", date(2026, 11, 18), datetime(2026, 11, 21, 1))
+    plan = plan_build(settings, "staging", DAY, VARS)
+    assert plan.full_refresh and "reloaded" in plan.reason
+
+
+def test_given_changed_settings_then_it_is_a_full_refresh(settings):
+    _built(settings, DAY - timedelta(days=1), datetime(2026, 11, 20, 1))
+    plan = plan_build(settings, "staging", DAY, {**VARS, "rfm_window_days": 180})
+    assert plan.full_refresh and "changed" in plan.reason
+
+
+def test_given_an_erasure_since_the_last_build_then_it_is_a_full_refresh(settings):
+    _built(settings, DAY - timedelta(days=1), datetime(2026, 11, 20, 1))
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute(
+        "create table audit.erasure_log (request_id varchar, processed_at timestamp not null, status varchar)"
+    )
+    con.execute("insert into audit.erasure_log values ('r1', ?, 'done')", [datetime(2026, 11, 20, 12)])
+    con.close()
+    plan = plan_build(settings, "staging", DAY, VARS)
+    assert plan.full_refresh and "erasure" in plan.reason
+
+
+def test_given_the_setting_then_it_is_a_full_refresh(settings, monkeypatch):
+    _built(settings, DAY - timedelta(days=1), datetime(2026, 11, 20, 1))
+    monkeypatch.setenv("CUSTOMER360_FULL_REFRESH", "true")
+    plan = plan_build(Settings(home=settings.home), "staging", DAY, VARS)
+    assert plan.full_refresh and "CUSTOMER360_FULL_REFRESH" in plan.reason
+
+
+def test_builds_are_recorded_with_their_mode(settings):
+    _built(settings, DAY, datetime(2026, 11, 21, 1))
+    con = duckdb.connect(str(settings.warehouse_path))
+    rows = con.execute("select layer, as_of_date, full_refresh from audit.dbt_layer_builds").fetchall()
+    con.close()
+    assert rows == [("staging", DAY, True)]
+    assert "create table if not exists audit.dbt_layer_builds" in BUILDS_DDL
