@@ -1,0 +1,81 @@
+"""The benchmark's bookkeeping: min/median per stage, the baseline comparison, memory sampling."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from customer360.bench.run import (
+    PeakMemory,
+    StageTiming,
+    _summarise,
+    compare_with_baseline,
+    stage_details,
+)
+from customer360.settings import Settings
+
+
+def _run(*seconds: float) -> list[StageTiming]:
+    return [StageTiming(f"s{i}", s, 100.0 + i) for i, s in enumerate(seconds)]
+
+
+def test_summary_gives_min_median_and_peak_per_stage_and_in_total():
+    rows = _summarise([_run(1.0, 10.0), _run(3.0, 20.0), _run(2.0, 30.0)])
+    assert rows[0] == {"stage": "s0", "min_s": 1.0, "median_s": 2.0, "peak_rss_mib": 100.0}
+    assert rows[1] == {"stage": "s1", "min_s": 10.0, "median_s": 20.0, "peak_rss_mib": 101.0}
+    assert rows[-1] == {"stage": "total", "min_s": 11.0, "median_s": 23.0, "peak_rss_mib": 101.0}
+
+
+def test_a_stage_more_than_one_and_a_half_times_slower_than_the_baseline_is_flagged():
+    baseline = {
+        "first_run": [{"stage": "dbt:staging", "median_s": 10.0}, {"stage": "publish", "median_s": 0.2}]
+    }
+    result = {
+        "first_run": [{"stage": "dbt:staging", "median_s": 16.0}, {"stage": "publish", "median_s": 0.9}],
+        "daily_run": [],
+    }
+    slower = compare_with_baseline(result, baseline)
+    # staging is 1.6x slower; publish is 4.5x slower but under half a second before (noise), so not flagged
+    assert slower == ["first_run dbt:staging: 16.00 s vs baseline 10.00 s (1.6x)"]
+    unchanged = {"first_run": [{"stage": "dbt:staging", "median_s": 14.0}], "daily_run": []}
+    assert compare_with_baseline(unchanged, baseline) == []
+
+
+def test_peak_memory_sees_an_allocation_made_while_it_samples():
+    with PeakMemory(interval=0.01) as mem:
+        before = PeakMemory.rss_bytes()
+        block = bytearray(200 * 2**20)
+        block[::4096] = b"x" * len(block[::4096])  # touch every page so it is resident
+    assert mem.peak >= before + 150 * 2**20
+    del block
+
+
+def test_stage_details_come_from_the_runs_progress_log(tmp_path):
+    settings = Settings(home=tmp_path)
+    run_dir = settings.run_dir("2026-06-30")
+    run_dir.mkdir(parents=True)
+    events = [
+        {"stage": "dbt:staging", "event": "end", "detail": {"build": {"mode": "incremental", "reason": "r"}}},
+        {"stage": "identity", "event": "end", "detail": {"records": 10, "customers": 4, "seconds": 0.5}},
+        {
+            "stage": "models:clv",
+            "event": "end",
+            "detail": {
+                "n_customers": 4,
+                "model_status": "fitted",
+                "models": {"bgnbd": {"fit_seconds": 0.1}},
+                "seconds": 0.3,
+            },
+        },
+        {"stage": "identity", "event": "start"},
+    ]
+    (run_dir / "progress.jsonl").write_text("\n".join(json.dumps(e) for e in events) + "\n")
+    details = stage_details(settings, date(2026, 6, 30))
+    assert details["staging_build"] == {"mode": "incremental", "reason": "r"}
+    assert details["identity"]["records"] == 10 and details["identity"]["customers"] == 4
+    assert details["clv"] == {
+        "customers": 4,
+        "status": "fitted",
+        "fit_seconds": {"bgnbd": 0.1},
+        "seconds": 0.3,
+    }
