@@ -104,6 +104,8 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
             + ", ".join(published["held_back"])
         )
 
+    staging_event = latest.get("dbt:staging")
+    staging_build = (staging_event or {}).get("detail", {}).get("build") if staging_event else None
     quality_docs = run_dir / "gx" / "data_docs" / "local_site" / "index.html"
     return {
         "logical_date": logical_date.isoformat(),
@@ -113,6 +115,7 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
         "channels": channels,
         "quality": quality,
         "stages": stages,
+        "staging_build": staging_build,
         "marts": _mart_counts(settings),
         "published": published,
         "paths": {
@@ -192,6 +195,9 @@ def render_summary(summary: dict[str, Any]) -> None:
             table.add_row(name, f"{count:,}")
         console.print(table)
 
+    build = summary.get("staging_build")
+    if build:
+        console.print(f"staging layer:    {build['mode']} ({build['reason']})")
     for problem in summary["problems"]:
         console.print(f"[red]problem:[/red] {problem}")
     paths = summary["paths"]
