@@ -7,11 +7,14 @@ with
 contact_records as (select * from {{ ref('int_contact_records') }}),
 
 final as (
-    select distinct
-        source_channel,
-        source_record_id,
-        identity_record_id
+    -- one row per source record already, except CRM contacts (a row per version)
+    select source_channel, source_record_id, identity_record_id
     from contact_records
+    where source_channel <> 'crm'
+    union all
+    select distinct source_channel, source_record_id, identity_record_id
+    from contact_records
+    where source_channel = 'crm'
 )
 
 select * from final

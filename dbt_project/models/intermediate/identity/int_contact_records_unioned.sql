@@ -1,23 +1,26 @@
--- The identity stage's input: one row per identity record (version). CRM contacts and tickets come as they
--- are (every CRM version); in the channels of collapsed_identity_channels() the source records with the
--- same identifying fields are one identity record (a contact signature, see macros/identity_records.sql),
--- observed when it was last seen. `source_records` counts the source records behind each row.
+-- The identity stage's input: one row per identity record (version). CRM contacts and tickets are one
+-- identity record per source record, and every CRM version that changed an identifying field is a row of its
+-- own (versions that changed other fields only add nothing and are counted in the row they repeat). In the
+-- channels of collapsed_identity_channels() the source records with the same identifying fields are one
+-- identity record (a contact signature, see macros/identity_records.sql), observed when last seen.
+-- `source_records` counts the source record versions behind each row.
 
 with
 
 contact_records as (select * from {{ ref('int_contact_records') }}),
 
-kept_as_they_are as (
+record_versions as (
     select
         source_channel,
         identity_record_id as source_record_id,
-        observed_at,
+        max(observed_at) as observed_at,
         {% for field in identity_fields() -%}
         {{ field }},
         {% endfor -%}
-        1 as source_records
+        count(*) as source_records
     from contact_records
     where source_channel not in ('{{ collapsed_identity_channels() | join("', '") }}')
+    group by source_channel, identity_record_id, {{ identity_fields() | join(', ') }}
 ),
 
 signatures as (
@@ -36,7 +39,7 @@ signatures as (
 ),
 
 final as (
-    select * from kept_as_they_are
+    select * from record_versions
     union all
     select * from signatures
 )
