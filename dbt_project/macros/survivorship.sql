@@ -38,3 +38,49 @@
         else 7
     end
 {%- endmacro %}
+
+{#-
+    survivors_per_customer(relation, columns): one row per customer_id of `relation` with the surviving value
+    of each column; `columns` is a list of [column, presence] pairs (presence may be none), ranked as in
+    `survivor`. The default implementation takes the first row of each customer over window functions (one
+    sort per distinct ranking); on DuckDB one hash aggregation with arg_min_null over the same ranking as a
+    struct does it without sorting (at 1M customers and 5M records: minutes down to seconds). Both give the
+    same rows (the PostgreSQL parity test compares every mart).
+-#}
+{% macro survivors_per_customer(relation, columns) -%}
+    {{ return(adapter.dispatch('survivors_per_customer', 'customer360')(relation, columns)) }}
+{%- endmacro %}
+
+{% macro default__survivors_per_customer(relation, columns) -%}
+    select * from (
+        select
+            customer_id,
+            {%- for column, presence in columns %}
+            {{ survivor(column, presence) }} as {{ column }},
+            {%- endfor %}
+            row_number() over (partition by customer_id order by source_priority, source_record_id) as customer_row
+        from {{ relation }}
+    ) as ranked
+    where customer_row = 1
+{%- endmacro %}
+
+{% macro duckdb__survivors_per_customer(relation, columns) -%}
+    select
+        customer_id,
+        {%- for column, presence in columns %}
+        {%- set presence = presence or column %}
+        arg_min_null(
+            {{ column }},
+            {
+                'missing': case when {{ presence }} is null then 1 else 0 end,
+                'priority': source_priority,
+                'newest': -epoch_us(observed_at),
+                'complete': -completeness,
+                'channel': source_channel,
+                'record': source_record_id
+            }
+        ) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ relation }}
+    group by customer_id
+{%- endmacro %}

@@ -17,6 +17,7 @@ customer_records as (
         contact_records.source_channel,
         contact_records.source_record_id,
         contact_records.observed_at,
+        contact_records.source_records,
         {{ source_priority('contact_records.source_channel') }} as source_priority,
         contact_records.account_id,
         contact_records.loyalty_id,
@@ -49,26 +50,24 @@ customer_records as (
 ),
 
 survivors as (
-    select
-        customer_id,
-        {{ survivor('account_id') }} as account_id,
-        {{ survivor('loyalty_id') }} as loyalty_id,
-        {{ survivor('email') }} as email,
-        {{ survivor('email_normalized', 'email') }} as email_normalized,
-        {{ survivor('phone_e164') }} as phone_e164,
-        {{ survivor('phone', 'phone_e164') }} as phone,
-        {{ survivor('first_name', 'full_name') }} as first_name,
-        {{ survivor('last_name', 'full_name') }} as last_name,
-        {{ survivor('full_name') }} as full_name,
-        {{ survivor('name_script', 'full_name') }} as name_script,
-        {{ survivor('birth_date') }} as birth_date,
-        {%- set address = 'coalesce(street, postal_code, city)' %}
-        {{ survivor('street', address) }} as street,
-        {{ survivor('postal_code', address) }} as postal_code,
-        {{ survivor('city', address) }} as city,
-        {{ survivor('country_code') }} as country_code,
-        row_number() over (partition by customer_id order by source_priority, source_record_id) as customer_row
-    from customer_records
+    {%- set address = 'coalesce(street, postal_code, city)' %}
+    {{ survivors_per_customer('customer_records', [
+        ['account_id', none],
+        ['loyalty_id', none],
+        ['email', none],
+        ['email_normalized', 'email'],
+        ['phone_e164', none],
+        ['phone', 'phone_e164'],
+        ['first_name', 'full_name'],
+        ['last_name', 'full_name'],
+        ['full_name', none],
+        ['name_script', 'full_name'],
+        ['birth_date', none],
+        ['street', address],
+        ['postal_code', address],
+        ['city', address],
+        ['country_code', none],
+    ]) }}
 ),
 
 customer_activity as (
@@ -76,7 +75,7 @@ customer_activity as (
         customer_id,
         min(observed_at) as first_seen_at,
         max(observed_at) as last_seen_at,
-        count(*) as source_record_count
+        cast(sum(source_records) as {{ dbt.type_bigint() }}) as source_record_count
     from customer_records
     group by customer_id
 ),
@@ -173,7 +172,6 @@ final as (
         on survivors.customer_id = channels_present.customer_id
     left join crm_consent
         on survivors.customer_id = crm_consent.customer_id
-    where survivors.customer_row = 1
 )
 
 select * from final

@@ -157,17 +157,20 @@ unioned as (
     select * from pos_unmatched_return_lines
 ),
 
-with_order_totals as (
+order_totals as (
+    -- an aggregate joined back, not a window: no sort of every (wide) line by order
     select
-        *,
-        sum(quantity) over (partition by source_channel, order_id) as order_quantity,
-        sum(returned_quantity) over (partition by source_channel, order_id) as order_returned_quantity
+        source_channel,
+        order_id,
+        sum(quantity) as order_quantity,
+        sum(returned_quantity) as order_returned_quantity
     from unioned
+    group by source_channel, order_id
 ),
 
 with_order_status as (
     select
-        *,
+        unioned.*,
         case
             when source_order_status in ('cancelled', 'pending') then source_order_status
             when source_order_status = 'returned' then 'returned'
@@ -175,7 +178,10 @@ with_order_status as (
             when order_returned_quantity > 0 then 'partially_returned'
             else 'completed'
         end as order_status
-    from with_order_totals
+    from unioned
+    inner join order_totals
+        on unioned.source_channel = order_totals.source_channel
+        and unioned.order_id = order_totals.order_id
 ),
 
 final as (
