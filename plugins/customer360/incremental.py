@@ -158,6 +158,7 @@ def plan_build(settings: Settings, layer: str, as_of_date: date, dbt_vars: dict[
 def record_build(settings: Settings, plan: BuildPlan, run_id: str) -> None:
     """Remember a successful build: the next plan starts from it."""
     with stage_connection(settings, pull=(BUILDS_TABLE,), push=(BUILDS_TABLE,)) as con:
+        con.execute(f"create schema if not exists {AUDIT_SCHEMA}")  # a scratch workspace on PostgreSQL
         con.execute(BUILDS_DDL)
         con.execute(
             f"insert into {BUILDS_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
