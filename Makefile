@@ -6,6 +6,11 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` / `make test-fast` (0: one process). Each test module runs whole on
+# one worker, the longest modules first (tests/conftest.py; --no-loadscope-reorder keeps that order), and
+# each pipeline run the reliability tests share happens once per session (tests/reliability/conftest.py).
+TEST_WORKERS ?= 2
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 .PHONY: help setup run test test-fast ui docs bench lint clean
 
@@ -31,10 +36,10 @@ run: setup
 
 test: setup
 	@bash scripts/test-setup.sh
-	$(RUN) pytest $(PYTEST_ARGS)
+	$(RUN) pytest $(XDIST) $(PYTEST_ARGS)
 
 test-fast: setup
-	$(RUN) pytest -m "not slow and not postgres and not browser" $(PYTEST_ARGS)
+	$(RUN) pytest $(XDIST) -m "not slow and not postgres and not browser" $(PYTEST_ARGS)
 
 ui: setup
 	@eval "$$($(RUN) customer360 airflow-env)" && \

@@ -1,5 +1,9 @@
-"""End to end: generated data → the real DAG (Airflow, SQLite metadata) → published marts; then a rerun of
-the same date changes nothing."""
+"""End to end: generated data → the real DAG (Airflow, SQLite metadata) → published marts; then the same date
+runs twice more and nothing changes.
+
+The three runs are module fixtures (each a `customer360 run` of about a minute): ``first_run`` keeps what the
+first run reported and published, ``reruns`` what each of the next two did, and the tests read them.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,14 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
+from customer360.landing.contract import CHANNELS
 from customer360.publish import current_database
 from customer360.publish.snapshot import table_checksums
 from customer360.settings import Settings
@@ -21,6 +28,16 @@ pytestmark = pytest.mark.slow
 PROJECT = Path(__file__).resolve().parents[2]
 LOGICAL_DATE = date(2026, 11, 20)
 CORE_MARTS = ("dim_customers", "fct_orders", "customer_rfm")
+
+
+@dataclass
+class DagRun:
+    """What one `customer360 run` printed, its summary, the published marts and raw row counts after it."""
+
+    result: subprocess.CompletedProcess
+    summary: dict
+    marts: dict
+    raw_rows: dict[str, int]
 
 
 def _run(home: Path, *args: str) -> subprocess.CompletedProcess:
@@ -39,8 +56,26 @@ def _run(home: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def _dag_run(home: Path) -> DagRun:
+    result = _run(home, "run", "--date", LOGICAL_DATE.isoformat(), "--no-generate")
+    settings = Settings(home=home)
+    summary_path = home / "runs" / LOGICAL_DATE.isoformat() / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    published = current_database(settings)
+    marts = table_checksums(published) if published.exists() else {}
+    raw_rows = {}
+    if settings.warehouse_path.exists():
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            raw_rows = {c: con.execute(f'select count(*) from raw."{c}"').fetchone()[0] for c in CHANNELS}
+    return DagRun(result, summary, marts, raw_rows)
+
+
+def _succeeded(run: DagRun) -> None:
+    assert run.result.returncode == 0, (run.result.stdout[-4000:], run.result.stderr[-4000:])
+
+
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory):
+def first_run(tmp_path_factory) -> tuple[Path, DagRun]:
     home = tmp_path_factory.mktemp("c360")
     generated = _run(
         home,
@@ -57,59 +92,67 @@ def first_run(tmp_path_factory):
         str(home / "landing"),
     )
     assert generated.returncode == 0, generated.stderr[-3000:]
-    result = _run(home, "run", "--date", LOGICAL_DATE.isoformat(), "--no-generate")
-    return home, result
+    return home, _dag_run(home)
 
 
-def _summary(home: Path) -> dict:
-    return json.loads((home / "runs" / LOGICAL_DATE.isoformat() / "summary.json").read_text())
+@pytest.fixture(scope="module")
+def reruns(first_run) -> list[DagRun]:
+    """The same date run twice more through the DAG, after the first run."""
+    home, first = first_run
+    _succeeded(first)
+    return [_dag_run(home) for _ in range(2)]
 
 
 def test_given_generated_data_when_the_dag_runs_then_it_succeeds_and_prints_the_summary(first_run):
-    home, result = first_run
-    assert result.returncode == 0, (result.stdout[-4000:], result.stderr[-4000:])
-    assert "Ingest per channel" in result.stdout
-    assert "Expectations per stage" in result.stdout
-    summary = _summary(home)
-    assert summary["status"] == "success", summary["problems"]
+    _, run = first_run
+    _succeeded(run)
+    assert "Ingest per channel" in run.result.stdout
+    assert "Expectations per stage" in run.result.stdout
+    assert run.summary["status"] == "success", run.summary["problems"]
 
 
 def test_given_the_run_then_every_channel_reconciles_read_equals_loaded_plus_quarantined(first_run):
-    home, _ = first_run
-    for channel, info in _summary(home)["channels"].items():
+    _, run = first_run
+    for channel, info in run.summary["channels"].items():
         assert info["status"] == "ok", channel
         assert info["rows_read"] > 0, channel
         assert info["rows_read"] == info["rows_loaded"] + info["rows_quarantined"], channel
 
 
 def test_given_the_run_then_quality_gates_passed_and_core_marts_are_published(first_run):
-    home, _ = first_run
-    summary = _summary(home)
+    _, run = first_run
     for layer in ("raw", "staging", "marts"):
-        assert summary["quality"][layer]["status"] == "ok", layer
-        assert summary["quality"][layer]["failed"] == 0, layer
-        assert summary["quality"][layer]["passed"] > 0, layer
+        assert run.summary["quality"][layer]["status"] == "ok", layer
+        assert run.summary["quality"][layer]["failed"] == 0, layer
+        assert run.summary["quality"][layer]["passed"] > 0, layer
     for mart in CORE_MARTS:
-        assert summary["marts"].get(mart, 0) > 0, mart
+        assert run.summary["marts"].get(mart, 0) > 0, mart
 
 
-def test_given_a_rerun_of_the_same_date_then_every_mart_is_unchanged(first_run):
-    home, _ = first_run
-    settings = Settings(home=home)
-    before = table_checksums(current_database(settings))
-    again = _run(home, "run", "--date", LOGICAL_DATE.isoformat(), "--no-generate")
-    assert again.returncode == 0, again.stdout[-3000:]
-    after = table_checksums(current_database(settings))
-    assert after == before
+def test_given_a_rerun_of_the_same_date_then_every_mart_is_unchanged(first_run, reruns):
+    _, first = first_run
+    again = reruns[0]
+    _succeeded(again)
+    assert again.marts == first.marts
     # nothing was loaded twice: every file is 'unchanged' the second time
-    for channel, info in _summary(home)["channels"].items():
+    for channel, info in again.summary["channels"].items():
         assert info.get("rows_loaded", 0) == 0, channel
+
+
+def test_given_a_date_when_it_runs_three_times_then_the_published_marts_are_identical(first_run, reruns):
+    # GIVEN the date ran once, WHEN it runs a second and a third time through the DAG
+    _, first = first_run
+    for attempt, run in enumerate(reruns, start=2):
+        _succeeded(run)
+        assert run.summary["status"] == "success", (attempt, run.summary["problems"])
+        # THEN every published mart has the same rows and content, and nothing was loaded twice
+        assert first.marts and run.marts == first.marts, attempt
+        assert first.raw_rows and run.raw_rows == first.raw_rows, attempt
+        assert all(info.get("rows_loaded", 0) == 0 for info in run.summary["channels"].values()), attempt
 
 
 def test_given_the_run_then_every_idic_mart_is_populated_and_consistent_with_the_profiles(first_run):
     home, _ = first_run
-    import duckdb
-
     con = duckdb.connect(str(current_database(Settings(home=home))), read_only=True)
     try:
         customers = con.execute("select count(*) from dim_customers").fetchone()[0]

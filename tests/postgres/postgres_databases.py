@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
@@ -13,10 +14,11 @@ def database_url(server_url: str, database: str) -> str:
 
 
 def create_database(server_url: str, prefix: str) -> str:
-    """Create ``<prefix>_<random>`` on the server; returns its name."""
+    """Create ``<prefix>_<xdist worker>_<random>`` on the server; returns its name."""
     import psycopg2
 
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"{prefix}_{worker}_{uuid.uuid4().hex[:10]}"
     admin = psycopg2.connect(server_url)
     admin.autocommit = True
     try:

@@ -1,18 +1,27 @@
 """Shared state of the reliability tests: one small generated landing set, and pipeline runs on it.
 
-The data is small on purpose (60 customers, 8 days): a daily run takes about 1.5-2 minutes on two cores
+The data is small on purpose (60 customers, 8 days): a daily run takes about half a minute on two cores
 (GX gates and dbt builds dominate), so every full run the tests make is a session fixture, and tests that
-change a home work on a copy of it (``clone_home``).
+change a home work on a copy of it (``clone_home``); nothing writes into the fixtures' homes.
 
 - ``single_run``: a home whose pipeline ran once for ``END`` (loads the whole history at once);
 - ``backfill_run``: a home that ran ``BACKFILL_DAYS`` dates one by one, ending with ``END``; the days before
   ``END`` run without the read-only GX gates (they change nothing and cost half a run each).
+
+Under pytest-xdist (``make test``) each run still happens once per session: the first worker that needs it
+runs it in the session's shared temporary folder, under a file lock, and the other workers wait for it and
+read the same home (``_once_per_session``).
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
 import shutil
 import sys
+from collections.abc import Callable
+from dataclasses import asdict
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -40,12 +49,6 @@ def landing(tmp_path_factory) -> Path:
     return out
 
 
-def new_home(tmp_path_factory, landing: Path, name: str) -> Settings:
-    home = tmp_path_factory.mktemp(name)
-    shutil.copytree(landing, home / "landing")
-    return Settings(home=home)
-
-
 def clone_home(settings: Settings, target: Path) -> Settings:
     """A copy of a home (warehouse, published snapshots with their relative ``current`` link, runs)."""
     shutil.copytree(settings.home, target, symlinks=True)
@@ -68,21 +71,58 @@ def assert_ok(run: DayRun) -> None:
     assert run.ok, "the run failed:\n" + "\n".join(run.errors())
 
 
+def _once_per_session(tmp_path_factory, name: str, make: Callable[[Path], list[DayRun]]) -> tuple[Path, list]:
+    """``make(home)`` once per test session, whichever xdist worker asks first; the others wait and reuse it.
+
+    The home lives in the folder every worker of the session shares (the parent of each worker's basetemp),
+    beside a record of the runs; a failed attempt is recorded too, so the other workers fail with its message
+    instead of running it again.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    record = root / f"{name}.json"
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.exists():
+            home = root / name
+            try:
+                runs = make(home)
+            except BaseException as exc:
+                record.write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), encoding="utf-8")
+                raise
+            saved = [{**asdict(r), "logical_date": r.logical_date.isoformat()} for r in runs]
+            record.write_text(json.dumps({"home": str(home), "runs": saved}), encoding="utf-8")
+    done = json.loads(record.read_text(encoding="utf-8"))
+    if "error" in done:
+        pytest.fail(f"{name} failed on another xdist worker: {done['error']}")
+    runs = [DayRun(**{**r, "logical_date": date.fromisoformat(r["logical_date"])}) for r in done["runs"]]
+    return Path(done["home"]), runs
+
+
 @pytest.fixture(scope="session")
 def single_run(tmp_path_factory, landing) -> tuple[Settings, DayRun]:
-    settings = new_home(tmp_path_factory, landing, "single")
-    run = run_day(settings, END, f"single__{END}")
-    assert_ok(run)
-    return settings, run
+    def make(home: Path) -> list[DayRun]:
+        shutil.copytree(landing, home / "landing")
+        run = run_day(Settings(home=home), END, f"single__{END}")
+        assert_ok(run)
+        return [run]
+
+    home, runs = _once_per_session(tmp_path_factory, "single_run", make)
+    return Settings(home=home), runs[0]
 
 
 @pytest.fixture(scope="session")
 def backfill_run(tmp_path_factory, landing) -> tuple[Settings, list[DayRun]]:
-    settings = new_home(tmp_path_factory, landing, "backfill")
-    runs = []
-    for offset in range(BACKFILL_DAYS - 1, -1, -1):
-        day = END - timedelta(days=offset)
-        run = run_day(settings, day, f"backfill__{day}", validate=day == END)
-        assert_ok(run)
-        runs.append(run)
-    return settings, runs
+    def make(home: Path) -> list[DayRun]:
+        shutil.copytree(landing, home / "landing")
+        runs = []
+        for offset in range(BACKFILL_DAYS - 1, -1, -1):
+            day = END - timedelta(days=offset)
+            run = run_day(Settings(home=home), day, f"backfill__{day}", validate=day == END)
+            assert_ok(run)
+            runs.append(run)
+        return runs
+
+    home, runs = _once_per_session(tmp_path_factory, "backfill_run", make)
+    return Settings(home=home), runs

@@ -1,16 +1,26 @@
 """``run_day``: one daily run of the pipeline for one logical date, stage by stage, in DAG order.
 
-Each group of stages runs in a fresh Python process (``stage_runner.py``), as Airflow runs each task in its
-own process: a stage cannot lean on state another stage left in memory, and dbt's in-process DuckDB
-connection ends with its process. A group ends after each dbt build.
+Each group of stages runs in a process of its own, as Airflow runs each task in its own process: a stage
+cannot lean on state another stage left in memory, and dbt's in-process DuckDB connection ends with its
+process. A group ends after each dbt build.
+
+The processes are forked from a warm parent (``stage_server.py``) that has imported Great Expectations, dbt
+and scikit-learn but never run a stage, as Airflow 3's task supervisor and Celery's prefork pool start
+tasks: each group still starts without pipeline state, without paying 10-15 s of imports per process.
+``stage_command`` gives a plain interpreter instead, for tests that need the process itself (to kill it).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import selectors
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -18,8 +28,10 @@ from pathlib import Path
 from customer360.landing.contract import CHANNELS
 from customer360.settings import Settings
 
-RUNNER = Path(__file__).with_name("stage_runner.py")
-PROJECT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+RUNNER = HERE / "stage_runner.py"
+SERVER = HERE / "stage_server.py"
+PROJECT = HERE.parents[1]
 INGEST = tuple(f"ingest:{c}" for c in CHANNELS)
 # The DAG's order (dags/customer360_daily.py), cut where a new process starts.
 STAGE_GROUPS: tuple[tuple[str, ...], ...] = (
@@ -30,6 +42,7 @@ STAGE_GROUPS: tuple[tuple[str, ...], ...] = (
 )
 VALIDATIONS = ("validate:raw", "validate:staging", "validate:marts")
 RUN_TIMEOUT_SECONDS = 900
+SERVER_START_TIMEOUT_SECONDS = 120
 
 
 @dataclass
@@ -47,6 +60,15 @@ class DayRun:
         return [f"{s['stage']}: {s['error']}" for s in self.stages if not s["ok"]]
 
 
+@dataclass
+class StageProcess:
+    """How a stage process ended: like ``subprocess.CompletedProcess``."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 def stage_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment of a stage process: this test's home, nothing from the caller's CUSTOMER360_*."""
     env = {
@@ -62,7 +84,99 @@ def stage_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 
 def stage_command(logical_date: date, run_id: str, stages: tuple[str, ...]) -> list[str]:
-    return [sys.executable, str(RUNNER), "--date", logical_date.isoformat(), "--run-id", run_id, *stages]
+    """A plain interpreter running ``stages`` (for tests that need the process itself, e.g. to kill it)."""
+    return [sys.executable, str(RUNNER), *stage_args(logical_date, run_id, stages)]
+
+
+def stage_args(logical_date: date, run_id: str, stages: tuple[str, ...]) -> list[str]:
+    return ["--date", logical_date.isoformat(), "--run-id", run_id, *stages]
+
+
+class StageServer:
+    """The client of one ``stage_server.py`` process (started on first use, ended with this process)."""
+
+    def __init__(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CUSTOMER360_", "DBT_"))}
+        self._log = tempfile.NamedTemporaryFile(prefix="stage-server-", suffix=".log", delete=False)
+        self._process = subprocess.Popen(
+            [sys.executable, str(SERVER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env=env,
+            cwd=PROJECT,
+        )
+        self._pending = b""
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._process.stdout, selectors.EVENT_READ)
+        if self._read(SERVER_START_TIMEOUT_SECONDS) is None:  # {"ready": true}: the libraries are imported
+            self._process.kill()
+            raise RuntimeError(f"the stage server did not start within {SERVER_START_TIMEOUT_SECONDS} s")
+
+    def _read(self, timeout: float) -> dict | None:
+        """The server's next reply, or None if none came within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._selector.select(remaining):
+                return None
+            chunk = os.read(self._process.stdout.fileno(), 65536)
+            if not chunk:
+                log = Path(self._log.name).read_text(encoding="utf-8", errors="replace")[-3000:]
+                raise RuntimeError(f"the stage server ended (exit {self._process.wait()}):\n{log}")
+            self._pending += chunk
+        line, _, self._pending = self._pending.partition(b"\n")
+        return json.loads(line)
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def run(self, argv: list[str], env: dict[str, str], timeout: float) -> StageProcess:
+        with tempfile.TemporaryDirectory(prefix="stages-") as tmp:
+            out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
+            request = {"argv": argv, "env": env, "cwd": str(PROJECT), "stdout": str(out), "stderr": str(err)}
+            self._process.stdin.write(json.dumps(request).encode() + b"\n")
+            self._process.stdin.flush()
+            started = self._read(SERVER_START_TIMEOUT_SECONDS)
+            if started is None:
+                raise RuntimeError(f"no fork of {argv} within {SERVER_START_TIMEOUT_SECONDS} s")
+            ended = self._read(timeout)
+            if ended is None:
+                os.kill(started["pid"], signal.SIGKILL)
+                self._read(SERVER_START_TIMEOUT_SECONDS)
+                raise TimeoutError(f"stage process {argv} did not end within {timeout} s")
+            read = lambda path: path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""  # noqa: E731
+            return StageProcess(ended["returncode"], read(out), read(err))
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.stdin.close()
+            try:
+                self._process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        self._selector.close()
+        Path(self._log.name).unlink(missing_ok=True)
+
+
+_server: StageServer | None = None
+
+
+def run_stages(
+    settings: Settings,
+    logical_date: date,
+    run_id: str,
+    stages: tuple[str, ...],
+    timeout: float = RUN_TIMEOUT_SECONDS,
+    **extra_env: str,
+) -> StageProcess:
+    """Run ``stages`` in one new process forked from the warm stage server; wait for it to end."""
+    global _server
+    if _server is None or not _server.alive:
+        _server = StageServer()
+        atexit.register(_server.close)
+    return _server.run(stage_args(logical_date, run_id, stages), stage_env(settings, **extra_env), timeout)
 
 
 def run_day(settings: Settings, logical_date: date, run_id: str, validate: bool = True) -> DayRun:
@@ -75,14 +189,7 @@ def run_day(settings: Settings, logical_date: date, run_id: str, validate: bool 
             stages = tuple(s for s in stages if s == "summarize")
             if not stages:
                 continue
-        done = subprocess.run(
-            stage_command(logical_date, run_id, stages),
-            env=stage_env(settings),
-            cwd=PROJECT,
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT_SECONDS,
-        )
+        done = run_stages(settings, logical_date, run_id, stages)
         run.output += done.stdout + done.stderr[-4000:]
         results = [json.loads(line) for line in done.stdout.splitlines() if line.startswith('{"stage"')]
         if not results:

@@ -2,18 +2,18 @@
 
 Stages run as the DAG runs them (``pipeline_run.run_day``: the ``customer360.pipeline`` functions in DAG
 order, one process per group). History marts (one row per customer per run date) are compared apart: a
-backfill writes a row for each day it ran, one run writes one, by design.
+backfill writes a row for each day it ran, one run writes one, by design. Running one date three times is
+proven through the real DAG in tests/integration/test_daily_run.py (its rerun is the second run).
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
 from datetime import timedelta
 
 import duckdb
 import pytest
-from pipeline_run import PROJECT, run_day, stage_command, stage_env
+from pipeline_run import run_day, run_stages
 
 from conftest import END, assert_ok, clone_home, data_file
 from customer360.landing.contract import CHANNELS
@@ -33,30 +33,10 @@ def _raw_counts(settings) -> dict[str, int]:
 
 
 def _ingest(settings, day, run_id) -> list[dict]:
-    done = subprocess.run(
-        stage_command(day, run_id, tuple(f"ingest:{c}" for c in CHANNELS)),
-        env=stage_env(settings),
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = run_stages(settings, day, run_id, tuple(f"ingest:{c}" for c in CHANNELS), timeout=600)
     results = [json.loads(line) for line in done.stdout.splitlines() if line.startswith('{"stage"')]
     assert results and all(r["ok"] for r in results), done.stdout + done.stderr[-3000:]
     return results
-
-
-def test_given_a_date_when_it_runs_three_times_then_the_published_marts_are_identical(single_run, tmp_path):
-    # GIVEN a home that ran END once
-    settings = clone_home(single_run[0], tmp_path / "home")
-    first = table_checksums(current_database(settings))
-    raw_before = _raw_counts(settings)
-    for attempt in (2, 3):
-        # WHEN the same date runs again
-        assert_ok(run_day(settings, END, f"rerun{attempt}__{END}"))
-        # THEN every published mart has the same rows and content, and nothing was loaded twice
-        assert table_checksums(current_database(settings)) == first
-        assert _raw_counts(settings) == raw_before
 
 
 def test_given_a_backfill_day_by_day_when_compared_with_one_run_then_the_marts_are_identical(

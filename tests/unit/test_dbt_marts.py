@@ -416,19 +416,3 @@ def test_given_the_lifecycle_snapshot_when_a_date_reruns_and_a_later_date_runs_t
         "from marts.customer_lifecycle_transitions"
     ) == [(built.customer("wang.xm@qq.com"), "2026-12-20", "at_risk", "churned")]
     assert built.query("select count(*) from snapshots.customer_lifecycle_snapshot") == [(6,)]
-
-
-def test_given_postgres_target_when_dbt_parses_then_the_marts_parse_without_a_server(tmp_path: Path) -> None:
-    env = {
-        "CUSTOMER360_TARGET": "postgres",
-        "CUSTOMER360_PG_HOST": "db.invalid",
-        "CUSTOMER360_PG_PORT": "5433",
-        "CUSTOMER360_PG_USER": "customer360",
-        "CUSTOMER360_PG_PASSWORD": "",
-        "CUSTOMER360_PG_DBNAME": "customer360",
-    }
-    call = dbt_runner.run_dbt(["parse", *_vars(AS_OF_DATE)], tmp_path, env)
-    assert call.success, call.report()
-    manifest = (tmp_path / "target" / "manifest.json").read_text(encoding="utf-8")
-    assert '"adapter_type": "postgres"' in manifest
-    assert "model.customer360.customer_next_best_action" in manifest

@@ -54,8 +54,6 @@ raw_warehouse = _load_fixture("raw_warehouse")
 dbt_runner = _load_fixture("dbt_runner")
 
 
-
-
 def test_given_postgres_target_when_all_three_layers_build_then_the_marts_match_the_duckdb_definitions(
     postgres_database: dict[str, str], tmp_path: Path
 ) -> None:

@@ -34,8 +34,6 @@ raw_warehouse = _load_fixture("raw_warehouse")
 dbt_runner = _load_fixture("dbt_runner")
 
 
-
-
 def _conninfo(params: dict[str, str]) -> str:
     return " ".join(f"{key}={value}" for key, value in params.items())
 
