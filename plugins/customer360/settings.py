@@ -92,6 +92,10 @@ class Settings:
     tier_b_share: float = field(default_factory=lambda: _env_float("TIER_B_SHARE", 0.15))
     gold_share: float = field(default_factory=lambda: _env_float("GOLD_SHARE", 0.05))
     churn_horizon_days: int = field(default_factory=lambda: _env_int("CHURN_HORIZON_DAYS", 90))
+    # 0: train on every labelled customer
+    churn_max_training_customers: int = field(
+        default_factory=lambda: _env_int("CHURN_MAX_TRAINING_CUSTOMERS", 200_000)
+    )
     clv_discount_rate: float = field(default_factory=lambda: _env_float("CLV_DISCOUNT_RATE", 0.10))
 
     # Interact

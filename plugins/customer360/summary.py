@@ -106,6 +106,16 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
 
     staging_event = latest.get("dbt:staging")
     staging_build = (staging_event or {}).get("detail", {}).get("build") if staging_event else None
+    identity_event = latest.get("identity")
+    identity_detail = (identity_event or {}).get("detail", {}) if identity_event else {}
+    identity_run = (
+        {
+            k: identity_detail.get(k)
+            for k in ("mode", "mode_reason", "records", "records_resolved", "customers")
+        }
+        if identity_detail.get("mode")
+        else None
+    )
     quality_docs = run_dir / "gx" / "data_docs" / "local_site" / "index.html"
     return {
         "logical_date": logical_date.isoformat(),
@@ -116,6 +126,7 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
         "quality": quality,
         "stages": stages,
         "staging_build": staging_build,
+        "identity_run": identity_run,
         "marts": _mart_counts(settings),
         "published": published,
         "paths": {
@@ -198,6 +209,13 @@ def render_summary(summary: dict[str, Any]) -> None:
     build = summary.get("staging_build")
     if build:
         console.print(f"staging layer:    {build['mode']} ({build['reason']})")
+    identity = summary.get("identity_run")
+    if identity:
+        console.print(
+            f"identity:         {identity['mode']} ({identity['mode_reason']}): "
+            f"{identity['records_resolved']:,} of {identity['records']:,} records resolved, "
+            f"{identity['customers']:,} customers"
+        )
     for problem in summary["problems"]:
         console.print(f"[red]problem:[/red] {problem}")
     paths = summary["paths"]

@@ -151,3 +151,23 @@ def test_given_no_rows_for_as_of_date_when_stage_runs_then_error_says_what_to_bu
 ) -> None:
     with pytest.raises(ValueError, match="no customer with a purchase has feature_date 2025-07-31"):
         stage.run(Settings(home=tmp_path), date(2025, 7, 31), "run-x", features)
+
+
+def test_given_more_customers_than_the_training_cap_then_a_stratified_sample_trains_and_the_run_says_so(
+    features: pd.DataFrame, training: pd.DataFrame
+) -> None:
+    # GIVEN T's labelled customers and a cap of half of them
+    cap = len(training) // 2
+    sample = stage.training_sample(training, cap)
+    # THEN the sample has the cap's size, keeps the churn share within a row, and is the same every time
+    assert len(sample) == cap and sample.index.is_monotonic_increasing
+    assert abs(sample["churned"].sum() - training["churned"].mean() * cap) <= 1
+    assert sample.index.equals(stage.training_sample(training, cap).index)
+    assert stage.training_sample(training, 0) is training
+    # WHEN the stage builds with that cap THEN it trains on the sample, still beats the baseline, scores all
+    predictions, run = stage.build(features, AS_OF, HORIZON, max_training_customers=cap)
+    assert run["status"] == "fitted", run["message"]
+    assert run["n_train"] == cap and 0 < run["n_test"] < cap
+    assert f"trained on a sample of {cap:,} of {len(training):,} customers" in run["message"]
+    full_predictions, _ = stage.build(features, AS_OF, HORIZON)
+    assert len(predictions) == len(full_predictions)

@@ -401,3 +401,31 @@ def test_resolution_writes_nothing_when_it_fails_midway(settings, monkeypatch):
     assert query(settings, "select count(*) from identity.customer_ids") == [(1,)]
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         assert con.execute("select count(*) from identity.resolution_runs").fetchall() == [(1,)]
+
+
+def test_given_pairs_scored_in_small_slices_then_the_edges_are_those_of_one_slice(tmp_path, monkeypatch):
+    """GIVEN generated records WHEN candidate pairs are scored 7 at a time THEN the probabilistic edges are
+    exactly those of scoring every pair at once (slicing bounds memory, it does not change results)."""
+    import numpy as np
+
+    from customer360.identity import probabilistic
+    from customer360.identity.clustering import cluster_records
+    from customer360.identity.deterministic import deterministic_edges
+    from customer360.identity.records import guard_codes, read_records
+    from customer360.identity.rules import guards_for
+    from customer360.identity.synthetic import synthetic_records
+
+    settings = Settings(home=tmp_path)
+    records, _ = synthetic_records(2000, seed=5)
+    with connect(settings) as con:
+        write_input_table(con, records)
+        rows = read_records(con, settings.default_phone_region, load_blocklist())
+        first = cluster_records(
+            rows.num_rows, deterministic_edges(rows), guard_codes(rows), guards_for(settings)
+        )
+        whole, stats = probabilistic.probabilistic_edges(con, rows, first.labels, settings.match_threshold)
+        monkeypatch.setattr(probabilistic, "SCORE_BATCH_PAIRS", 7)
+        sliced, _ = probabilistic.probabilistic_edges(con, rows, first.labels, settings.match_threshold)
+    assert stats.candidate_pairs > 50 and len(whole) > 0
+    assert np.array_equal(whole.left, sliced.left) and np.array_equal(whole.right, sliced.right)
+    assert np.array_equal(whole.score, sliced.score)

@@ -32,8 +32,12 @@ def _print_details(details: dict) -> None:
     if build:
         print(f"daily staging build: {build.get('mode')} ({build.get('reason')})")
     if identity:
+        mode = identity.get("mode") or "full"
+        resolved = identity.get("records_resolved")
+        scope = f", {resolved:,} re-resolved" if mode == "incremental" and resolved is not None else ""
         print(
-            f"identity: {identity.get('records'):,} identity records -> "
+            f"daily identity run: {mode} ({identity.get('mode_reason') or 'every record'}); "
+            f"{identity.get('records'):,} identity records{scope} -> "
             f"{identity.get('customers'):,} customers in {identity.get('seconds')} s"
         )
     if clv:

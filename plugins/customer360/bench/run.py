@@ -261,7 +261,18 @@ def stage_details(settings: Settings, logical_date: date) -> dict[str, Any]:
         if stage == "dbt:staging":
             details["staging_build"] = detail.get("build")
         elif stage == "identity":
-            keep = ("records", "customers", "candidate_pairs", "blocks_skipped", "seconds", "step_seconds")
+            keep = (
+                "mode",
+                "mode_reason",
+                "records",
+                "records_resolved",
+                "rows_normalised",
+                "customers",
+                "candidate_pairs",
+                "blocks_skipped",
+                "seconds",
+                "step_seconds",
+            )
             details["identity"] = {k: detail.get(k) for k in keep}
         elif stage == "models:clv":
             details["clv"] = {

@@ -30,7 +30,7 @@ from customer360.churn.features import (
     purchasers,
     validate_features,
 )
-from customer360.churn.model import bands, baseline_scores, score, train
+from customer360.churn.model import RANDOM_SEED, bands, baseline_scores, score, train
 from customer360.clv.commands import json_ready
 from customer360.clv.stage import ANALYTICS_SCHEMA, parse_as_of_date
 from customer360.settings import Settings
@@ -117,8 +117,13 @@ def _baseline_predictions(now: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def build(features: pd.DataFrame, as_of_date: date, horizon_days: int) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Predictions for as_of_date's purchasers and the run record (without run_id), from the feature table."""
+def build(
+    features: pd.DataFrame, as_of_date: date, horizon_days: int, max_training_customers: int = 0
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Predictions for as_of_date's purchasers and the run record (without run_id), from the feature table.
+
+    ``max_training_customers`` > 0: when T has more labelled customers, the backtest and the model use a
+    stratified sample of that many (same churn share, fixed seed), and the run's message says so."""
     frame = validate_features(features)
     training_date = as_of_date - timedelta(days=horizon_days)
     rows_now = frame.loc[frame["feature_date"] == as_of_date]
@@ -129,7 +134,14 @@ def build(features: pd.DataFrame, as_of_date: date, horizon_days: int) -> tuple[
             "table for the run's as_of_date first"
         )
     training = labels_from_features(frame.loc[frame["feature_date"] == training_date], rows_now, horizon_days)
+    available = int(training.shape[0])
+    training = training_sample(training, max_training_customers)
     y = training["churned"].to_numpy(dtype=bool)
+    sampled = (
+        f" (trained on a sample of {y.shape[0]:,} of {available:,} customers)"
+        if y.shape[0] < available
+        else ""
+    )
     run: dict[str, Any] = {
         "as_of_date": as_of_date,
         "training_date": training_date,
@@ -165,7 +177,7 @@ def build(features: pd.DataFrame, as_of_date: date, horizon_days: int) -> tuple[
                 "message": (
                     f"backtest AUC {result.auc:.3f} vs baseline {result.baseline_auc:.3f}; "
                     f"precision in the top decile {result.precision_top_decile:.1%} "
-                    f"vs {result.baseline_precision_top_decile:.1%}"
+                    f"vs {result.baseline_precision_top_decile:.1%}{sampled}"
                 ),
                 "parameters": {**model.params, "reference_values": model.reference_values},
             }
@@ -179,6 +191,22 @@ def build(features: pd.DataFrame, as_of_date: date, horizon_days: int) -> tuple[
     predictions.insert(1, "as_of_date", as_of_date)
     predictions["model_status"] = run["status"]
     return predictions, run
+
+
+def training_sample(training: pd.DataFrame, max_customers: int) -> pd.DataFrame:
+    """At most ``max_customers`` rows of ``training`` (0: all), stratified by ``churned``, in their order.
+
+    Gradient boosting gains little from the millionth customer and its cost grows with every one; a stratified
+    sample keeps the churn share, and a fixed seed keeps reruns identical."""
+    if max_customers <= 0 or training.shape[0] <= max_customers:
+        return training
+    from sklearn.model_selection import train_test_split
+
+    y = training["churned"].to_numpy(dtype=bool)
+    rows, _ = train_test_split(
+        np.arange(y.shape[0]), train_size=max_customers, stratify=y, random_state=RANDOM_SEED
+    )
+    return training.iloc[np.sort(rows)]
 
 
 def write_results(
@@ -228,7 +256,9 @@ def run(settings: Settings, as_of_date: date | str, run_id: str, features: pd.Da
     from customer360.warehouse import stage_connection
 
     as_of = parse_as_of_date(as_of_date)
-    predictions, record = build(features, as_of, settings.churn_horizon_days)
+    predictions, record = build(
+        features, as_of, settings.churn_horizon_days, settings.churn_max_training_customers
+    )
     # On PostgreSQL: written in a scratch DuckDB, then the date's rows replace theirs in PostgreSQL.
     with stage_connection(settings, push=(ANALYTICS_SCHEMA,), push_key="as_of_date") as con:
         write_results(con, run_id, predictions, record)

@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 from customer360.identity.edges import PROBABILISTIC_RULE, EdgeSet
 
 DEFAULT_MAX_BLOCK_SIZE = 40
+SCORE_BATCH_PAIRS = 1_000_000  # candidate pairs scored at a time
 PRIOR_LOG2_ODDS = -8.0
 
 NAME_CLOSE_SIMILARITY = 0.92  # Jaro-Winkler on the folded name (either token order)
@@ -137,34 +138,43 @@ class BlockingStats:
     skipped_by_key: dict[str, int] = field(default_factory=dict)
 
 
-BLOCK_KEYS_SQL = """
-create or replace temp table prob_keys as
+def block_keys_sql(relation: str, carry: tuple[str, ...] = ("idx",)) -> str:
+    """``select <carry>, blocking, block_key`` for every block key of every row of ``relation``.
+
+    ``relation`` has the normalised record columns (``records.prepare_records``); the email's local part
+    (without dots and +tags) is derived here, so the same SQL serves one run's records and the identity
+    stage's row cache (``identity.incremental``)."""
+    cols = ", ".join(carry)
+    return f"""
 with
-rec as (select * from prob_records),
-keys as (
-    select idx, 'bd_surname' as blocking, birth_date::varchar || '|' || left(surname, 1) as block_key
-    from rec where birth_date is not null and name_is_matchable and surname is not null
-    union all
-    select idx, 'bd_given', birth_date::varchar || '|' || left(given_name, 1)
-    from rec where birth_date is not null and name_is_matchable and given_name is not null
-    union all
-    select distinct idx, 'postal_name', postal_key || '|' || token
-    from (
-        select idx, postal_key, unnest(string_split(name_sorted, ' ')) as token
-        from rec where postal_key is not null and name_is_matchable
-    )
-    where length(token) >= 2 or regexp_matches(token, '\\p{Han}')
-    union all
-    select idx, 'phone_suffix', right(phone_digits, $phone_block_digits)
-    from rec where length(phone_digits) >= $phone_block_digits and not phone_is_placeholder
-    union all
-    select idx, 'email_local', email_local
-    from rec where email_local is not null and length(email_local) >= 3
-),
-sizes as (select blocking, block_key, count(*) as block_size from keys group by all)
-select keys.idx, keys.blocking, keys.block_key, sizes.block_size
-from keys join sizes using (blocking, block_key)
+rec as (
+    select *, replace(regexp_extract(email_key, '^([^+@]*)', 1), '.', '') as email_local
+    from {relation}
+)
+select {cols}, 'bd_surname' as blocking, birth_date::varchar || '|' || left(surname, 1) as block_key
+from rec where birth_date is not null and name_is_matchable and surname is not null
+union all
+select {cols}, 'bd_given', birth_date::varchar || '|' || left(given_name, 1)
+from rec where birth_date is not null and name_is_matchable and given_name is not null
+union all
+select distinct {cols}, 'postal_name', postal_key || '|' || token
+from (
+    select {cols}, postal_key, unnest(string_split(name_sorted, ' ')) as token
+    from rec where postal_key is not null and name_is_matchable
+)
+where length(token) >= 2 or regexp_matches(token, '\\p{{Han}}')
+union all
+select {cols}, 'phone_suffix', right(phone_digits, {PHONE_BLOCK_DIGITS})
+from rec where length(phone_digits) >= {PHONE_BLOCK_DIGITS} and not phone_is_placeholder
+union all
+select {cols}, 'email_local', email_local
+from rec where email_local is not null and length(email_local) >= 3
 """
+
+
+# Block sizes count the rows of the whole input: over this run's records, or (``block_sizes``) over the
+# identity stage's row cache when only part of the records is resolved.
+BLOCK_SIZES_SQL = "select blocking, block_key, count(*) as block_size from prob_key_rows group by all"
 
 BLOCK_STATS_SQL = """
 select blocking, count(distinct block_key) as blocks,
@@ -213,28 +223,48 @@ def probabilistic_edges(
     labels: np.ndarray,
     threshold: float,
     max_block_size: int = DEFAULT_MAX_BLOCK_SIZE,
+    block_sizes: str | None = None,
 ) -> tuple[EdgeSet, BlockingStats]:
-    """Score candidate pairs from blocking and return the pairs at or above ``threshold`` as edges."""
-    table = records.select(list(_PROB_COLUMNS))
-    # The local part without dots and +tags, so a domain typo is found whatever the provider's rules.
-    local = pc.struct_field(pc.extract_regex(table.column("email_key"), r"^(?P<l>[^+@]*)"), "l")
-    local = pc.replace_substring(local, ".", "")
-    table = table.append_column("email_local", local)
-    table = table.append_column("idx", pa.array(np.arange(records.num_rows, dtype=np.int64)))
-    table = table.append_column("label", pa.array(labels.astype(np.int64)))
-    con.register("prob_records", table)
-    params = {"max_block_size": max_block_size, "phone_block_digits": PHONE_BLOCK_DIGITS}
+    """Score candidate pairs from blocking and return the pairs at or above ``threshold`` as edges.
+
+    ``block_sizes``: a relation ``(blocking, block_key, block_size)`` counted over the whole input, when
+    ``records`` is only part of it (an incremental run): a block is skipped by its size in the whole input,
+    as a run over every record would skip it."""
+    keyed = records.select(list(_PROB_COLUMNS))
+    keyed = keyed.append_column("idx", pa.array(np.arange(records.num_rows, dtype=np.int64)))
+    keyed = keyed.append_column("label", pa.array(labels.astype(np.int64)))
+    # For scoring, the local part without dots and +tags, as block_keys_sql derives it for blocking.
+    local = pc.struct_field(pc.extract_regex(keyed.column("email_key"), r"^(?P<l>[^+@]*)"), "l")
+    table = keyed.append_column("email_local", pc.replace_substring(local, ".", ""))
+    con.register("prob_records", keyed)
+    params = {"max_block_size": max_block_size}
     try:
-        con.execute(_bind(BLOCK_KEYS_SQL, params))
+        con.execute(f"create or replace temp table prob_key_rows as {block_keys_sql('prob_records')}")
+        sizes = block_sizes or f"({BLOCK_SIZES_SQL})"
+        con.execute(
+            f"""create or replace temp table prob_keys as
+            select k.idx, k.blocking, k.block_key, s.block_size
+            from prob_key_rows as k join {sizes} as s using (blocking, block_key)"""
+        )
         stats = _blocking_stats(con.sql(_bind(BLOCK_STATS_SQL, params)).to_arrow_table().to_pylist())
         pairs = con.sql(_bind(CANDIDATE_PAIRS_SQL, params)).to_arrow_table()
     finally:
         con.execute("drop table if exists prob_keys")
+        con.execute("drop table if exists prob_key_rows")
         con.unregister("prob_records")
     left = pairs.column("left_idx").to_numpy()
     right = pairs.column("right_idx").to_numpy()
     stats.candidate_pairs = len(left)
-    probability = score_pairs(table, left, right)
+    # Scored in slices: each slice gathers both sides' columns, so memory follows the slice, not every pair.
+    probability = np.concatenate(
+        [np.empty(0)]
+        + [
+            score_pairs(
+                table, left[start : start + SCORE_BATCH_PAIRS], right[start : start + SCORE_BATCH_PAIRS]
+            )
+            for start in range(0, len(left), SCORE_BATCH_PAIRS)
+        ]
+    )
     keep = probability >= threshold
     edges = EdgeSet(
         left=left[keep].astype(np.int64),

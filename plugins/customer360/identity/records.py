@@ -1,7 +1,8 @@
 """The identity stage's input: source records read from the warehouse and normalised once.
 
-Rows are read from ``intermediate.int_contact_records_unioned`` and numbered in a fixed order (earliest
-``observed_at`` first, then channel and record id). Every later step refers to a row by this number.
+Rows are read from ``intermediate.int_contact_records_unioned`` and numbered in a fixed order
+(``RECORD_ORDER``: earliest ``observed_at`` first, then channel, record id and the row's hash). Every later
+step refers to a row by this number.
 Match keys (``*_key``) are null where a value must not link records (invalid, role email, placeholder phone).
 
 A source record may arrive as several rows (versions: a CRM contact whose email changed). All versions are
@@ -41,7 +42,9 @@ INPUT_COLUMNS = (
     "country_code",
 )
 
-_READ_SQL = f"""
+# One row per input row, with a hash of everything identity reads from it (``row_hash``): a row whose hash is
+# unchanged since the last run says nothing new (``identity.incremental``).
+READ_SELECT = f"""
 select
     source_channel::varchar as source_channel,
     source_record_id::varchar as source_record_id,
@@ -57,12 +60,19 @@ select
     street::varchar as street,
     nullif(regexp_replace(upper(postal_code::varchar), '[^0-9A-Z]', '', 'g'), '') as postal_key,
     city::varchar as city,
-    nullif(upper(trim(country_code::varchar)), '') as country_code
+    nullif(upper(trim(country_code::varchar)), '') as country_code,
+    md5(to_json([
+        source_channel::varchar, source_record_id::varchar, observed_at::timestamp::varchar,
+        account_id::varchar, loyalty_id::varchar, email::varchar, phone::varchar, first_name::varchar,
+        last_name::varchar, full_name::varchar, birth_date::varchar, street::varchar,
+        postal_code::varchar, city::varchar, country_code::varchar
+    ])) as row_hash
 from {INPUT_TABLE}
 where source_channel is not null and source_record_id is not null
-order by observed_at nulls last, source_channel, source_record_id, email, phone, account_id, loyalty_id,
-    full_name, first_name, last_name
 """
+# Record order: every step numbers rows in this order (earliest observation first).
+RECORD_ORDER = "observed_at nulls last, source_channel, source_record_id, row_hash"
+_READ_SQL = f"{READ_SELECT}order by {RECORD_ORDER}\n"
 
 # The guarded attributes and the record column each one counts.
 GUARD_COLUMNS = {
@@ -139,6 +149,8 @@ def prepare_records(raw: pa.Table, default_phone_region: str, blocklist: Blockli
         "city_fold": fold_text(_combined(raw.column("city"))),
         "country_code": raw.column("country_code"),
     }
+    if "row_hash" in raw.column_names:
+        columns["row_hash"] = raw.column("row_hash")
     return pa.table(columns)
 
 

@@ -1,14 +1,17 @@
 """``resolve``: one identity resolution run over ``intermediate.int_contact_records_unioned``.
 
-Steps: read and normalise the records; deterministic edges (account id > loyalty id > email > phone);
-guarded clustering; probabilistic edges between the clusters that are left apart; guarded clustering of all
-edges; stable ids against the previous run; write ``identity.*`` in one transaction (a failed run leaves the
-previous state untouched, a re-run of the same input changes nothing).
+Steps: read the input and decide the scope (every record on a first run, else the records the changes since
+the last run can reach: ``identity.incremental``), normalising only rows not seen before; deterministic edges
+(account id > loyalty id > email > phone); guarded clustering; probabilistic edges between the clusters that
+are left apart; guarded clustering of all edges; stable ids against the previous run; write ``identity.*``
+in one transaction (a failed run leaves the previous state untouched, a re-run of the same input changes
+nothing).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -21,8 +24,18 @@ from customer360.identity.blocklist import Blocklist, load_blocklist
 from customer360.identity.clustering import ACCEPTED, ClusterResult, Guard, cluster_records
 from customer360.identity.deterministic import deterministic_edges
 from customer360.identity.edges import ALL_RULES, FORCED_PRIORITY, RULE_BY_PRIORITY, EdgeSet
+from customer360.identity.incremental import (
+    BLOCK_SIZES_RELATION,
+    ERASURE_LOG_TABLE,
+    SCOPE_RELATION,
+    drop_run_tables,
+    fingerprint,
+    plan_scope,
+    record_components,
+    write_state,
+)
 from customer360.identity.probabilistic import DEFAULT_MAX_BLOCK_SIZE, probabilistic_edges
-from customer360.identity.records import INPUT_TABLE, guard_codes, latest_versions, read_records
+from customer360.identity.records import INPUT_TABLE, check_input, guard_codes, latest_versions
 from customer360.identity.rules import RuleSet, build_ruleset, guards_for
 from customer360.identity.stable_ids import XREF_TABLE, assign_customer_ids, ensure_state_tables
 from customer360.settings import Settings
@@ -32,13 +45,21 @@ CONTACT_POINTS_TABLE = f"{IDENTITY_SCHEMA}.contact_points"
 MATCH_EDGES_TABLE = f"{IDENTITY_SCHEMA}.match_edges"
 RUNS_TABLE = f"{IDENTITY_SCHEMA}.resolution_runs"
 SINGLETON_RULE = "singleton"
+log = logging.getLogger(__name__)
 
 RUNS_DDL = f"""create table if not exists {RUNS_TABLE} (
     run_sequence bigint, run_id varchar, as_of_date date, ruleset_version varchar, ruleset_hash varchar,
     ruleset_changed boolean, ruleset json, records bigint, customers bigint, new_customers bigint,
     merges bigint, splits bigint, edges_by_rule json, accepted_edges_by_rule json, guard_rejections bigint,
     rejections_by_guard json, candidate_pairs bigint, blocks_skipped bigint, records_in_skipped_blocks bigint,
-    seconds double)"""
+    seconds double, mode varchar, mode_reason varchar, records_resolved bigint, rows_normalised bigint)"""
+# Columns added after the first release (a warehouse from then gets them on its next run).
+RUNS_ADDED_COLUMNS = (
+    ("mode", "varchar"),
+    ("mode_reason", "varchar"),
+    ("records_resolved", "bigint"),
+    ("rows_normalised", "bigint"),
+)
 
 
 @dataclass
@@ -61,6 +82,12 @@ class ResolutionResult:
     ruleset_hash: str
     ruleset_changed: bool
     seconds: float
+    # "full": every record resolved; "incremental": the records_resolved that this run's changes can reach
+    # (edge, rejection and blocking counts above are theirs). records/customers count the whole output.
+    mode: str = "full"
+    mode_reason: str = ""
+    records_resolved: int = 0
+    rows_normalised: int = 0
     step_seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
@@ -80,90 +107,133 @@ def resolve(
 ) -> ResolutionResult:
     """Resolve identities for ``as_of_date`` and write ``identity.*``. ``blocklist`` and ``guards`` default to
     the shipped blocklist and the settings' limits; passing others is a rule change and is recorded."""
-    started = time.perf_counter()
-    steps: dict[str, float] = {}
     blocklist = blocklist or load_blocklist()
     guards = guards or guards_for(settings)
     ruleset = build_ruleset(settings, blocklist, guards, max_block_size)
     # On PostgreSQL: a scratch DuckDB with the input and identity's state; identity.* is written back.
-    with stage_connection(settings, pull=(INPUT_TABLE, IDENTITY_SCHEMA), push=(IDENTITY_SCHEMA,)) as con:
+    pull = (INPUT_TABLE, IDENTITY_SCHEMA, ERASURE_LOG_TABLE)
+    with stage_connection(settings, pull=pull, push=(IDENTITY_SCHEMA,)) as con:
         con.execute("set enable_progress_bar = false")
-        tick = time.perf_counter()
-        records = read_records(con, settings.default_phone_region, blocklist)
-        steps["read_normalise"] = time.perf_counter() - tick
-        count = records.num_rows
-        codes = guard_codes(records)
-
-        tick = time.perf_counter()
-        det = deterministic_edges(records)
-        first = cluster_records(count, det, codes, guards)
-        steps["deterministic"] = time.perf_counter() - tick
-
-        tick = time.perf_counter()
-        prob, blocking = probabilistic_edges(
-            con, records, first.labels, settings.match_threshold, max_block_size
-        )
-        steps["probabilistic"] = time.perf_counter() - tick
-
-        tick = time.perf_counter()
-        edges = EdgeSet.concat([det, prob])
-        final = cluster_records(count, edges, codes, guards)
-        steps["clustering"] = time.perf_counter() - tick
-
-        tick = time.perf_counter()
-        latest = latest_versions(records)
-        group = _record_numbers(records, latest)
-        rule, score = record_match_rules(group, len(latest), edges, final)
-        labels, label_of_cluster = _record_labels(final.labels, latest)
-        outputs = records.take(pa.array(latest, pa.int64()))
-        accepted = final.edge_status == ACCEPTED
-        con.execute("begin transaction")
         try:
-            ensure_state_tables(con)
-            previous_hash = _previous_ruleset_hash(con)
-            changed = previous_hash is not None and previous_hash != ruleset.hash
-            assignment = assign_customer_ids(
-                con,
-                outputs,
-                pa.array(labels),
-                as_of_date,
-                run_id,
-                _merge_reasons(con, edges, label_of_cluster[final.labels[edges.left]], accepted, ruleset),
-                _split_reason(ruleset, previous_hash),
-            )
-            steps["stable_ids"] = time.perf_counter() - tick
-            tick = time.perf_counter()
-            _write_xref(con, outputs, assignment.customer_ids, rule, score)
-            _write_contact_points(con, outputs)
-            _write_edges(con, records, group, edges, final, run_id)
-            result = ResolutionResult(
-                run_id=run_id,
-                as_of_date=as_of_date,
-                records=len(latest),
-                customers=len(np.unique(labels)),
-                new_customers=assignment.new_customers,
-                merges=assignment.merges,
-                splits=assignment.splits,
-                edges_by_rule=edges.counts_by_rule(),
-                accepted_edges_by_rule=edges.counts_by_rule(accepted),
-                guard_rejections=final.rejections,
-                rejections_by_guard=final.rejections_by_guard(),
-                candidate_pairs=blocking.candidate_pairs,
-                blocks_skipped=blocking.blocks_skipped,
-                records_in_skipped_blocks=blocking.records_in_skipped_blocks,
-                ruleset_version=ruleset.version,
-                ruleset_hash=ruleset.hash,
-                ruleset_changed=changed,
-                seconds=0.0,
-                step_seconds=steps,
-            )
-            steps["write"] = time.perf_counter() - tick
-            result.seconds = round(time.perf_counter() - started, 3)
-            _write_run(con, result, ruleset)
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
+            return _resolve(con, settings, as_of_date, run_id, blocklist, guards, ruleset, max_block_size)
+        finally:
+            drop_run_tables(con)
+
+
+def _resolve(
+    con: object,
+    settings: Settings,
+    as_of_date: date,
+    run_id: str,
+    blocklist: Blocklist,
+    guards: tuple[Guard, ...],
+    ruleset: RuleSet,
+    max_block_size: int,
+) -> ResolutionResult:
+    started = time.perf_counter()
+    steps: dict[str, float] = {}
+    tick = time.perf_counter()
+    check_input(con)
+    scope = plan_scope(con, settings, ruleset.hash, blocklist, max_block_size)
+    records = scope.records
+    steps["read_normalise"] = time.perf_counter() - tick
+    count = records.num_rows
+    codes = guard_codes(records)
+
+    tick = time.perf_counter()
+    det = deterministic_edges(records)
+    first = cluster_records(count, det, codes, guards)
+    steps["deterministic"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    prob, blocking = probabilistic_edges(
+        con,
+        records,
+        first.labels,
+        settings.match_threshold,
+        max_block_size,
+        block_sizes=None if scope.full else BLOCK_SIZES_RELATION,
+    )
+    steps["probabilistic"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    edges = EdgeSet.concat([det, prob])
+    final = cluster_records(count, edges, codes, guards)
+    steps["clustering"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    latest = latest_versions(records)
+    group = _record_numbers(records, latest)
+    rule, score = record_match_rules(group, len(latest), edges, final)
+    labels, label_of_cluster = _record_labels(final.labels, latest)
+    outputs = records.take(pa.array(latest, pa.int64()))
+    components = record_components(records, latest, edges)
+    accepted = final.edge_status == ACCEPTED
+    in_scope = None if scope.full else SCOPE_RELATION
+    con.execute("begin transaction")
+    try:
+        ensure_state_tables(con)
+        previous_hash = _previous_ruleset_hash(con)
+        changed = previous_hash is not None and previous_hash != ruleset.hash
+        assignment = assign_customer_ids(
+            con,
+            outputs,
+            pa.array(labels, pa.int64()),
+            as_of_date,
+            run_id,
+            _merge_reasons(con, edges, label_of_cluster[final.labels[edges.left]], accepted, ruleset),
+            _split_reason(ruleset, previous_hash),
+            scope=in_scope,
+        )
+        steps["stable_ids"] = time.perf_counter() - tick
+        tick = time.perf_counter()
+        _write_xref(con, outputs, assignment.customer_ids, rule, score, in_scope)
+        _write_contact_points(con, outputs, in_scope)
+        _write_edges(con, records, group, edges, final, run_id, in_scope)
+        write_state(con, scope, components, fingerprint(ruleset.hash), as_of_date, run_id)
+        total_records, total_customers = con.execute(
+            f"select count(*), count(distinct customer_id) from {XREF_TABLE}"
+        ).fetchall()[0]
+        result = ResolutionResult(
+            run_id=run_id,
+            as_of_date=as_of_date,
+            records=int(total_records),
+            customers=int(total_customers),
+            new_customers=assignment.new_customers,
+            merges=assignment.merges,
+            splits=assignment.splits,
+            edges_by_rule=edges.counts_by_rule(),
+            accepted_edges_by_rule=edges.counts_by_rule(accepted),
+            guard_rejections=final.rejections,
+            rejections_by_guard=final.rejections_by_guard(),
+            candidate_pairs=blocking.candidate_pairs,
+            blocks_skipped=blocking.blocks_skipped,
+            records_in_skipped_blocks=blocking.records_in_skipped_blocks,
+            ruleset_version=ruleset.version,
+            ruleset_hash=ruleset.hash,
+            ruleset_changed=changed,
+            seconds=0.0,
+            mode=scope.mode,
+            mode_reason=scope.reason,
+            records_resolved=len(latest),
+            rows_normalised=scope.new_rows,
+            step_seconds=steps,
+        )
+        steps["write"] = time.perf_counter() - tick
+        result.seconds = round(time.perf_counter() - started, 3)
+        _write_run(con, result, ruleset)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    log.info(
+        "identity: %s run (%s): %s of %s records resolved in %.1f s",
+        scope.mode,
+        scope.reason,
+        f"{len(latest):,}",
+        f"{result.records:,}",
+        result.seconds,
+    )
     return result
 
 
@@ -223,6 +293,8 @@ def record_match_rules(
 
 def _previous_ruleset_hash(con: object) -> str | None:
     con.execute(RUNS_DDL)
+    for column, kind in RUNS_ADDED_COLUMNS:
+        con.execute(f"alter table {RUNS_TABLE} add column if not exists {column} {kind}")
     rows = con.execute(f"select ruleset_hash from {RUNS_TABLE} order by run_sequence desc limit 1").fetchall()
     return rows[0][0] if rows else None
 
@@ -270,7 +342,12 @@ def _merge_reasons(
 
 
 def _write_xref(
-    con: object, records: pa.Table, customer_ids: pa.Array, rule: pa.Array, score: pa.Array
+    con: object,
+    records: pa.Table,
+    customer_ids: pa.Array,
+    rule: pa.Array,
+    score: pa.Array,
+    scope: str | None,
 ) -> None:
     xref = pa.table(
         {
@@ -281,10 +358,10 @@ def _write_xref(
             "match_score": score,
         }
     )
-    _replace_table(con, XREF_TABLE, xref, "source_channel, source_record_id")
+    _replace_table(con, XREF_TABLE, xref, "source_channel, source_record_id", scope)
 
 
-def _write_contact_points(con: object, records: pa.Table) -> None:
+def _write_contact_points(con: object, records: pa.Table, scope: str | None) -> None:
     columns = (
         "source_channel",
         "source_record_id",
@@ -296,15 +373,22 @@ def _write_contact_points(con: object, records: pa.Table) -> None:
         "name_script",
     )
     _replace_table(
-        con, CONTACT_POINTS_TABLE, records.select(list(columns)), "source_channel, source_record_id"
+        con, CONTACT_POINTS_TABLE, records.select(list(columns)), "source_channel, source_record_id", scope
     )
 
 
 def _write_edges(
-    con: object, records: pa.Table, group: np.ndarray, edges: EdgeSet, clusters: ClusterResult, run_id: str
+    con: object,
+    records: pa.Table,
+    group: np.ndarray,
+    edges: EdgeSet,
+    clusters: ClusterResult,
+    run_id: str,
+    scope: str | None,
 ) -> None:
     """Every edge between two different records, accepted or rejected, once per record pair, rule and key
-    (edges between versions of one record, or repeated by versions, are left out)."""
+    (edges between versions of one record, or repeated by versions, are left out). With ``scope`` only the
+    edges of the scope's records are replaced (no edge links a record in it to one outside)."""
     between = group[edges.left] != group[edges.right]
     edges = edges.take(np.flatnonzero(between))
     clusters = ClusterResult(
@@ -335,17 +419,23 @@ def _write_edges(
             "reject_reason": pa.array(reason, pa.string()),
         }
     )
+    distinct_edges = """select distinct on (
+            left_channel, left_record_id, right_channel, right_record_id, match_rule, match_key
+        ) *
+        from identity_edges
+        order by left_channel, left_record_id, right_channel, right_record_id, match_rule, match_key,
+            status, match_score desc"""
     con.register("identity_edges", table)
     try:
-        con.execute(
-            f"""create or replace table {MATCH_EDGES_TABLE} as
-            select distinct on (
-                left_channel, left_record_id, right_channel, right_record_id, match_rule, match_key
-            ) *
-            from identity_edges
-            order by left_channel, left_record_id, right_channel, right_record_id, match_rule, match_key,
-                status, match_score desc"""
-        )
+        if scope is None:
+            con.execute(f"create or replace table {MATCH_EDGES_TABLE} as {distinct_edges}")
+        else:
+            for side in ("left", "right"):
+                con.execute(
+                    f"""delete from {MATCH_EDGES_TABLE} as e using {scope} as s
+                    where s.source_channel = e.{side}_channel and s.source_record_id = e.{side}_record_id"""
+                )
+            con.execute(f"insert into {MATCH_EDGES_TABLE} {distinct_edges}")
     finally:
         con.unregister("identity_edges")
 
@@ -353,9 +443,13 @@ def _write_edges(
 def _write_run(con: object, result: ResolutionResult, ruleset: RuleSet) -> None:
     con.execute(f"delete from {RUNS_TABLE} where run_id = ?", [result.run_id])
     con.execute(
-        f"""insert into {RUNS_TABLE} values (
+        f"""insert into {RUNS_TABLE} (run_sequence, run_id, as_of_date, ruleset_version, ruleset_hash,
+            ruleset_changed, ruleset, records, customers, new_customers, merges, splits, edges_by_rule,
+            accepted_edges_by_rule, guard_rejections, rejections_by_guard, candidate_pairs, blocks_skipped,
+            records_in_skipped_blocks, seconds, mode, mode_reason, records_resolved, rows_normalised)
+        values (
             (select coalesce(max(run_sequence), 0) + 1 from {RUNS_TABLE}),
-            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             result.run_id,
             result.as_of_date,
@@ -376,13 +470,27 @@ def _write_run(con: object, result: ResolutionResult, ruleset: RuleSet) -> None:
             result.blocks_skipped,
             result.records_in_skipped_blocks,
             result.seconds,
+            result.mode,
+            result.mode_reason,
+            result.records_resolved,
+            result.rows_normalised,
         ],
     )
 
 
-def _replace_table(con: object, name: str, table: pa.Table, order_by: str) -> None:
+def _replace_table(con: object, name: str, table: pa.Table, order_by: str, scope: str | None = None) -> None:
+    """Replace ``name`` with ``table``; with ``scope``, replace only the rows of the scope's records."""
     con.register("identity_output", table)
     try:
-        con.execute(f"create or replace table {name} as select * from identity_output order by {order_by}")
+        if scope is None:
+            con.execute(
+                f"create or replace table {name} as select * from identity_output order by {order_by}"
+            )
+        else:
+            con.execute(
+                f"""delete from {name} as t using {scope} as s
+                where s.source_channel = t.source_channel and s.source_record_id = t.source_record_id"""
+            )
+            con.execute(f"insert into {name} by name select * from identity_output order by {order_by}")
     finally:
         con.unregister("identity_output")

@@ -81,12 +81,15 @@ def assign_customer_ids(
     run_id: str,
     merge_reasons: pa.Table,
     split_reason: str,
+    scope: str | None = None,
 ) -> IdAssignment:
     """Give every cluster an id, update the registry, history and aliases; return the id per record.
 
     ``records`` has ``source_channel, source_record_id`` in record order; ``labels`` the cluster of each
-    record
-    (its earliest record number); ``merge_reasons`` has ``label, reason`` for clusters that may merge ids."""
+    record (its earliest record number); ``merge_reasons`` has ``label, reason`` for clusters that may merge
+    ids. ``scope``: a relation ``(source_channel, source_record_id)`` when ``records`` are only the records an
+    incremental run re-resolves (plus records gone from the input): only the previous ids of those records
+    can be retired; every other id keeps its records."""
     ensure_state_tables(con)
     cur = pa.table(
         {
@@ -99,7 +102,7 @@ def assign_customer_ids(
     con.register("ids_current", cur)
     con.register("ids_merge_reasons", merge_reasons)
     try:
-        return _assign(con, as_of_date, run_id, split_reason)
+        return _assign(con, as_of_date, run_id, split_reason, scope)
     finally:
         for name in ("ids_current", "ids_merge_reasons"):
             con.unregister(name)
@@ -107,7 +110,7 @@ def assign_customer_ids(
             con.execute(f"drop table if exists {name}")
 
 
-def _assign(con: object, as_of_date: date, run_id: str, split_reason: str) -> IdAssignment:
+def _assign(con: object, as_of_date: date, run_id: str, split_reason: str, scope: str | None) -> IdAssignment:
     con.execute(
         f"""create or replace temp table ids_overlap as
         select c.label, x.customer_id as prev_id, count(*) as record_count
@@ -177,9 +180,14 @@ def _assign(con: object, as_of_date: date, run_id: str, split_reason: str) -> Id
         )
         con.execute("drop table ids_merged")
     # Previous ids with no records left (their records disappeared from the input).
+    within_scope = ""
+    if scope is not None:
+        within_scope = f"""and customer_id in (
+            select x.customer_id from {XREF_TABLE} as x
+            join {scope} as s using (source_channel, source_record_id))"""
     con.execute(
         f"""update {REGISTRY_TABLE} set status = 'retired'
-        where status = 'active' and customer_id not in (select survivor_id from ids_cluster)"""
+        where status = 'active' and customer_id not in (select survivor_id from ids_cluster) {within_scope}"""
     )
     new_customers = con.execute("select count(*) from ids_new").fetchall()[0][0]
     ids = con.sql(
