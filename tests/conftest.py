@@ -35,6 +35,7 @@ BUILD_ONCE_MODULES = frozenset(
         "tests/unit/test_dbt_marts.py",
         "tests/unit/test_quality_stages.py",
         "tests/unit/test_publish.py",
+        "tests/unit/test_bench_peer.py",
     }
 )
 

@@ -83,8 +83,8 @@ def _bench(args: argparse.Namespace) -> int:
         + (
             "both give the same scores and values"
             if peer["agree"]
-            else f"MISMATCH: {peer['rfm_score_mismatches']} RFM scores, "
-            f"{peer['historical_value_mismatches']} values"
+            else f"MISMATCH: {peer.get('purchase_day_mismatches')} purchase days, "
+            f"{peer['rfm_score_mismatches']} RFM scores, {peer['historical_value_mismatches']} values"
         )
     )
     _print_details(result["stage_details"])

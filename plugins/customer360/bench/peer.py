@@ -1,157 +1,183 @@
-"""The pandas peer: a straightforward pandas implementation of RFM scores and historical customer value,
-timed against the SQL dbt runs for the same results on the same warehouse, with a check that both agree.
+"""The pandas peer: RFM scores and historical customer value computed by the dbt models' SQL and by plain
+pandas (customer360.bench.pandas_models) from the same relations, timed on the same warehouse, with a check
+that both give the same rows.
 
-The SQL side executes the models' compiled SQL (what ``dbt build`` ran, from dbt's target folder) into a
-scratch schema, so the comparison measures the engine, not dbt's start-up. The pandas side starts from the
-same order lines (``intermediate.int_order_lines_unioned``), loaded into a DataFrame first (load time is
-reported but not counted against pandas).
+Both sides compute the same three results: int_customer_purchase_days and customer_rfm from the order lines
+(int_order_lines_unioned, with the RFM segment seed), and customer_clv from the orders (fct_orders, the order
+roll-up the model reads), the customers (dim_customers) and the CLV predictions of the as-of date.
+
+- SQL: the models' compiled SQL (what ``dbt build`` ran, from dbt's target folder), run in DuckDB with the
+  warehouse attached read-only and the results written to an in-memory database; customer_rfm reads the
+  int_customer_purchase_days just computed. dbt's start-up and compilation are not timed.
+- pandas: the inputs are read into DataFrames first (reported as ``pandas_load_seconds``, not timed: DuckDB
+  reads them from its own storage), then the three results are computed.
+
+Each side runs ``rounds`` times, alternately, and the fastest round counts (the machine may be busy).
 """
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-import numpy as np
+import pandas as pd
 
+from customer360.bench.pandas_models import PREDICTION_COLUMNS, PeerInputs, pandas_models
 from customer360.settings import Settings
 
-SQL_MODELS = (
-    "models/intermediate/customers/int_customer_purchase_days.sql",
-    "models/marts/customer_analytics/customer_rfm.sql",
-    "models/marts/customer_analytics/customer_clv.sql",
-)
-SCRATCH_SCHEMA = "bench_peer"
+PEER_MODELS = ("int_customer_purchase_days", "customer_rfm", "customer_clv")
+SCRATCH_CATALOG = "memory"  # DuckDB's in-memory database of a connection to ":memory:"
+
+KEYS = {
+    "int_customer_purchase_days": ["customer_id", "purchase_date"],
+    "customer_rfm": ["customer_id"],
+    "customer_clv": ["customer_id"],
+}
+SQL_RESULTS = {
+    "int_customer_purchase_days": (
+        "select customer_id, purchase_date, order_count, cast(net_amount * 100 as bigint) as net_cents, "
+        "cast(margin_amount * 100 as bigint) as margin_cents from {}"
+    ),
+    "customer_rfm": (
+        "select customer_id, recency_days, frequency, cast(monetary * 100 as bigint) as monetary_cents, "
+        "r_score, f_score, m_score, fm_score, rfm_cell, rfm_segment from {}"
+    ),
+    "customer_clv": (
+        "select customer_id, cast(historical_revenue * 100 as bigint) as historical_revenue_cents, "
+        "cast(historical_margin * 100 as bigint) as historical_margin_cents, order_count, "
+        f"{', '.join(PREDICTION_COLUMNS)}, model_status from {{}}"
+    ),
+}
+INPUTS = {
+    "order_lines": (
+        "select source_channel, order_id, customer_id, ordered_date, is_revenue, "
+        "cast(net_amount * 100 as bigint) as net_cents, cast(margin_amount * 100 as bigint) as margin_cents "
+        "from intermediate.int_order_lines_unioned"
+    ),
+    "orders": (
+        "select customer_id, ordered_date, is_revenue, cast(net_amount * 100 as bigint) as net_cents, "
+        "cast(margin_amount * 100 as bigint) as margin_cents from marts.fct_orders"
+    ),
+    "customers": "select customer_id from marts.dim_customers",
+    "clv_predictions": "select * from analytics.customer_clv_predictions",
+    "segment_map": "select r_score, fm_score, rfm_segment from seeds.rfm_segment_map",
+}
 
 
-def ntile(n: int, buckets: int = 5) -> np.ndarray:
-    """SQL ``ntile(buckets)`` over n ordered rows: the first ``n % buckets`` groups hold one row more."""
-    base, extra = divmod(n, buckets)
-    sizes = [base + 1] * extra + [base] * (buckets - extra)
-    return np.repeat(np.arange(1, buckets + 1), sizes)[:n]
+@dataclass(frozen=True)
+class CompiledModel:
+    name: str
+    relation: str  # as the compiled SQL of a downstream model names it, e.g. "db"."marts"."customer_rfm"
+    sql: str
+    depends_on: tuple[str, ...]  # unique ids of the nodes it reads
 
 
-def pandas_rfm_and_value(lines, as_of_date: date, window_days: int):
-    """RFM (recency, distinct purchase days, net revenue in the window; quintile scores with customer_id as
-    tie-breaker) and historical value per customer, in plain pandas."""
-    import pandas as pd
-
-    as_of = pd.Timestamp(as_of_date)
-    lines = lines.assign(ordered_date=pd.to_datetime(lines["ordered_date"]))
-    revenue = lines[lines["is_revenue"] & lines["customer_id"].notna() & (lines["ordered_date"] <= as_of)]
-    days = (
-        revenue.groupby(["customer_id", "ordered_date"], sort=False)
-        .agg(net_amount=("net_amount", "sum"), margin_amount=("margin_amount", "sum"))
-        .reset_index()
-    )
-    start = as_of - pd.Timedelta(days=window_days)
-    window = days[days["ordered_date"] >= start]
-    rfm = (
-        window.groupby("customer_id")
-        .agg(
-            last_day=("ordered_date", "max"),
-            frequency=("ordered_date", "count"),
-            monetary=("net_amount", "sum"),
-        )
-        .reset_index()
-    )
-    rfm["recency_days"] = (as_of - rfm["last_day"]).dt.days
-    n = len(rfm)
-    for score, column, ascending in (
-        ("r_score", "recency_days", False),
-        ("f_score", "frequency", True),
-        ("m_score", "monetary", True),
-    ):
-        ordered = rfm.sort_values([column, "customer_id"], ascending=[ascending, True], kind="mergesort")
-        rfm.loc[ordered.index, score] = ntile(n)
-    rfm[["r_score", "f_score", "m_score"]] = rfm[["r_score", "f_score", "m_score"]].astype(int)
-    value = (
-        revenue.groupby("customer_id")
-        .agg(
-            historical_revenue=("net_amount", "sum"),
-            historical_margin=("margin_amount", "sum"),
-            order_count=("order_id", "nunique"),
-        )
-        .reset_index()
-    )
-    return rfm, value
+def compiled_models(settings: Settings, as_of_date: date) -> list[CompiledModel]:
+    """The peer models' compiled SQL from dbt's target folder; it must be compiled for ``as_of_date``."""
+    target = settings.home / "dbt" / "target"
+    manifest_path = target / "manifest.json"
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"{manifest_path} is missing: run the pipeline for {as_of_date} first")
+    nodes = json.loads(manifest_path.read_text(encoding="utf-8"))["nodes"]
+    models = []
+    for name in PEER_MODELS:
+        node = nodes[f"model.customer360.{name}"]
+        path = target / "compiled" / "customer360" / node["original_file_path"]
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path} is missing: build {name} (run the pipeline for {as_of_date}) first"
+            )
+        sql = path.read_text(encoding="utf-8")
+        if f"'{as_of_date.isoformat()}'" not in sql:
+            raise ValueError(
+                f"{path} was not compiled for as-of date {as_of_date}: compare on the date of the last run"
+            )
+        models.append(CompiledModel(name, node["relation_name"], sql, tuple(node["depends_on"]["nodes"])))
+    return models
 
 
-def _compiled_sql(settings: Settings, model_path: str) -> str | None:
-    path = settings.home / "dbt" / "target" / "compiled" / "customer360" / model_path
-    return path.read_text(encoding="utf-8") if path.exists() else None
+def sql_models(con: Any, models: list[CompiledModel]) -> dict[str, float]:
+    """Run each model's SQL into the scratch catalog, later models reading earlier results there; return the
+    seconds per model."""
+    seconds = {}
+    for i, model in enumerate(models):
+        sql = model.sql
+        for upstream in models[:i]:
+            if f"model.customer360.{upstream.name}" not in model.depends_on:
+                continue
+            if upstream.relation not in sql:
+                raise ValueError(f"the compiled SQL of {model.name} does not name {upstream.relation}")
+            sql = sql.replace(upstream.relation, f"{SCRATCH_CATALOG}.main.{upstream.name}")
+        started = time.perf_counter()
+        con.execute(f"create or replace table {SCRATCH_CATALOG}.main.{model.name} as {sql}")
+        seconds[model.name] = time.perf_counter() - started
+    return seconds
 
 
-def sql_rfm_and_value(con, settings: Settings) -> tuple[float, list[str]]:
-    """Run the models' compiled SQL into a scratch schema; return the seconds and the models run."""
-    con.execute(f"create schema if not exists {SCRATCH_SCHEMA}")
-    ran = []
-    started = time.perf_counter()
-    for model_path in SQL_MODELS:
-        sql = _compiled_sql(settings, model_path)
-        if sql is None:
-            continue
-        name = Path(model_path).stem
-        con.execute(f"create or replace table {SCRATCH_SCHEMA}.{name} as {sql}")
-        ran.append(name)
-    seconds = time.perf_counter() - started
-    return seconds, ran
+def load_inputs(con: Any) -> PeerInputs:
+    return PeerInputs(**{name: con.execute(sql).df() for name, sql in INPUTS.items()})
 
 
-def compare(settings: Settings, as_of_date: date) -> dict[str, Any]:
-    """Time both implementations on the warehouse of ``settings`` and check they give the same answers."""
+def row_mismatches(left: pd.DataFrame, right: pd.DataFrame, keys: list[str]) -> int:
+    """Rows of either frame without a partner by ``keys``, plus matched rows with any other column unequal
+    (two nulls are equal)."""
+    merged = left.merge(right, on=keys, how="outer", suffixes=("_left", "_right"), indicator=True)
+    unequal = merged["_merge"] != "both"
+    for column in (c for c in left.columns if c not in keys):
+        a, b = merged[f"{column}_left"], merged[f"{column}_right"]
+        same = (a == b).fillna(False).astype(bool) | (a.isna() & b.isna())
+        unequal |= ~same
+    return int(unequal.sum())
+
+
+def compare(settings: Settings, as_of_date: date, rounds: int = 3) -> dict[str, Any]:
+    """Time both implementations on the warehouse of ``settings`` and check they give the same rows."""
     import duckdb
 
-    con = duckdb.connect(str(settings.warehouse_path))
+    models = compiled_models(settings, as_of_date)
+    database = models[0].relation.split(".")[0].strip('"')
+    con = duckdb.connect(
+        ":memory:",
+        config={"threads": settings.duckdb_threads, "memory_limit": settings.duckdb_memory_limit},
+    )
     try:
+        con.execute(f"attach '{settings.warehouse_path}' as \"{database}\" (read_only)")
+        con.execute(f'use "{database}"')
         load_started = time.perf_counter()
-        lines = con.execute(
-            "select customer_id, order_id, ordered_date, is_revenue, "
-            "cast(net_amount as double) as net_amount, cast(margin_amount as double) as margin_amount "
-            "from intermediate.int_order_lines_unioned"
-        ).df()
+        inputs = load_inputs(con)
         load_seconds = time.perf_counter() - load_started
 
-        pandas_started = time.perf_counter()
-        rfm, value = pandas_rfm_and_value(lines, as_of_date, settings.rfm_window_days)
-        pandas_seconds = time.perf_counter() - pandas_started
-
-        sql_seconds, models = sql_rfm_and_value(con, settings)
-        sql_rfm = con.execute(
-            f"select customer_id, r_score, f_score, m_score from {SCRATCH_SCHEMA}.customer_rfm"
-        ).df()
-        merged = rfm.merge(
-            sql_rfm, on="customer_id", how="outer", suffixes=("_pandas", "_sql"), indicator=True
-        )
-        score_mismatches = int(
-            (merged["_merge"] != "both").sum()
-            + sum(
-                (merged[f"{s}_pandas"] != merged[f"{s}_sql"]).sum() for s in ("r_score", "f_score", "m_score")
-            )
-        )
-        value_mismatches = None
-        if "customer_clv" in models:
-            sql_value = con.execute(
-                f"select customer_id, cast(historical_revenue as double) as historical_revenue "
-                f"from {SCRATCH_SCHEMA}.customer_clv where historical_revenue is not null"
-            ).df()
-            joined = value.merge(sql_value, on="customer_id", how="inner", suffixes=("_pandas", "_sql"))
-            value_mismatches = int(
-                (np.abs(joined["historical_revenue_pandas"] - joined["historical_revenue_sql"]) > 0.005).sum()
-            )
-        con.execute(f"drop schema if exists {SCRATCH_SCHEMA} cascade")
+        pandas_rounds, sql_rounds = [], []
+        for _ in range(max(1, rounds)):
+            started = time.perf_counter()
+            results = pandas_models(inputs, as_of_date, settings.rfm_window_days)
+            pandas_rounds.append(time.perf_counter() - started)
+            sql_rounds.append(sql_models(con, models))
+        sql_results = {
+            name: con.execute(sql.format(f"{SCRATCH_CATALOG}.main.{name}")).df()
+            for name, sql in SQL_RESULTS.items()
+        }
     finally:
         con.close()
+    mismatches = {name: row_mismatches(results[name], sql_results[name], KEYS[name]) for name in PEER_MODELS}
+    pandas_seconds = min(pandas_rounds)
+    fastest_sql = min(sql_rounds, key=lambda r: sum(r.values()))
+    sql_seconds = sum(fastest_sql.values())
     return {
-        "customers_scored": int(len(rfm)),
-        "order_lines": int(len(lines)),
+        "customers_scored": int(len(results["customer_rfm"])),
+        "order_lines": int(len(inputs.order_lines)),
+        "rounds": max(1, rounds),
         "pandas_load_seconds": round(load_seconds, 3),
         "pandas_seconds": round(pandas_seconds, 3),
         "sql_seconds": round(sql_seconds, 3),
-        "sql_models": models,
+        "sql_model_seconds": {name: round(s, 3) for name, s in fastest_sql.items()},
+        "sql_models": list(fastest_sql),
+        "sql_threads": settings.duckdb_threads,
         "speedup": round(pandas_seconds / sql_seconds, 1) if sql_seconds > 0 else None,
-        "rfm_score_mismatches": score_mismatches,
-        "historical_value_mismatches": value_mismatches,
+        "purchase_day_mismatches": mismatches["int_customer_purchase_days"],
+        "rfm_score_mismatches": mismatches["customer_rfm"],
+        "historical_value_mismatches": mismatches["customer_clv"],
     }

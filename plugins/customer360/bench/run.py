@@ -228,7 +228,12 @@ def _summarise_peer(peers: list[dict[str, Any]]) -> dict[str, Any]:
         "sql_seconds_min": min(sql_s),
         "sql_seconds_median": statistics.median(sql_s),
         "speedup_median": round(statistics.median(pandas_s) / statistics.median(sql_s), 1),
-        "agree": all(p["rfm_score_mismatches"] == 0 and not p["historical_value_mismatches"] for p in peers),
+        "agree": all(
+            p["rfm_score_mismatches"] == 0
+            and not p["historical_value_mismatches"]
+            and not p.get("purchase_day_mismatches")
+            for p in peers
+        ),
     }
 
 

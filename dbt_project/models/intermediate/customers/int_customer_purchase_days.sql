@@ -13,14 +13,26 @@ revenue_lines as (
         and ordered_date <= {{ as_of_date() }}
 ),
 
+revenue_orders as (
+    -- one row per order (source_channel, order_id) first, so the day's orders are a count(*): no
+    -- count(distinct) over a concatenated key, which DuckDB runs as a second aggregation joined back
+    select
+        customer_id,
+        ordered_date,
+        sum(net_amount) as net_amount,
+        sum(margin_amount) as margin_amount
+    from revenue_lines
+    group by customer_id, ordered_date, source_channel, order_id
+),
+
 purchase_days as (
     select
         customer_id,
         ordered_date as purchase_date,
-        count(distinct {{ dbt.concat(["source_channel", "':'", "order_id"]) }}) as order_count,
+        count(*) as order_count,
         cast(sum(net_amount) as decimal(18, 2)) as net_amount,
         cast(sum(margin_amount) as decimal(18, 2)) as margin_amount
-    from revenue_lines
+    from revenue_orders
     group by customer_id, ordered_date
 ),
 
