@@ -6,8 +6,8 @@ no rollback, no atexit handler runs, exactly like a worker killed by the OOM kil
 
 Points in the code (grep for ``fault_point(``):
 
-- ``ingest.before_commit``: a file's rows are in ``raw`` and its manifest row is about to be written, inside
-  the file's open transaction;
+- ``ingest.before_commit``: a group of files' rows are in ``raw`` and their manifest rows are about to be
+  written, inside the group's open transaction (a group is one or more whole files, ``ingest.file_group``);
 - ``publish.before_swap``: the new snapshot is written aside (``.tmp-*``) and ``current`` not yet swapped.
 
 Production never sets the variable; reading it costs one dictionary lookup.

@@ -488,20 +488,150 @@ def test_given_a_crash_after_rows_were_inserted_when_loading_then_the_file_leave
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     place(settings, "pos_transactions_bad_numbers.csv", "pos_transactions")
-    import customer360.ingest.loader as loader
-
-    real_record_file = loader.record_file
+    import customer360.ingest.file_group as file_group
 
     def crash_before_commit(
-        con: duckdb.DuckDBPyConnection, channel: str, run_id: str, result: object
+        con: duckdb.DuckDBPyConnection, channel: str, run_id: str, results: object
     ) -> None:
         raise KeyboardInterrupt  # a kill between the inserts and the commit
 
-    monkeypatch.setattr(loader, "record_file", crash_before_commit)
+    monkeypatch.setattr(file_group, "record_files", crash_before_commit)
     with pytest.raises(KeyboardInterrupt):
         load_channel(settings, "pos_transactions", DAY, RUN)
     assert query(settings, "select count(*) from raw.pos_transactions") == [(0,)]
     assert query(settings, "select count(*) from audit.quarantine") == [(0,)]
-    monkeypatch.setattr(loader, "record_file", real_record_file)
+    monkeypatch.undo()
     result = load_channel(settings, "pos_transactions", DAY, RUN)  # the next run loads it whole
     assert (result.files[0].status, result.rows_loaded, result.rows_quarantined) == ("loaded", 1, 3)
+
+
+# --- many files: written a group per transaction ---------------------------------------------------
+
+
+def _survey_rows(day: date, first: int, count: int) -> str:
+    header = (FIXTURES / "surveys_good.csv").read_text(encoding="utf-8").splitlines()[0]
+    rows = [f"R{first + i},{day.isoformat()}T08:00:00Z,csat,web,,a@x.nl,,5,,8,9,ok" for i in range(count)]
+    return "\n".join([header, *rows]) + "\n"
+
+
+def place_survey_days(settings: Settings, days: int, rows_per_file: int = 2) -> list[date]:
+    """One surveys file per day for ``days`` days ending on DAY, each with its own response ids."""
+    dates = [DAY - dt.timedelta(days=n) for n in reversed(range(days))]
+    for i, day in enumerate(dates):
+        target = settings.landing_root / "surveys" / day.isoformat() / "s.csv"  # type: ignore[operator]
+        target.parent.mkdir(parents=True)
+        target.write_text(_survey_rows(day, i * rows_per_file, rows_per_file), encoding="utf-8")
+    return dates
+
+
+def test_given_many_small_files_when_loaded_then_each_keeps_its_own_lineage_counts_and_manifest_row(
+    settings: Settings,
+) -> None:
+    # GIVEN 30 daily files, written together in one group (2 rows each, far below the row budget)
+    dates = place_survey_days(settings, 30)
+    # WHEN the channel loads
+    result = load_channel(settings, "surveys", DAY, RUN)
+    # THEN every file is loaded and reconciles, and raw rows name their own file, date, line and checksum
+    assert [f.status for f in result.files] == ["loaded"] * 30
+    assert_reconciles(result)
+    per_file = query(
+        settings,
+        "select _source_file, _load_date, min(_source_line), max(_source_line), count(distinct _file_sha256) "
+        "from raw.surveys group by 1, 2 order by 2",
+    )
+    assert [(r[0], r[1]) for r in per_file] == [(f"surveys/{d.isoformat()}/s.csv", d) for d in dates]
+    assert all(r[2:] == (2, 3, 1) for r in per_file)
+    shas = dict(query(settings, "select source_file, file_sha256 from audit.file_manifest"))
+    assert shas == {f.file: f.file_sha256 for f in result.files}
+    assert query(settings, "select count(*) from raw.surveys") == [(60,)]
+
+
+def test_given_two_dated_files_in_one_group_when_events_are_late_then_each_reason_names_its_file_date(
+    settings: Settings,
+) -> None:
+    # GIVEN two files a day apart, each with an event 401 days before the newer file's date
+    header = (FIXTURES / "surveys_good.csv").read_text(encoding="utf-8").splitlines()[0]
+    late = (DAY - dt.timedelta(days=401)).isoformat()
+    for name, day in (("older", DAY - dt.timedelta(days=1)), ("newer", DAY)):
+        target = settings.landing_root / "surveys" / day.isoformat() / "s.csv"  # type: ignore[operator]
+        target.parent.mkdir(parents=True)
+        target.write_text(f"{header}\n{name},{late}T12:00:00Z,csat,web,,a@x.nl,,5,,8,9,late\n")
+    # WHEN they load together
+    load_channel(settings, "surveys", DAY, RUN)
+    # THEN only the newer file's event is beyond its look-back window, and the reason names that file's date
+    assert query(settings, "select response_id from raw.surveys") == [("older",)]
+    rows = query(settings, "select source_file, load_date, reason from audit.quarantine")
+    assert len(rows) == 1 and rows[0][:2] == (f"surveys/{DAY.isoformat()}/s.csv", DAY)
+    assert rows[0][2].endswith(f"is more than 400 days (late_arrival_days) before the file date {DAY}")
+
+
+def test_given_an_unreadable_file_among_readable_ones_when_loaded_then_only_it_is_missing_from_raw(
+    settings: Settings,
+) -> None:
+    # GIVEN five daily files of which the third cannot be decoded (configured UTF-8, a latin-1 byte)
+    settings.channels_file.write_text("channels:\n  surveys:\n    encoding: utf-8\n", encoding="utf-8")  # type: ignore[union-attr]
+    dates = place_survey_days(settings, 5)
+    broken = settings.landing_root / "surveys" / dates[2].isoformat() / "s.csv"  # type: ignore[operator]
+    broken.write_bytes(broken.read_bytes() + b"R99,2026-03-01T08:00:00Z,csat,web,,a@x.nl,,5,,8,9,caf\xe9\n")
+    # WHEN the channel loads
+    result = load_channel(settings, "surveys", DAY, RUN)
+    # THEN that file failed and left nothing; the others loaded whole; every file has its manifest row
+    assert [f.status for f in result.files] == ["loaded", "loaded", "failed", "loaded", "loaded"]
+    assert query(
+        settings, "select count(*) from raw.surveys where _source_file = ?", [result.files[2].file]
+    ) == [(0,)]
+    assert query(settings, "select count(*) from raw.surveys") == [(8,)]
+    assert query(settings, "select status, count(*) from audit.file_manifest group by 1 order by 1") == [
+        ("failed", 1),
+        ("loaded", 4),
+    ]
+
+
+def test_given_a_file_larger_than_a_batch_among_small_ones_when_loaded_then_every_file_loads_whole(
+    settings: Settings,
+) -> None:
+    # GIVEN small files around one with more rows than a read batch
+    dates = place_survey_days(settings, 4, rows_per_file=1)
+    big = settings.landing_root / "surveys" / dates[1].isoformat() / "s.csv"  # type: ignore[operator]
+    big.write_text(_survey_rows(dates[1], 100, 7), encoding="utf-8")
+    # WHEN the channel loads with batches of 3 rows
+    result = load_channel(settings, "surveys", DAY, RUN, batch_rows=3)
+    # THEN every file loads, in order, with all its rows and lines
+    assert [(f.status, f.rows_loaded) for f in result.files] == [
+        ("loaded", 1),
+        ("loaded", 7),
+        ("loaded", 1),
+        ("loaded", 1),
+    ]
+    lines = query(
+        settings,
+        "select _source_line from raw.surveys where _source_file = ? order by 1",
+        [result.files[1].file],
+    )
+    assert [r[0] for r in lines] == list(range(2, 9))
+
+
+def test_given_a_kill_before_a_group_commits_when_the_next_run_starts_then_every_file_loads_exactly_once(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN ten files whose group is interrupted between its inserts and its commit
+    place_survey_days(settings, 10)
+    import customer360.ingest.file_group as file_group
+
+    def killed(name: str) -> None:
+        if name == "ingest.before_commit":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(file_group, "fault_point", killed)
+    with pytest.raises(KeyboardInterrupt):
+        load_channel(settings, "surveys", DAY, "killed")
+    # THEN nothing of any file of the group was kept
+    assert query(settings, "select count(*) from raw.surveys") == [(0,)]
+    assert query(settings, "select count(*) from audit.file_manifest") == [(0,)]
+    # WHEN the next run starts THEN every file loads once
+    monkeypatch.undo()
+    result = load_channel(settings, "surveys", DAY, "next")
+    assert [f.status for f in result.files] == ["loaded"] * 10
+    assert query(
+        settings, "select count(*), count(distinct (_source_file, _source_line)) from raw.surveys"
+    ) == [(20, 20)]

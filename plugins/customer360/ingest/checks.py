@@ -1,7 +1,8 @@
 """Row checks of the landing contract, as one vectorised DuckDB expression per batch.
 
 ``row_problems_sql`` builds, for a row of ``_ingest_batch`` (every contract column a nullable VARCHAR) plus
-the typed values of ``parsed_columns_sql``, the reasons it fails joined by '; ' ('' when it passes) and
+the typed values of ``parsed_columns_sql`` and the row's file columns (``LOAD_DATE``, ``LATE_BOUND``: one
+statement checks the rows of many files), the reasons it fails joined by '; ' ('' when it passes) and
 the first failing column. Values are only ever column
 references and bound parameters (``$tz``, ``$future_bound``, ...): nothing from the data is spliced into SQL.
 
@@ -26,7 +27,7 @@ prefix, and a record with no elements (``_item_index = 0``) fails.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from customer360.landing.contract import Column, raw_column_name
 from customer360.landing.mapping import ChannelConfig
@@ -41,14 +42,17 @@ _DATE_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _TS_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
 _OFFSET_RE = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)"
 BOOL_VALUES = ("true", "false", "1", "0", "yes", "no", "y", "n")
+# Columns every checked row carries from its file: the landing date (DATE) and the earliest event instant
+# the file may hold (TIMESTAMPTZ, ``CheckWindow.late_bound``).
+LOAD_DATE = "_load_date"
+LATE_BOUND = "_late_bound"
 
 
 @dataclass(frozen=True)
 class CheckWindow:
-    """The time bounds of one file's checks, bound as SQL parameters."""
+    """The time bounds of one run's checks: bound as SQL parameters, or per file (``late_bound``)."""
 
     as_of_date: date
-    load_date: date
     late_arrival_days: int
     timezone: str
 
@@ -56,15 +60,14 @@ class CheckWindow:
     def future_bound(self) -> date:
         return self.as_of_date + timedelta(days=2)
 
-    @property
-    def late_bound(self) -> date:
-        return self.load_date - timedelta(days=self.late_arrival_days)
+    def late_bound(self, load_date: date) -> datetime:
+        """Start (UTC) of the earliest day a file landed on ``load_date`` may hold events of."""
+        return datetime.combine(load_date - timedelta(days=self.late_arrival_days), time(), tzinfo=UTC)
 
     def params(self) -> dict[str, object]:
         return {
             "tz": self.timezone,
             "future_bound": f"{self.future_bound.isoformat()} 00:00:00+00",
-            "late_bound": f"{self.late_bound.isoformat()} 00:00:00+00",
             "earliest_event": f"{EARLIEST_EVENT.isoformat()} 00:00:00+00",
         }
 
@@ -194,13 +197,13 @@ def _column_checks(col: Column, config: ChannelConfig, window: CheckWindow) -> l
         )
         checks.append(
             (
-                f"{parsed} < cast($late_bound as timestamptz)",
+                f"{parsed} < {LATE_BOUND}",
                 sql_text(f"late arrival beyond look-back window: column {col.name} ")
                 + f" || {_shown(ref)} || "
                 + sql_text(
                     f" is more than {window.late_arrival_days} days (late_arrival_days) before the file date "
-                    f"{window.load_date.isoformat()}"
-                ),
+                )
+                + f" || strftime({LOAD_DATE}, '%Y-%m-%d')",
             )
         )
     return checks

@@ -7,6 +7,7 @@ latest 'loaded' row (view ``audit.file_manifest_current``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -50,24 +51,37 @@ class ManifestState:
         self.current[source_file] = (sha, rows_read)
 
 
-def record_file(con: duckdb.DuckDBPyConnection, channel: str, run_id: str, result: FileLoadResult) -> None:
-    """Append one manifest row (inside the caller's transaction, if any)."""
+MANIFEST_ROWS = "_ingest_manifest_rows"
+
+
+def record_files(
+    con: duckdb.DuckDBPyConnection, channel: str, run_id: str, results: Sequence[FileLoadResult]
+) -> None:
+    """Append one manifest row per file, in one statement (inside the caller's transaction, if any)."""
+    if not results:
+        return
+    import pyarrow as pa
+
+    ingested_at = datetime.now(UTC).replace(tzinfo=None)
+    rows = pa.table(
+        {
+            "load_date": pa.array([r.load_date for r in results], pa.date32()),
+            "source_file": pa.array([r.file for r in results], pa.string()),
+            "file_sha256": pa.array([r.file_sha256 for r in results], pa.string()),
+            "file_bytes": pa.array([r.file_bytes for r in results], pa.int64()),
+            "rows_read": pa.array([r.rows_read for r in results], pa.int64()),
+            "rows_loaded": pa.array([r.rows_loaded for r in results], pa.int64()),
+            "rows_quarantined": pa.array([r.rows_quarantined for r in results], pa.int64()),
+            "status": pa.array([r.status for r in results], pa.string()),
+            "message": pa.array([r.message for r in results], pa.string()),
+        }
+    )
+    con.register(MANIFEST_ROWS, rows)
     con.execute(
         f"insert into {MANIFEST_TABLE} (channel, load_date, source_file, file_sha256, file_bytes, rows_read, "
         "rows_loaded, rows_quarantined, status, message, run_id, ingested_at) "
-        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            channel,
-            result.load_date,
-            result.file,
-            result.file_sha256,
-            result.file_bytes,
-            result.rows_read,
-            result.rows_loaded,
-            result.rows_quarantined,
-            result.status,
-            result.message,
-            run_id,
-            datetime.now(UTC).replace(tzinfo=None),
-        ],
+        "select $channel, load_date, source_file, file_sha256, file_bytes, rows_read, rows_loaded, "
+        f"rows_quarantined, status, message, $run_id, cast($ingested_at as timestamp) from {MANIFEST_ROWS}",
+        {"channel": channel, "run_id": run_id, "ingested_at": ingested_at.isoformat(sep=" ")},
     )
+    con.unregister(MANIFEST_ROWS)

@@ -616,15 +616,31 @@ def _iter_lines(text: TextIO, batch_rows: int) -> Iterator[tuple[list[int], list
         yield numbers, docs
 
 
-def _jsonl_file(
-    stack: ExitStack, path: Path, config: ChannelConfig, where: str, batch_rows: int
-) -> LandingFile:
+@contextmanager
+def json_engine() -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB connection that parses JSON lines; reuse it for the files one thread reads.
+
+    Opening and closing a connection costs about as much as parsing a small file, so a caller reading many
+    files passes one to ``open_landing_file`` (never to two threads at once).
+    """
     import duckdb
 
+    with duckdb.connect() as con:
+        con.execute("set enable_progress_bar = false")
+        yield con
+
+
+def _jsonl_file(
+    stack: ExitStack,
+    path: Path,
+    config: ChannelConfig,
+    where: str,
+    batch_rows: int,
+    engine: duckdb.DuckDBPyConnection | None = None,
+) -> LandingFile:
     choice = detect_encoding(path, config.encoding, config.fallback_encodings)
     text = stack.enter_context(open_text(path, choice.encoding))
-    con = stack.enter_context(duckdb.connect())
-    con.execute("set enable_progress_bar = false")
+    con = engine if engine is not None else stack.enter_context(json_engine())
     landing = LandingFile(path, config, choice, iter(()))
     landing.batches = _jsonl_batches(con, text, landing, where, max(1, int(batch_rows * JSONL_BATCH_SHARE)))
     return landing
@@ -800,18 +816,27 @@ def _parquet_batches(
 
 @contextmanager
 def open_landing_file(
-    path: Path, config: ChannelConfig, where: str | None = None, batch_rows: int = DEFAULT_BATCH_ROWS
+    path: Path,
+    config: ChannelConfig,
+    where: str | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    engine: duckdb.DuckDBPyConnection | None = None,
 ) -> Iterator[LandingFile]:
     """Open ``path`` as a landing file of ``config``'s channel; iterate ``.batches`` inside the block.
 
     ``where`` names the file in messages (the loader passes the path relative to the landing root).
-    Raises ``ReadError`` (file cannot be read at all, before or during iteration) and ``OSError``.
+    ``engine`` (``json_engine()``) is the DuckDB connection JSON lines are parsed in; without one the
+    file opens its own. Raises ``ReadError`` (file cannot be read at all, before or during iteration)
+    and ``OSError``.
     """
     label = where or str(path)
-    readers = {"csv": _csv_file, "jsonl": _jsonl_file, "parquet": _parquet_file}
     with ExitStack() as stack:
         try:
-            landing = readers[config.channel.format](stack, path, config, label, batch_rows)
+            if config.channel.format == "jsonl":
+                landing = _jsonl_file(stack, path, config, label, batch_rows, engine)
+            else:
+                readers = {"csv": _csv_file, "parquet": _parquet_file}
+                landing = readers[config.channel.format](stack, path, config, label, batch_rows)
         except EncodingError as exc:
             raise ReadError(f"{label}: {exc}") from None
         yield landing

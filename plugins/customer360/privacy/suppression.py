@@ -5,10 +5,11 @@ that has not processed the request yet. ``audit.erasure_suppression`` keeps, per
 salted hash (``pseudonym.identifier_hash``) of every email, phone number, account id, loyalty id and source
 record key found for the person; it never holds the values themselves.
 
-Ingest calls :meth:`Suppression.apply` for each file inside the file's transaction, after the rows went into
-``raw.<channel>``: rows matching the list are removed again and counted as quarantined, with the reason
-``suppressed: ...`` and no record text, so ``rows_read = rows_loaded + rows_quarantined`` still holds and the
-line stays accounted for without its content.
+Ingest calls :meth:`Suppression.apply` for each file with a suppressed record, inside the transaction that
+writes the file's group, after the rows went into ``raw.<channel>``: rows matching the list are removed
+again and counted as quarantined, with the reason ``suppressed: ...`` and no record text, so
+``rows_read = rows_loaded + rows_quarantined`` still holds and the line stays accounted for without its
+content.
 """
 
 from __future__ import annotations
