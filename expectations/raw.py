@@ -1,19 +1,30 @@
 """Raw stage: the landing contract, checked on what ingest wrote (``raw.<channel>``, ``audit.*``).
 
+The checks on rows look at **this run's files**: the landing files dated the run's date, and any file this
+run loaded (a late file for an earlier date, or every file on a first run), as ``audit.file_manifest``
+records them (:func:`this_run_files_sql`). A daily run so checks one day of raw rows, not the whole history
+again; a rerun of a date checks that date's files again, whichever run loaded them. A bad row stops the run
+that loaded it (and every rerun of its date) but not every later day: once reported, redelivering the file
+corrected (same name) replaces its rows. Until then a later run does not check it again, and its staging
+build reads it like any row not yet built (the staging gate and dbt's tests still apply). Rows without a
+file name cannot say whose they are and are always checked. Table-wide, because they judge the ledger or
+need its history: the ``audit.file_manifest`` columns and rows_read = loaded + quarantined (a few rows per
+file), and the volume and freshness alerts (a median over earlier dates).
+
 Built from ``customer360.landing.contract.CHANNELS``, so a contract change changes the suites:
 
 - every required column is not null; every enum column holds an allowed value (case-insensitive: raw text
   is as delivered, ``Completed`` is fine, staging lower-cases); numbers lie in the contract's min/max;
 - lineage is complete (file, line, checksum, record hash, run);
-- email columns look like addresses (warning: staging and identity clean them);
-- ``audit.file_manifest``: rows read = rows loaded + rows quarantined for every loaded file; every loaded
-  file's records are in raw; the quarantined share per channel in this run stays below the warning and
-  critical thresholds;
+- email columns look like addresses (warning: staging and identity clean them; the share is this run's);
+- ``audit.file_manifest``: rows read = rows loaded + rows quarantined for every loaded file; every file of
+  this run has its records in raw; the quarantined share per channel in this run stays below the warning
+  and critical thresholds;
 - alerts (``customer360.quality.alerting``, suite ``audit.file_manifest.alerts``, warnings): every channel
   delivered a file for the run's date (freshness), and no channel's rows loaded for the date dropped 80% or
   more below the median of its previous 7 loaded dates (volume);
-- ``audit.quarantine``: each row keeps its file, line and reason, and each file's quarantined records match
-  the manifest.
+- ``audit.quarantine``: each row of this run's files keeps its file, line and reason, and each of this
+  run's files has as many quarantined records as the manifest says.
 """
 
 from __future__ import annotations
@@ -28,9 +39,11 @@ from customer360.quality.query_check import ExpectQueryToReturnNoRows
 from customer360.quality.specs import (
     EMAIL_REGEX,
     SuiteSpec,
+    as_query_template,
     critical,
     number_or_null_sql,
     sql_literal,
+    sql_string,
     warning,
 )
 from customer360.warehouse import AUDIT_SCHEMA, RAW_SCHEMA
@@ -53,14 +66,15 @@ MANIFEST_TABLE = "file_manifest"
 QUARANTINE_TABLE = "quarantine"
 MANIFEST_STATUSES = ("loaded", "unchanged", "skipped_duplicate", "failed")
 
-# The latest 'loaded' manifest row of each file: a changed file (same name, new checksum) replaced the rows
-# of its earlier load. ``{manifest}`` is the manifest relation (``{batch}`` when the manifest is the batch).
+# The latest 'loaded' manifest row of each of this run's files: a changed file (same name, new checksum)
+# replaced the rows of its earlier load. ``{manifest}`` is the manifest relation (``{batch}`` when the
+# manifest is the batch), ``{files}`` the query of this run's files (``this_run_files_sql``).
 LATEST_LOADS_SQL = """latest_loads as (
     select channel, source_file, file_sha256, rows_loaded, rows_quarantined from (
         select channel, source_file, file_sha256, rows_loaded, rows_quarantined,
             row_number() over (partition by channel, source_file order by ingested_at desc) as load_rank
         from {manifest}
-        where status = 'loaded'
+        where status = 'loaded' and (channel, source_file) in ({files})
     ) as loads
     where load_rank = 1
 )"""
@@ -97,11 +111,31 @@ def enum_regex(allowed: tuple[str, ...]) -> str:
 
 
 def _this_run(as_of_date: date, run_id: str | None) -> str:
-    """Manifest rows of this run: files of the run's date, plus whatever this run id loaded (a backfill)."""
-    condition = f"load_date = date {sql_literal(as_of_date.isoformat())}"
+    """Manifest rows of this run: files of the run's date, plus whatever this run id loaded (a backfill).
+
+    Plain SQL: wrap it in ``as_query_template`` inside a GX query."""
+    condition = f"load_date = date {sql_string(as_of_date.isoformat())}"
     if run_id:
-        condition += f" or run_id = {sql_literal(run_id)}"
+        condition += f" or run_id = {sql_string(run_id)}"
     return f"({condition})"
+
+
+def this_run_files_sql(as_of_date: date, run_id: str | None) -> str:
+    """``(channel, source_file)`` of this run's files: the loaded files dated ``as_of_date``, and every file
+    ``run_id`` loaded (a late file for an earlier date; all of them on a first run). Plain SQL."""
+    return (
+        f"select channel, source_file from {AUDIT_SCHEMA}.{MANIFEST_TABLE} "
+        f"where status = 'loaded' and {_this_run(as_of_date, run_id)}"
+    )
+
+
+def this_run_raw_rows_sql(channel: str, as_of_date: date, run_id: str | None) -> str:
+    """The rows of ``raw.<channel>`` that this run's raw gate checks (``SuiteSpec.rows``): those of this
+    run's files, and any row without a file name (the lineage check names it)."""
+    return (
+        f"_source_file is null or ({sql_string(channel)}, _source_file) in "
+        f"({this_run_files_sql(as_of_date, run_id)})"
+    )
 
 
 # --- raw.<channel> --------------------------------------------------------------------------------------
@@ -143,7 +177,8 @@ def _lineage_check() -> ExpectQueryToReturnNoRows:
     )
 
 
-def channel_suite(channel: Channel) -> SuiteSpec:
+def channel_suite(channel: Channel, as_of_date: date, run_id: str | None = None) -> SuiteSpec:
+    """The contract on the rows of this run's files in ``raw.<channel>``."""
     expectations: list = []
     for column in channel.required_columns:
         expectations.append(
@@ -176,7 +211,8 @@ def channel_suite(channel: Channel) -> SuiteSpec:
         schema=RAW_SCHEMA,
         table=channel.name,
         expectations=expectations,
-        description=channel.description,
+        description=f"{channel.description} (the rows of this run's files)",
+        rows=this_run_raw_rows_sql(channel.name, as_of_date, run_id),
     )
 
 
@@ -184,11 +220,14 @@ def channel_suite(channel: Channel) -> SuiteSpec:
 
 
 def _raw_records_per_file() -> str:
-    """Records (distinct source lines) per file and checksum in every raw table, as one union."""
+    """Records (distinct source lines) per file and checksum of this run's files (``latest_loads``) in every
+    raw table, as one union."""
     return "\n    union all\n".join(
         f"    select {sql_literal(name)} as channel, _source_file as source_file, "
         "_file_sha256 as file_sha256, count(distinct _source_line) as raw_records "
-        f"from {RAW_SCHEMA}.{_quoted(name)} group by _source_file, _file_sha256"
+        f"from {RAW_SCHEMA}.{_quoted(name)} "
+        f"where _source_file in (select source_file from latest_loads where channel = {sql_literal(name)}) "
+        "group by _source_file, _file_sha256"
         for name in CHANNELS
     )
 
@@ -197,11 +236,12 @@ def _share_check(
     as_of_date: date, run_id: str | None, share: float, severity: str
 ) -> ExpectQueryToReturnNoRows:
     tag = critical if severity == "critical" else warning
+    this_run = as_query_template(_this_run(as_of_date, run_id))
     return ExpectQueryToReturnNoRows(
         unexpected_rows_query=(
             "select channel, sum(rows_read) as rows_read, sum(rows_quarantined) as rows_quarantined, "
             "round(sum(rows_quarantined) / sum(rows_read), 4) as quarantined_share from {batch} "
-            f"where status = 'loaded' and {_this_run(as_of_date, run_id)} group by channel "
+            f"where status = 'loaded' and {this_run} group by channel "
             f"having sum(rows_read) > 0 and sum(rows_quarantined) > {share!r} * sum(rows_read)"
         ),
         description=f"less than {share:.0%} of a channel's rows read in this run were quarantined",
@@ -228,9 +268,12 @@ def manifest_suite(as_of_date: date, run_id: str | None) -> SuiteSpec:
         ),
         ExpectQueryToReturnNoRows(
             unexpected_rows_query=RAW_RECORDS_SQL.format(
-                latest_loads=LATEST_LOADS_SQL.format(manifest="{batch}"), raw_records=_raw_records_per_file()
+                latest_loads=LATEST_LOADS_SQL.format(
+                    manifest="{batch}", files=as_query_template(this_run_files_sql(as_of_date, run_id))
+                ),
+                raw_records=_raw_records_per_file(),
             ),
-            description="every loaded file's rows_loaded records are in its raw table",
+            description="every file of this run has its rows_loaded records in its raw table",
             **critical("nothing lost"),
         ),
         _share_check(as_of_date, run_id, QUARANTINE_WARNING_SHARE, "warning"),
@@ -238,7 +281,7 @@ def manifest_suite(as_of_date: date, run_id: str | None) -> SuiteSpec:
         ExpectQueryToReturnNoRows(
             unexpected_rows_query=(
                 "select channel, source_file, message from {batch} "
-                f"where status = 'failed' and {_this_run(as_of_date, run_id)}"
+                f"where status = 'failed' and {as_query_template(_this_run(as_of_date, run_id))}"
             ),
             description="no landing file of this run failed to load",
             **warning("the ingest task reports these too"),
@@ -256,7 +299,10 @@ def manifest_suite(as_of_date: date, run_id: str | None) -> SuiteSpec:
 # --- audit.quarantine -----------------------------------------------------------------------------------
 
 
-def quarantine_suite() -> SuiteSpec:
+def quarantine_suite(as_of_date: date, run_id: str | None = None) -> SuiteSpec:
+    """The quarantine rows of this run's files (whichever run or erasure wrote them): complete per file, so
+    each file's count can be reconciled with the manifest."""
+    files = this_run_files_sql(as_of_date, run_id)
     expectations: list = [
         *(
             gxe.ExpectColumnValuesToNotBeNull(
@@ -268,9 +314,11 @@ def quarantine_suite() -> SuiteSpec:
         gxe.ExpectColumnValuesToBeInSet(column="channel", value_set=list(CHANNELS), **critical()),
         ExpectQueryToReturnNoRows(
             unexpected_rows_query=QUARANTINED_RECORDS_SQL.format(
-                latest_loads=LATEST_LOADS_SQL.format(manifest=f"{AUDIT_SCHEMA}.{MANIFEST_TABLE}")
+                latest_loads=LATEST_LOADS_SQL.format(
+                    manifest=f"{AUDIT_SCHEMA}.{MANIFEST_TABLE}", files=as_query_template(files)
+                )
             ),
-            description="each loaded file's rows_quarantined records are in audit.quarantine",
+            description="each file of this run has its rows_quarantined records in audit.quarantine",
             **critical("nothing lost"),
         ),
     ]
@@ -279,16 +327,18 @@ def quarantine_suite() -> SuiteSpec:
         schema=AUDIT_SCHEMA,
         table=QUARANTINE_TABLE,
         expectations=expectations,
-        description="one row per rejected record, with its file, line and reason",
+        description="one row per rejected record, with its file, line and reason (this run's files)",
+        # By file name alone, so a row of this run's file with a wrong channel is checked (and fails).
+        rows=f"source_file is null or source_file in (select source_file from ({files}) as files)",
     )
 
 
 def build_suites(as_of_date: date, run_id: str | None = None) -> list[SuiteSpec]:
     """The raw stage's suites for one run: one per channel, plus the manifest and the quarantine."""
     return [
-        *(channel_suite(channel) for channel in CHANNELS.values()),
+        *(channel_suite(channel, as_of_date, run_id) for channel in CHANNELS.values()),
         manifest_suite(as_of_date, run_id),
-        quarantine_suite(),
+        quarantine_suite(as_of_date, run_id),
         alerts_suite(as_of_date),
     ]
 

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("great_expectations")
 
-from quality_warehouse import AS_OF_DATE, RUN_ID, build_good_warehouse, execute  # noqa: E402
+from quality_warehouse import (  # noqa: E402
+    AS_OF_DATE,
+    OLDER_RUN_ID,
+    RUN_ID,
+    build_good_warehouse,
+    execute,
+)
 
 from customer360.quality import StageResult, run_checkpoint  # noqa: E402
 from customer360.quality.runner import load_suites  # noqa: E402
@@ -86,8 +93,8 @@ def test_results_json_and_data_docs_are_written_to_the_run_folder(good_runs) -> 
 
 
 def test_raw_corruptions_each_fail_their_own_check(tmp_path: Path, good_warehouse: Path) -> None:
-    """GIVEN raw data with a null required value, an unknown enum, a number below the contract minimum,
-    a manifest row that does not reconcile, a quarantine row without reason and an invalid email
+    """GIVEN raw data of this run's files with a null required value, an unknown enum, a number below the
+    contract minimum and an invalid email, and a manifest row that does not reconcile
     WHEN the raw checkpoint runs THEN exactly those checks fail (the email as a warning), with readable
     sentences, and the stage is red."""
     settings = _settings(tmp_path, good_warehouse)
@@ -97,7 +104,6 @@ def test_raw_corruptions_each_fail_their_own_check(tmp_path: Path, good_warehous
         "update raw.web_orders set status = 'shipped' where order_id = 'WEB-0'",
         "update raw.pos_transactions set quantity = '0' where transaction_id = 'POS-2'",
         "update audit.file_manifest set rows_read = rows_read + 1 where channel = 'surveys'",
-        "update audit.quarantine set reason = null",
         "update raw.marketing_events set email = 'not-an-email' where _source_line = 4",
     )
     result = run_checkpoint(settings, "raw", AS_OF_DATE, RUN_ID)
@@ -107,10 +113,9 @@ def test_raw_corruptions_each_fail_their_own_check(tmp_path: Path, good_warehous
         ("raw.web_orders", "status"),
         ("raw.pos_transactions", "pos_transactions.quantity is a number at least 1 (landing contract)"),
         ("audit.file_manifest", "every loaded file reconciles: rows_read = rows_loaded + rows_quarantined"),
-        ("audit.quarantine", "reason"),
         ("raw.marketing_events", "email"),
     }
-    assert (result.failed, result.warnings, result.errors) == (5, 1, 0) and not result.ok
+    assert (result.failed, result.warnings, result.errors) == (4, 1, 0) and not result.ok
     assert "1 of 3 values unexpected" in failed[("raw.crm_contacts", "contact_id")]
     assert "'shipped' (2x)" in failed[("raw.web_orders", "status")]
     manifest = failed[
@@ -125,7 +130,76 @@ def test_raw_corruptions_each_fail_their_own_check(tmp_path: Path, good_warehous
     )
     assert "'not-an-email'" in result.warning_messages[0]
     assert all(str(result.docs_path) in m for m in result.critical_failures)
-    assert "raw quality gate is red: 5 critical failure(s)" in result.failure_message()
+    assert "raw quality gate is red: 4 critical failure(s)" in result.failure_message()
+
+
+# The older file of the fixture: one pos_transactions record loaded and one quarantined on the day before,
+# by the run of that day.
+OLDER_DATE = AS_OF_DATE - timedelta(days=1)
+OLDER_ROW_QUANTITY = (
+    "raw.pos_transactions",
+    "pos_transactions.quantity is a number at least 1 (landing contract)",
+)
+BAD_TODAY_AND_BEFORE = (
+    "update raw.crm_contacts set contact_id = null where _source_line = 3",  # today's file
+    "update raw.pos_transactions set quantity = '0' where transaction_id = 'POS-OLD'",  # the older file
+    "update audit.quarantine set reason = null",  # the older file's quarantined record
+)
+
+
+def test_given_bad_rows_of_today_and_of_an_earlier_run_when_todays_raw_gate_runs_then_only_todays_fail(
+    tmp_path: Path, good_warehouse: Path
+) -> None:
+    """GIVEN a bad row in today's CRM file, and a bad row and a quarantine row without reason in a POS file
+    an earlier run loaded (for the day before) WHEN today's raw checkpoint runs THEN only today's row fails:
+    the stage is red for it; the earlier rows are not checked again (their own run checks them)."""
+    settings = _settings(tmp_path, good_warehouse)
+    execute(settings.warehouse_path, *BAD_TODAY_AND_BEFORE)
+    result = run_checkpoint(settings, "raw", AS_OF_DATE, RUN_ID)
+    assert set(_failed(result)) == {("raw.crm_contacts", "contact_id")}
+    assert (result.failed, result.errors) == (1, 0) and not result.ok
+
+
+def test_given_bad_rows_of_an_earlier_run_when_that_run_validates_then_they_fail_there(
+    tmp_path: Path, good_warehouse: Path
+) -> None:
+    """GIVEN the same bad rows WHEN the raw checkpoint of the earlier run (its date, its run id) runs
+    THEN the earlier file's bad row and quarantine row fail, and today's CRM row is not its business."""
+    settings = _settings(tmp_path, good_warehouse)
+    execute(settings.warehouse_path, *BAD_TODAY_AND_BEFORE)
+    result = run_checkpoint(settings, "raw", OLDER_DATE, OLDER_RUN_ID)
+    critical = {
+        (c.table, c.column or c.description)
+        for c in result.checks
+        if c.status != "passed" and c.severity == "critical"
+    }
+    assert critical == {OLDER_ROW_QUANTITY, ("audit.quarantine", "reason")}
+    assert result.errors == 0 and not result.ok
+
+
+def test_given_a_late_file_for_an_earlier_date_loaded_by_this_run_then_this_run_checks_its_rows(
+    tmp_path: Path, good_warehouse: Path
+) -> None:
+    """GIVEN the POS file for the day before was delivered late, loaded by today's run, with a bad row
+    WHEN today's raw checkpoint runs THEN that row fails today (this run delivered it), and the file still
+    reconciles with raw and the quarantine."""
+    settings = _settings(tmp_path, good_warehouse)
+    today, earlier = f"'{RUN_ID}'", f"'{OLDER_RUN_ID}'"
+    execute(
+        settings.warehouse_path,
+        f"update audit.file_manifest set run_id = {today} where run_id = {earlier}",
+        f"update audit.quarantine set run_id = {today} where run_id = {earlier}",
+        f"update raw.pos_transactions set _ingest_run_id = {today} where _ingest_run_id = {earlier}",
+        "update raw.pos_transactions set quantity = '0' where transaction_id = 'POS-OLD'",
+    )
+    result = run_checkpoint(settings, "raw", AS_OF_DATE, RUN_ID)
+    critical = {
+        (c.table, c.column or c.description)
+        for c in result.checks
+        if c.status != "passed" and c.severity == "critical"
+    }
+    assert critical == {OLDER_ROW_QUANTITY}
+    assert "value: '0'" in _failed(result)[OLDER_ROW_QUANTITY]
 
 
 def test_raw_quarantine_share_over_thresholds_warns_then_stops(tmp_path: Path, good_warehouse: Path) -> None:

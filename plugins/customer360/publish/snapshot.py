@@ -131,10 +131,11 @@ def publish_marts(
                 if table not in previous_tables:
                     continue
                 source = f"previous.main.{_quote(table)}"
-            con.execute(f"create table main.{_quote(table)} as select * from {source}")
+            # ``create table as`` answers with the rows it wrote: no count query per table.
+            (rows,) = con.execute(f"create table main.{_quote(table)} as select * from {source}").fetchone()
             parquet_path = staging_dir / "parquet" / f"{table}.parquet"
             con.execute(f"copy main.{_quote(table)} to {_sql_literal(parquet_path)} (format parquet)")
-            tables[table] = con.execute(f"select count(*) from main.{_quote(table)}").fetchone()[0]
+            tables[table] = rows
         con.execute("detach warehouse")
         if previous is not None:
             con.execute("detach previous")
@@ -154,7 +155,9 @@ def publish_marts(
     _fsync_tree(staging_dir)
     fault_point("publish.before_swap")  # reliability tests kill the run here (customer360.faults)
     os.rename(staging_dir, final_dir)
+    _fsync(snapshots_dir)  # the rename is on disk before anything points at the new name
     _swap_current(settings.published_dir, final_dir)
+    _fsync(settings.published_dir)
     removed = _prune(snapshots_dir, settings.keep_snapshots, final_dir)
     return {
         "snapshot": str(final_dir),
@@ -169,15 +172,21 @@ def _sql_literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def _fsync(path: Path) -> None:
+    """Flush one file, or one directory's entries (a new file, a rename, a new link in it), to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_tree(root: Path) -> None:
-    """Flush the snapshot's files to disk before it is made current."""
-    for path in root.rglob("*"):
-        if path.is_file():
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+    """Flush the snapshot's files, and the directory entries naming them, to disk before it is made
+    current."""
+    for path in sorted(root.rglob("*"), key=lambda p: p.is_dir()):
+        _fsync(path)
+    _fsync(root)
 
 
 def table_checksums(database: Path) -> dict[str, tuple[int, str]]:

@@ -30,10 +30,15 @@ def number_or_null_sql(expression: str) -> str:
 
 @dataclass(frozen=True)
 class SuiteSpec:
-    """One GX suite over one warehouse table.
+    """One GX suite over one warehouse table, or over the rows of it that ``rows`` selects.
 
     ``expectations`` are GX expectation objects (``great_expectations.expectations.*``), each carrying
     ``meta={"severity": ...}`` (use :func:`critical` / :func:`warning`).
+
+    ``rows`` is a SQL condition on the table's columns (it may name the table, as ``<table>.<column>``, and
+    read other tables): the suite validates only the rows it selects, and ``{batch}`` in a query check
+    stands for those rows. ``None`` validates the whole table. The condition is plain SQL, not a GX
+    template: quote values with :func:`sql_string`, not :func:`sql_literal`.
     """
 
     name: str
@@ -41,10 +46,18 @@ class SuiteSpec:
     table: str
     expectations: list[Any] = field(default_factory=list)
     description: str = ""
+    rows: str | None = None
 
     @property
     def qualified_table(self) -> str:
         return f"{self.schema}.{self.table}"
+
+    @property
+    def batch_query(self) -> str | None:
+        """The query whose result the suite validates, when it validates selected rows only."""
+        if self.rows is None:
+            return None
+        return f"select * from {self.schema}.{self.table} where {self.rows}"
 
     @property
     def has_critical(self) -> bool:
@@ -81,10 +94,20 @@ def severity_of(expectation_or_meta: Any) -> Severity:
     return value
 
 
+def sql_string(value: object) -> str:
+    """A SQL string literal (quotes doubled), for SQL that GX runs as written: a suite's ``rows``."""
+    text = str(value).replace("'", "''")
+    return f"'{text}'"
+
+
 def sql_literal(value: object) -> str:
     """A SQL string literal for values the suites put into GX queries (names, dates, run ids).
 
     Quotes are doubled for SQL; braces are doubled because GX fills ``{batch}`` with ``str.format``.
     """
-    text = str(value).replace("'", "''").replace("{", "{{").replace("}", "}}")
-    return f"'{text}'"
+    return as_query_template(sql_string(value))
+
+
+def as_query_template(sql: str) -> str:
+    """Plain SQL made safe to embed in a GX query template (``{batch}`` is filled with ``str.format``)."""
+    return sql.replace("{", "{{").replace("}", "}}")
