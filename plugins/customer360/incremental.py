@@ -9,6 +9,11 @@ new data. "Delivered since the previous build" is, for a build at as-of date ``D
 * a raw row of a file ingested after the previous build started (a late file for an earlier date, or a
   file delivered again under another name), with ``_load_date <= D``.
 
+The identity-input models built with the layer (``models/intermediate/identity``: int_contact_records and
+what is made of it) are incremental too: they recompute the source records with a staging row that may have
+changed, those with ``_load_date`` on or after the earliest date of a raw row delivered since (the late
+files' earliest date is passed as well), or dated into ``(P, D]`` (macros/identity_input_changes.sql).
+
 Some changes cannot be followed key by key, and the layer is rebuilt in full (``dbt build --full-refresh``),
 with the reason logged and recorded in ``audit.dbt_layer_builds``:
 
@@ -64,15 +69,18 @@ class BuildPlan:
     fingerprint: str
     since_as_of: date | None = None
     late_files: list[str] = field(default_factory=list)
+    late_from: date | None = None  # the earliest load date of the late files
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
 
     def dbt_vars(self) -> dict[str, Any]:
-        """The vars the staging models' ``delivered_since`` macro reads (none on a full refresh)."""
+        """The vars the staging models' ``delivered_since`` and the identity-input models'
+        ``identity_input_changed`` macros read (none on a full refresh)."""
         if self.full_refresh:
             return {}
         return {
             "incremental_since_as_of": self.since_as_of.isoformat() if self.since_as_of else None,
             "incremental_files": list(self.late_files),
+            "incremental_files_from": self.late_from.isoformat() if self.late_from else None,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -143,16 +151,24 @@ def plan_build(settings: Settings, layer: str, as_of_date: date, dbt_vars: dict[
         ).fetchall()[0][0]
         if replaced:
             return full(f"{replaced} landing file(s) reloaded with new content since the last build")
-        late = [
-            row[0]
-            for row in con.execute(
-                f"select distinct source_file from {MANIFEST_TABLE} where status = 'loaded' "
-                "and ingested_at >= ? and load_date <= ? order by 1",
-                [since, since_as_of],
-            ).fetchall()
-        ]
+        late_rows = con.execute(
+            f"select source_file, min(load_date) from {MANIFEST_TABLE} where status = 'loaded' "
+            "and ingested_at >= ? and load_date <= ? group by 1 order by 1",
+            [since, since_as_of],
+        ).fetchall()
+    late = [row[0] for row in late_rows]
+    late_from = min((row[1] for row in late_rows), default=None)
     reason = f"rows delivered after {since_as_of}" + (f" and {len(late)} late file(s)" if late else "")
-    return BuildPlan(layer, as_of_date, False, reason, print_, since_as_of=since_as_of, late_files=late)
+    return BuildPlan(
+        layer,
+        as_of_date,
+        False,
+        reason,
+        print_,
+        since_as_of=since_as_of,
+        late_files=late,
+        late_from=late_from,
+    )
 
 
 def record_build(settings: Settings, plan: BuildPlan, run_id: str) -> None:

@@ -92,6 +92,36 @@ def test_given_incremental_daily_builds_then_staging_equals_a_full_rebuild_over_
     assert sum(rows > 0 for rows, _ in full.values()) >= 5
 
 
+# The identity-input models built with the staging layer (models/intermediate/identity), incremental too:
+# a daily build recomputes only the source records whose staging rows may have changed.
+IDENTITY_INPUT_TABLES = (
+    "int_crm_contacts_latest",
+    "int_contact_records",
+    "int_contact_record_members",
+    "int_contact_records_unioned",
+)
+
+
+def test_given_incremental_daily_builds_then_the_identity_input_equals_a_full_build_over_the_same_files(
+    backfill_run, single_run
+):
+    incremental = _checksums(backfill_run[0], "intermediate", IDENTITY_INPUT_TABLES)
+    full = _checksums(single_run[0], "intermediate", IDENTITY_INPUT_TABLES)
+    assert set(full) == set(IDENTITY_INPUT_TABLES)
+    assert all(rows > 0 for rows, _ in full.values())
+    differing = sorted(t for t in full if incremental[t] != full[t])
+    assert differing == [], f"identity-input tables differ between incremental and full builds: {differing}"
+    # and the last daily build did recompute some source records, not all of them
+    con = duckdb.connect(str(backfill_run[0].warehouse_path), read_only=True)
+    try:
+        (recomputed,) = con.execute(
+            "select count(*) from intermediate.int_contact_records_changed"
+        ).fetchone()
+    finally:
+        con.close()
+    assert 0 < recomputed < full["int_contact_record_members"][0]
+
+
 def _identity_runs(settings) -> list[tuple]:
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:

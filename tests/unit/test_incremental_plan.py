@@ -61,7 +61,11 @@ def test_given_a_build_yesterday_then_today_is_incremental_from_yesterdays_date(
     plan = plan_build(settings, "staging", DAY, VARS)
     assert not plan.full_refresh
     assert plan.since_as_of == DAY - timedelta(days=1)
-    assert plan.dbt_vars() == {"incremental_since_as_of": "2026-11-19", "incremental_files": []}
+    assert plan.dbt_vars() == {
+        "incremental_since_as_of": "2026-11-19",
+        "incremental_files": [],
+        "incremental_files_from": None,
+    }
 
 
 def test_given_a_late_file_for_an_earlier_date_then_the_incremental_build_names_it(settings):
@@ -74,6 +78,18 @@ def test_given_a_late_file_for_an_earlier_date_then_the_incremental_build_names_
     assert not plan.full_refresh
     assert plan.late_files == ["web_orders/2026-11-10/late.jsonl"]
     assert "1 late file" in plan.reason
+
+
+def test_given_late_files_of_several_dates_then_the_plan_passes_the_earliest_date(settings):
+    # GIVEN two late files, for 2026-11-12 and 2026-11-08; WHEN the daily build is planned; THEN the
+    # identity-input models learn the earliest date a newly delivered raw row can carry
+    _built(settings, DAY - timedelta(days=1), datetime(2026, 11, 20, 1))
+    _manifest(settings, "web_orders/2026-11-12/late.jsonl", date(2026, 11, 12), datetime(2026, 11, 21, 1))
+    _manifest(settings, "web_orders/2026-11-08/late.jsonl", date(2026, 11, 8), datetime(2026, 11, 21, 2))
+    plan = plan_build(settings, "staging", DAY, VARS)
+    assert plan.late_files == ["web_orders/2026-11-08/late.jsonl", "web_orders/2026-11-12/late.jsonl"]
+    assert plan.late_from == date(2026, 11, 8)
+    assert plan.dbt_vars()["incremental_files_from"] == "2026-11-08"
 
 
 def test_given_an_earlier_date_than_the_last_build_then_it_is_a_full_refresh(settings):

@@ -1,25 +1,73 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_keys',
+        unique_key=['source_channel', 'source_record_id'],
+        on_schema_change='fail',
+    )
+}}
+
 -- Every source record that can identify a person, in one layout, with the identity record it belongs to
 -- (see macros/identity_records.sql). Records dated after the as-of date are left out, so a backfill
 -- resolves the identities of its own day. A CRM contact comes with every version written up to the as-of
 -- date: an old email or phone is still evidence that links the person's other records.
+--
+-- Incremental (macros/identity_input_changes.sql): a daily build recomputes the source records of
+-- int_contact_records_changed from all their staging rows and replaces their rows; one that has no row any
+-- more comes as its key alone, which the replace_keys strategy deletes.
 
 with
+
+changed_records as (select * from {{ ref('int_contact_records_changed') }}),
 
 crm_contacts as (
     select *
     from {{ ref('stg_crm__contacts') }}
     where cast(updated_at as date) <= {{ as_of_date() }}
+    {%- if is_incremental() %}
+        and contact_id in (select source_record_id from changed_records where source_channel = 'crm')
+    {%- endif %}
 ),
 
-web_order_lines as (select * from {{ ref('stg_web_shop__order_lines') }}),
+web_order_lines as (
+    select *
+    from {{ ref('stg_web_shop__order_lines') }}
+    {%- if is_incremental() %}
+    where order_id in (select source_record_id from changed_records where source_channel = 'web')
+    {%- endif %}
+),
 
-pos_transaction_lines as (select * from {{ ref('stg_pos__transaction_lines') }}),
+pos_transaction_lines as (
+    select *
+    from {{ ref('stg_pos__transaction_lines') }}
+    {%- if is_incremental() %}
+    where transaction_id in (select source_record_id from changed_records where source_channel = 'pos')
+    {%- endif %}
+),
 
-tickets as (select * from {{ ref('stg_service_desk__tickets') }}),
+tickets as (
+    select *
+    from {{ ref('stg_service_desk__tickets') }}
+    {%- if is_incremental() %}
+    where ticket_id in (select source_record_id from changed_records where source_channel = 'tickets')
+    {%- endif %}
+),
 
-marketing_events as (select * from {{ ref('stg_marketing__events') }}),
+marketing_events as (
+    select *
+    from {{ ref('stg_marketing__events') }}
+    {%- if is_incremental() %}
+    where event_id in (select source_record_id from changed_records where source_channel = 'marketing')
+    {%- endif %}
+),
 
-survey_responses as (select * from {{ ref('stg_surveys__responses') }}),
+survey_responses as (
+    select *
+    from {{ ref('stg_surveys__responses') }}
+    {%- if is_incremental() %}
+    where response_id in (select source_record_id from changed_records where source_channel = 'surveys')
+    {%- endif %}
+),
 
 crm_records as (
     select
@@ -205,7 +253,7 @@ dated as (
     where cast(observed_at as date) <= {{ as_of_date() }}
 ),
 
-final as (
+identified as (
     select
         *,
         case
@@ -214,6 +262,26 @@ final as (
             else source_record_id
         end as identity_record_id
     from dated
+),
+
+final as (
+    {%- if is_incremental() %}
+    -- every recomputed source record with its rows, or alone when it has none any more
+    select
+        changed_records.source_channel,
+        changed_records.source_record_id,
+        identified.observed_at,
+        {% for field in identity_fields() -%}
+        identified.{{ field }},
+        {% endfor -%}
+        identified.identity_record_id
+    from changed_records
+    left join identified
+        on changed_records.source_channel = identified.source_channel
+        and changed_records.source_record_id = identified.source_record_id
+    {%- else %}
+    select * from identified
+    {%- endif %}
 )
 
 select * from final

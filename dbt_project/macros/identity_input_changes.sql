@@ -1,0 +1,100 @@
+{#-
+    How a daily build of the identity-input models (models/intermediate/identity) follows the new data.
+
+    Each of those models says something about one source record (a CRM contact, a web order, a ticket, ...)
+    that depends only on the source record's own staging rows and on the as-of date. A daily build
+    recomputes the source records listed by int_contact_records_changed, those with a staging row for which
+    `identity_input_changed` holds, and leaves every other record's rows as the previous build wrote them;
+    the result equals a full build (tests: the `incremental_path` unit tests, tests/reliability).
+-#}
+
+{#-
+    identity_input_changed(alias, dated_column): true for a staging row (of `alias`) that can make its
+    source record's identity input differ from what the previous staging build made of it:
+
+    1. The row may be new since that build: its `_load_date` is on or after the earliest `_load_date` of a
+       raw row delivered since (the day after the previous build's as-of date, or the date of the earliest
+       late file). A staging key changes only when it gets a new raw row, and its winning row (the latest
+       delivery among the first copies of its distinct records, macros/deduplication.sql) then becomes
+       either a new raw row, or an earlier-delivered one that won because the previous winner's first copy
+       moved back to a late file's row; either way it was delivered no earlier than that new raw row. Only
+       the counts change otherwise, and the identity-input models do not read them. Keys that stay are not
+       recomputed by staging either (delivered_since).
+    2. The row's date (`dated_column`: when the record was written) falls after the previous build's as-of
+       date and on or before this one's: the identity-input models leave out records dated after the as-of
+       date, so such a record enters today although its rows did not change.
+
+    The planner (customer360.incremental) passes the previous as-of date, the late files and their earliest
+    date as vars. Without them every row counts, so an incremental build by hand recomputes every record
+    (correct, not fast); the same when late files come without their date.
+-#}
+{% macro identity_input_changed(alias, dated_column) -%}
+    {%- set since = var('incremental_since_as_of', none) -%}
+    {%- set late_files = var('incremental_files', []) or [] -%}
+    {%- set late_from = var('incremental_files_from', none) -%}
+    {%- if since is none or (late_files and late_from is none) -%}
+        {{ alias }}._load_date <= {{ as_of_date() }}
+    {%- else -%}
+        (
+            {%- if late_files %}
+            {{ alias }}._load_date >= cast('{{ late_from }}' as date)
+            {%- else %}
+            {{ alias }}._load_date > cast('{{ since }}' as date)
+            {%- endif %}
+            or (
+                cast({{ alias }}.{{ dated_column }} as date) > cast('{{ since }}' as date)
+                and cast({{ alias }}.{{ dated_column }} as date) <= {{ as_of_date() }}
+            )
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    previous_contact_record_members(): int_contact_record_members as the previous build left it: which
+    identity record every source record belonged to. int_contact_records_changed reads it for the source
+    records it lists, so that int_contact_records_unioned recomputes the identity record a changed source
+    record has left (a web order whose email changed leaves one contact signature for another).
+
+    A model cannot ref a model that depends on it, so the table is looked up by name; it is still the one
+    the previous build wrote, because int_contact_record_members depends on int_contact_records_changed and
+    is rebuilt after it (and after int_contact_records_unioned, so it never runs ahead of it after a failed
+    build). Without the table, the map is empty: a first build recomputes everything anyway; an incremental
+    build that finds int_contact_records but no members map stops and asks for a full refresh.
+-#}
+{% macro previous_contact_record_members() -%}
+    {%- set empty -%}
+        (
+            select
+                cast(null as {{ dbt.type_string() }}) as source_channel,
+                cast(null as {{ dbt.type_string() }}) as source_record_id,
+                cast(null as {{ dbt.type_string() }}) as identity_record_id
+            where 1 = 0
+        )
+    {%- endset -%}
+    {%- if not execute -%}
+        {{ return(empty) }}
+    {%- endif -%}
+    {%- set nodes = {} -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.package_name == project_name -%}
+        {%- do nodes.update({node.name: node}) -%}
+    {%- endfor -%}
+    {%- set members = nodes['int_contact_record_members'] -%}
+    {%- set records = nodes['int_contact_records'] -%}
+    {%- set members_table = adapter.get_relation(
+        database=members.database, schema=members.schema, identifier=members.alias
+    ) -%}
+    {%- if members_table is not none -%}
+        {{ return(members_table) }}
+    {%- endif -%}
+    {%- set records_table = adapter.get_relation(
+        database=records.database, schema=records.schema, identifier=records.alias
+    ) -%}
+    {%- if records_table is not none and not should_full_refresh() -%}
+        {{ exceptions.raise_compiler_error(
+            records_table ~ " exists but int_contact_record_members does not, so the identity records the "
+            ~ "changed source records belonged to are unknown: rebuild the staging layer in full "
+            ~ "(dbt build --full-refresh, or CUSTOMER360_FULL_REFRESH=true)"
+        ) }}
+    {%- endif -%}
+    {{ return(empty) }}
+{%- endmacro %}

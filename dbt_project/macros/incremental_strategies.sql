@@ -1,0 +1,44 @@
+{#-
+    replace_keys: an incremental strategy for models that recompute whole keys (`incremental_strategy=
+    'replace_keys'`, `unique_key` one column or a list). Like delete+insert, every key the batch names is
+    deleted from the table, then the batch's rows are inserted; a key may have several rows (a CRM contact's
+    versions). In addition, a batch row whose columns other than the key are all null names a key that has
+    no row any more (a ticket whose latest version carries no contact field, a contact signature no source
+    record has left): it is deleted and not inserted. delete+insert cannot remove such a key, since it
+    deletes only keys it inserts again.
+
+    Plain SQL (correlated `exists`, no MERGE), the same on DuckDB and PostgreSQL.
+-#}
+{% macro get_incremental_replace_keys_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set batch = arg_dict['temp_relation'] -%}
+    {%- set keys = arg_dict['unique_key'] -%}
+    {%- if keys is string -%}{%- set keys = [keys] -%}{%- endif -%}
+    {%- set keys = keys | map('lower') | list -%}
+    {%- set columns = arg_dict['dest_columns'] | map(attribute='name') | list -%}
+    {%- set values = columns | reject('in', keys) | list -%}
+    {%- if not keys or not values -%}
+        {{ exceptions.raise_compiler_error(
+            "incremental_strategy 'replace_keys' needs a unique_key and at least one other column ("
+            ~ this ~ ")"
+        ) }}
+    {%- endif -%}
+    delete from {{ target }} as replaced
+    where exists (
+        select 1
+        from {{ batch }} as recomputed
+        where
+            {%- for key in keys %}
+            recomputed.{{ adapter.quote(key) }} = replaced.{{ adapter.quote(key) }}{{ ' and' if not loop.last }}
+            {%- endfor %}
+    );
+
+    insert into {{ target }} ({{ get_quoted_csv(columns) }})
+    select {{ get_quoted_csv(columns) }}
+    from {{ batch }}
+    where not (
+        {%- for column in values %}
+        {{ adapter.quote(column) }} is null{{ ' and' if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}
