@@ -37,7 +37,7 @@ from typing import Any
 
 from customer360.ingest.schema import MANIFEST_TABLE
 from customer360.settings import Settings
-from customer360.warehouse import AUDIT_SCHEMA, stage_connection
+from customer360.warehouse import AUDIT_SCHEMA, has_table, stage_connection
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def plan_build(settings: Settings, layer: str, as_of_date: date, dbt_vars: dict[
         return full("asked for (CUSTOMER360_FULL_REFRESH)")
     state = (BUILDS_TABLE, MANIFEST_TABLE, ERASURE_LOG_TABLE)
     with stage_connection(settings, pull=state, read_only=True) as con:
-        if not _exists(con, BUILDS_TABLE):
+        if not has_table(con, BUILDS_TABLE):
             return full("no earlier build recorded")
         previous = con.execute(
             f"select as_of_date, started_at, fingerprint from {BUILDS_TABLE} where layer = ? "
@@ -135,7 +135,7 @@ def plan_build(settings: Settings, layer: str, as_of_date: date, dbt_vars: dict[
             return full("the staging models, macros, seeds or settings changed since the last build")
         if as_of_date < since_as_of:
             return full(f"backfill: {as_of_date} is before the last build's date {since_as_of}")
-        if _exists(con, ERASURE_LOG_TABLE):
+        if has_table(con, ERASURE_LOG_TABLE):
             (erasures,) = con.execute(
                 f"select count(*) from {ERASURE_LOG_TABLE} where processed_at >= ?", [since]
             ).fetchall()[0]
@@ -189,16 +189,6 @@ def record_build(settings: Settings, plan: BuildPlan, run_id: str) -> None:
                 plan.fingerprint,
             ],
         )
-
-
-def _exists(con: Any, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchall()[0][0]
-    )
 
 
 def project_files(settings: Settings) -> list[Path]:

@@ -114,6 +114,17 @@ def readable_copy(settings: Settings, schemas: Sequence[str]) -> Iterator[Path]:
         yield path
 
 
+def has_table(con: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
+    """Whether ``schema.table`` exists on the DuckDB connection ``con``."""
+    schema, name = qualified_name.split(".")
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()[0][0]
+    )
+
+
 def table_names(settings: Settings) -> set[str]:
     """``schema.table`` of every table and view in the warehouse of record (empty before the first run)."""
     if engine(settings) == "postgres":

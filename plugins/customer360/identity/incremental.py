@@ -49,7 +49,7 @@ from customer360.identity.edges import EdgeSet
 from customer360.identity.probabilistic import block_keys_sql
 from customer360.identity.records import READ_SELECT, RECORD_ORDER, prepare_records, read_records
 from customer360.settings import Settings
-from customer360.warehouse import AUDIT_SCHEMA, IDENTITY_SCHEMA
+from customer360.warehouse import AUDIT_SCHEMA, IDENTITY_SCHEMA, has_table
 
 ROWS_TABLE = f"{IDENTITY_SCHEMA}.record_rows"
 COMPONENTS_TABLE = f"{IDENTITY_SCHEMA}.record_components"
@@ -112,7 +112,7 @@ def plan_scope(
 def _full_run_reason(con: object, settings: Settings, current: str) -> str | None:
     if settings.full_refresh:
         return "asked for (CUSTOMER360_FULL_REFRESH)"
-    if not all(_exists(con, t) for t in (ROWS_TABLE, COMPONENTS_TABLE, STATE_TABLE)):
+    if not all(has_table(con, t) for t in (ROWS_TABLE, COMPONENTS_TABLE, STATE_TABLE)):
         return "no earlier incremental state"
     state = con.execute(f"select fingerprint, resolved_at from {STATE_TABLE}").fetchall()
     if not state:
@@ -120,7 +120,7 @@ def _full_run_reason(con: object, settings: Settings, current: str) -> str | Non
     previous, resolved_at = state[0]
     if previous != current:
         return "the identity rules, settings or code changed since the last run"
-    if _exists(con, ERASURE_LOG_TABLE):
+    if has_table(con, ERASURE_LOG_TABLE):
         (erasures,) = con.execute(
             f"select count(*) from {ERASURE_LOG_TABLE} where processed_at >= ?", [resolved_at]
         ).fetchall()[0]
@@ -297,13 +297,3 @@ def _distinct_records(records: pa.Table) -> int:
     import pyarrow.compute as pc
 
     return len(pc.unique(records.column("record_key"))) if records.num_rows else 0
-
-
-def _exists(con: object, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchall()[0][0]
-    )
