@@ -63,6 +63,11 @@ PHONE_PATTERNS = (
     re.compile(r"(?<![\w+.\-/:])1[3-9]\d(?:[ \-]?\d{4}){2}(?![\w])"),
 )
 PHONE_DIGITS = (9, 15)
+# Identifiers the tools write (GX, Airflow and dbt ids are UUIDs) can start with a digit run shaped like a
+# phone number ("08309508-4005-..."): they are blanked out before phones are searched.
+_UUID = re.compile(
+    r"(?i)(?<![0-9a-f])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![0-9a-f])"
+)
 # Coarse pre-filters in RE2 (DuckDB): a superset of the patterns above, to skip clean rows in SQL.
 EMAIL_PREFILTER = r"[^\s@]@[^\s@]+\.[^\W\d_]{2}"
 PHONE_PREFILTER = r"(\+|00|0|1[3-9])\(?\d[\d \-.()]{6,20}\d"
@@ -145,9 +150,12 @@ def find_personal_data(text: str, allowed: frozenset[str] = frozenset()) -> list
         for m in EMAIL_PATTERN.finditer(text)
         if not _allowed_email(m.group())
     ]
+    without_ids = _UUID.sub(lambda m: " " * len(m.group()), text)  # same length: positions stay
     for pattern in PHONE_PATTERNS:
         found += [
-            (m.start(), m.end(), "phone", m.group()) for m in pattern.finditer(text) if _phone_ok(m.group())
+            (m.start(), m.end(), "phone", m.group())
+            for m in pattern.finditer(without_ids)
+            if _phone_ok(m.group())
         ]
     found.sort()
     kept: list[tuple[Kind, str]] = []
