@@ -56,19 +56,28 @@ def _checksums(settings, schema: str, only: tuple[str, ...] = ()) -> dict[str, t
         con.close()
 
 
-def _staging_checksums(settings) -> dict[str, tuple[int, str]]:
-    return _checksums(settings, "staging")
+def _query(settings, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _compare(backfill_run, single_run, schema: str, only: tuple[str, ...] = ()) -> tuple[dict, list[str]]:
+    """The one-run home's checksums of ``schema`` and the tables whose day-by-day checksums differ."""
+    incremental = _checksums(backfill_run[0], schema, only)
+    full = _checksums(single_run[0], schema, only)
+    assert set(incremental) == set(full)
+    return full, sorted(t for t in full if incremental[t] != full[t])
 
 
 def _builds(settings) -> list[tuple]:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(
-            "select as_of_date, full_refresh, reason from audit.dbt_layer_builds where layer = 'staging' "
-            "order by finished_at"
-        ).fetchall()
-    finally:
-        con.close()
+    return _query(
+        settings,
+        "select as_of_date, full_refresh, reason from audit.dbt_layer_builds where layer = 'staging' "
+        "order by finished_at",
+    )
 
 
 def test_given_daily_runs_then_the_first_staging_build_is_full_and_the_next_ones_incremental(backfill_run):
@@ -83,10 +92,8 @@ def test_given_daily_runs_then_the_first_staging_build_is_full_and_the_next_ones
 def test_given_incremental_daily_builds_then_staging_equals_a_full_rebuild_over_the_same_files(
     backfill_run, single_run
 ):
-    incremental = _staging_checksums(backfill_run[0])
-    full = _staging_checksums(single_run[0])
-    assert set(incremental) == set(full) and len(full) >= 6
-    differing = sorted(t for t in full if incremental[t] != full[t])
+    full, differing = _compare(backfill_run, single_run, "staging")
+    assert len(full) >= 6
     assert differing == [], f"staging tables differ between incremental and full builds: {differing}"
     # the comparison is about data, not empty tables (the small data set has no survey in these days)
     assert sum(rows > 0 for rows, _ in full.values()) >= 5
@@ -105,32 +112,21 @@ IDENTITY_INPUT_TABLES = (
 def test_given_incremental_daily_builds_then_the_identity_input_equals_a_full_build_over_the_same_files(
     backfill_run, single_run
 ):
-    incremental = _checksums(backfill_run[0], "intermediate", IDENTITY_INPUT_TABLES)
-    full = _checksums(single_run[0], "intermediate", IDENTITY_INPUT_TABLES)
+    full, differing = _compare(backfill_run, single_run, "intermediate", IDENTITY_INPUT_TABLES)
     assert set(full) == set(IDENTITY_INPUT_TABLES)
     assert all(rows > 0 for rows, _ in full.values())
-    differing = sorted(t for t in full if incremental[t] != full[t])
     assert differing == [], f"identity-input tables differ between incremental and full builds: {differing}"
     # and the last daily build did recompute some source records, not all of them
-    con = duckdb.connect(str(backfill_run[0].warehouse_path), read_only=True)
-    try:
-        (recomputed,) = con.execute(
-            "select count(*) from intermediate.int_contact_records_changed"
-        ).fetchone()
-    finally:
-        con.close()
+    [(recomputed,)] = _query(backfill_run[0], "select count(*) from intermediate.int_contact_records_changed")
     assert 0 < recomputed < full["int_contact_record_members"][0]
 
 
 def _identity_runs(settings) -> list[tuple]:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(
-            "select as_of_date, mode, mode_reason, records, records_resolved from identity.resolution_runs "
-            "order by run_sequence"
-        ).fetchall()
-    finally:
-        con.close()
+    return _query(
+        settings,
+        "select as_of_date, mode, mode_reason, records, records_resolved from identity.resolution_runs "
+        "order by run_sequence",
+    )
 
 
 def test_given_daily_runs_then_identity_resolves_every_record_first_and_then_what_the_new_rows_reach(
@@ -149,9 +145,7 @@ def test_given_daily_runs_then_identity_resolves_every_record_first_and_then_wha
 def test_given_incremental_daily_resolution_then_identity_equals_a_full_resolution_over_the_same_files(
     backfill_run, single_run
 ):
-    incremental = _checksums(backfill_run[0], "identity", IDENTITY_OUTPUTS)
-    full = _checksums(single_run[0], "identity", IDENTITY_OUTPUTS)
+    full, differing = _compare(backfill_run, single_run, "identity", IDENTITY_OUTPUTS)
     assert set(full) == set(IDENTITY_OUTPUTS)
     assert all(rows > 0 for rows, _ in full.values())
-    differing = sorted(t for t in full if incremental[t] != full[t])
     assert differing == [], f"identity tables differ between daily and single resolution: {differing}"

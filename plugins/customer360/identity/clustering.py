@@ -39,6 +39,8 @@ class ClusterResult:
     edge_status: np.ndarray  # per edge (input order): ACCEPTED or REJECTED
     reject_reason: np.ndarray  # per edge: guard name for rejected edges, "" otherwise (object array)
     guarded_components: int  # components that needed the edge-by-edge replay
+    # per record: its connected component over every edge, accepted or rejected (numbered 0..k-1)
+    components: np.ndarray
 
     @property
     def rejections(self) -> int:
@@ -90,7 +92,13 @@ def cluster_records(
         for record, root in roots.items():
             group[record] = component_count + root
     labels = _earliest_member(group)
-    return ClusterResult(labels=labels, edge_status=status, reject_reason=reason, guarded_components=replayed)
+    return ClusterResult(
+        labels=labels,
+        edge_status=status,
+        reject_reason=reason,
+        guarded_components=replayed,
+        components=component,
+    )
 
 
 def _distinct_per_group(group: np.ndarray, codes: np.ndarray, group_count: int) -> np.ndarray:

@@ -45,7 +45,6 @@ import numpy as np
 import pyarrow as pa
 
 from customer360.identity.blocklist import Blocklist
-from customer360.identity.edges import EdgeSet
 from customer360.identity.probabilistic import block_keys_sql
 from customer360.identity.records import READ_SELECT, RECORD_ORDER, prepare_records, read_records
 from customer360.settings import Settings
@@ -74,8 +73,6 @@ class Scope:
     reason: str
     records: pa.Table  # normalised rows to resolve, in record order, with row_hash
     new_rows: int  # rows normalised this run
-    changed_rows: int  # rows new in the input or gone from it (incremental runs)
-    scope_records: int  # records re-resolved (or removed) this run
 
     @property
     def full(self) -> bool:
@@ -106,7 +103,7 @@ def plan_scope(
             return scope
         reason = "the input's rows do not add up to the cached rows and their changes"
     records = read_records(con, settings.default_phone_region, blocklist)
-    return Scope(FULL, reason, records, records.num_rows, records.num_rows, _distinct_records(records))
+    return Scope(FULL, reason, records, records.num_rows)
 
 
 def _full_run_reason(con: object, settings: Settings, current: str) -> str | None:
@@ -166,10 +163,8 @@ def _incremental_scope(
         where change <> 'removed' and record_key in (select record_key from {SCOPE_RELATION})
         order by {RECORD_ORDER}"""
     ).to_arrow_table()
-    (scoped,) = con.execute(f"select count(*) from {SCOPE_RELATION}").fetchall()[0]
-    changed = removed + new_raw.num_rows
-    reason = f"{changed:,} input row(s) new or gone since the last run"
-    return Scope(INCREMENTAL, reason, records, new_rows.num_rows, changed, int(scoped))
+    reason = f"{removed + new_raw.num_rows:,} input row(s) new or gone since the last run"
+    return Scope(INCREMENTAL, reason, records, new_rows.num_rows)
 
 
 def _scope_records(con: object, max_block_size: int) -> None:
@@ -224,17 +219,13 @@ def _scope_records(con: object, max_block_size: int) -> None:
     con.execute("drop table identity_changed")
 
 
-def record_components(records: pa.Table, latest: np.ndarray, edges: EdgeSet) -> pa.Table:
-    """Per record (its latest row): the key of the earliest record of its component over ``edges`` (every
-    edge found, accepted or rejected; versions of a record are joined by ``same_record`` edges)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
+def record_components(records: pa.Table, latest: np.ndarray, components: np.ndarray) -> pa.Table:
+    """Per record (its latest row): the key of the earliest record of its component (``components``: per row,
+    the component over every edge found, accepted or rejected, from ``clustering.cluster_records``; versions
+    of a record are joined by ``same_record`` edges)."""
     count = records.num_rows
-    graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (edges.left, edges.right)), shape=(count, count))
-    _, component = connected_components(graph, directed=False)
-    earliest = np.full(int(component.max()) + 1 if count else 0, count, dtype=np.int64)
-    np.minimum.at(earliest, component, np.arange(count, dtype=np.int64))
+    earliest = np.full(int(components.max()) + 1 if count else 0, count, dtype=np.int64)
+    np.minimum.at(earliest, components, np.arange(count, dtype=np.int64))
     keys = records.column("record_key")
     take = pa.array(latest, pa.int64())
     return pa.table(
@@ -242,7 +233,7 @@ def record_components(records: pa.Table, latest: np.ndarray, edges: EdgeSet) -> 
             "source_channel": records.column("source_channel").take(take),
             "source_record_id": records.column("source_record_id").take(take),
             "record_key": keys.take(take),
-            "component_key": keys.take(pa.array(earliest[component[latest]], pa.int64())),
+            "component_key": keys.take(pa.array(earliest[components[latest]], pa.int64())),
         }
     )
 
@@ -291,9 +282,3 @@ def drop_run_tables(con: object) -> None:
     for name in ("identity_removed", "identity_new", SCOPE_RELATION, BLOCK_SIZES_RELATION):
         con.execute(f"drop table if exists {name}")
     con.execute("drop view if exists identity_rows")
-
-
-def _distinct_records(records: pa.Table) -> int:
-    import pyarrow.compute as pc
-
-    return len(pc.unique(records.column("record_key"))) if records.num_rows else 0

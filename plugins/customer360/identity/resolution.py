@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -167,7 +167,7 @@ def _resolve(
     rule, score = record_match_rules(group, len(latest), edges, final)
     labels, label_of_cluster = _record_labels(final.labels, latest)
     outputs = records.take(pa.array(latest, pa.int64()))
-    components = record_components(records, latest, edges)
+    components = record_components(records, latest, final.components)
     accepted = final.edge_status == ACCEPTED
     in_scope = None if scope.full else SCOPE_RELATION
     con.execute("begin transaction")
@@ -391,11 +391,8 @@ def _write_edges(
     edges of the scope's records are replaced (no edge links a record in it to one outside)."""
     between = group[edges.left] != group[edges.right]
     edges = edges.take(np.flatnonzero(between))
-    clusters = ClusterResult(
-        labels=clusters.labels,
-        edge_status=clusters.edge_status[between],
-        reject_reason=clusters.reject_reason[between],
-        guarded_components=clusters.guarded_components,
+    clusters = replace(
+        clusters, edge_status=clusters.edge_status[between], reject_reason=clusters.reject_reason[between]
     )
     left = pa.array(edges.left, pa.int64())
     right = pa.array(edges.right, pa.int64())

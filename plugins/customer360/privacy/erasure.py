@@ -57,6 +57,7 @@ from customer360.privacy.suppression import (
     ensure_table,
     identifier_columns,
 )
+from customer360.publish.snapshot import fsync_path
 from customer360.settings import Settings
 from customer360.warehouse import AUDIT_SCHEMA, IDENTITY_SCHEMA, RAW_SCHEMA, connect
 
@@ -635,20 +636,12 @@ def compact_warehouse(settings: Settings) -> None:
         con.execute("detach erasure_source")
     finally:
         con.close()
-    _fsync(tmp)
+    fsync_path(tmp)
     os.replace(tmp, path)
 
 
 def _literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _swap_link(link: Path, target: Path) -> None:
@@ -724,7 +717,7 @@ def _rewrite_snapshot(snapshot: Path, person: Person, salt: str, request_id: str
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     for path in staging.rglob("*"):
         if path.is_file():
-            _fsync(path)
+            fsync_path(path)
     os.rename(staging, final)
     return final
 

@@ -155,9 +155,9 @@ def publish_marts(
     _fsync_tree(staging_dir)
     fault_point("publish.before_swap")  # reliability tests kill the run here (customer360.faults)
     os.rename(staging_dir, final_dir)
-    _fsync(snapshots_dir)  # the rename is on disk before anything points at the new name
+    fsync_path(snapshots_dir)  # the rename is on disk before anything points at the new name
     _swap_current(settings.published_dir, final_dir)
-    _fsync(settings.published_dir)
+    fsync_path(settings.published_dir)
     removed = _prune(snapshots_dir, settings.keep_snapshots, final_dir)
     return {
         "snapshot": str(final_dir),
@@ -172,7 +172,7 @@ def _sql_literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _fsync(path: Path) -> None:
+def fsync_path(path: Path) -> None:
     """Flush one file, or one directory's entries (a new file, a rename, a new link in it), to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -185,8 +185,8 @@ def _fsync_tree(root: Path) -> None:
     """Flush the snapshot's files, and the directory entries naming them, to disk before it is made
     current."""
     for path in sorted(root.rglob("*"), key=lambda p: p.is_dir()):
-        _fsync(path)
-    _fsync(root)
+        fsync_path(path)
+    fsync_path(root)
 
 
 def table_checksums(database: Path) -> dict[str, tuple[int, str]]:

@@ -3,19 +3,21 @@
 -- identity record it belonged to after the previous build, so int_contact_records_unioned also recomputes
 -- the one a record has left. A full build recomputes everything and lists nothing.
 
+{#- per channel: the staging model, its record key and the date the record was written -#}
+{%- set channels = [
+    ('crm', 'stg_crm__contacts', 'contact_id', 'updated_at'),
+    ('web', 'stg_web_shop__order_lines', 'order_id', 'ordered_at'),
+    ('pos', 'stg_pos__transaction_lines', 'transaction_id', 'transacted_at'),
+    ('tickets', 'stg_service_desk__tickets', 'ticket_id', 'updated_at'),
+    ('marketing', 'stg_marketing__events', 'event_id', 'event_at'),
+    ('surveys', 'stg_surveys__responses', 'response_id', 'submitted_at'),
+] %}
+{#- the dependencies, whichever branch renders below (a full build reads no staging model) #}
+{%- for _, model, _, _ in channels %}
+-- depends_on: {{ ref(model) }}
+{%- endfor %}
+
 with
-
-crm_contacts as (select * from {{ ref('stg_crm__contacts') }}),
-
-web_order_lines as (select * from {{ ref('stg_web_shop__order_lines') }}),
-
-pos_transaction_lines as (select * from {{ ref('stg_pos__transaction_lines') }}),
-
-tickets as (select * from {{ ref('stg_service_desk__tickets') }}),
-
-marketing_events as (select * from {{ ref('stg_marketing__events') }}),
-
-survey_responses as (select * from {{ ref('stg_surveys__responses') }}),
 
 previous_members as (select * from {{ previous_contact_record_members() }} as members),
 
@@ -26,29 +28,13 @@ changed_records as (
     from previous_members
     where 1 = 0
     {%- else %}
-    select distinct 'crm' as source_channel, contact_id as source_record_id
-    from crm_contacts
-    where {{ identity_input_changed('crm_contacts', 'updated_at') }}
-    union all
-    select distinct 'web' as source_channel, order_id as source_record_id
-    from web_order_lines
-    where {{ identity_input_changed('web_order_lines', 'ordered_at') }}
-    union all
-    select distinct 'pos' as source_channel, transaction_id as source_record_id
-    from pos_transaction_lines
-    where {{ identity_input_changed('pos_transaction_lines', 'transacted_at') }}
-    union all
-    select distinct 'tickets' as source_channel, ticket_id as source_record_id
-    from tickets
-    where {{ identity_input_changed('tickets', 'updated_at') }}
-    union all
-    select distinct 'marketing' as source_channel, event_id as source_record_id
-    from marketing_events
-    where {{ identity_input_changed('marketing_events', 'event_at') }}
-    union all
-    select distinct 'surveys' as source_channel, response_id as source_record_id
-    from survey_responses
-    where {{ identity_input_changed('survey_responses', 'submitted_at') }}
+    {%- for channel, model, key, dated in channels %}
+    {% if not loop.first %}union all
+    {% endif -%}
+    select distinct '{{ channel }}' as source_channel, staged.{{ key }} as source_record_id
+    from {{ ref(model) }} as staged
+    where {{ identity_input_changed('staged', dated) }}
+    {%- endfor %}
     {%- endif %}
 ),
 
