@@ -12,12 +12,13 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
-.PHONY: help setup run test test-fast ui docs bench lint clean
+.PHONY: help setup run test test-fast test-backfill ui docs bench lint clean
 
 help:
 	@echo "make run        generate demo data if none, run the daily DAG for one date, print the summary"
 	@echo "make test       install what the tests need and run them all"
 	@echo "make test-fast  unit and DAG tests only (no end-to-end run)"
+	@echo "make test-backfill  catchup through the Airflow scheduler vs one by one over DAYS dates (30)"
 	@echo "make ui         start the Airflow UI (airflow standalone) with the project's DAGs"
 	@echo "make docs       build the dbt docs site and the Great Expectations Data Docs"
 	@echo "make bench      benchmark every stage (SCALE=small|large)"
@@ -40,6 +41,11 @@ test: setup
 
 test-fast: setup
 	$(RUN) pytest $(XDIST) -m "not slow and not postgres and not browser" $(PYTEST_ARGS)
+
+# The backfill tests over DAYS dates instead of make test's 3 (30 dates: about 45 minutes on two cores).
+test-backfill: setup
+	CUSTOMER360_TEST_BACKFILL_DAYS=$${DAYS:-30} $(RUN) pytest $(XDIST) \
+		tests/reliability/test_catchup.py tests/reliability/test_reruns.py $(PYTEST_ARGS)
 
 ui: setup
 	@eval "$$($(RUN) customer360 airflow-env)" && \

@@ -7,17 +7,23 @@ Great Expectations, dbt) are imported inside those functions, never when this fi
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, TriggerRule, dag, get_current_context, task
 
 from customer360.landing.contract import CHANNELS
+from customer360.settings import Settings
 
 WAREHOUSE_POOL = "customer360_warehouse"  # one slot: DuckDB allows one writer per file
 PUBLISHED_MARTS = Asset("customer360://published/marts")
 # Seconds before a retry; tests and interactive runs may shorten it (an environment read, no I/O).
 RETRY_DELAY = timedelta(seconds=int(os.environ.get("CUSTOMER360_RETRY_DELAY_SECONDS", "120")))
+# The scheduled window (CUSTOMER360_SCHEDULE_START / _END; environment reads, no I/O).
+_SETTINGS = Settings()
+UTC = ZoneInfo("UTC")
+START_DATE = datetime.combine(_SETTINGS.schedule_start, time(), tzinfo=UTC)
+END_DATE = datetime.combine(_SETTINGS.schedule_end, time(), tzinfo=UTC) if _SETTINGS.schedule_end else None
 
 DOC_MD = """
 ### customer360_daily
@@ -52,7 +58,8 @@ def _fail_fast(exc: Exception) -> None:
 @dag(
     dag_id="customer360_daily",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=datetime(2026, 1, 1, tzinfo=ZoneInfo("UTC")),
+    start_date=START_DATE,
+    end_date=END_DATE,
     catchup=True,
     max_active_runs=1,
     max_active_tasks=1,

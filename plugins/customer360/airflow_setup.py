@@ -60,11 +60,12 @@ def _run(args: list[str], env: dict[str, str], log: Path) -> None:
         raise RuntimeError(f"`{' '.join(args[1:])}` failed (exit {completed.returncode}); see {log}")
 
 
-def ensure_airflow(settings: Settings, log: Path) -> dict[str, str]:
-    """Create or upgrade the metadata database and the warehouse pool; return the environment."""
+def ensure_airflow(settings: Settings, log: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Create or upgrade the metadata database and the warehouse pool; return the environment
+    (``airflow_env(settings, base)``)."""
     from importlib.metadata import version
 
-    env = airflow_env(settings)
+    env = airflow_env(settings, base)
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     marker = Path(env["AIRFLOW_HOME"]) / ".customer360-ready"
     # Migrate again whenever Airflow's version or the metadata database changes.

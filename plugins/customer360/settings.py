@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -46,6 +47,16 @@ def _env_bool(name: str, default: bool) -> bool:
     raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not true or false")
 
 
+def _env_date(name: str, default: date | None) -> date | None:
+    raw = os.environ.get(ENV_PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError as exc:
+        raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not a date (YYYY-MM-DD)") from exc
+
+
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(ENV_PREFIX + name)
     if raw is None or raw == "":
@@ -78,6 +89,11 @@ class Settings:
     # Rebuild the staging layer in full instead of incrementally (customer360.incremental explains when
     # the pipeline does so by itself).
     full_refresh: bool = field(default_factory=lambda: _env_bool("FULL_REFRESH", False))
+
+    # The daily DAG's schedule: the first and (optionally) last logical date the scheduler runs. With
+    # catchup on, unpausing the DAG runs every day from the start that has not run yet, one at a time.
+    schedule_start: date = field(default_factory=lambda: _env_date("SCHEDULE_START", date(2026, 1, 1)))
+    schedule_end: date | None = field(default_factory=lambda: _env_date("SCHEDULE_END", None))
 
     # Cleansing and identity
     default_phone_region: str = field(default_factory=lambda: _env("DEFAULT_PHONE_REGION", "NL"))
@@ -119,6 +135,11 @@ class Settings:
                 object.__setattr__(self, attr, _env_path(env_name, default))
         if self.target not in ("duckdb", "postgres"):
             raise ValueError(f"{ENV_PREFIX}TARGET must be 'duckdb' or 'postgres', not {self.target!r}")
+        if self.schedule_end is not None and self.schedule_end < self.schedule_start:
+            raise ValueError(
+                f"{ENV_PREFIX}SCHEDULE_END ({self.schedule_end}) is before {ENV_PREFIX}SCHEDULE_START "
+                f"({self.schedule_start})"
+            )
         if not 0 < self.tier_a_share < 1 or not 0 < self.tier_b_share < 1:
             raise ValueError("tier shares must lie between 0 and 1")
         if self.tier_a_share + self.tier_b_share >= 1:

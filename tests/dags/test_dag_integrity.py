@@ -4,6 +4,7 @@ conventions ask (tags, owner, retries, schedule, pool)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +18,6 @@ HEAVY = ("pandas", "duckdb", "great_expectations", "dbt", "sklearn", "pyarrow", 
 
 @pytest.fixture(scope="module")
 def dagbag(tmp_path_factory):
-    import os
-
     home = tmp_path_factory.mktemp("airflow")
     os.environ.setdefault("AIRFLOW_HOME", str(home))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
@@ -97,3 +96,31 @@ print(json.dumps({{"loaded": loaded, "seconds": time.perf_counter() - t}}))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["loaded"] == [], f"the DAG file imports {result['loaded']} at parse time"
+
+
+def test_given_a_schedule_window_in_the_environment_then_the_daily_dag_starts_and_ends_there():
+    # GIVEN CUSTOMER360_SCHEDULE_START / _END, WHEN the DAG file is parsed in a fresh interpreter
+    code = f"""
+import importlib.util, json
+spec = importlib.util.spec_from_file_location("customer360_daily", {str(DAGS / "customer360_daily.py")!r})
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print(json.dumps({{"start": module.START_DATE.isoformat(), "end": module.END_DATE.isoformat()}}))
+"""
+    env = {**os.environ, "CUSTOMER360_SCHEDULE_START": "2026-10-01", "CUSTOMER360_SCHEDULE_END": "2026-10-30"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    window = json.loads(out.stdout.strip().splitlines()[-1])
+    # THEN the scheduler's window is [start, end] at midnight UTC
+    assert window == {"start": "2026-10-01T00:00:00+00:00", "end": "2026-10-30T00:00:00+00:00"}
+
+
+def test_given_a_schedule_end_before_its_start_then_settings_refuse_it(monkeypatch):
+    from customer360.settings import Settings
+
+    monkeypatch.setenv("CUSTOMER360_SCHEDULE_START", "2026-10-01")
+    monkeypatch.setenv("CUSTOMER360_SCHEDULE_END", "2026-09-30")
+    with pytest.raises(ValueError, match="SCHEDULE_END .* is before"):
+        Settings()
+    monkeypatch.setenv("CUSTOMER360_SCHEDULE_END", "30/09/2026")
+    with pytest.raises(ValueError, match="not a date"):
+        Settings()

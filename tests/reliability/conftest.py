@@ -1,8 +1,9 @@
 """Shared state of the reliability tests: one small generated landing set, and pipeline runs on it.
 
-The data is small on purpose (60 customers, 8 days): a daily run takes about half a minute on two cores
-(GX gates and dbt builds dominate), so every full run the tests make is a session fixture, and tests that
-change a home work on a copy of it (``clone_home``); nothing writes into the fixtures' homes.
+The data is small on purpose (60 customers, 8 days, or 5 more than the backfills run): a daily run takes
+about half a minute on two cores (GX gates and dbt builds dominate), so every full run the tests make is a
+session fixture, and tests that change a home work on a copy of it (``clone_home``); nothing writes into the
+fixtures' homes.
 
 - ``single_run``: a home whose pipeline ran once for ``END`` (loads the whole history at once);
 - ``backfill_run``: a home that ran ``BACKFILL_DAYS`` dates one by one, ending with ``END``; the days before
@@ -34,10 +35,13 @@ from pipeline_run import DayRun, run_day  # noqa: E402
 from customer360.settings import Settings  # noqa: E402
 
 END = date(2026, 11, 20)
-DATA = {"customers": 60, "days": 8, "seed": 11}
-# A 30-day backfill costs 30 runs (about an hour here); three dates prove the same property: each day's run
-# only adds that day's files, and the marts of the last day do not depend on how the history arrived.
-BACKFILL_DAYS = 3
+# How many dates the backfills run (``backfill_run`` one by one, ``test_catchup.py`` through the scheduler's
+# catchup). CI runs 3: each date costs a daily run (about 30 s one by one, 60 s through the scheduler, whose
+# tasks each import their libraries), so 30 dates take about 45 minutes here. Three dates prove the same
+# property (each run adds its own day's files, in order, whatever started it);
+# ``CUSTOMER360_TEST_BACKFILL_DAYS=30 make test-backfill`` proves it over 30.
+BACKFILL_DAYS = int(os.environ.get("CUSTOMER360_TEST_BACKFILL_DAYS", "3"))
+DATA = {"customers": 60, "days": max(8, BACKFILL_DAYS + 5), "seed": 11}
 
 
 @pytest.fixture(scope="session")
