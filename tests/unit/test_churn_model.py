@@ -45,13 +45,15 @@ def test_given_complaints_signal_when_backtested_then_model_beats_one_minus_p_al
 ) -> None:
     # GIVEN labelled customers of T (complaints raise dropout; P(alive) does not know about complaints)
     # WHEN the time-split backtest is run
-    result = backtest.backtest(training, training["churned"].to_numpy())
+    result, fitted = backtest.backtest(training, training["churned"].to_numpy())
     # THEN the model's AUC and top-decile precision beat the baseline 1 - P(alive) on held-out customers
     assert result.n_train + result.n_test == len(training)
     assert 0.5 < result.positives_share < 0.95
     assert result.auc > result.baseline_auc + 0.05, result
     assert result.precision_top_decile >= result.baseline_precision_top_decile, result
     assert result.beats_baseline
+    # AND the model it returns is the one it evaluated: fitted on the training part only
+    assert fitted.n_train == result.n_train
 
 
 def test_given_trained_model_when_scoring_then_bands_and_reasons_follow_the_signal(

@@ -3,7 +3,10 @@
 Features are as of T = as_of_date - horizon (data up to T only) and the label is what happened in
 (T, T + horizon], so nothing from the label period leaks into the features. The customers of T are split at
 random (stratified on the label) into a training part and a held-out part; the model is fitted on the first
-and scored on the second, and the baseline 1 - P(alive) is scored on the same held-out customers.
+and scored on the second, and the baseline 1 - P(alive) is scored on the same held-out customers. That fitted
+model is the one the stage scores today's customers with: the AUC a run reports is the scoring model's own,
+and the run fits one model, not two (refitting on every customer of T cost 28 s more a day at 1M customers
+for a quarter more training rows, which gradient boosting on 150,000 of them barely notices).
 
 Metrics: ROC AUC, and precision in the top decile (share of actual churners among the 10% with the highest
 score: what a retention campaign that contacts one customer in ten would hit).
@@ -16,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from customer360.churn.model import RANDOM_SEED, baseline_scores, predict_scores, train
+from customer360.churn.model import RANDOM_SEED, ChurnModel, baseline_scores, predict_scores, train
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,8 +70,9 @@ def backtest(
     labels: np.ndarray,
     holdout_share: float = HOLDOUT_SHARE,
     seed: int = RANDOM_SEED,
-) -> BacktestResult:
-    """Fit on a stratified (1 - holdout_share) of T's customers; evaluate on the rest next to the baseline."""
+) -> tuple[BacktestResult, ChurnModel]:
+    """Fit on a stratified (1 - holdout_share) of T's customers; evaluate on the rest next to the baseline.
+    Returns the result and the fitted model."""
     from sklearn.model_selection import train_test_split
 
     y = np.asarray(labels, dtype=bool)
@@ -78,7 +82,7 @@ def backtest(
     test = features_T.iloc[test_rows]
     auc, precision = evaluate(y[test_rows], predict_scores(model, test))
     baseline_auc, baseline_precision = evaluate(y[test_rows], baseline_scores(test))
-    return BacktestResult(
+    result = BacktestResult(
         auc=auc,
         precision_top_decile=precision,
         baseline_auc=baseline_auc,
@@ -87,3 +91,4 @@ def backtest(
         n_test=int(test_rows.shape[0]),
         positives_share=float(y.mean()),
     )
+    return result, model

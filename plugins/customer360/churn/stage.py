@@ -5,8 +5,8 @@ labels from the rows of as_of_date) and as_of_date (scoring). The stage:
 
 1. labels the purchasers of T: churned = no purchase in (T, as_of_date];
 2. backtests the model on a held-out share of them next to the baseline 1 - P(alive);
-3. if there is enough data and the model beats the baseline's AUC, refits on all of T and scores the
-   purchasers of as_of_date with score, band and top three reasons (``model_status = 'fitted'``);
+3. if there is enough data and the backtested model beats the baseline's AUC, scores the purchasers of
+   as_of_date with that model: score, band and top three reasons (``model_status = 'fitted'``);
    otherwise scores them with the baseline 1 - P(alive), without reasons (``model_status = 'fallback'``, the
    run's message says why);
 4. replaces as_of_date's rows of ``analytics.churn_predictions`` and ``analytics.churn_model_runs`` in one
@@ -30,7 +30,7 @@ from customer360.churn.features import (
     purchasers,
     validate_features,
 )
-from customer360.churn.model import RANDOM_SEED, bands, baseline_scores, score, train
+from customer360.churn.model import RANDOM_SEED, bands, baseline_scores, score
 from customer360.clv.commands import json_ready
 from customer360.clv.stage import ANALYTICS_SCHEMA, parse_as_of_date
 from customer360.settings import Settings
@@ -157,7 +157,7 @@ def build(
     reason = _why_not_fit(y)
     result: BacktestResult | None = None
     if reason is None:
-        result = backtest(training, y)
+        result, model = backtest(training, y)
         run.update({key: value for key, value in result.as_dict().items() if key != "n_train"})
         if not result.beats_baseline:
             reason = (
@@ -168,7 +168,6 @@ def build(
         auc, precision = evaluate(y, baseline_scores(training))
         run.update({"baseline_auc": auc, "baseline_precision_top_decile": precision})
     if reason is None and result is not None:
-        model = train(training, y)
         predictions = score(model, now)
         run.update(
             {
@@ -177,7 +176,8 @@ def build(
                 "message": (
                     f"backtest AUC {result.auc:.3f} vs baseline {result.baseline_auc:.3f}; "
                     f"precision in the top decile {result.precision_top_decile:.1%} "
-                    f"vs {result.baseline_precision_top_decile:.1%}{sampled}"
+                    f"vs {result.baseline_precision_top_decile:.1%}; fitted on {result.n_train:,} "
+                    f"customers, {result.n_test:,} held out{sampled}"
                 ),
                 "parameters": {**model.params, "reference_values": model.reference_values},
             }
