@@ -23,6 +23,8 @@ LAYER_SELECTORS: dict[str, str] = {
     "core": "marts_layer",
     "analytics": "analytics_layer",
 }
+# How many of a layer's slowest nodes a build reports (progress log, benchmark details).
+SLOWEST_NODES = 8
 
 
 class DbtBuildError(RuntimeError):
@@ -37,6 +39,8 @@ class DbtLayerResult:
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
     log_path: Path | None = None
+    # The nodes that took longest (name, seconds), slowest first: where a layer's time goes.
+    slowest: list[tuple[str, float]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -45,6 +49,7 @@ class DbtLayerResult:
             "counts": self.counts,
             "failures": self.failures,
             "seconds": round(self.seconds, 2),
+            "slowest_nodes": [{"node": name, "seconds": round(sec, 2)} for name, sec in self.slowest],
             "log_path": str(self.log_path) if self.log_path else None,
         }
 
@@ -164,7 +169,9 @@ def build(
     outcome = DbtLayerResult(layer=layer, success=bool(result.success), seconds=seconds, log_path=log_path)
     if result.exception is not None:
         raise DbtBuildError(f"dbt could not run the {layer} layer: {result.exception} (log: {log_path})")
+    timings = []
     for node_result in result.result or []:
+        timings.append((node_result.node.name, float(node_result.execution_time or 0.0)))
         status = str(node_result.status)
         outcome.counts[status] = outcome.counts.get(status, 0) + 1
         if status in ("error", "fail"):
@@ -174,6 +181,7 @@ def build(
                 f"{node.resource_type} {node.name} ({node.original_file_path}): "
                 f"{status}: {message[0] if message else 'no message'}"
             )
+    outcome.slowest = sorted(timings, key=lambda t: -t[1])[:SLOWEST_NODES]
     if not outcome.success:
         listed = "\n  - ".join(outcome.failures) or "see the log"
         raise DbtBuildError(f"dbt build of the {layer} layer failed:\n  - {listed}\n(log: {log_path})")

@@ -202,3 +202,21 @@ def test_given_the_run_then_every_idic_mart_is_populated_and_consistent_with_the
         )
     finally:
         con.close()
+
+
+def test_given_the_run_then_its_progress_log_names_each_dbt_layers_slowest_nodes(first_run):
+    # GIVEN the run's progress log, THEN each dbt layer's end event lists its slowest nodes, slowest first
+    home, run = first_run
+    _succeeded(run)
+    from customer360.progress import read_events
+
+    ends = {
+        e["stage"]: e["detail"]
+        for e in read_events(home / "runs" / LOGICAL_DATE.isoformat())
+        if e.get("event") == "end" and e["stage"].startswith("dbt:")
+    }
+    assert set(ends) == {"dbt:staging", "dbt:core", "dbt:analytics"}
+    for stage, detail in ends.items():
+        seconds = [n["seconds"] for n in detail["slowest_nodes"]]
+        assert detail["slowest_nodes"] and all(n["node"] for n in detail["slowest_nodes"]), stage
+        assert seconds == sorted(seconds, reverse=True), stage

@@ -53,6 +53,8 @@ def scheduler_env(settings: Settings, port: int, **extra: str) -> dict[str, str]
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
             # The scheduler signs the tokens its tasks present to the API server: one secret for both.
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+            # Task log server: a free port, not 8793 (a Celery worker in another test may hold it).
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         }

@@ -55,7 +55,14 @@ def test_stage_details_come_from_the_runs_progress_log(tmp_path):
     run_dir = settings.run_dir("2026-06-30")
     run_dir.mkdir(parents=True)
     events = [
-        {"stage": "dbt:staging", "event": "end", "detail": {"build": {"mode": "incremental", "reason": "r"}}},
+        {
+            "stage": "dbt:staging",
+            "event": "end",
+            "detail": {
+                "build": {"mode": "incremental", "reason": "r"},
+                "slowest_nodes": [{"node": "stg_web__orders", "seconds": 1.5}],
+            },
+        },
         {"stage": "identity", "event": "end", "detail": {"records": 10, "customers": 4, "seconds": 0.5}},
         {
             "stage": "models:clv",
@@ -72,6 +79,7 @@ def test_stage_details_come_from_the_runs_progress_log(tmp_path):
     (run_dir / "progress.jsonl").write_text("\n".join(json.dumps(e) for e in events) + "\n")
     details = stage_details(settings, date(2026, 6, 30))
     assert details["staging_build"] == {"mode": "incremental", "reason": "r"}
+    assert details["dbt_slowest_nodes"] == {"staging": [{"node": "stg_web__orders", "seconds": 1.5}]}
     assert details["identity"]["records"] == 10 and details["identity"]["customers"] == 4
     assert details["clv"] == {
         "customers": 4,

@@ -253,8 +253,9 @@ def compare_with_baseline(result: dict[str, Any], baseline: dict[str, Any]) -> l
 
 
 def stage_details(settings: Settings, logical_date: date) -> dict[str, Any]:
-    """What the last run of ``logical_date`` did, from its progress log: the staging build's mode, identity's
-    records and steps, the CLV fit and the churn backtest (for the closing figures, not for timing)."""
+    """What the last run of ``logical_date`` did, from its progress log: the staging build's mode, each dbt
+    layer's slowest nodes, identity's records and steps, the CLV fit and the churn backtest (for the closing
+    figures, not for timing)."""
     from customer360.progress import read_events
 
     details: dict[str, Any] = {}
@@ -265,6 +266,8 @@ def stage_details(settings: Settings, logical_date: date) -> dict[str, Any]:
         stage = event.get("stage")
         if stage == "dbt:staging":
             details["staging_build"] = detail.get("build")
+        if stage.startswith("dbt:"):
+            details.setdefault("dbt_slowest_nodes", {})[stage.split(":", 1)[1]] = detail.get("slowest_nodes")
         elif stage == "identity":
             keep = (
                 "mode",
