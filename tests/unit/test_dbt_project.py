@@ -338,6 +338,35 @@ def test_given_built_marts_when_rfm_history_reruns_and_adds_a_date_then_each_dat
     assert recency == [(1,)]
 
 
+def test_given_rfm_history_then_its_tests_check_the_runs_date_only_and_still_catch_a_duplicate_there(
+    warehouse: BuiltWarehouse,
+) -> None:
+    # GIVEN a duplicated customer row on a date other than the run's (the table grows by every run's rows)
+    with duckdb.connect(str(warehouse.path)) as con:
+        con.execute(
+            "insert into marts.customer_rfm_history "
+            "select * replace (cast('2026-01-01' as date) as as_of_date) "
+            "from marts.customer_rfm_history where as_of_date = ? limit 1",
+            [AS_OF_DATE],
+        )
+        con.execute(
+            "insert into marts.customer_rfm_history select * from marts.customer_rfm_history "
+            "where as_of_date = '2026-01-01'"
+        )
+    try:
+        select = ["--select", "customer_rfm_history", "--resource-type", "test"]
+        # WHEN the history's tests run for the run's date THEN the other date is not scanned: they pass
+        today = warehouse.dbt(["test", *select, *_vars(AS_OF_DATE)])
+        assert today.success, today.report()
+        # AND for the date that holds the duplicate they fail
+        that_day = warehouse.dbt(["test", *select, *_vars("2026-01-01")])
+        failed = sorted(uid.split(".")[2] for uid, status in that_day.statuses.items() if status == "fail")
+        assert len(failed) == 1 and failed[0].startswith("unique_combination_of_columns"), that_day.statuses
+    finally:
+        with duckdb.connect(str(warehouse.path)) as con:
+            con.execute("delete from marts.customer_rfm_history where as_of_date = '2026-01-01'")
+
+
 def test_given_no_as_of_date_when_a_dated_model_compiles_then_dbt_stops_with_a_message_saying_how_to_pass_it(
     warehouse: BuiltWarehouse,
 ) -> None:
