@@ -264,10 +264,10 @@ def stage_details(settings: Settings, logical_date: date) -> dict[str, Any]:
             continue
         detail = event.get("detail") or {}
         stage = event.get("stage")
+        if str(stage).startswith("dbt:"):
+            details.setdefault("dbt_slowest_nodes", {})[stage.split(":", 1)[1]] = detail.get("slowest_nodes")
         if stage == "dbt:staging":
             details["staging_build"] = detail.get("build")
-        if stage.startswith("dbt:"):
-            details.setdefault("dbt_slowest_nodes", {})[stage.split(":", 1)[1]] = detail.get("slowest_nodes")
         elif stage == "identity":
             keep = (
                 "mode",
