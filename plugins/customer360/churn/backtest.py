@@ -5,8 +5,8 @@ Features are as of T = as_of_date - horizon (data up to T only) and the label is
 random (stratified on the label) into a training part and a held-out part; the model is fitted on the first
 and scored on the second, and the baseline 1 - P(alive) is scored on the same held-out customers. That fitted
 model is the one the stage scores today's customers with: the AUC a run reports is the scoring model's own,
-and a run fits one model, not two (a refit on all of T would add a third more training rows, at the price of a
-second fit: the larger part of the stage's time at 1M customers).
+and a run fits one model, not two (a refit on all of T would add a third more training rows at the price of a
+second fit).
 
 Metrics: ROC AUC, and precision in the top decile (share of actual churners among the 10% with the highest
 score: what a retention campaign that contacts one customer in ten would hit).
