@@ -103,8 +103,12 @@ class Airflow:
                 self._request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
                 return
             except urllib.error.HTTPError as exc:
-                if exc.code != 404 or time.monotonic() > deadline:
+                if exc.code != 404:
                     raise
+                if time.monotonic() > deadline:
+                    log = self.logs / "dag-processor.log"
+                    message = f"{dag_id} was not registered in {timeout:.0f} s; see {log}"
+                    raise TimeoutError(message) from exc
                 time.sleep(1)
 
     def dag_runs(self, dag_id: str) -> list[dict]:
