@@ -120,7 +120,8 @@ class Airflow:
         return self._request("GET", path)["task_instances"]
 
     def wait_for_runs(self, dag_id: str, count: int, timeout: float) -> list[dict]:
-        """Block until ``count`` runs of ``dag_id`` exist and have all finished; return them."""
+        """Block until ``count`` runs of ``dag_id`` exist and have all finished, or one has failed; return
+        the runs."""
         deadline = time.monotonic() + timeout
         while True:
             runs = self.dag_runs(dag_id)
