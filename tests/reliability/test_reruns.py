@@ -103,22 +103,19 @@ def _rfm_differs_only_in_tie_splits(translated: Path, reference: Path) -> bool:
     frequency and monetary value, and every group of equal values keeps the same scores between them."""
     with duckdb.connect(str(translated), read_only=True) as con:
         con.execute(f"attach '{reference}' as ref (read_only)")
-        values = "select customer_id, as_of_date, recency_days, frequency, monetary from {}.customer_rfm"
-        if con.execute(
-            f"select count(*) from ({values.format('main')} except {values.format('ref')})"
-        ).fetchone()[0]:
+
+        def differ(query: str) -> bool:
+            mine, theirs = query.format("main"), query.format("ref")
+            both_ways = f"({mine} except {theirs}) union all ({theirs} except {mine})"
+            return con.execute(f"select count(*) from ({both_ways})").fetchone()[0] > 0
+
+        if differ("select customer_id, as_of_date, recency_days, frequency, monetary from {}.customer_rfm"):
             return False
-        for measure, score in (
-            ("recency_days", "r_score"),
-            ("frequency", "f_score"),
-            ("monetary", "m_score"),
-        ):
-            scores = f"select {measure}, {score}, count(*) from {{}}.customer_rfm group by all"
-            if con.execute(
-                f"select count(*) from ({scores.format('main')} except {scores.format('ref')})"
-            ).fetchone()[0]:
-                return False
-    return True
+        measures = (("recency_days", "r_score"), ("frequency", "f_score"), ("monetary", "m_score"))
+        return not any(
+            differ(f"select {measure}, {score}, count(*) from {{}}.customer_rfm group by all")
+            for measure, score in measures
+        )
 
 
 def test_given_a_backfill_day_by_day_when_compared_with_one_run_then_the_marts_are_identical(
