@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from customer360.settings import Settings
+from customer360.sql_strings import sql_string
 
 if TYPE_CHECKING:
     import duckdb
@@ -582,14 +583,14 @@ def sync_ingest(settings: Settings, con: duckdb.DuckDBPyConnection, channel: str
                 counts["quarantine_rows"] = copy_to_postgres(
                     cur,
                     con,
-                    f"(select * from {qualified(QUARANTINE)} where channel = '{_sql_text(channel)}' "
+                    f"(select * from {qualified(QUARANTINE)} where channel = {sql_string(channel)} "
                     f"and source_file in {chosen})",
                     QUARANTINE,
                 )
             counts["manifest_rows"] = copy_to_postgres(
                 cur,
                 con,
-                f"""(select m.* from {qualified(MANIFEST)} as m where m.channel = '{_sql_text(channel)}'
+                f"""(select m.* from {qualified(MANIFEST)} as m where m.channel = {sql_string(channel)}
                 and not exists (select 1 from {pg_manifest} as p where p.source_file = m.source_file
                     and p.run_id = m.run_id and p.ingested_at = m.ingested_at and p.status = m.status))""",
                 MANIFEST,
@@ -603,7 +604,3 @@ def sync_ingest(settings: Settings, con: duckdb.DuckDBPyConnection, channel: str
         con.execute(f"drop schema if exists {_SYNC_SCHEMA} cascade")
     log.info("ingest of %s pushed to PostgreSQL: %s", channel, counts)
     return counts
-
-
-def _sql_text(value: str) -> str:
-    return value.replace("'", "''")

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from customer360.settings import Settings
+from customer360.sql_strings import sql_string
 
 TRUTH_COLUMNS = ("source_channel", "source_record_id", "person_id")
 
@@ -137,7 +138,7 @@ def evaluate_identity(settings: Settings, truth_path: Path) -> EvaluationResult:
         con.execute(
             "create temp view identity_truth as select source_channel::varchar as source_channel, "
             "source_record_id::varchar as source_record_id, person_id::varchar as person_id "
-            f"from read_parquet('{_sql_literal(truth_path)}')"
+            f"from read_parquet({sql_string(truth_path)})"
         )
         try:
             return pairwise_metrics(con, _predicted_relation(con), "identity_truth")
@@ -167,7 +168,3 @@ def _predicted_relation(con: object) -> str:
         "on x.source_channel = m.source_channel and x.source_record_id = m.identity_record_id"
     )
     return "identity_predicted"
-
-
-def _sql_literal(path: Path) -> str:
-    return str(path).replace("'", "''")

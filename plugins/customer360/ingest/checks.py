@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from customer360.landing.contract import Column, raw_column_name
 from customer360.landing.mapping import ChannelConfig
 from customer360.landing.readers import ITEM_INDEX
+from customer360.sql_strings import sql_string
 
 SHOWN_VALUE_CHARS = 80
 EARLIEST_EVENT = date(1900, 1, 1)
@@ -70,11 +71,6 @@ class CheckWindow:
             "future_bound": f"{self.future_bound.isoformat()} 00:00:00+00",
             "earliest_event": f"{EARLIEST_EVENT.isoformat()} 00:00:00+00",
         }
-
-
-def sql_text(value: str) -> str:
-    """A SQL string literal for a constant from code or the contract (never for data values)."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _ident(name: str) -> str:
@@ -128,7 +124,7 @@ def _type_problem(col: Column, ref: str) -> tuple[str, str] | None:
     if col.type == "decimal":
         return f"{parsed} is null", "' is not a decimal number (digits with ''.'' as the decimal mark)'"
     if col.type == "bool":
-        allowed = ", ".join(sql_text(v) for v in BOOL_VALUES)
+        allowed = ", ".join(sql_string(v) for v in BOOL_VALUES)
         return f"lower({ref}) not in ({allowed})", "' is not a boolean (true/false, 1/0, yes/no, y/n)'"
     if col.type == "date":
         return (
@@ -142,9 +138,9 @@ def _type_problem(col: Column, ref: str) -> tuple[str, str] | None:
             "' is not an ISO-8601 timestamp (YYYY-MM-DDTHH:MM:SS, optionally with Z or +HH:MM)'",
         )
     if col.type == "enum":
-        allowed = ", ".join(sql_text(v.lower()) for v in col.allowed)
+        allowed = ", ".join(sql_string(v.lower()) for v in col.allowed)
         shown = ", ".join(col.allowed)
-        return f"lower({ref}) not in ({allowed})", sql_text(f" is not one of: {shown}")
+        return f"lower({ref}) not in ({allowed})", sql_string(f" is not one of: {shown}")
     return None
 
 
@@ -152,7 +148,7 @@ def _column_checks(col: Column, config: ChannelConfig, window: CheckWindow) -> l
     """(condition, reason) pairs in SQL for one column, over ``_ingest_batch`` plus ``parsed_columns_sql``."""
     ref = _ident(raw_column_name(col.name))
     parsed = _parsed_name(col)
-    label = sql_text(f"column {col.name}: ")
+    label = sql_string(f"column {col.name}: ")
     checks: list[tuple[str, str]] = []
     if col.required:
         checks.append((f"{ref} is null", f"{label} || 'required value is empty'"))
@@ -167,7 +163,7 @@ def _column_checks(col: Column, config: ChannelConfig, window: CheckWindow) -> l
                 (
                     f"{parsed} < {col.min_value!r}",
                     f"{label} || {_shown(ref)} || "
-                    + sql_text(" is below the minimum " + _number(col.min_value)),
+                    + sql_string(" is below the minimum " + _number(col.min_value)),
                 )
             )
         if col.max_value is not None:
@@ -175,7 +171,7 @@ def _column_checks(col: Column, config: ChannelConfig, window: CheckWindow) -> l
                 (
                     f"{parsed} > {col.max_value!r}",
                     f"{label} || {_shown(ref)} || "
-                    + sql_text(" is above the maximum " + _number(col.max_value)),
+                    + sql_string(" is above the maximum " + _number(col.max_value)),
                 )
             )
     if col.type == "timestamp" and col.name == config.channel.event_time:
@@ -184,7 +180,7 @@ def _column_checks(col: Column, config: ChannelConfig, window: CheckWindow) -> l
             (
                 f"{parsed} >= cast($future_bound as timestamptz)",
                 f"{label} || {_shown(ref)} || "
-                + sql_text(
+                + sql_string(
                     f" is in the future: after {future.isoformat()} (as_of_date {window.as_of_date} + 1 day)"
                 ),
             )
@@ -192,15 +188,15 @@ def _column_checks(col: Column, config: ChannelConfig, window: CheckWindow) -> l
         checks.append(
             (
                 f"{parsed} < cast($earliest_event as timestamptz)",
-                f"{label} || {_shown(ref)} || {sql_text(' is before ' + EARLIEST_EVENT.isoformat())}",
+                f"{label} || {_shown(ref)} || {sql_string(' is before ' + EARLIEST_EVENT.isoformat())}",
             )
         )
         checks.append(
             (
                 f"{parsed} < {LATE_BOUND}",
-                sql_text(f"late arrival beyond look-back window: column {col.name} ")
+                sql_string(f"late arrival beyond look-back window: column {col.name} ")
                 + f" || {_shown(ref)} || "
-                + sql_text(
+                + sql_string(
                     f" is more than {window.late_arrival_days} days (late_arrival_days) before the file date "
                 )
                 + f" || strftime({LOAD_DATE}, '%Y-%m-%d')",
@@ -227,7 +223,7 @@ def row_problems_sql(config: ChannelConfig, window: CheckWindow) -> RowProblems:
     def add(column: str, condition: str, reason: str, gate: str = "", prefix: str = "") -> None:
         when = f"{gate} and ({condition})" if gate else condition
         reasons.append(f"case when {when} then {prefix}{reason} end")
-        columns.append(f"case when {when} then {sql_text(column)} end")
+        columns.append(f"case when {when} then {sql_string(column)} end")
 
     for col in channel.columns:
         for condition, reason in _column_checks(col, config, window):
@@ -237,7 +233,7 @@ def row_problems_sql(config: ChannelConfig, window: CheckWindow) -> RowProblems:
         add(
             unnest,
             f"{ITEM_INDEX} = 0",
-            sql_text(
+            sql_string(
                 f"record has no {unnest} (field {config.unnest_source!r} is missing, empty or not an array)"
             ),
         )
@@ -264,6 +260,6 @@ def record_hash_sql(config: ChannelConfig) -> str:
 def record_json_sql(config: ChannelConfig) -> str:
     """SQL: the record's contract fields as a JSON object text (for the quarantine)."""
     pairs = ", ".join(
-        f"{sql_text(c.name)}, {_ident(raw_column_name(c.name))}" for c in config.channel.all_columns
+        f"{sql_string(c.name)}, {_ident(raw_column_name(c.name))}" for c in config.channel.all_columns
     )
     return f"json_object({pairs})::varchar"

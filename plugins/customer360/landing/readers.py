@@ -46,6 +46,7 @@ import pyarrow.compute as pc
 from customer360.landing.contract import Column, raw_column_name
 from customer360.landing.encoding import EncodingChoice, EncodingError, detect_encoding, open_text
 from customer360.landing.mapping import ChannelConfig
+from customer360.sql_strings import sql_string
 
 if TYPE_CHECKING:
     import duckdb
@@ -478,10 +479,6 @@ def _json_path(dotted: str) -> str:
     return "$" + "".join(f'."{part}"' for part in dotted.split("."))
 
 
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _json_structure(paths: list[str], where: str) -> dict[str, object]:
     """A ``json_transform`` structure reading every dotted path as VARCHAR (nested objects as dicts)."""
     root: dict[str, object] = {}
@@ -503,7 +500,7 @@ def _json_structure(paths: list[str], where: str) -> dict[str, object]:
 
 def _struct_path(ref: str, dotted: str) -> str:
     for part in dotted.split("."):
-        ref = f"struct_extract({ref}, {_sql_text(part)})"
+        ref = f"struct_extract({ref}, {sql_string(part)})"
     return ref
 
 
@@ -521,7 +518,7 @@ def _jsonl_extract_sql(config: ChannelConfig, where: str) -> str:
         if unnest in structure:
             raise ReadError(f"{where}: the mapping reads {unnest!r} both as the nested array and as a value")
         structure[unnest] = [item_structure]
-    spec = _sql_text(json.dumps(structure))
+    spec = sql_string(json.dumps(structure))
     top = ",\n  ".join(
         f'{_struct_path("_doc", config.source_name(c.name))} as "{raw_column_name(c.name)}"'
         for c in channel.columns
@@ -564,9 +561,9 @@ def _json_keys_sql(config: ChannelConfig) -> tuple[str, set[str]]:
             parents.add(".".join(parts[:depth]))
     selects = ["select distinct unnest(json_keys(doc)) as k, '' as parent from _key_lines"]
     for parent in sorted(parents):
-        path = _sql_text(_json_path(parent))
+        path = sql_string(_json_path(parent))
         selects.append(
-            f"select distinct unnest(json_keys(doc, {path})) as k, {_sql_text(parent)} as parent "
+            f"select distinct unnest(json_keys(doc, {path})) as k, {sql_string(parent)} as parent "
             f"from _key_lines where json_type(doc, {path}) = 'OBJECT'"
         )
     unnest = config.unnest_source
@@ -576,11 +573,11 @@ def _json_keys_sql(config: ChannelConfig) -> tuple[str, set[str]]:
             parts = config.source_name(col.name).split(".")
             for depth in range(1, len(parts) + 1):  # nested item fields: only their top key is listed
                 known.add(f"{unnest}[].{'.'.join(parts[:depth])}")
-        path = _sql_text(_json_path(unnest) + "[*]")
+        path = sql_string(_json_path(unnest) + "[*]")
         selects.append(
-            f"select distinct unnest(json_keys(item)) as k, {_sql_text(unnest + '[]')} as parent from "
+            f"select distinct unnest(json_keys(item)) as k, {sql_string(unnest + '[]')} as parent from "
             f"(select unnest(json_extract(doc, {path})) as item from _key_lines "
-            f"where json_type(doc, {_sql_text(_json_path(unnest))}) = 'ARRAY') "
+            f"where json_type(doc, {sql_string(_json_path(unnest))}) = 'ARRAY') "
             "where json_type(item) = 'OBJECT'"
         )
     known |= parents
@@ -711,11 +708,11 @@ def _check_json_required(con: duckdb.DuckDBPyConnection, config: ChannelConfig, 
     for col in channel.columns:
         if col.required:
             checks.append(
-                (col.name, f"json_exists(doc, {_sql_text(_json_path(config.source_name(col.name)))})")
+                (col.name, f"json_exists(doc, {sql_string(_json_path(config.source_name(col.name)))})")
             )
     unnest = config.unnest_source
     if unnest is not None:
-        path = _sql_text(_json_path(unnest))
+        path = sql_string(_json_path(unnest))
         checks.append((channel.unnest or unnest, f"json_type(doc, {path}) = 'ARRAY'"))
     if not checks:
         return

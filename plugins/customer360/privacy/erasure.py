@@ -59,6 +59,7 @@ from customer360.privacy.suppression import (
 )
 from customer360.publish.snapshot import fsync_path
 from customer360.settings import Settings
+from customer360.sql_strings import sql_string
 from customer360.warehouse import AUDIT_SCHEMA, IDENTITY_SCHEMA, RAW_SCHEMA, connect
 
 if TYPE_CHECKING:
@@ -629,8 +630,8 @@ def compact_warehouse(settings: Settings) -> None:
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(config={"threads": settings.duckdb_threads})
     try:
-        con.execute(f"attach {_literal(path)} as erasure_source (read_only)")
-        con.execute(f"attach {_literal(tmp)} as erasure_target")
+        con.execute(f"attach {sql_string(path)} as erasure_source (read_only)")
+        con.execute(f"attach {sql_string(tmp)} as erasure_target")
         con.execute("copy from database erasure_source to erasure_target")
         con.execute("detach erasure_target")
         con.execute("detach erasure_source")
@@ -638,10 +639,6 @@ def compact_warehouse(settings: Settings) -> None:
         con.close()
     fsync_path(tmp)
     os.replace(tmp, path)
-
-
-def _literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _swap_link(link: Path, target: Path) -> None:
@@ -669,7 +666,7 @@ def _rewrite_snapshot(snapshot: Path, person: Person, salt: str, request_id: str
     (staging / "parquet").mkdir(parents=True)
     con = duckdb.connect(str(staging / SNAPSHOT_DB))
     try:
-        con.execute(f"attach {_literal(source_db)} as snapshot_source (read_only)")
+        con.execute(f"attach {sql_string(source_db)} as snapshot_source (read_only)")
         _register_person(con, person, salt)
         tables = [t for s, t in _base_tables(con, "snapshot_source") if s == "main"]
         matched = 0
@@ -690,7 +687,7 @@ def _rewrite_snapshot(snapshot: Path, person: Person, salt: str, request_id: str
         if matched:
             for table in tables:
                 parquet = staging / "parquet" / f"{table}.parquet"
-                con.execute(f"copy main.{_quoted(table)} to {_literal(parquet)} (format parquet)")
+                con.execute(f"copy main.{_quoted(table)} to {sql_string(parquet)} (format parquet)")
         con.execute("detach snapshot_source")
         for name in (
             "_erase_customer_ids",

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 
 from customer360.privacy.pseudonym import mask_email, mask_phone
 from customer360.settings import Settings
+from customer360.sql_strings import sql_string
 
 if TYPE_CHECKING:
     import duckdb
@@ -257,8 +258,7 @@ def scan_parquet(path: Path, report: ScanReport) -> None:
 
     con = duckdb.connect()
     try:
-        literal = "'" + str(path).replace("'", "''") + "'"
-        con.execute(f"create temp view scanned as select * from read_parquet({literal})")
+        con.execute(f"create temp view scanned as select * from read_parquet({sql_string(path)})")
         columns = _text_columns(con, "temp", "main", "scanned")
         report.scanned.append(str(path))
         report.findings += scan_relation(con, "scanned", columns, str(path), report.allowed)

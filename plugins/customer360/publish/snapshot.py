@@ -26,6 +26,7 @@ from typing import Any
 
 from customer360.faults import fault_point
 from customer360.settings import Settings
+from customer360.sql_strings import sql_string
 from customer360.warehouse import readable_copy
 
 PUBLISHED_SCHEMAS = ("marts",)
@@ -111,9 +112,9 @@ def publish_marts(
     previous = current_database(settings) if exclude and current_snapshot(settings) is not None else None
     con = duckdb.connect(str(staging_dir / SNAPSHOT_DB), config={"threads": settings.duckdb_threads})
     try:
-        con.execute(f"attach {_sql_literal(warehouse_db)} as warehouse (read_only)")
+        con.execute(f"attach {sql_string(warehouse_db)} as warehouse (read_only)")
         if previous is not None:
-            con.execute(f"attach {_sql_literal(previous.resolve())} as previous (read_only)")
+            con.execute(f"attach {sql_string(previous.resolve())} as previous (read_only)")
         previous_tables = (
             {
                 r[0]
@@ -134,7 +135,7 @@ def publish_marts(
             # ``create table as`` answers with the rows it wrote: no count query per table.
             (rows,) = con.execute(f"create table main.{_quote(table)} as select * from {source}").fetchone()
             parquet_path = staging_dir / "parquet" / f"{table}.parquet"
-            con.execute(f"copy main.{_quote(table)} to {_sql_literal(parquet_path)} (format parquet)")
+            con.execute(f"copy main.{_quote(table)} to {sql_string(parquet_path)} (format parquet)")
             tables[table] = rows
         con.execute("detach warehouse")
         if previous is not None:
@@ -166,10 +167,6 @@ def publish_marts(
         "held_back": held_back,
         "pruned": removed,
     }
-
-
-def _sql_literal(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def fsync_path(path: Path) -> None:

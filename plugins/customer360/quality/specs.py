@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from customer360.sql_strings import sql_string
+
 Severity = Literal["critical", "warning"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "warning")
 
@@ -92,12 +94,6 @@ def severity_of(expectation_or_meta: Any) -> Severity:
     if value not in SEVERITIES:
         raise ValueError(f"severity {value!r} is not one of {', '.join(SEVERITIES)}; fix the suite's meta")
     return value
-
-
-def sql_string(value: object) -> str:
-    """A SQL string literal (quotes doubled), for SQL that GX runs as written: a suite's ``rows``."""
-    text = str(value).replace("'", "''")
-    return f"'{text}'"
 
 
 def sql_literal(value: object) -> str:
