@@ -9,6 +9,36 @@
 -#}
 
 {#-
+    identity_input_sources(): per channel of the identity input, (channel, staging model, record key, the
+    date the record was written). int_contact_records_changed lists the changed records from these models;
+    int_contact_records reads only those records of each model (changed_records_only).
+-#}
+{% macro identity_input_sources() -%}
+    {{ return([
+        ('crm', 'stg_crm__contacts', 'contact_id', 'updated_at'),
+        ('web', 'stg_web_shop__order_lines', 'order_id', 'ordered_at'),
+        ('pos', 'stg_pos__transaction_lines', 'transaction_id', 'transacted_at'),
+        ('tickets', 'stg_service_desk__tickets', 'ticket_id', 'updated_at'),
+        ('marketing', 'stg_marketing__events', 'event_id', 'event_at'),
+        ('surveys', 'stg_surveys__responses', 'response_id', 'submitted_at'),
+    ]) }}
+{%- endmacro %}
+
+{#-
+    changed_records_only(channel): in an incremental build, a condition keeping the staging rows of
+    `channel`'s records listed by int_contact_records_changed (the model's `changed_records` CTE); in a full
+    build, true.
+-#}
+{% macro changed_records_only(channel) -%}
+    {%- if is_incremental() -%}
+        {%- set key = (identity_input_sources() | selectattr(0, 'equalto', channel) | first)[2] -%}
+        {{ key }} in (select source_record_id from changed_records where source_channel = '{{ channel }}')
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
     identity_input_changed(alias, dated_column): true for a staging row (of `alias`) that can make its
     source record's identity input differ from what the previous staging build made of it:
 

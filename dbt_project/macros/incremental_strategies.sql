@@ -42,3 +42,24 @@
         {%- endfor %}
     )
 {%- endmacro %}
+
+{#-
+    replace_keys_batch(keys, rows, on, columns): the batch of a replace_keys model: every key of the relation
+    `keys` with its rows from `rows`, or alone (its other columns null) when it has none any more, so that
+    the strategy deletes it. `on` pairs each key column of `keys` with the column of `rows` it matches, whose
+    name the batch keeps; `columns` are the other columns, from `rows`.
+-#}
+{% macro replace_keys_batch(keys, rows, on, columns) -%}
+    select
+        {%- for key, column in on %}
+        {{ keys }}.{{ key }} as {{ column }},
+        {%- endfor %}
+        {%- for column in columns %}
+        {{ rows }}.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ keys }}
+    left join {{ rows }}
+        on {% for key, column in on -%}
+        {{ keys }}.{{ key }} = {{ rows }}.{{ column }}{{ ' and ' if not loop.last }}
+        {%- endfor %}
+{%- endmacro %}

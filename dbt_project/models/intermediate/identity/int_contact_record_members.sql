@@ -47,14 +47,11 @@ members as (
 final as (
     {%- if is_incremental() %}
     -- every recomputed source record with its identity record, or alone when it has none any more
-    select
-        changed_records.source_channel,
-        changed_records.source_record_id,
-        members.identity_record_id
-    from changed_records
-    left join members
-        on changed_records.source_channel = members.source_channel
-        and changed_records.source_record_id = members.source_record_id
+    {{ replace_keys_batch(
+        'changed_records', 'members',
+        on=[('source_channel', 'source_channel'), ('source_record_id', 'source_record_id')],
+        columns=['identity_record_id'],
+    ) }}
     {%- else %}
     select * from members
     {%- endif %}

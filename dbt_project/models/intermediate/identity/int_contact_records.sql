@@ -24,49 +24,37 @@ crm_contacts as (
     select *
     from {{ ref('stg_crm__contacts') }}
     where cast(updated_at as date) <= {{ as_of_date() }}
-    {%- if is_incremental() %}
-        and contact_id in (select source_record_id from changed_records where source_channel = 'crm')
-    {%- endif %}
+        and {{ changed_records_only('crm') }}
 ),
 
 web_order_lines as (
     select *
     from {{ ref('stg_web_shop__order_lines') }}
-    {%- if is_incremental() %}
-    where order_id in (select source_record_id from changed_records where source_channel = 'web')
-    {%- endif %}
+    where {{ changed_records_only('web') }}
 ),
 
 pos_transaction_lines as (
     select *
     from {{ ref('stg_pos__transaction_lines') }}
-    {%- if is_incremental() %}
-    where transaction_id in (select source_record_id from changed_records where source_channel = 'pos')
-    {%- endif %}
+    where {{ changed_records_only('pos') }}
 ),
 
 tickets as (
     select *
     from {{ ref('stg_service_desk__tickets') }}
-    {%- if is_incremental() %}
-    where ticket_id in (select source_record_id from changed_records where source_channel = 'tickets')
-    {%- endif %}
+    where {{ changed_records_only('tickets') }}
 ),
 
 marketing_events as (
     select *
     from {{ ref('stg_marketing__events') }}
-    {%- if is_incremental() %}
-    where event_id in (select source_record_id from changed_records where source_channel = 'marketing')
-    {%- endif %}
+    where {{ changed_records_only('marketing') }}
 ),
 
 survey_responses as (
     select *
     from {{ ref('stg_surveys__responses') }}
-    {%- if is_incremental() %}
-    where response_id in (select source_record_id from changed_records where source_channel = 'surveys')
-    {%- endif %}
+    where {{ changed_records_only('surveys') }}
 ),
 
 crm_records as (
@@ -267,18 +255,11 @@ identified as (
 final as (
     {%- if is_incremental() %}
     -- every recomputed source record with its rows, or alone when it has none any more
-    select
-        changed_records.source_channel,
-        changed_records.source_record_id,
-        identified.observed_at,
-        {% for field in identity_fields() -%}
-        identified.{{ field }},
-        {% endfor -%}
-        identified.identity_record_id
-    from changed_records
-    left join identified
-        on changed_records.source_channel = identified.source_channel
-        and changed_records.source_record_id = identified.source_record_id
+    {{ replace_keys_batch(
+        'changed_records', 'identified',
+        on=[('source_channel', 'source_channel'), ('source_record_id', 'source_record_id')],
+        columns=['observed_at'] + identity_fields() + ['identity_record_id'],
+    ) }}
     {%- else %}
     select * from identified
     {%- endif %}

@@ -4,14 +4,7 @@
 -- the one a record has left. A full build recomputes everything and lists nothing.
 
 {#- per channel: the staging model, its record key and the date the record was written -#}
-{%- set channels = [
-    ('crm', 'stg_crm__contacts', 'contact_id', 'updated_at'),
-    ('web', 'stg_web_shop__order_lines', 'order_id', 'ordered_at'),
-    ('pos', 'stg_pos__transaction_lines', 'transaction_id', 'transacted_at'),
-    ('tickets', 'stg_service_desk__tickets', 'ticket_id', 'updated_at'),
-    ('marketing', 'stg_marketing__events', 'event_id', 'event_at'),
-    ('surveys', 'stg_surveys__responses', 'response_id', 'submitted_at'),
-] %}
+{%- set channels = identity_input_sources() %}
 {#- the dependencies, whichever branch renders below (a full build reads no staging model) #}
 {%- for _, model, _, _ in channels %}
 -- depends_on: {{ ref(model) }}

@@ -97,18 +97,11 @@ identity_records as (
 final as (
     {%- if is_incremental() %}
     -- every recomputed identity record with its rows, or alone when no source record belongs to it any more
-    select
-        recomputed_identity_records.source_channel,
-        recomputed_identity_records.identity_record_id as source_record_id,
-        identity_records.observed_at,
-        {% for field in identity_fields() -%}
-        identity_records.{{ field }},
-        {% endfor -%}
-        identity_records.source_records
-    from recomputed_identity_records
-    left join identity_records
-        on recomputed_identity_records.source_channel = identity_records.source_channel
-        and recomputed_identity_records.identity_record_id = identity_records.source_record_id
+    {{ replace_keys_batch(
+        'recomputed_identity_records', 'identity_records',
+        on=[('source_channel', 'source_channel'), ('identity_record_id', 'source_record_id')],
+        columns=['observed_at'] + identity_fields() + ['source_records'],
+    ) }}
     {%- else %}
     select * from identity_records
     {%- endif %}
