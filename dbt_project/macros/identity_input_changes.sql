@@ -101,24 +101,11 @@
             where 1 = 0
         )
     {%- endset -%}
-    {%- if not execute -%}
-        {{ return(empty) }}
+    {%- set members_table = previous_build('int_contact_record_members') -%}
+    {%- if members_table is not none or not execute -%}
+        {{ return(members_table if members_table is not none else empty) }}
     {%- endif -%}
-    {%- set nodes = {} -%}
-    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.package_name == project_name -%}
-        {%- do nodes.update({node.name: node}) -%}
-    {%- endfor -%}
-    {%- set members = nodes['int_contact_record_members'] -%}
-    {%- set records = nodes['int_contact_records'] -%}
-    {%- set members_table = adapter.get_relation(
-        database=members.database, schema=members.schema, identifier=members.alias
-    ) -%}
-    {%- if members_table is not none -%}
-        {{ return(members_table) }}
-    {%- endif -%}
-    {%- set records_table = adapter.get_relation(
-        database=records.database, schema=records.schema, identifier=records.alias
-    ) -%}
+    {%- set records_table = previous_build('int_contact_records') -%}
     {%- if records_table is not none and not should_full_refresh() -%}
         {{ exceptions.raise_compiler_error(
             records_table ~ " exists but int_contact_record_members does not, so the identity records the "

@@ -44,12 +44,20 @@
 {%- endmacro %}
 
 {#-
-    replace_keys_batch(keys, rows, on, columns): the batch of a replace_keys model: every key of the relation
-    `keys` with its rows from `rows`, or alone (its other columns null) when it has none any more, so that
-    the strategy deletes it. `on` pairs each key column of `keys` with the column of `rows` it matches, whose
-    name the batch keeps; `columns` are the other columns, from `rows`.
+    replace_keys_batch(keys, rows, on, columns=none): the batch of a replace_keys model: every key of the
+    relation `keys` with its rows from `rows`, or alone (its other columns null) when it has none any more, so
+    that the strategy deletes it. `on` pairs each key column of `keys` with the column of `rows` it matches,
+    whose name the batch keeps; `columns` are the other columns, from `rows`. Without `columns` (the key
+    columns must then have the same names on both sides) the batch has every column of `rows`: a join
+    `using` the keys lists them once.
 -#}
-{% macro replace_keys_batch(keys, rows, on, columns) -%}
+{% macro replace_keys_batch(keys, rows, on, columns=none) -%}
+    {%- if columns is none %}
+    select *
+    from {{ keys }}
+    left join {{ rows }}
+        using ({% for key, column in on %}{{ key }}{{ ', ' if not loop.last }}{% endfor %})
+    {%- else %}
     select
         {%- for key, column in on %}
         {{ keys }}.{{ key }} as {{ column }},
@@ -62,4 +70,5 @@
         on {% for key, column in on -%}
         {{ keys }}.{{ key }} = {{ rows }}.{{ column }}{{ ' and ' if not loop.last }}
         {%- endfor %}
+    {%- endif %}
 {%- endmacro %}

@@ -1,9 +1,10 @@
-"""Incremental staging builds: which raw rows a daily ``dbt build`` of the staging layer must look at.
+"""Incremental dbt builds: how a daily ``dbt build`` of a layer follows the new data, and when it must rebuild.
 
-The staging models are dbt ``incremental`` models (``delete+insert`` on their business key). In an
-incremental build each model recomputes only the business keys with a raw row delivered since the previous
-build, from *all* raw rows of those keys, so the result equals a full rebuild while the cost follows the
-new data. "Delivered since the previous build" is, for a build at as-of date ``D`` after one at ``P <= D``:
+**Staging.** The staging models are dbt ``incremental`` models (``delete+insert`` on their business key).
+In an incremental build each model recomputes only the business keys with a raw row delivered since the
+previous build, from *all* raw rows of those keys, so the result equals a full rebuild while the cost follows
+the new data. "Delivered since the previous build" is, for a build at as-of date ``D`` after one at
+``P <= D``:
 
 * a raw row with ``P < _load_date <= D`` (the new days), or
 * a raw row of a file ingested after the previous build started (a late file for an earlier date, or a
@@ -14,15 +15,20 @@ what is made of it) are incremental too: they recompute the source records with 
 changed, those with ``_load_date`` on or after the earliest date of a raw row delivered since (the late
 files' earliest date is passed as well), or dated into ``(P, D]`` (macros/identity_input_changes.sql).
 
-Some changes cannot be followed key by key, and the layer is rebuilt in full (``dbt build --full-refresh``),
-with the reason logged and recorded in ``audit.dbt_layer_builds``:
+**Core** (the marts layer, after identity resolution). Its incremental models compare their inputs with what
+their previous build saw (int_golden_record_inputs_changed) and recompute what differs, so they need no
+vars but one: ``marts_full_rebuild``, true when the layer must be rebuilt in full. The layer is never built
+with ``--full-refresh``, which would also empty the history marts (customer_rfm_history).
 
-* no earlier build is recorded (the first run, or a warehouse restored from elsewhere);
-* the staging models, their macros or seeds, or the settings they read changed (a fingerprint differs);
+Some changes cannot be followed key by key, and the layer is rebuilt in full, with the reason logged and
+recorded in ``audit.dbt_layer_builds``:
+
+* no earlier build of the layer is recorded (the first run, or a warehouse restored from elsewhere);
+* the layer's models, their macros or seeds, or the settings they read changed (a fingerprint differs);
 * the as-of date is earlier than the previous build's (a backfill of an earlier day);
-* a file loaded before was loaded again with new content (its old raw rows are gone);
 * an erasure request was processed since (rows were deleted outside dbt);
-* the user asked for it (``CUSTOMER360_FULL_REFRESH=true``).
+* the user asked for it (``CUSTOMER360_FULL_REFRESH=true``);
+* staging only: a file loaded before was loaded again with new content (its old raw rows are gone).
 """
 
 from __future__ import annotations
@@ -46,16 +52,20 @@ BUILDS_DDL = f"""create table if not exists {BUILDS_TABLE} (
     layer varchar not null, as_of_date date not null, run_id varchar, started_at timestamp not null,
     finished_at timestamp not null, full_refresh boolean not null, reason varchar, fingerprint varchar)"""
 ERASURE_LOG_TABLE = f"{AUDIT_SCHEMA}.erasure_log"  # customer360.privacy.erasure writes it
-# What the staging layer's SQL depends on, relative to the dbt project (see dbt_project/selectors.yml).
-FINGERPRINT_PATHS = (
-    "dbt_project.yml",
-    "selectors.yml",
-    "models/staging",
-    "models/intermediate/identity",
-    "macros",
-    "seeds",
-)
-INCREMENTAL_LAYERS = ("staging",)
+# What each incremental layer's SQL depends on, relative to the dbt project (see dbt_project/selectors.yml).
+# The core layer reads nearly every model, so any model counts.
+FINGERPRINT_PATHS: dict[str, tuple[str, ...]] = {
+    "staging": (
+        "dbt_project.yml",
+        "selectors.yml",
+        "models/staging",
+        "models/intermediate/identity",
+        "macros",
+        "seeds",
+    ),
+    "core": ("dbt_project.yml", "selectors.yml", "models", "snapshots", "macros", "seeds"),
+}
+INCREMENTAL_LAYERS = tuple(FINGERPRINT_PATHS)
 
 
 @dataclass
@@ -72,9 +82,16 @@ class BuildPlan:
     late_from: date | None = None  # the earliest load date of the late files
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
 
+    @property
+    def full_refresh_flag(self) -> bool:
+        """Whether dbt runs with ``--full-refresh`` (staging); the core layer gets a var instead."""
+        return self.full_refresh and self.layer == "staging"
+
     def dbt_vars(self) -> dict[str, Any]:
-        """The vars the staging models' ``delivered_since`` and the identity-input models'
-        ``identity_input_changed`` macros read (none on a full refresh)."""
+        """Staging: the vars the staging models' ``delivered_since`` and the identity-input models'
+        ``identity_input_changed`` macros read (none on a full refresh). Core: ``marts_full_rebuild``."""
+        if self.layer == "core":
+            return {"marts_full_rebuild": self.full_refresh}
         if self.full_refresh:
             return {}
         return {
@@ -92,17 +109,13 @@ class BuildPlan:
         }
 
 
-def fingerprint(settings: Settings, dbt_vars: dict[str, Any]) -> str:
-    """A hash of the staging layer's SQL, macros, seeds and the vars it reads (the as-of date excluded)."""
+def fingerprint(settings: Settings, dbt_vars: dict[str, Any], layer: str = "staging") -> str:
+    """A hash of the layer's SQL, macros, seeds and the vars it reads (the as-of date excluded)."""
     digest = hashlib.sha256()
     root = settings.dbt_project_dir
-    for relative in FINGERPRINT_PATHS:
-        path = root / relative
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in files:
-            if file.exists():
-                digest.update(file.relative_to(root).as_posix().encode())
-                digest.update(file.read_bytes())
+    for file in project_files(settings, layer):
+        digest.update(file.relative_to(root).as_posix().encode())
+        digest.update(file.read_bytes())
     stable = {k: v for k, v in dbt_vars.items() if k != "as_of_date"}
     digest.update(json.dumps(stable, sort_keys=True, default=str).encode())
     return digest.hexdigest()[:16]
@@ -110,13 +123,12 @@ def fingerprint(settings: Settings, dbt_vars: dict[str, Any]) -> str:
 
 def plan_build(settings: Settings, layer: str, as_of_date: date, dbt_vars: dict[str, Any]) -> BuildPlan:
     """Decide between an incremental build and a full refresh of ``layer`` for ``as_of_date``."""
-    print_ = fingerprint(settings, dbt_vars)
+    if layer not in INCREMENTAL_LAYERS:
+        return BuildPlan(layer, as_of_date, True, "always rebuilt", "")
+    print_ = fingerprint(settings, dbt_vars, layer)
 
     def full(reason: str) -> BuildPlan:
         return BuildPlan(layer, as_of_date, True, reason, print_)
-
-    if layer not in INCREMENTAL_LAYERS:
-        return full("always rebuilt")
     if settings.full_refresh:
         return full("asked for (CUSTOMER360_FULL_REFRESH)")
     state = (BUILDS_TABLE, MANIFEST_TABLE, ERASURE_LOG_TABLE)
@@ -132,7 +144,7 @@ def plan_build(settings: Settings, layer: str, as_of_date: date, dbt_vars: dict[
             return full("no earlier build recorded")
         since_as_of, since, previous_print = previous[0]
         if previous_print != print_:
-            return full("the staging models, macros, seeds or settings changed since the last build")
+            return full(f"the {layer} layer's models, macros, seeds or settings changed since its last build")
         if as_of_date < since_as_of:
             return full(f"backfill: {as_of_date} is before the last build's date {since_as_of}")
         if has_table(con, ERASURE_LOG_TABLE):
@@ -141,6 +153,10 @@ def plan_build(settings: Settings, layer: str, as_of_date: date, dbt_vars: dict[
             ).fetchall()[0]
             if erasures:
                 return full(f"{erasures} erasure request(s) processed since the last build")
+        if layer == "core":
+            return BuildPlan(
+                layer, as_of_date, False, "inputs changed since the last build are recomputed", print_
+            )
         replaced = con.execute(
             f"""select count(distinct m.source_file) from {MANIFEST_TABLE} as m
             where m.status = 'loaded' and m.ingested_at >= ? and exists (
@@ -191,11 +207,11 @@ def record_build(settings: Settings, plan: BuildPlan, run_id: str) -> None:
         )
 
 
-def project_files(settings: Settings) -> list[Path]:
-    """The files the fingerprint covers (for the docs and tests)."""
+def project_files(settings: Settings, layer: str = "staging") -> list[Path]:
+    """The files the layer's fingerprint covers."""
     root = settings.dbt_project_dir
     found: list[Path] = []
-    for relative in FINGERPRINT_PATHS:
+    for relative in FINGERPRINT_PATHS[layer]:
         path = root / relative
         found += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    return found
+    return [file for file in found if file.exists()]

@@ -156,8 +156,8 @@ def _contained_marts(s: Settings, layer: str, logical_date: date, run_id: str, r
 def build_layer(
     layer: str, logical_date: date, run_id: str, settings: Settings | None = None
 ) -> dict[str, Any]:
-    """One ``dbt build`` for one layer (staging, core or analytics). The staging layer is incremental: it
-    recomputes only the keys with new raw rows, or rebuilds in full when it must (see
+    """One ``dbt build`` for one layer (staging, core or analytics). The staging and core layers are
+    incremental: they recompute only what the new data change, or rebuild in full when they must (see
     ``customer360.incremental``)."""
     from customer360 import dbt_runner, incremental
 
@@ -167,7 +167,7 @@ def build_layer(
             plan = incremental.plan_build(s, layer, logical_date, dbt_runner.dbt_vars(s, logical_date))
             log.info("dbt %s layer: %s (%s)", layer, plan.as_dict()["mode"], plan.reason)
             result = dbt_runner.build(
-                s, layer, logical_date, extra_vars=plan.dbt_vars(), full_refresh=plan.full_refresh
+                s, layer, logical_date, extra_vars=plan.dbt_vars(), full_refresh=plan.full_refresh_flag
             )
             incremental.record_build(s, plan, run_id)
             detail["build"] = plan.as_dict()

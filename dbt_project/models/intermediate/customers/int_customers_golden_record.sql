@@ -1,5 +1,21 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_keys',
+        unique_key='customer_id',
+        on_schema_change='fail',
+        full_refresh=var('marts_full_rebuild', false) or none,
+    )
+}}
+
 -- The golden record of each resolved customer, PII unmasked: marts.dim_customers masks it for BI and
 -- restricted.dim_customer_pii exposes it to the few who may see it. Survivorship: see the survivor macro.
+--
+-- Incremental: a daily build recomputes the customers with an input row added or removed since the previous
+-- build (int_golden_record_inputs_changed), from all their records, and replaces their rows; a customer with
+-- no record left comes as its key alone, which the replace_keys strategy deletes. Every other customer's
+-- inputs are what they were, so their rows stand. The pipeline rebuilds it in full when the models change
+-- (customer360.incremental).
 
 with
 
@@ -7,7 +23,23 @@ contact_records as (select * from {{ ref('int_contact_records_unioned') }}),
 
 crm_contacts as (select * from {{ ref('int_crm_contacts_latest') }}),
 
+changed_inputs as (select * from {{ ref('int_golden_record_inputs_changed') }}),
+
+{% if is_incremental() -%}
+recomputed_customers as (
+    select distinct customer_id
+    from changed_inputs
+),
+
+customer_source_xref as (
+    select customer_source_xref.*
+    from {{ source('identity', 'customer_source_xref') }} as customer_source_xref
+    inner join recomputed_customers
+        on customer_source_xref.customer_id = recomputed_customers.customer_id
+),
+{%- else -%}
 customer_source_xref as (select * from {{ source('identity', 'customer_source_xref') }}),
+{%- endif %}
 
 contact_points as (select * from {{ source('identity', 'contact_points') }}),
 
@@ -133,7 +165,7 @@ crm_consent as (
     where recency_rank = 1
 ),
 
-final as (
+golden_records as (
     select
         survivors.customer_id,
         survivors.account_id,
@@ -172,6 +204,15 @@ final as (
         on survivors.customer_id = channels_present.customer_id
     left join crm_consent
         on survivors.customer_id = crm_consent.customer_id
+),
+
+final as (
+    {%- if is_incremental() %}
+    -- every recomputed customer with its row, or alone when no record belongs to it any more
+    {{ replace_keys_batch('recomputed_customers', 'golden_records', on=[('customer_id', 'customer_id')]) }}
+    {%- else %}
+    select * from golden_records
+    {%- endif %}
 )
 
 select * from final
