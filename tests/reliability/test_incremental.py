@@ -1,9 +1,12 @@
-"""Daily runs build the staging layer and resolve identities incrementally, and the result equals a full run.
+"""Daily runs build the staging layer, resolve identities and build the core layer incrementally, and the
+result equals a full run.
 
 ``backfill_run`` ran END-2 (first build: full), END-1 and END (incremental: only the keys with new raw rows
-are recomputed, only the records the new rows can reach are re-resolved); ``single_run`` ran END once (a
-full build and resolution over the same files). Their marts are compared in ``test_reruns``; here the
-staging and identity tables themselves, and the logs that say how each was built.
+are recomputed, only the records the new rows can reach are re-resolved, only the customers whose golden
+record inputs changed are recomputed); ``single_run`` ran END once (a full build and resolution over the
+same files). Their marts are compared in ``test_reruns``; here the staging, identity and core tables
+themselves, and the logs that say how each was built. Customer ids depend on the order in which records
+were first seen, so the core layer is compared with a full rebuild of the same home instead.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from conftest import BACKFILL_DAYS
+from conftest import BACKFILL_DAYS, clone_home
+
+from customer360.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -56,10 +61,10 @@ def _checksums(settings, schema: str, only: tuple[str, ...] = ()) -> dict[str, t
         con.close()
 
 
-def _query(settings, sql: str) -> list[tuple]:
+def _query(settings, sql: str, params: tuple = ()) -> list[tuple]:
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, list(params)).fetchall()
     finally:
         con.close()
 
@@ -72,11 +77,12 @@ def _compare(backfill_run, single_run, schema: str, only: tuple[str, ...] = ()) 
     return full, sorted(t for t in full if incremental[t] != full[t])
 
 
-def _builds(settings) -> list[tuple]:
+def _builds(settings, layer: str = "staging") -> list[tuple]:
     return _query(
         settings,
-        "select as_of_date, full_refresh, reason from audit.dbt_layer_builds where layer = 'staging' "
+        "select as_of_date, full_refresh, reason from audit.dbt_layer_builds where layer = ? "
         "order by finished_at",
+        (layer,),
     )
 
 
@@ -149,3 +155,49 @@ def test_given_incremental_daily_resolution_then_identity_equals_a_full_resoluti
     assert set(full) == set(IDENTITY_OUTPUTS)
     assert all(rows > 0 for rows, _ in full.values())
     assert differing == [], f"identity tables differ between daily and single resolution: {differing}"
+
+
+def test_given_daily_runs_then_the_first_core_build_is_full_and_the_next_ones_incremental(backfill_run):
+    settings, runs = backfill_run
+    builds = _builds(settings, "core")
+    assert [b[0] for b in builds] == [r.logical_date for r in runs]
+    assert [b[1] for b in builds] == [True] + [False] * (BACKFILL_DAYS - 1)
+    assert builds[0][2] == "no earlier build recorded"
+    assert all(b[2] == "inputs changed since the last build are recomputed" for b in builds[1:])
+
+
+# The incremental models of the core layer and the marts read from them.
+CORE_INCREMENTAL_TABLES = (
+    ("intermediate", "int_customers_golden_record"),
+    ("intermediate", "int_golden_record_inputs"),
+    ("marts", "dim_customers"),
+    ("restricted", "dim_customer_pii"),
+)
+
+
+@pytest.fixture(scope="module")
+def core_rebuilt_in_full(backfill_run, tmp_path_factory) -> Settings:
+    """A copy of the day-by-day home whose core layer was then rebuilt in full for the same date."""
+    from customer360 import dbt_runner
+
+    settings, runs = backfill_run
+    copy = clone_home(settings, tmp_path_factory.mktemp("core_full") / "home")
+    dbt_runner.build(copy, "core", runs[-1].logical_date, extra_vars={"marts_full_rebuild": True})
+    return copy
+
+
+def test_given_incremental_daily_core_builds_then_the_golden_record_equals_a_full_rebuild(
+    backfill_run, core_rebuilt_in_full
+):
+    for schema, table in CORE_INCREMENTAL_TABLES:
+        incremental = _checksums(backfill_run[0], schema, (table,))
+        full = _checksums(core_rebuilt_in_full, schema, (table,))
+        assert full[table][0] > 0
+        assert incremental == full, f"{schema}.{table} differs between incremental and full builds"
+    # and the last daily build recomputed some customers, not all of them
+    [(recomputed, customers)] = _query(
+        backfill_run[0],
+        "select (select count(distinct customer_id) from intermediate.int_golden_record_inputs_changed), "
+        "(select count(*) from intermediate.int_customers_golden_record)",
+    )
+    assert 0 < recomputed < customers
