@@ -1,4 +1,4 @@
-"""Incremental dbt builds: how a daily ``dbt build`` of a layer follows the new data, and when it must rebuild.
+"""Incremental dbt builds: how a daily ``dbt build`` of a layer follows the new data, and when it rebuilds.
 
 **Staging.** The staging models are dbt ``incremental`` models (``delete+insert`` on their business key).
 In an incremental build each model recomputes only the business keys with a raw row delivered since the
@@ -129,6 +129,7 @@ def plan_build(settings: Settings, layer: str, as_of_date: date, dbt_vars: dict[
 
     def full(reason: str) -> BuildPlan:
         return BuildPlan(layer, as_of_date, True, reason, print_)
+
     if settings.full_refresh:
         return full("asked for (CUSTOMER360_FULL_REFRESH)")
     state = (BUILDS_TABLE, MANIFEST_TABLE, ERASURE_LOG_TABLE)

@@ -15,7 +15,6 @@ import duckdb
 import pytest
 
 from conftest import BACKFILL_DAYS, clone_home
-
 from customer360.settings import Settings
 
 pytestmark = pytest.mark.slow

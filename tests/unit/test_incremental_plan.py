@@ -1,4 +1,4 @@
-"""The staging layer's build plan: incremental after a recorded build, a full refresh when it must be."""
+"""The staging and core layers' build plans: incremental after a recorded build, in full when they must be."""
 
 from __future__ import annotations
 
@@ -38,16 +38,18 @@ def _manifest(settings: Settings, source_file: str, load_date: date, ingested_at
     con.close()
 
 
-def _built(settings: Settings, as_of: date, started_at: datetime, vars_: dict = VARS) -> BuildPlan:
-    plan = BuildPlan("staging", as_of, True, "test", _fingerprint(settings, vars_), started_at=started_at)
+def _built(
+    settings: Settings, as_of: date, started_at: datetime, vars_: dict = VARS, layer: str = "staging"
+) -> BuildPlan:
+    plan = BuildPlan(layer, as_of, True, "test", _fingerprint(settings, vars_, layer), started_at=started_at)
     record_build(settings, plan, f"run-{as_of}")
     return plan
 
 
-def _fingerprint(settings: Settings, vars_: dict) -> str:
+def _fingerprint(settings: Settings, vars_: dict, layer: str = "staging") -> str:
     from customer360.incremental import fingerprint
 
-    return fingerprint(settings, vars_)
+    return fingerprint(settings, vars_, layer)
 
 
 def test_given_no_recorded_build_then_the_first_build_is_a_full_refresh(settings):
@@ -138,3 +140,47 @@ def test_builds_are_recorded_with_their_mode(settings):
     con.close()
     assert rows == [("staging", DAY, True)]
     assert "create table if not exists audit.dbt_layer_builds" in BUILDS_DDL
+
+
+def test_given_no_recorded_core_build_then_the_core_layer_is_rebuilt_in_full_by_var_not_flag(settings):
+    _built(settings, DAY - timedelta(days=1), datetime(2026, 11, 20, 1))  # a staging build is not a core one
+    plan = plan_build(settings, "core", DAY, VARS)
+    assert plan.full_refresh and plan.reason == "no earlier build recorded"
+    # --full-refresh would also empty the history marts: the core models read a var instead
+    assert not plan.full_refresh_flag
+    assert plan.dbt_vars() == {"marts_full_rebuild": True}
+
+
+def test_given_a_core_build_yesterday_then_today_the_core_layer_is_incremental(settings):
+    _built(settings, DAY - timedelta(days=1), datetime(2026, 11, 20, 1), layer="core")
+    # a late file changes nothing for the core layer: its models compare their inputs themselves
+    _manifest(settings, "web_orders/2026-11-15/late.jsonl", date(2026, 11, 15), datetime(2026, 11, 20, 9))
+    plan = plan_build(settings, "core", DAY, VARS)
+    assert not plan.full_refresh and plan.reason == "inputs changed since the last build are recomputed"
+    assert plan.dbt_vars() == {"marts_full_rebuild": False}
+
+
+@pytest.mark.parametrize(
+    ("as_of", "vars_", "reason"),
+    [
+        (DAY - timedelta(days=3), VARS, "backfill"),
+        (DAY, {**VARS, "rfm_window_days": 180}, "changed"),
+    ],
+)
+def test_given_a_backfill_or_changed_settings_then_the_core_layer_is_rebuilt_in_full(
+    settings, as_of, vars_, reason
+):
+    _built(settings, DAY - timedelta(days=1), datetime(2026, 11, 20, 1), layer="core")
+    plan = plan_build(settings, "core", as_of, vars_)
+    assert plan.full_refresh and reason in plan.reason
+    assert plan.dbt_vars() == {"marts_full_rebuild": True}
+
+
+def test_the_core_fingerprint_covers_the_marts_and_the_staging_one_does_not(settings):
+    from customer360.incremental import project_files
+
+    root = settings.dbt_project_dir
+    golden = root / "models/intermediate/customers/int_customers_golden_record.sql"
+    assert golden in project_files(settings, "core")
+    assert golden not in project_files(settings, "staging")
+    assert root / "models/intermediate/identity/int_contact_records.sql" in project_files(settings, "staging")
