@@ -41,6 +41,9 @@ class DbtLayerResult:
     log_path: Path | None = None
     # The nodes that took longest (name, seconds), slowest first: where a layer's time goes.
     slowest: list[tuple[str, float]] = field(default_factory=list)
+    # Node time summed by resource type (model, test, unit_test, snapshot, seed); with several threads the
+    # sums exceed the wall time, and what is left of ``seconds`` is dbt's start, parse and scheduling.
+    seconds_by_type: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -50,6 +53,7 @@ class DbtLayerResult:
             "failures": self.failures,
             "seconds": round(self.seconds, 2),
             "slowest_nodes": [{"node": name, "seconds": round(sec, 2)} for name, sec in self.slowest],
+            "node_seconds_by_type": {kind: round(sec, 2) for kind, sec in self.seconds_by_type.items()},
             "log_path": str(self.log_path) if self.log_path else None,
         }
 
@@ -171,7 +175,10 @@ def build(
         raise DbtBuildError(f"dbt could not run the {layer} layer: {result.exception} (log: {log_path})")
     timings = []
     for node_result in result.result or []:
-        timings.append((node_result.node.name, float(node_result.execution_time or 0.0)))
+        node_seconds = float(node_result.execution_time or 0.0)
+        timings.append((node_result.node.name, node_seconds))
+        kind = str(node_result.node.resource_type)
+        outcome.seconds_by_type[kind] = outcome.seconds_by_type.get(kind, 0.0) + node_seconds
         status = str(node_result.status)
         outcome.counts[status] = outcome.counts.get(status, 0) + 1
         if status in ("error", "fail"):

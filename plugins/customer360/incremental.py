@@ -88,13 +88,13 @@ class BuildPlan:
         return self.full_refresh and self.layer == "staging"
 
     def dbt_vars(self) -> dict[str, Any]:
-        """Staging: the vars the staging models' ``delivered_since`` and the identity-input models'
-        ``identity_input_changed`` macros read (none on a full refresh). Core: ``marts_full_rebuild``."""
-        if self.layer == "core":
-            return {"marts_full_rebuild": self.full_refresh}
+        """The vars the staging models' ``delivered_since`` and the ``identity_input_changed`` macro read
+        (none on a full refresh); for the core layer also ``marts_full_rebuild``."""
+        rebuild = {"marts_full_rebuild": self.full_refresh} if self.layer == "core" else {}
         if self.full_refresh:
-            return {}
+            return rebuild
         return {
+            **rebuild,
             "incremental_since_as_of": self.since_as_of.isoformat() if self.since_as_of else None,
             "incremental_files": list(self.late_files),
             "incremental_files_from": self.late_from.isoformat() if self.late_from else None,
@@ -155,9 +155,13 @@ def plan_build(settings: Settings, layer: str, as_of_date: date, dbt_vars: dict[
             if erasures:
                 return full(f"{erasures} erasure request(s) processed since the last build")
         if layer == "core":
-            return BuildPlan(
-                layer, as_of_date, False, "inputs changed since the last build are recomputed", print_
-            )
+            (restaged,) = con.execute(
+                f"select count(*) from {BUILDS_TABLE} where layer = 'staging' and full_refresh "
+                "and started_at >= ?",
+                [since],
+            ).fetchall()[0]
+            if restaged:
+                return full("the staging layer was rebuilt in full since the last build")
         replaced = con.execute(
             f"""select count(distinct m.source_file) from {MANIFEST_TABLE} as m
             where m.status = 'loaded' and m.ingested_at >= ? and exists (

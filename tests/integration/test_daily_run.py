@@ -205,7 +205,8 @@ def test_given_the_run_then_every_idic_mart_is_populated_and_consistent_with_the
 
 
 def test_given_the_run_then_its_progress_log_names_each_dbt_layers_slowest_nodes(first_run):
-    # GIVEN the run's progress log, THEN each dbt layer's end event lists its slowest nodes, slowest first
+    # GIVEN the run's progress log, THEN each dbt layer's end event lists its slowest nodes, slowest first,
+    # and its node time by resource type (at least that of the slowest node)
     home, run = first_run
     _succeeded(run)
     from customer360.progress import read_events
@@ -220,3 +221,6 @@ def test_given_the_run_then_its_progress_log_names_each_dbt_layers_slowest_nodes
         seconds = [n["seconds"] for n in detail["slowest_nodes"]]
         assert detail["slowest_nodes"] and all(n["node"] for n in detail["slowest_nodes"]), stage
         assert seconds == sorted(seconds, reverse=True), stage
+        by_type = detail["node_seconds_by_type"]
+        assert {"model", "test"} <= set(by_type), stage
+        assert sum(by_type.values()) >= seconds[0] > 0, stage

@@ -162,15 +162,20 @@ def test_given_daily_runs_then_the_first_core_build_is_full_and_the_next_ones_in
     assert [b[0] for b in builds] == [r.logical_date for r in runs]
     assert [b[1] for b in builds] == [True] + [False] * (BACKFILL_DAYS - 1)
     assert builds[0][2] == "no earlier build recorded"
-    assert all(b[2] == "inputs changed since the last build are recomputed" for b in builds[1:])
+    assert all(b[2].startswith("rows delivered after ") for b in builds[1:])
 
 
-# The incremental models of the core layer and the marts read from them.
+# The incremental models of the core layer and marts read from them.
 CORE_INCREMENTAL_TABLES = (
     ("intermediate", "int_customers_golden_record"),
     ("intermediate", "int_golden_record_inputs"),
     ("marts", "dim_customers"),
     ("restricted", "dim_customer_pii"),
+    ("intermediate", "int_order_lines_unioned"),
+    ("marts", "fct_order_lines"),
+    ("marts", "fct_orders"),
+    ("marts", "fct_interactions"),
+    ("marts", "customer_rfm"),
 )
 
 
@@ -185,7 +190,7 @@ def core_rebuilt_in_full(backfill_run, tmp_path_factory) -> Settings:
     return copy
 
 
-def test_given_incremental_daily_core_builds_then_the_golden_record_equals_a_full_rebuild(
+def test_given_incremental_daily_core_builds_then_the_golden_record_and_orders_equal_a_full_rebuild(
     backfill_run, core_rebuilt_in_full
 ):
     for schema, table in CORE_INCREMENTAL_TABLES:
@@ -193,10 +198,12 @@ def test_given_incremental_daily_core_builds_then_the_golden_record_equals_a_ful
         full = _checksums(core_rebuilt_in_full, schema, (table,))
         assert full[table][0] > 0
         assert incremental == full, f"{schema}.{table} differs between incremental and full builds"
-    # and the last daily build recomputed some customers, not all of them
-    [(recomputed, customers)] = _query(
+    # and the last daily build recomputed some customers and orders, not all of them
+    [(recomputed, customers, orders_recomputed, orders)] = _query(
         backfill_run[0],
         "select (select count(distinct customer_id) from intermediate.int_golden_record_inputs_changed), "
-        "(select count(*) from intermediate.int_customers_golden_record)",
+        "(select count(*) from intermediate.int_customers_golden_record), "
+        "(select count(*) from intermediate.int_orders_changed), (select count(*) from marts.fct_orders)",
     )
     assert 0 < recomputed < customers
+    assert 0 < orders_recomputed < orders

@@ -61,6 +61,7 @@ def test_stage_details_come_from_the_runs_progress_log(tmp_path):
             "detail": {
                 "build": {"mode": "incremental", "reason": "r"},
                 "slowest_nodes": [{"node": "stg_web__orders", "seconds": 1.5}],
+                "node_seconds_by_type": {"model": 2.0, "test": 3.5},
             },
         },
         {"stage": "identity", "event": "end", "detail": {"records": 10, "customers": 4, "seconds": 0.5}},
@@ -80,6 +81,7 @@ def test_stage_details_come_from_the_runs_progress_log(tmp_path):
     details = stage_details(settings, date(2026, 6, 30))
     assert details["staging_build"] == {"mode": "incremental", "reason": "r"}
     assert details["dbt_slowest_nodes"] == {"staging": [{"node": "stg_web__orders", "seconds": 1.5}]}
+    assert details["dbt_node_seconds_by_type"] == {"staging": {"model": 2.0, "test": 3.5}}
     assert details["identity"]["records"] == 10 and details["identity"]["customers"] == 4
     assert details["clv"] == {
         "customers": 4,

@@ -151,13 +151,25 @@ def test_given_no_recorded_core_build_then_the_core_layer_is_rebuilt_in_full_by_
     assert plan.dbt_vars() == {"marts_full_rebuild": True}
 
 
-def test_given_a_core_build_yesterday_then_today_the_core_layer_is_incremental(settings):
+def test_given_a_core_build_yesterday_then_today_the_core_layer_is_incremental_from_its_date(settings):
     _built(settings, DAY - timedelta(days=1), datetime(2026, 11, 20, 1), layer="core")
-    # a late file changes nothing for the core layer: its models compare their inputs themselves
     _manifest(settings, "web_orders/2026-11-15/late.jsonl", date(2026, 11, 15), datetime(2026, 11, 20, 9))
     plan = plan_build(settings, "core", DAY, VARS)
-    assert not plan.full_refresh and plan.reason == "inputs changed since the last build are recomputed"
-    assert plan.dbt_vars() == {"marts_full_rebuild": False}
+    assert not plan.full_refresh and not plan.full_refresh_flag
+    # the order models recompute the orders with rows delivered since the core layer's own last build
+    assert plan.dbt_vars() == {
+        "marts_full_rebuild": False,
+        "incremental_since_as_of": "2026-11-19",
+        "incremental_files": ["web_orders/2026-11-15/late.jsonl"],
+        "incremental_files_from": "2026-11-15",
+    }
+
+
+def test_given_the_staging_layer_rebuilt_in_full_since_the_core_build_then_core_is_rebuilt_too(settings):
+    _built(settings, DAY - timedelta(days=1), datetime(2026, 11, 20, 1), layer="core")
+    _built(settings, DAY, datetime(2026, 11, 21, 1))  # staging, in full (as _built records it)
+    plan = plan_build(settings, "core", DAY, VARS)
+    assert plan.full_refresh and "staging layer was rebuilt in full" in plan.reason
 
 
 @pytest.mark.parametrize(

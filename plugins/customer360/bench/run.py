@@ -254,8 +254,8 @@ def compare_with_baseline(result: dict[str, Any], baseline: dict[str, Any]) -> l
 
 def stage_details(settings: Settings, logical_date: date) -> dict[str, Any]:
     """What the last run of ``logical_date`` did, from its progress log: the staging build's mode, each dbt
-    layer's slowest nodes, identity's records and steps, the CLV fit and the churn backtest (for the closing
-    figures, not for timing)."""
+    layer's slowest nodes and node time by resource type, identity's records and steps, the CLV fit and the
+    churn backtest (for the closing figures, not for timing)."""
     from customer360.progress import read_events
 
     details: dict[str, Any] = {}
@@ -265,7 +265,9 @@ def stage_details(settings: Settings, logical_date: date) -> dict[str, Any]:
         detail = event.get("detail") or {}
         stage = event.get("stage")
         if str(stage).startswith("dbt:"):
-            details.setdefault("dbt_slowest_nodes", {})[stage.split(":", 1)[1]] = detail.get("slowest_nodes")
+            layer = stage.split(":", 1)[1]
+            details.setdefault("dbt_slowest_nodes", {})[layer] = detail.get("slowest_nodes")
+            details.setdefault("dbt_node_seconds_by_type", {})[layer] = detail.get("node_seconds_by_type")
         if stage == "dbt:staging":
             details["staging_build"] = detail.get("build")
         elif stage == "identity":

@@ -1,11 +1,40 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_keys',
+        unique_key=['source_channel', 'order_id'],
+        on_schema_change='fail',
+        full_refresh=var('marts_full_rebuild', false) or none,
+    )
+}}
+
 -- Web order lines and store sale lines in one layout, returns applied, with the order's status and the
 -- resolved customer. Lines ordered after the as-of date, and store returns made after it, are left out.
+--
+-- Incremental: a daily build recomputes the orders of int_orders_changed from all their rows (a store sale
+-- with all its returns, a return with its sale) and replaces their lines; an order with no line any more (a
+-- return that stood alone until its sale arrived) comes as its key alone, which replace_keys deletes.
 
 with
 
-web_order_lines as (select * from {{ ref('stg_web_shop__order_lines') }}),
+changed_orders as (select * from {{ ref('int_orders_changed') }}),
 
-pos_transaction_lines as (select * from {{ ref('stg_pos__transaction_lines') }}),
+web_order_lines as (
+    select *
+    from {{ ref('stg_web_shop__order_lines') }}
+    {%- if is_incremental() %}
+    where order_id in (select order_id from changed_orders where source_channel = 'web')
+    {%- endif %}
+),
+
+pos_transaction_lines as (
+    select *
+    from {{ ref('stg_pos__transaction_lines') }}
+    {%- if is_incremental() %}
+    where transaction_id in (select order_id from changed_orders where source_channel = 'pos')
+        or original_transaction_id in (select order_id from changed_orders where source_channel = 'pos')
+    {%- endif %}
+),
 
 customer_source_xref as (select * from {{ ref('int_source_record_customers') }}),
 
@@ -184,7 +213,7 @@ with_order_status as (
         and unioned.order_id = order_totals.order_id
 ),
 
-final as (
+order_lines as (
     select
         {{ dbt.concat(["with_order_status.source_channel", "':'", "with_order_status.order_id", "':'",
                        dbt.cast("with_order_status.line_number", dbt.type_string())]) }} as order_line_id,
@@ -229,6 +258,15 @@ final as (
     left join customer_source_xref
         on with_order_status.source_channel = customer_source_xref.source_channel
         and with_order_status.customer_record_id = customer_source_xref.source_record_id
+),
+
+final as (
+    {%- if is_incremental() %}
+    -- every recomputed order with its lines, or alone when it has none any more
+    {{ replace_keys_batch('changed_orders', 'order_lines', on=[('source_channel', 'source_channel'), ('order_id', 'order_id')]) }}
+    {%- else %}
+    select * from order_lines
+    {%- endif %}
 )
 
 select * from final

@@ -1,8 +1,31 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_keys',
+        unique_key=['source_channel', 'order_id'],
+        on_schema_change='fail',
+        full_refresh=var('marts_full_rebuild', false) or none,
+    )
+}}
+
+-- Incremental: a daily build replaces the lines of the orders of int_orders_changed (an order with no line
+-- any more comes as its key alone, which replace_keys deletes).
+
 with
 
-order_lines as (select * from {{ ref('int_order_lines_unioned') }}),
+changed_orders as (select * from {{ ref('int_orders_changed') }}),
 
-final as (
+order_lines as (
+    select int_order_lines_unioned.*
+    from {{ ref('int_order_lines_unioned') }} as int_order_lines_unioned
+    {%- if is_incremental() %}
+    inner join changed_orders
+        on int_order_lines_unioned.source_channel = changed_orders.source_channel
+        and int_order_lines_unioned.order_id = changed_orders.order_id
+    {%- endif %}
+),
+
+fact_lines as (
     select
         order_line_id,
         order_id,
@@ -28,6 +51,15 @@ final as (
         cost_amount,
         margin_amount
     from order_lines
+),
+
+final as (
+    {%- if is_incremental() %}
+    -- every recomputed order with its lines, or alone when it has none any more
+    {{ replace_keys_batch('changed_orders', 'fact_lines', on=[('source_channel', 'source_channel'), ('order_id', 'order_id')]) }}
+    {%- else %}
+    select * from fact_lines
+    {%- endif %}
 )
 
 select * from final

@@ -1,6 +1,29 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_keys',
+        unique_key=['source_channel', 'order_id'],
+        on_schema_change='fail',
+        full_refresh=var('marts_full_rebuild', false) or none,
+    )
+}}
+
+-- Incremental: a daily build recomputes the orders of int_orders_changed from their lines (an order with no
+-- line any more comes as its key alone, which replace_keys deletes).
+
 with
 
-order_lines as (select * from {{ ref('int_order_lines_unioned') }}),
+changed_orders as (select * from {{ ref('int_orders_changed') }}),
+
+order_lines as (
+    select int_order_lines_unioned.*
+    from {{ ref('int_order_lines_unioned') }} as int_order_lines_unioned
+    {%- if is_incremental() %}
+    inner join changed_orders
+        on int_order_lines_unioned.source_channel = changed_orders.source_channel
+        and int_order_lines_unioned.order_id = changed_orders.order_id
+    {%- endif %}
+),
 
 orders as (
     select
@@ -28,6 +51,13 @@ orders as (
     group by order_id, source_channel
 ),
 
-final as (select * from orders)
+final as (
+    {%- if is_incremental() %}
+    -- every recomputed order, or alone when it has no line any more
+    {{ replace_keys_batch('changed_orders', 'orders', on=[('source_channel', 'source_channel'), ('order_id', 'order_id')]) }}
+    {%- else %}
+    select * from orders
+    {%- endif %}
+)
 
 select * from final
