@@ -15,10 +15,13 @@ what is made of it) are incremental too: they recompute the source records with 
 changed, those with ``_load_date`` on or after the earliest date of a raw row delivered since (the late
 files' earliest date is passed as well), or dated into ``(P, D]`` (macros/identity_input_changes.sql).
 
-**Core** (the marts layer, after identity resolution). Its incremental models compare their inputs with what
-their previous build saw (int_golden_record_inputs_changed) and recompute what differs, so they need no
-vars but one: ``marts_full_rebuild``, true when the layer must be rebuilt in full. The layer is never built
-with ``--full-refresh``, which would also empty the history marts (customer_rfm_history).
+**Core** (the marts layer, after identity resolution). The golden record compares its inputs with what its
+previous build saw (int_golden_record_inputs_changed) and recomputes the customers whose inputs differ. The
+order models recompute the orders of int_orders_changed: those with a staging row delivered since the core
+layer's own previous build (the same window as above, from the last core build; late files included), and
+those whose identity record moved to another customer. The layer gets one more var, ``marts_full_rebuild``,
+true when it must be rebuilt in full; it is never built with ``--full-refresh``, which would also empty the
+history marts (customer_rfm_history).
 
 Some changes cannot be followed key by key, and the layer is rebuilt in full, with the reason logged and
 recorded in ``audit.dbt_layer_builds``:
@@ -28,7 +31,8 @@ recorded in ``audit.dbt_layer_builds``:
 * the as-of date is earlier than the previous build's (a backfill of an earlier day);
 * an erasure request was processed since (rows were deleted outside dbt);
 * the user asked for it (``CUSTOMER360_FULL_REFRESH=true``);
-* staging only: a file loaded before was loaded again with new content (its old raw rows are gone).
+* a file loaded before was loaded again with new content (its old raw rows are gone);
+* core only: the staging layer was rebuilt in full since the last core build (its rows were rewritten).
 """
 
 from __future__ import annotations

@@ -11,9 +11,12 @@
 -- The golden record's input rows as the last build of int_customers_golden_record saw them: each identity
 -- record's rows by fingerprint, with the customer the record belonged to (int_golden_record_inputs_changed).
 -- The next build compares with it to find what changed. Written after every model that reads those changes
--- (the golden record, and the order models through int_orders_changed), so that after a failed build it
--- still holds what they were last built from, and the next build recomputes at least as much:
+-- (the golden record, the customer dimensions, and the order models through int_orders_changed), so that
+-- after a failed build it still holds what they were last built from, and the next build recomputes at
+-- least as much:
 -- depends_on: {{ ref('int_customers_golden_record') }}
+-- depends_on: {{ ref('dim_customers') }}
+-- depends_on: {{ ref('dim_customer_pii') }}
 -- depends_on: {{ ref('int_order_lines_unioned') }}
 -- depends_on: {{ ref('fct_order_lines') }}
 -- depends_on: {{ ref('fct_orders') }}

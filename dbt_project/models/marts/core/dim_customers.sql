@@ -1,8 +1,38 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_keys',
+        unique_key='customer_id',
+        on_schema_change='fail',
+        full_refresh=var('marts_full_rebuild', false) or none,
+    )
+}}
+
+-- Incremental: a daily build replaces the rows of the customers whose golden record was recomputed
+-- (int_golden_record_inputs_changed); a customer with no golden record any more comes as its key alone,
+-- which replace_keys deletes.
+
 with
 
-golden_records as (select * from {{ ref('int_customers_golden_record') }}),
+changed_inputs as (select * from {{ ref('int_golden_record_inputs_changed') }}),
 
-final as (
+{% if is_incremental() -%}
+recomputed_customers as (
+    select distinct customer_id
+    from changed_inputs
+),
+
+golden_records as (
+    select int_customers_golden_record.*
+    from {{ ref('int_customers_golden_record') }} as int_customers_golden_record
+    inner join recomputed_customers
+        on int_customers_golden_record.customer_id = recomputed_customers.customer_id
+),
+{%- else -%}
+golden_records as (select * from {{ ref('int_customers_golden_record') }}),
+{%- endif %}
+
+customers as (
     select
         customer_id,
         {{ pseudonymize('customer_id') }} as customer_key,
@@ -24,6 +54,15 @@ final as (
         sms_opt_in,
         is_deleted
     from golden_records
+),
+
+final as (
+    {%- if is_incremental() %}
+    -- every recomputed customer with its row, or alone when it has no golden record any more
+    {{ replace_keys_batch('recomputed_customers', 'customers', on=[('customer_id', 'customer_id')]) }}
+    {%- else %}
+    select * from customers
+    {%- endif %}
 )
 
 select * from final
