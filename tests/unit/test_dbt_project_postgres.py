@@ -89,3 +89,43 @@ def test_given_postgres_target_when_both_selectors_build_then_marts_hold_the_sam
         )
         # the 2026-12-01 version was delivered after the as-of date: not staged yet
         assert [r[0] for r in cur.fetchall()] == ["2026-01-10 08:00", "2026-06-01 12:30"]
+        before = _checksums(cur, INCREMENTAL_MARTS)
+
+    # WHEN the marts layer builds again, incrementally (by hand: without the planner's window every order is
+    # recomputed; the golden record's inputs did not change, so no customer is), THEN nothing changes
+    again = dbt_runner.run_dbt(["build", "--selector", "marts_layer", *dbt_vars], tmp_path, env)
+    assert again.success, again.report()
+    with psycopg2.connect(conninfo) as con, con.cursor() as cur:
+        assert _checksums(cur, INCREMENTAL_MARTS) == before
+        # every order was listed, so recomputed (the list may hold more: orders dated after the as-of date)
+        cur.execute(
+            "select count(*), count(c.order_id) from marts.fct_orders as o "
+            "left join intermediate.int_orders_changed as c "
+            "on o.source_channel = c.source_channel and o.order_id = c.order_id"
+        )
+        (orders, listed) = cur.fetchone()
+        assert listed == orders > 0
+        cur.execute("select count(*) from intermediate.int_golden_record_inputs_changed")
+        assert cur.fetchone() == (0,)
+
+
+# The core layer's incremental models and marts built from them.
+INCREMENTAL_MARTS = (
+    "intermediate.int_customers_golden_record",
+    "intermediate.int_golden_record_inputs",
+    "marts.dim_customers",
+    "restricted.dim_customer_pii",
+    "intermediate.int_order_lines_unioned",
+    "marts.fct_order_lines",
+    "marts.fct_orders",
+)
+
+
+def _checksums(cur, tables: tuple[str, ...]) -> dict[str, tuple[int, str]]:
+    result = {}
+    for table in tables:
+        cur.execute(
+            f"select count(*), md5(coalesce(string_agg(r::text, ',' order by r::text), '')) from {table} as r"
+        )
+        result[table] = cur.fetchone()
+    return result

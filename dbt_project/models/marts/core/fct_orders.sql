@@ -1,9 +1,12 @@
+{#- on_schema_change append_new_columns: the enforced contract already checks the columns on every build;
+    'fail' would also compare the contract's declared types with the batch's (varchar and text on
+    PostgreSQL) and stop. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='replace_keys',
         unique_key=['source_channel', 'order_id'],
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
         full_refresh=var('marts_full_rebuild', false) or none,
     )
 }}
