@@ -56,7 +56,10 @@
 
     The planner (customer360.incremental) passes the previous as-of date, the late files and their earliest
     date as vars. Without them every row counts, so an incremental build by hand recomputes every record
-    (correct, not fast); the same when late files come without their date.
+    (correct, not fast); the same when late files come without their date. The core layer's build gets the
+    same vars for its own previous build, and int_orders_changed finds the orders to recompute with this
+    macro (an order's lines, like an identity input, follow its staging rows and the as-of date; orders
+    whose customer moved are listed apart).
 -#}
 {% macro identity_input_changed(alias, dated_column) -%}
     {%- set since = var('incremental_since_as_of', none) -%}

@@ -16,7 +16,9 @@
 
 {%- set previous = previous_build('int_golden_record_inputs') %}
 {%- set golden_record = previous_build('int_customers_golden_record') %}
-{%- if execute and previous is none and golden_record is not none and not should_full_refresh() %}
+{#- stop a build (not a compile or docs generate, which run nothing) that could not tell what changed -#}
+{%- if execute and flags.WHICH in ('run', 'build') and previous is none and golden_record is not none
+    and not should_full_refresh() %}
     {{ exceptions.raise_compiler_error(
         golden_record ~ " exists but int_golden_record_inputs does not, so what changed since it was built is "
         ~ "unknown: rebuild in full (CUSTOMER360_FULL_REFRESH=true, or --vars 'marts_full_rebuild: true')"

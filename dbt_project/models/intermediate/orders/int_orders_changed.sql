@@ -18,19 +18,16 @@
 --    all its returns and every return with its sale.
 --
 -- A full build recomputes every order and lists nothing, as does the first build (no order model built yet).
+-- Without the planner's vars (a build by hand) every order is listed: correct, not fast.
 
 {%- set consumers = ['int_order_lines_unioned', 'fct_order_lines', 'fct_orders'] %}
 {%- set built = [] %}
 {%- for consumer in consumers if execute and previous_build(consumer) is not none %}
     {%- do built.append(consumer) %}
 {%- endfor %}
-{%- if execute and not should_full_refresh() and 0 < built | length < consumers | length %}
-    {{ exceptions.raise_compiler_error(
-        "some order models are built and others not (" ~ built | join(', ') ~ "), so the orders to "
-        ~ "recompute are unknown: rebuild in full (CUSTOMER360_FULL_REFRESH=true, or --vars "
-        ~ "'marts_full_rebuild: true')"
-    ) }}
-{%- endif %}
+{#- an order model missing while the others are built (dropped by hand): list every order, so that the built
+    ones recompute everything while the missing one is built in full -#}
+{%- set every_order = 0 < built | length < consumers | length %}
 {%- set sources = [
     ('web', 'stg_web_shop__order_lines', 'order_id', 'ordered_at'),
     ('pos', 'stg_pos__transaction_lines', 'transaction_id', 'transacted_at'),
@@ -63,7 +60,7 @@ changed_rows as (
     {% endif -%}
     select distinct '{{ channel }}' as source_channel, staged.{{ key }} as order_id
     from {{ ref(model) }} as staged
-    where {{ identity_input_changed('staged', dated) }}
+    where {{ 'true' if every_order else identity_input_changed('staged', dated) }}
     {%- endfor %}
 ),
 
