@@ -104,8 +104,10 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
             + ", ".join(published["held_back"])
         )
 
-    staging_event = latest.get("dbt:staging")
-    staging_build = (staging_event or {}).get("detail", {}).get("build") if staging_event else None
+    builds = {
+        layer: ((latest.get(f"dbt:{layer}") or {}).get("detail") or {}).get("build")
+        for layer in ("staging", "core")
+    }
     identity_event = latest.get("identity")
     identity_detail = (identity_event or {}).get("detail", {}) if identity_event else {}
     identity_run = (
@@ -125,7 +127,8 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
         "channels": channels,
         "quality": quality,
         "stages": stages,
-        "staging_build": staging_build,
+        "staging_build": builds["staging"],
+        "core_build": builds["core"],
         "identity_run": identity_run,
         "marts": _mart_counts(settings),
         "published": published,
@@ -206,9 +209,10 @@ def render_summary(summary: dict[str, Any]) -> None:
             table.add_row(name, f"{count:,}")
         console.print(table)
 
-    build = summary.get("staging_build")
-    if build:
-        console.print(f"staging layer:    {build['mode']} ({build['reason']})")
+    for layer in ("staging", "core"):
+        build = summary.get(f"{layer}_build")
+        if build:
+            console.print(f"{layer + ' layer:':<18}{build['mode']} ({build['reason']})")
     identity = summary.get("identity_run")
     if identity:
         console.print(

@@ -109,6 +109,10 @@ def test_given_generated_data_when_the_dag_runs_then_it_succeeds_and_prints_the_
     assert "Ingest per channel" in run.result.stdout
     assert "Expectations per stage" in run.result.stdout
     assert run.summary["status"] == "success", run.summary["problems"]
+    # the first run builds both incremental dbt layers in full, and says so
+    for layer in ("staging", "core"):
+        assert run.summary[f"{layer}_build"]["mode"] == "full refresh", layer
+        assert f"{layer} layer:" in run.result.stdout, layer
 
 
 def test_given_the_run_then_every_channel_reconciles_read_equals_loaded_plus_quarantined(first_run):

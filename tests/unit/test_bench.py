@@ -64,6 +64,11 @@ def test_stage_details_come_from_the_runs_progress_log(tmp_path):
                 "node_seconds_by_type": {"model": 2.0, "test": 3.5},
             },
         },
+        {
+            "stage": "dbt:core",
+            "event": "end",
+            "detail": {"build": {"mode": "full refresh", "reason": "first"}},
+        },
         {"stage": "identity", "event": "end", "detail": {"records": 10, "customers": 4, "seconds": 0.5}},
         {
             "stage": "models:clv",
@@ -80,8 +85,12 @@ def test_stage_details_come_from_the_runs_progress_log(tmp_path):
     (run_dir / "progress.jsonl").write_text("\n".join(json.dumps(e) for e in events) + "\n")
     details = stage_details(settings, date(2026, 6, 30))
     assert details["staging_build"] == {"mode": "incremental", "reason": "r"}
-    assert details["dbt_slowest_nodes"] == {"staging": [{"node": "stg_web__orders", "seconds": 1.5}]}
-    assert details["dbt_node_seconds_by_type"] == {"staging": {"model": 2.0, "test": 3.5}}
+    assert details["core_build"] == {"mode": "full refresh", "reason": "first"}
+    assert details["dbt_slowest_nodes"] == {
+        "staging": [{"node": "stg_web__orders", "seconds": 1.5}],
+        "core": None,  # an end event without them (an older run's log)
+    }
+    assert details["dbt_node_seconds_by_type"] == {"staging": {"model": 2.0, "test": 3.5}, "core": None}
     assert details["identity"]["records"] == 10 and details["identity"]["customers"] == 4
     assert details["clv"] == {
         "customers": 4,

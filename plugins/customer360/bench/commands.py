@@ -25,12 +25,13 @@ def _print_table(title: str, rows: list[dict]) -> None:
 
 
 def _print_details(details: dict) -> None:
-    build = details.get("staging_build") or {}
     identity = details.get("identity") or {}
     clv = details.get("clv") or {}
     churn = details.get("churn") or {}
-    if build:
-        print(f"daily staging build: {build.get('mode')} ({build.get('reason')})")
+    for layer in ("staging", "core"):
+        build = details.get(f"{layer}_build") or {}
+        if build:
+            print(f"daily {layer} build: {build.get('mode')} ({build.get('reason')})")
     if identity:
         mode = identity.get("mode") or "full"
         resolved = identity.get("records_resolved")

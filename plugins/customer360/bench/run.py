@@ -268,8 +268,8 @@ def stage_details(settings: Settings, logical_date: date) -> dict[str, Any]:
             layer = stage.split(":", 1)[1]
             details.setdefault("dbt_slowest_nodes", {})[layer] = detail.get("slowest_nodes")
             details.setdefault("dbt_node_seconds_by_type", {})[layer] = detail.get("node_seconds_by_type")
-        if stage == "dbt:staging":
-            details["staging_build"] = detail.get("build")
+        if stage in ("dbt:staging", "dbt:core"):
+            details[f"{layer}_build"] = detail.get("build")
         elif stage == "identity":
             keep = (
                 "mode",
