@@ -263,7 +263,10 @@ order_lines as (
 final as (
     {%- if is_incremental() %}
     -- every recomputed order with its lines, or alone when it has none any more
-    {{ replace_keys_batch('changed_orders', 'order_lines', on=[('source_channel', 'source_channel'), ('order_id', 'order_id')]) }}
+    {{ replace_keys_batch(
+        'changed_orders', 'order_lines',
+        on=[('source_channel', 'source_channel'), ('order_id', 'order_id')],
+    ) }}
     {%- else %}
     select * from order_lines
     {%- endif %}

@@ -57,7 +57,10 @@ orders as (
 final as (
     {%- if is_incremental() %}
     -- every recomputed order, or alone when it has no line any more
-    {{ replace_keys_batch('changed_orders', 'orders', on=[('source_channel', 'source_channel'), ('order_id', 'order_id')]) }}
+    {{ replace_keys_batch(
+        'changed_orders', 'orders',
+        on=[('source_channel', 'source_channel'), ('order_id', 'order_id')],
+    ) }}
     {%- else %}
     select * from orders
     {%- endif %}
