@@ -100,8 +100,15 @@ def test_given_incremental_daily_builds_then_staging_equals_a_full_rebuild_over_
     full, differing = _compare(backfill_run, single_run, "staging")
     assert len(full) >= 6
     assert differing == [], f"staging tables differ between incremental and full builds: {differing}"
-    # the comparison is about data, not empty tables (the small data set has no survey in these days)
-    assert sum(rows > 0 for rows, _ in full.values()) >= 5
+    # the comparison is about data, not empty tables: the four busy channels always hold rows (60 customers
+    # may have no survey, or no ticket, in the days a backfill runs)
+    busy = (
+        "stg_crm__contacts",
+        "stg_web_shop__order_lines",
+        "stg_pos__transaction_lines",
+        "stg_marketing__events",
+    )
+    assert all(full[table][0] > 0 for table in busy), {table: full[table][0] for table in busy}
 
 
 # The identity-input models built with the staging layer (models/intermediate/identity), incremental too:
