@@ -72,3 +72,19 @@
         {%- endfor %}
     {%- endif %}
 {%- endmacro %}
+
+{#-
+    recomputed_rows(relation, keys, on): the rows of `relation` a replace_keys model recomputes: in an
+    incremental build only those whose `on` columns match a row of the relation `keys` (the keys the batch
+    replaces), in a full build all of them.
+-#}
+{% macro recomputed_rows(relation, keys, on) -%}
+    select recomputed.*
+    from {{ relation }} as recomputed
+    {%- if is_incremental() %}
+    inner join {{ keys }}
+        on {% for column in on -%}
+        recomputed.{{ column }} = {{ keys }}.{{ column }}{{ ' and ' if not loop.last }}
+        {%- endfor %}
+    {%- endif %}
+{%- endmacro %}

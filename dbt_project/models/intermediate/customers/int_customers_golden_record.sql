@@ -25,21 +25,14 @@ crm_contacts as (select * from {{ ref('int_crm_contacts_latest') }}),
 
 changed_inputs as (select * from {{ ref('int_golden_record_inputs_changed') }}),
 
-{% if is_incremental() -%}
 recomputed_customers as (
     select distinct customer_id
     from changed_inputs
 ),
 
 customer_source_xref as (
-    select customer_source_xref.*
-    from {{ source('identity', 'customer_source_xref') }} as customer_source_xref
-    inner join recomputed_customers
-        on customer_source_xref.customer_id = recomputed_customers.customer_id
+    {{ recomputed_rows(source('identity', 'customer_source_xref'), 'recomputed_customers', ['customer_id']) }}
 ),
-{%- else -%}
-customer_source_xref as (select * from {{ source('identity', 'customer_source_xref') }}),
-{%- endif %}
 
 contact_points as (select * from {{ source('identity', 'contact_points') }}),
 

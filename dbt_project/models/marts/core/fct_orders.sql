@@ -19,13 +19,7 @@ with
 changed_orders as (select * from {{ ref('int_orders_changed') }}),
 
 order_lines as (
-    select int_order_lines_unioned.*
-    from {{ ref('int_order_lines_unioned') }} as int_order_lines_unioned
-    {%- if is_incremental() %}
-    inner join changed_orders
-        on int_order_lines_unioned.source_channel = changed_orders.source_channel
-        and int_order_lines_unioned.order_id = changed_orders.order_id
-    {%- endif %}
+    {{ recomputed_rows(ref('int_order_lines_unioned'), 'changed_orders', ['source_channel', 'order_id']) }}
 ),
 
 orders as (

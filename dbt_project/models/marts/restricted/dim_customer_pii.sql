@@ -22,21 +22,14 @@ with
 
 changed_inputs as (select * from {{ ref('int_golden_record_inputs_changed') }}),
 
-{% if is_incremental() -%}
 recomputed_customers as (
     select distinct customer_id
     from changed_inputs
 ),
 
 golden_records as (
-    select int_customers_golden_record.*
-    from {{ ref('int_customers_golden_record') }} as int_customers_golden_record
-    inner join recomputed_customers
-        on int_customers_golden_record.customer_id = recomputed_customers.customer_id
+    {{ recomputed_rows(ref('int_customers_golden_record'), 'recomputed_customers', ['customer_id']) }}
 ),
-{%- else -%}
-golden_records as (select * from {{ ref('int_customers_golden_record') }}),
-{%- endif %}
 
 customers as (
     select
