@@ -18,6 +18,12 @@
     the keys with a raw row delivered since the previous build are recomputed, from all raw rows of those
     keys, so every kept row and count is what a full rebuild would give (`delivered_since`,
     customer360.incremental).
+
+    Pass the source relation itself (`source('pos', 'pos_transactions')`), not an import CTE over it: an
+    incremental build reads the relation twice (the new keys, then every row of those keys), and DuckDB
+    materialises a CTE read twice, with every column of the whole history. Read directly, the first read
+    takes the key columns of the new rows only: at 1M customers the four large staging models' selects went
+    from 1.7-3.2 s to 0.5-1.9 s each.
 -#}
 {% macro delivered_records(relation, key_columns, version_order=none) -%}
     {%- set keys = key_columns | map('string') | map('trim') | list -%}

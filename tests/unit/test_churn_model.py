@@ -104,6 +104,27 @@ def test_given_contributions_when_feature_at_reference_then_it_contributes_nothi
     assert np.allclose(model.contributions(churn_model, X)[:, j], 0.0)
 
 
+def test_given_rows_at_and_off_the_reference_when_contributions_then_they_equal_one_full_pass_per_feature(
+    training: pd.DataFrame,
+) -> None:
+    # GIVEN a model and customers of whom some sit at the reference value of a feature (also a missing one)
+    churn_model = model.train(training, training["churned"])
+    X = model.feature_matrix(training.head(400))
+    for j, column in enumerate(model.FEATURE_COLUMNS):
+        X[j::7, j] = churn_model.reference_values[column]
+    X[::5, model.FEATURE_COLUMNS.index("last_csat")] = np.nan
+    # WHEN contributions skip the rows at the reference
+    fast = model.contributions(churn_model, X)
+    # THEN they equal the definition: log-odds now minus log-odds with the feature at its reference, every row
+    base = model._log_odds(churn_model.estimator.predict_proba(X)[:, 1])
+    for j, column in enumerate(model.FEATURE_COLUMNS):
+        replaced = X.copy()
+        replaced[:, j] = churn_model.reference_values[column]
+        expected = base - model._log_odds(churn_model.estimator.predict_proba(replaced)[:, 1])
+        np.testing.assert_allclose(fast[:, j], expected, rtol=0, atol=1e-12, err_msg=column)
+    assert (fast != 0).any(axis=0).sum() >= len(model.FEATURE_COLUMNS) // 2
+
+
 def test_given_one_outcome_only_when_training_then_error_says_both_are_needed(training: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="needs both outcomes"):
         model.train(training.head(100), np.ones(100, dtype=bool))

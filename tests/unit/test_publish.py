@@ -145,3 +145,31 @@ def test_given_two_identical_warehouses_then_checksums_match_and_a_changed_row_c
     changed = table_checksums(current_database(settings))
     assert changed["fct_orders"] != first["fct_orders"]
     assert changed["dim_customers"] == first["dim_customers"]
+
+
+def test_given_marts_larger_than_a_row_group_then_the_snapshot_and_its_parquet_hold_every_row(settings):
+    # GIVEN marts of several row groups (DuckDB copies them in parallel, in no particular order)
+    _write_marts(settings, 1, rows=400_000)
+    # WHEN they are published
+    result = publish_marts(settings, date(2026, 11, 1), "run-1")
+    # THEN the snapshot table and its Parquet file hold exactly the warehouse's rows, each once
+    con = duckdb.connect()
+    con.execute(f"attach '{settings.warehouse_path}' as warehouse (read_only)")
+    con.execute(f"attach '{current_database(settings)}' as snapshot (read_only)")
+    parquet = Path(result["snapshot"]) / "parquet"
+    for name in MARTS:
+        sources = {
+            "snapshot": f"snapshot.main.{name}",
+            "parquet": f"read_parquet('{parquet / (name + '.parquet')}')",
+        }
+        for label, relation in sources.items():
+            missing, extra = con.execute(
+                f"""
+                select
+                    (select count(*) from (from warehouse.marts.{name} except all from {relation})),
+                    (select count(*) from (from {relation} except all from warehouse.marts.{name}))
+                """
+            ).fetchone()
+            assert (missing, extra) == (0, 0), f"{label} {name}: {missing} rows missing, {extra} extra"
+        assert result["tables"][name] == 400_001
+    con.close()

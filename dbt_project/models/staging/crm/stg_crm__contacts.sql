@@ -11,12 +11,10 @@
 
 with
 
-source as (select * from {{ source('crm', 'crm_contacts') }}),
-
 country_codes as (select * from {{ ref('country_codes') }}),
 
 delivered as (
-    {{ delivered_records('source', ['contact_id', 'updated_at']) }}
+    {{ delivered_records(source('crm', 'crm_contacts'), ['contact_id', 'updated_at']) }}
 ),
 
 renamed as (

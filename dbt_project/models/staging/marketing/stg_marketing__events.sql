@@ -11,10 +11,8 @@
 
 with
 
-source as (select * from {{ source('marketing', 'marketing_events') }}),
-
 delivered as (
-    {{ delivered_records('source', ['event_id']) }}
+    {{ delivered_records(source('marketing', 'marketing_events'), ['event_id']) }}
 ),
 
 renamed as (

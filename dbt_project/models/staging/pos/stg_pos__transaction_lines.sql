@@ -11,10 +11,8 @@
 
 with
 
-source as (select * from {{ source('pos', 'pos_transactions') }}),
-
 delivered as (
-    {{ delivered_records('source', ['transaction_id', 'line_number']) }}
+    {{ delivered_records(source('pos', 'pos_transactions'), ['transaction_id', 'line_number']) }}
 ),
 
 renamed as (

@@ -11,10 +11,8 @@
 
 with
 
-source as (select * from {{ source('service_desk', 'support_tickets') }}),
-
 delivered as (
-    {{ delivered_records('source', ['ticket_id', 'updated_at']) }}
+    {{ delivered_records(source('service_desk', 'support_tickets'), ['ticket_id', 'updated_at']) }}
 ),
 
 renamed as (

@@ -11,10 +11,8 @@
 
 with
 
-source as (select * from {{ source('surveys', 'surveys') }}),
-
 delivered as (
-    {{ delivered_records('source', ['response_id']) }}
+    {{ delivered_records(source('surveys', 'surveys'), ['response_id']) }}
 ),
 
 renamed as (

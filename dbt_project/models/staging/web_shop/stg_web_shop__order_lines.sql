@@ -11,13 +11,11 @@
 
 with
 
-source as (select * from {{ source('web_shop', 'web_orders') }}),
-
 country_codes as (select * from {{ ref('country_codes') }}),
 
 delivered as (
     {{ delivered_records(
-        'source',
+        source('web_shop', 'web_orders'),
         ['order_id', 'line_number'],
         version_order=to_utc_timestamp('updated_at', channel_timezone) ~ ' desc nulls last',
     ) }}
