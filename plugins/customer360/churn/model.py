@@ -14,10 +14,11 @@ change in predicted log-odds when j alone is set to its reference value (the tra
 
 It is local (per customer), deterministic, costs one extra prediction pass per feature (11 passes, each over
 only the customers whose value differs from the reference: a customer at the reference has contribution 0
-without one), and for an additive model it is exactly that feature's term measured from the typical customer. It reads as "this
-customer's risk would be this much lower if this feature were typical". A feature that is missing for the
-customer (no survey answer) counts as its value, so "missing CSAT" can itself be a reason. The top three
-features with a positive contribution (raising risk) are the customer's reasons; fewer when fewer raise it.
+without one), and for an additive model it is exactly that feature's term measured from the typical
+customer. It reads as "this customer's risk would be this much lower if this feature were typical". A feature
+that is missing for the customer (no survey answer) counts as its value, so "missing CSAT" can itself be a
+reason. The top three features with a positive contribution (raising risk) are the customer's reasons;
+fewer when fewer raise it.
 """
 
 from __future__ import annotations
