@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from customer360.incremental import INCREMENTAL_LAYERS
 from customer360.landing.contract import CHANNELS
 from customer360.progress import read_events
 from customer360.settings import Settings
@@ -106,7 +107,7 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
 
     builds = {
         layer: ((latest.get(f"dbt:{layer}") or {}).get("detail") or {}).get("build")
-        for layer in ("staging", "core")
+        for layer in INCREMENTAL_LAYERS
     }
     identity_event = latest.get("identity")
     identity_detail = (identity_event or {}).get("detail", {}) if identity_event else {}
@@ -127,8 +128,7 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
         "channels": channels,
         "quality": quality,
         "stages": stages,
-        "staging_build": builds["staging"],
-        "core_build": builds["core"],
+        **{f"{layer}_build": build for layer, build in builds.items()},
         "identity_run": identity_run,
         "marts": _mart_counts(settings),
         "published": published,
@@ -209,7 +209,7 @@ def render_summary(summary: dict[str, Any]) -> None:
             table.add_row(name, f"{count:,}")
         console.print(table)
 
-    for layer in ("staging", "core"):
+    for layer in INCREMENTAL_LAYERS:
         build = summary.get(f"{layer}_build")
         if build:
             console.print(f"{layer + ' layer:':<18}{build['mode']} ({build['reason']})")

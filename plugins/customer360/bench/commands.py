@@ -7,6 +7,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from customer360.incremental import INCREMENTAL_LAYERS
+
 BASELINE_DIR = Path(__file__).resolve().parents[3] / "bench"
 
 
@@ -28,7 +30,7 @@ def _print_details(details: dict) -> None:
     identity = details.get("identity") or {}
     clv = details.get("clv") or {}
     churn = details.get("churn") or {}
-    for layer in ("staging", "core"):
+    for layer in INCREMENTAL_LAYERS:
         build = details.get(f"{layer}_build") or {}
         if build:
             print(f"daily {layer} build: {build.get('mode')} ({build.get('reason')})")

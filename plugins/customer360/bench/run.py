@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from customer360.incremental import INCREMENTAL_LAYERS
 from customer360.settings import Settings
 
 END_DATE = date(2026, 6, 30)
@@ -277,7 +278,7 @@ def stage_details(settings: Settings, logical_date: date) -> dict[str, Any]:
             layer = stage.split(":", 1)[1]
             details.setdefault("dbt_slowest_nodes", {})[layer] = detail.get("slowest_nodes")
             details.setdefault("dbt_node_seconds_by_type", {})[layer] = detail.get("node_seconds_by_type")
-        if stage in ("dbt:staging", "dbt:core"):
+        if stage in {f"dbt:{layer}" for layer in INCREMENTAL_LAYERS}:
             details[f"{layer}_build"] = detail.get("build")
         elif stage == "identity":
             keep = (

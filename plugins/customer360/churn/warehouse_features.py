@@ -109,7 +109,7 @@ def bgnbd_features(con: duckdb.DuckDBPyConnection, models: ClvModels, feature_da
     return pa.table(
         {
             "customer_id": summary.customer_id,
-            "feature_date": pa.array([feature_date] * summary.n_customers, type=pa.date32()),
+            "feature_date": pa.repeat(pa.scalar(feature_date, pa.date32()), summary.n_customers),
             "p_alive": alive,
             "expected_purchases_90d": expected(SHORT_HORIZON_DAYS),
         }
