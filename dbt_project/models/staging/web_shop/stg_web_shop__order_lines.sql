@@ -17,7 +17,7 @@ delivered as (
     {{ delivered_records(
         source('web_shop', 'web_orders'),
         ['order_id', 'line_number'],
-        version_order=to_utc_timestamp('updated_at', channel_timezone) ~ ' desc nulls last',
+        latest_version=to_utc_timestamp('updated_at', channel_timezone),
     ) }}
 ),
 
