@@ -1,9 +1,10 @@
 {#-
     The run's logical date as a SQL date literal: `cast('2026-11-24' as date)`.
-    Time comes from the run (`--vars '{as_of_date: 2026-11-24}'`), never from the clock.
+    Time comes from the run (`--vars '{as_of_date: 2026-11-24}'`, or the pipeline's run context: see
+    run_context), never from the clock.
 -#}
 {% macro as_of_date() -%}
-    {%- set value = var('as_of_date', none) -%}
+    {%- set value = run_context('as_of_date') -%}
     {%- if value is none or (value | string | trim) == '' -%}
         {%- if execute -%}
             {{ exceptions.raise_compiler_error(

@@ -119,8 +119,8 @@
     every row counts as new, so an incremental build by hand recomputes every key (correct, not fast).
 -#}
 {% macro delivered_since(alias) -%}
-    {%- set since = var('incremental_since_as_of', none) -%}
-    {%- set late_files = var('incremental_files', []) or [] -%}
+    {%- set since = run_context('incremental_since_as_of') -%}
+    {%- set late_files = run_context('incremental_files', []) or [] -%}
     {%- if since is none -%}
         {{ alias }}._load_date <= {{ as_of_date() }}
     {%- else -%}

@@ -62,9 +62,9 @@
     whose customer moved are listed apart).
 -#}
 {% macro identity_input_changed(alias, dated_column) -%}
-    {%- set since = var('incremental_since_as_of', none) -%}
-    {%- set late_files = var('incremental_files', []) or [] -%}
-    {%- set late_from = var('incremental_files_from', none) -%}
+    {%- set since = run_context('incremental_since_as_of') -%}
+    {%- set late_files = run_context('incremental_files', []) or [] -%}
+    {%- set late_from = run_context('incremental_files_from') -%}
     {%- if since is none or (late_files and late_from is none) -%}
         {{ alias }}._load_date <= {{ as_of_date() }}
     {%- else -%}

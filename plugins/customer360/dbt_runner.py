@@ -1,8 +1,12 @@
 """Run dbt for one layer of the pipeline: one ``dbt build`` per layer, never one per model.
 
 dbt starts once per call (about 3 s), so the DAG calls it once per layer with a selector from
-``dbt_project/selectors.yml``. The run's logical date and the settings dbt needs go in as ``--vars``
-and environment variables; profiles.yml reads only ``env_var()``.
+``dbt_project/selectors.yml``. The settings dbt needs go in as ``--vars`` and environment variables
+(profiles.yml reads only ``env_var()``); the values that change with every run (the as-of date and the
+incremental planner's window) go in as environment variables the models read only while they run
+(``run_context`` in dbt_project/macros/run_context.sql). So ``--vars`` stay the same from one run and one
+layer to the next, and dbt re-reads only the project files that changed instead of parsing the whole project
+again (measured: 3.2 s for a full parse, 0.5 s for a partial one).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ LAYER_SELECTORS: dict[str, str] = {
 }
 # How many of a layer's slowest nodes a build reports (progress log, benchmark details).
 SLOWEST_NODES = 8
+# Vars that change with every run: passed as CUSTOMER360_RUN_<NAME> (JSON), read by the run_context macro.
+RUN_CONTEXT_VARS = ("as_of_date", "incremental_since_as_of", "incremental_files", "incremental_files_from")
 
 
 class DbtBuildError(RuntimeError):
@@ -93,9 +99,29 @@ def dbt_vars(settings: Settings, as_of_date: date) -> dict[str, object]:
     }
 
 
-def dbt_environment(settings: Settings) -> dict[str, str]:
-    """The variables dbt needs for ``settings``: profiles.yml reads only these."""
+def run_context_environment(run_vars: dict[str, object]) -> dict[str, str]:
+    """``CUSTOMER360_RUN_<NAME>`` for each of ``RUN_CONTEXT_VARS``: its value as JSON, or empty when this run
+    has none (so that a value from an earlier call, or exported by hand, is never read by mistake)."""
     return {
+        f"CUSTOMER360_RUN_{name.upper()}": "" if run_vars.get(name) is None else json.dumps(run_vars[name])
+        for name in RUN_CONTEXT_VARS
+    }
+
+
+def split_run_context(all_vars: dict[str, object]) -> tuple[dict[str, object], dict[str, object]]:
+    """``(vars, run context)``: the vars that stay the same from run to run, for ``--vars``, and those that
+    change with every run, for ``run_context_environment``. ``marts_full_rebuild`` is always set (false
+    unless the core plan says otherwise), so that the three layers of a run pass the same ``--vars``."""
+    stable = {name: value for name, value in all_vars.items() if name not in RUN_CONTEXT_VARS}
+    stable.setdefault("marts_full_rebuild", False)
+    return stable, {name: all_vars.get(name) for name in RUN_CONTEXT_VARS}
+
+
+def dbt_environment(settings: Settings, run_vars: dict[str, object] | None = None) -> dict[str, str]:
+    """The variables dbt needs for ``settings`` (profiles.yml reads only these) and for this run's
+    ``run_vars`` (see ``run_context_environment``)."""
+    return {
+        **run_context_environment(run_vars or {}),
         **settings.dbt_env(),
         # dbt writes its logs and artefacts beside the project unless told otherwise; keep them per home.
         "DBT_LOG_PATH": str(settings.home / "dbt" / "logs"),
@@ -106,10 +132,10 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
 
 
 @contextmanager
-def _environment(settings: Settings) -> Iterator[None]:
+def _environment(settings: Settings, run_vars: dict[str, object] | None = None) -> Iterator[None]:
     """Set dbt's variables for one in-process call and restore the caller's environment afterwards, so a
     ``Settings()`` built later in the same process does not inherit this run's paths."""
-    values = dbt_environment(settings)
+    values = dbt_environment(settings, run_vars)
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -146,6 +172,7 @@ def build(
 
     if layer not in LAYER_SELECTORS:
         raise ValueError(f"unknown dbt layer {layer!r}; known: {', '.join(LAYER_SELECTORS)}")
+    stable_vars, run_vars = split_run_context({**dbt_vars(settings, as_of_date), **(extra_vars or {})})
     args = [
         "build",
         "--project-dir",
@@ -157,13 +184,13 @@ def build(
         "--selector",
         LAYER_SELECTORS[layer],
         "--vars",
-        json.dumps({**dbt_vars(settings, as_of_date), **(extra_vars or {})}),
+        json.dumps(stable_vars, sort_keys=True),
         "--quiet",
         *(["--full-refresh"] if full_refresh else []),
         *(extra_args or []),
     ]
     started = time.perf_counter()
-    with _environment(settings):
+    with _environment(settings, run_vars):
         try:
             result = dbtRunner().invoke(args)
         finally:
