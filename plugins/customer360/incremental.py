@@ -45,6 +45,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from customer360.dbt_runner import RUN_CONTEXT_VARS
 from customer360.ingest.schema import MANIFEST_TABLE
 from customer360.settings import Settings
 from customer360.warehouse import AUDIT_SCHEMA, has_table, stage_connection
@@ -114,13 +115,14 @@ class BuildPlan:
 
 
 def fingerprint(settings: Settings, dbt_vars: dict[str, Any], layer: str = "staging") -> str:
-    """A hash of the layer's SQL, macros, seeds and the vars it reads (the as-of date excluded)."""
+    """A hash of the layer's SQL, macros, seeds and the vars it reads (not the run context, which changes
+    with every run: ``customer360.dbt_runner.RUN_CONTEXT_VARS``)."""
     digest = hashlib.sha256()
     root = settings.dbt_project_dir
     for file in project_files(settings, layer):
         digest.update(file.relative_to(root).as_posix().encode())
         digest.update(file.read_bytes())
-    stable = {k: v for k, v in dbt_vars.items() if k != "as_of_date"}
+    stable = {k: v for k, v in dbt_vars.items() if k not in RUN_CONTEXT_VARS}
     digest.update(json.dumps(stable, sort_keys=True, default=str).encode())
     return digest.hexdigest()[:16]
 

@@ -3,19 +3,26 @@
 One module-scoped build: raw fixture -> `dbt build --selector staging_layer` -> fixture identity tables ->
 `dbt build --selector marts_layer`, each `dbt build` running the data tests and dbt unit tests of what it
 selects. The tests then read the warehouse. dbt runs in-process (tests/fixtures/dbt_runner.py) with target
-and log paths in tmp, so nothing is written into the repository.
+and log paths in tmp, so nothing is written into the repository. The last tests build the same raw fixture
+through the pipeline's own runner (customer360.dbt_runner) for two dates: the run context and dbt's partial
+parsing.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from types import ModuleType
 
 import duckdb
 import pytest
+
+from customer360 import dbt_runner as pipeline_dbt
+from customer360.settings import Settings
 
 FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
 AS_OF_DATE = "2026-11-24"
@@ -406,3 +413,80 @@ def test_given_a_built_staging_layer_when_the_incremental_path_unit_tests_run_th
         "int_contact_records_unioned_incremental_joined_and_left",
         "int_contact_record_members_incremental_changed_only",
     } <= ran
+
+
+# The pipeline's dbt runner (customer360.dbt_runner) passes the run's date and incremental window as
+# environment variables, so that --vars stay the same from run to run and dbt keeps its partial parsing
+# (dbt_project/macros/run_context.sql): a second daily build must not parse the whole project again, and its
+# compiled SQL must carry its own date and window, not the first build's.
+
+
+def _log_lines_since(log_path: Path, offset: int) -> str:
+    with log_path.open(encoding="utf-8", errors="replace") as fh:
+        fh.seek(offset)
+        return fh.read()
+
+
+@pytest.fixture
+def pipeline_settings(tmp_path: Path) -> Settings:
+    """A home whose warehouse holds the raw fixture, for the pipeline's own dbt runner."""
+    s = Settings(home=tmp_path / "home", duckdb_memory_limit="1GB")
+    s.warehouse_path.parent.mkdir(parents=True)
+    raw_warehouse.build_raw_warehouse(s.warehouse_path)
+    return s
+
+
+def test_split_run_context_keeps_vars_stable_across_days_and_layers() -> None:
+    day_one = {"as_of_date": "2026-11-23", "rfm_window_days": 365}
+    day_two = {
+        "as_of_date": "2026-11-24",
+        "rfm_window_days": 365,
+        "incremental_since_as_of": "2026-11-23",
+        "incremental_files": ["crm_contacts/2026-11-20/late.csv"],
+        "incremental_files_from": "2026-11-20",
+    }
+    stable_one, context_one = pipeline_dbt.split_run_context(day_one)
+    stable_two, context_two = pipeline_dbt.split_run_context(day_two)
+    assert stable_one == stable_two == {"rfm_window_days": 365, "marts_full_rebuild": False}
+    assert context_two["incremental_files"] == ["crm_contacts/2026-11-20/late.csv"]
+    env = pipeline_dbt.run_context_environment(context_one)
+    assert env["CUSTOMER360_RUN_AS_OF_DATE"] == json.dumps("2026-11-23")
+    # unset values are written as empty, so that nothing from an earlier call or the shell is read
+    assert env["CUSTOMER360_RUN_INCREMENTAL_SINCE_AS_OF"] == ""
+    assert pipeline_dbt.split_run_context({"marts_full_rebuild": True})[0] == {"marts_full_rebuild": True}
+
+
+def test_given_two_daily_builds_when_the_second_runs_then_dbt_parses_partially_with_the_new_date(
+    pipeline_settings: Settings,
+) -> None:
+    settings = pipeline_settings
+    first = pipeline_dbt.build(settings, "staging", date(2026, 11, 23))
+    assert first.success
+    log_path = settings.home / "dbt" / "logs" / "dbt.log"
+    offset = log_path.stat().st_size
+
+    second = pipeline_dbt.build(
+        settings,
+        "staging",
+        date(2026, 11, 24),
+        extra_vars={"incremental_since_as_of": "2026-11-23", "incremental_files": []},
+    )
+    assert second.success
+    log = _log_lines_since(log_path, offset)
+    assert "Unable to do partial parsing" not in log, log[-3000:]
+    assert "Partial parsing enabled" in log, log[-3000:]
+
+    compiled = (
+        settings.home
+        / "dbt"
+        / "target"
+        / "compiled"
+        / "customer360"
+        / "models"
+        / "staging"
+        / "pos"
+        / "stg_pos__transaction_lines.sql"
+    )
+    sql = compiled.read_text(encoding="utf-8")
+    assert "cast('2026-11-24' as date)" in sql
+    assert "cast('2026-11-23' as date)" in sql  # the incremental window's start, from the run context

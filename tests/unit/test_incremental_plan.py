@@ -196,3 +196,16 @@ def test_the_core_fingerprint_covers_the_marts_and_the_staging_one_does_not(sett
     assert golden in project_files(settings, "core")
     assert golden not in project_files(settings, "staging")
     assert root / "models/intermediate/identity/int_contact_records.sql" in project_files(settings, "staging")
+
+
+def test_the_fingerprint_ignores_the_run_context_and_follows_the_settings(settings):
+    # The run context (customer360.dbt_runner.RUN_CONTEXT_VARS) changes every run; the settings' vars do not.
+    daily = {
+        **VARS,
+        "as_of_date": (DAY + timedelta(days=1)).isoformat(),
+        "incremental_since_as_of": DAY.isoformat(),
+        "incremental_files": ["web_orders/2026-11-18/late.csv"],
+        "incremental_files_from": "2026-11-18",
+    }
+    assert _fingerprint(settings, daily) == _fingerprint(settings, VARS)
+    assert _fingerprint(settings, {**VARS, "rfm_window_days": 180}) != _fingerprint(settings, VARS)
