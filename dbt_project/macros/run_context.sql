@@ -1,7 +1,7 @@
 {#-
     run_context(name, default=none): a value of this run that changes from one run to the next (the as-of
-    date, and the incremental planner's `incremental_since_as_of`, `incremental_files` and
-    `incremental_files_from`). `--vars` wins when it sets the name (a build by hand:
+    date, and the incremental planner's `incremental_since_as_of`, `incremental_files`,
+    `incremental_files_from`, `incremental_identity_since` and `incremental_staging_builds`). `--vars` wins when it sets the name (a build by hand:
     `dbt build --vars '{as_of_date: 2026-11-24}'`); otherwise the value is read, when a node runs, from the
     environment variable `CUSTOMER360_RUN_<NAME>` (JSON), which the pipeline's runner sets
     (customer360.dbt_runner).

@@ -30,7 +30,14 @@ LAYER_SELECTORS: dict[str, str] = {
 # How many of a layer's slowest nodes a build reports (progress log, benchmark details).
 SLOWEST_NODES = 8
 # Vars that change with every run: passed as CUSTOMER360_RUN_<NAME> (JSON), read by the run_context macro.
-RUN_CONTEXT_VARS = ("as_of_date", "incremental_since_as_of", "incremental_files", "incremental_files_from")
+RUN_CONTEXT_VARS = (
+    "as_of_date",
+    "incremental_since_as_of",
+    "incremental_files",
+    "incremental_files_from",
+    "incremental_identity_since",
+    "incremental_staging_builds",
+)
 
 
 class DbtBuildError(RuntimeError):

@@ -19,9 +19,15 @@ files' earliest date is passed as well), or dated into ``(P, D]`` (macros/identi
 previous build saw (int_golden_record_inputs_changed) and recomputes the customers whose inputs differ. The
 order models recompute the orders of int_orders_changed: those with a staging row delivered since the core
 layer's own previous build (the same window as above, from the last core build; late files included), and
-those whose identity record moved to another customer. The layer gets one more var, ``marts_full_rebuild``,
-true when it must be rebuilt in full; it is never built with ``--full-refresh``, which would also empty the
-history marts (customer_rfm_history).
+those whose identity record moved to another customer. The source-record map, the customer_source_xref mart,
+the linked marketing events and the interaction fact recompute the source records of
+int_source_records_changed: those with a staging row in the same window, and the members of the identity
+records whose answer identity changed since the previous core build *started* (``identity.record_changes``,
+``customer360.identity.changes``; a successful core build deletes the changes logged before it started). The
+golden record compares only the identity records that can have changed (those changes, and the records the
+staging build in between listed) when exactly one staging build ran since the last core build, and every
+record otherwise. The layer gets one more var, ``marts_full_rebuild``, true when it must be rebuilt in full;
+it is never built with ``--full-refresh``, which would also empty the history marts (customer_rfm_history).
 
 Some changes cannot be followed key by key, and the layer is rebuilt in full, with the reason logged and
 recorded in ``audit.dbt_layer_builds``:
@@ -32,7 +38,9 @@ recorded in ``audit.dbt_layer_builds``:
 * an erasure request was processed since (rows were deleted outside dbt);
 * the user asked for it (``CUSTOMER360_FULL_REFRESH=true``);
 * a file loaded before was loaded again with new content (its old raw rows are gone);
-* core only: the staging layer was rebuilt in full since the last core build (its rows were rewritten).
+* core only: the staging layer was rebuilt in full since the last core build (its rows were rewritten);
+* core only: identity's change log is missing, or identities were resolved with no earlier answer since the
+  last core build (the first resolution logs *every record*, not millions of keys).
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from customer360.dbt_runner import RUN_CONTEXT_VARS
+from customer360.identity.changes import CHANGES_TABLE
 from customer360.ingest.schema import MANIFEST_TABLE
 from customer360.settings import Settings
 from customer360.warehouse import AUDIT_SCHEMA, has_table, stage_connection
@@ -85,6 +94,11 @@ class BuildPlan:
     since_as_of: date | None = None
     late_files: list[str] = field(default_factory=list)
     late_from: date | None = None  # the earliest load date of the late files
+    # core: identity's changes from this time on (identity.record_changes) are not in the last build yet,
+    # and the staging builds since the last build (the golden record compares only the records that the one
+    # staging build in between listed as changed, and every record after several)
+    identity_since: datetime | None = None
+    staging_builds: int | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
 
     @property
@@ -98,11 +112,18 @@ class BuildPlan:
         rebuild = {"marts_full_rebuild": self.full_refresh} if self.layer == "core" else {}
         if self.full_refresh:
             return rebuild
+        since = self.identity_since.isoformat(sep=" ") if self.identity_since else None
+        identity = (
+            {"incremental_identity_since": since, "incremental_staging_builds": self.staging_builds}
+            if self.layer == "core"
+            else {}
+        )
         return {
             **rebuild,
             "incremental_since_as_of": self.since_as_of.isoformat() if self.since_as_of else None,
             "incremental_files": list(self.late_files),
             "incremental_files_from": self.late_from.isoformat() if self.late_from else None,
+            **identity,
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -138,7 +159,7 @@ def plan_build(settings: Settings, layer: str, as_of_date: date, dbt_vars: dict[
 
     if settings.full_refresh:
         return full("asked for (CUSTOMER360_FULL_REFRESH)")
-    state = (BUILDS_TABLE, MANIFEST_TABLE, ERASURE_LOG_TABLE)
+    state = (BUILDS_TABLE, MANIFEST_TABLE, ERASURE_LOG_TABLE, CHANGES_TABLE)
     with stage_connection(settings, pull=state, read_only=True) as con:
         if not has_table(con, BUILDS_TABLE):
             return full("no earlier build recorded")
@@ -160,14 +181,18 @@ def plan_build(settings: Settings, layer: str, as_of_date: date, dbt_vars: dict[
             ).fetchall()[0]
             if erasures:
                 return full(f"{erasures} erasure request(s) processed since the last build")
+        staging_builds = None
         if layer == "core":
-            (restaged,) = con.execute(
-                f"select count(*) from {BUILDS_TABLE} where layer = 'staging' and full_refresh "
-                "and started_at >= ?",
+            (restaged, staging_builds) = con.execute(
+                f"select count(*) filter (where full_refresh), count(*) from {BUILDS_TABLE} "
+                "where layer = 'staging' and started_at >= ?",
                 [since],
             ).fetchall()[0]
             if restaged:
                 return full("the staging layer was rebuilt in full since the last build")
+            reason = _identity_rebuild_reason(con, since)
+            if reason:
+                return full(reason)
         replaced = con.execute(
             f"""select count(distinct m.source_file) from {MANIFEST_TABLE} as m
             where m.status = 'loaded' and m.ingested_at >= ? and exists (
@@ -195,12 +220,28 @@ def plan_build(settings: Settings, layer: str, as_of_date: date, dbt_vars: dict[
         since_as_of=since_as_of,
         late_files=late,
         late_from=late_from,
+        identity_since=since if layer == "core" else None,
+        staging_builds=staging_builds,
     )
 
 
+def _identity_rebuild_reason(con: Any, since: datetime) -> str | None:
+    """Why the core layer cannot follow identity's changes since ``since`` record by record, if it cannot."""
+    if not has_table(con, CHANGES_TABLE):
+        return "identity's change log (identity.record_changes) is missing"
+    (everything,) = con.execute(
+        f"select count(*) from {CHANGES_TABLE} where source_record_id is null and changed_at >= ?", [since]
+    ).fetchall()[0]
+    if everything:
+        return "identities were resolved with no earlier answer since the last build"
+    return None
+
+
 def record_build(settings: Settings, plan: BuildPlan, run_id: str) -> None:
-    """Remember a successful build: the next plan starts from it."""
-    with stage_connection(settings, pull=(BUILDS_TABLE,), push=(BUILDS_TABLE,)) as con:
+    """Remember a successful build: the next plan starts from it. A core build has consumed identity's
+    changes logged before it started: they are deleted."""
+    tables = (BUILDS_TABLE, CHANGES_TABLE) if plan.layer == "core" else (BUILDS_TABLE,)
+    with stage_connection(settings, pull=tables, push=tables) as con:
         con.execute(f"create schema if not exists {AUDIT_SCHEMA}")  # a scratch workspace on PostgreSQL
         con.execute(BUILDS_DDL)
         con.execute(
@@ -216,6 +257,8 @@ def record_build(settings: Settings, plan: BuildPlan, run_id: str) -> None:
                 plan.fingerprint,
             ],
         )
+        if plan.layer == "core" and has_table(con, CHANGES_TABLE):
+            con.execute(f"delete from {CHANGES_TABLE} where changed_at < ?", [plan.started_at])
 
 
 def project_files(settings: Settings, layer: str = "staging") -> list[Path]:

@@ -176,6 +176,9 @@ def test_given_daily_runs_then_the_first_core_build_is_full_and_the_next_ones_in
 CORE_INCREMENTAL_TABLES = (
     ("intermediate", "int_customers_golden_record"),
     ("intermediate", "int_golden_record_inputs"),
+    ("intermediate", "int_source_record_customers"),
+    ("marts", "customer_source_xref"),
+    ("intermediate", "int_marketing_events_linked"),
     ("marts", "dim_customers"),
     ("restricted", "dim_customer_pii"),
     ("intermediate", "int_order_lines_unioned"),
@@ -205,12 +208,15 @@ def test_given_incremental_daily_core_builds_then_the_golden_record_and_orders_e
         full = _checksums(core_rebuilt_in_full, schema, (table,))
         assert full[table][0] > 0
         assert incremental == full, f"{schema}.{table} differs between incremental and full builds"
-    # and the last daily build recomputed some customers and orders, not all of them
-    [(recomputed, customers, orders_recomputed, orders)] = _query(
+    # and the last daily build recomputed some customers, orders and source records, not all of them
+    [(recomputed, customers, orders_recomputed, orders, records_recomputed, records)] = _query(
         backfill_run[0],
         "select (select count(distinct customer_id) from intermediate.int_golden_record_inputs_changed), "
         "(select count(*) from intermediate.int_customers_golden_record), "
-        "(select count(*) from intermediate.int_orders_changed), (select count(*) from marts.fct_orders)",
+        "(select count(*) from intermediate.int_orders_changed), (select count(*) from marts.fct_orders), "
+        "(select count(*) from intermediate.int_source_records_changed), "
+        "(select count(*) from intermediate.int_source_record_customers)",
     )
     assert 0 < recomputed < customers
     assert 0 < orders_recomputed < orders
+    assert 0 < records_recomputed < records

@@ -95,6 +95,30 @@ def _snapshot(settings: Settings) -> dict[str, list[tuple]]:
         }
 
 
+def _answers(settings: Settings) -> dict[tuple, tuple]:
+    """Per record: its customer_source_xref and contact_points rows (what the core layer reads)."""
+    with connect(settings, read_only=True) as con:
+        rows = con.execute(
+            """select source_channel, source_record_id, x, c
+            from (select source_channel, source_record_id, x from identity.customer_source_xref as x)
+            full join (select source_channel, source_record_id, c from identity.contact_points as c)
+                using (source_channel, source_record_id)"""
+        ).fetchall()
+    return {(channel, record): (repr(x), repr(c)) for channel, record, x, c in rows}
+
+
+def _logged_changes(settings: Settings) -> list[set[tuple]]:
+    """identity.record_changes, one set of (channel, record) per run in order (None, None: every record)."""
+    with connect(settings, read_only=True) as con:
+        rows = con.execute(
+            "select changed_at, source_channel, source_record_id from identity.record_changes order by 1"
+        ).fetchall()
+    runs: dict[datetime, set[tuple]] = {}
+    for changed_at, channel, record in rows:
+        runs.setdefault(changed_at, set()).add((channel, record))
+    return list(runs.values())
+
+
 @pytest.fixture(scope="module")
 def inputs() -> list[pa.Table]:
     return _day_inputs()
@@ -105,11 +129,12 @@ def incremental_and_full(tmp_path_factory, inputs):
     """Two warehouses resolving the same three days: incrementally, and every record every day."""
     incremental = Settings(home=tmp_path_factory.mktemp("incremental"))
     full = replace(Settings(home=tmp_path_factory.mktemp("full")), full_refresh=True)
-    results = {"incremental": [], "full": []}
+    results = {"incremental": [], "full": [], "answers": []}
     for day, table in zip(DAYS, inputs, strict=True):
         for name, settings in (("incremental", incremental), ("full", full)):
             _load(settings, table)
             results[name].append(resolve(settings, day, f"run__{day}"))
+        results["answers"].append(_answers(incremental))
     return incremental, full, results
 
 
@@ -142,6 +167,28 @@ def test_given_daily_changes_then_a_run_resolves_part_of_the_records_and_normali
     assert sum(r.new_customers for r in results["incremental"][1:]) > 0
 
 
+def test_given_daily_runs_then_each_logs_exactly_the_records_whose_customer_or_contact_points_changed(
+    incremental_and_full,
+):
+    incremental, full, results = incremental_and_full
+    answers = results["answers"]
+    expected = [{(None, None)}] + [
+        {
+            key
+            for key in answers[day].keys() | answers[day - 1].keys()
+            if answers[day].get(key) != answers[day - 1].get(key)
+        }
+        for day in (1, 2)
+    ]
+    assert all(expected[1:]), "the generated days change some records"
+    assert max(len(keys) for keys in expected[1:]) < len(answers[-1]) / 2
+    # the first run had no earlier answer: one row for every record; an incremental run compares its scope,
+    # a full run every record: both log the same records
+    assert _logged_changes(incremental) == expected
+    assert _logged_changes(full) == expected
+    assert [r.records_changed for r in results["incremental"]] == [-1] + [len(keys) for keys in expected[1:]]
+
+
 def test_given_no_change_when_the_date_runs_again_then_nothing_is_resolved_and_nothing_changes(
     tmp_path, incremental_and_full
 ):
@@ -152,6 +199,7 @@ def test_given_no_change_when_the_date_runs_again_then_nothing_is_resolved_and_n
     before = _snapshot(settings)
     again = resolve(settings, DAYS[-1], "rerun")
     assert (again.mode, again.records_resolved, again.rows_normalised) == ("incremental", 0, 0)
+    assert again.records_changed == 0
     assert again.records == before["identity.customer_source_xref"].__len__()
     assert _snapshot(settings) == before
 

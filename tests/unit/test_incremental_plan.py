@@ -46,6 +46,25 @@ def _built(
     return plan
 
 
+def _identity_change(settings: Settings, record_id: str | None, changed_at: datetime) -> None:
+    """One row of identity's change log (``record_id`` None: every record)."""
+    from customer360.identity.changes import CHANGES_DDL, CHANGES_TABLE
+
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute("create schema if not exists identity")
+    con.execute(CHANGES_DDL)
+    channel = None if record_id is None else "web"
+    con.execute(f"insert into {CHANGES_TABLE} values (?, ?, ?)", [channel, record_id, changed_at])
+    con.close()
+
+
+def _identity_changes(settings: Settings) -> list[tuple]:
+    con = duckdb.connect(str(settings.warehouse_path))
+    rows = con.execute("select source_record_id, changed_at from identity.record_changes order by 2").fetchall()
+    con.close()
+    return rows
+
+
 def _fingerprint(settings: Settings, vars_: dict, layer: str = "staging") -> str:
     from customer360.incremental import fingerprint
 
@@ -153,16 +172,49 @@ def test_given_no_recorded_core_build_then_the_core_layer_is_rebuilt_in_full_by_
 
 def test_given_a_core_build_yesterday_then_today_the_core_layer_is_incremental_from_its_date(settings):
     _built(settings, DAY - timedelta(days=1), datetime(2026, 11, 20, 1), layer="core")
+    _identity_change(settings, "sig-a", datetime(2026, 11, 20, 0, 30))  # consumed by that build
     _manifest(settings, "web_orders/2026-11-15/late.jsonl", date(2026, 11, 15), datetime(2026, 11, 20, 9))
+    staging = BuildPlan("staging", DAY, False, "test", "print", started_at=datetime(2026, 11, 20, 9, 30))
+    record_build(settings, staging, "run-staging")
     plan = plan_build(settings, "core", DAY, VARS)
     assert not plan.full_refresh and not plan.full_refresh_flag
-    # the order models recompute the orders with rows delivered since the core layer's own last build
+    # the order models recompute the orders with rows delivered since the core layer's own last build; the
+    # source-record models follow identity's changes since that build started, and the golden record
+    # compares the records the one staging build since then listed
     assert plan.dbt_vars() == {
         "marts_full_rebuild": False,
         "incremental_since_as_of": "2026-11-19",
         "incremental_files": ["web_orders/2026-11-15/late.jsonl"],
         "incremental_files_from": "2026-11-15",
+        "incremental_identity_since": "2026-11-20 01:00:00",
+        "incremental_staging_builds": 1,
     }
+
+
+def test_given_no_identity_change_log_then_the_core_layer_is_rebuilt_in_full(settings):
+    _built(settings, DAY - timedelta(days=1), datetime(2026, 11, 20, 1), layer="core")
+    # no identity.record_changes: a warehouse from before the log was kept
+    plan = plan_build(settings, "core", DAY, VARS)
+    assert plan.full_refresh and "identity.record_changes) is missing" in plan.reason
+
+
+def test_given_identities_resolved_from_scratch_since_the_core_build_then_core_is_rebuilt_in_full(settings):
+    _built(settings, DAY - timedelta(days=1), datetime(2026, 11, 20, 1), layer="core")
+    _identity_change(settings, None, datetime(2026, 11, 20, 0, 30))  # before that build: consumed
+    assert not plan_build(settings, "core", DAY, VARS).full_refresh
+    _identity_change(settings, None, datetime(2026, 11, 20, 8))
+    plan = plan_build(settings, "core", DAY, VARS)
+    assert plan.full_refresh and "no earlier answer" in plan.reason
+
+
+def test_given_a_core_build_then_identity_changes_before_it_started_are_deleted_and_later_ones_kept(settings):
+    _identity_change(settings, "sig-a", datetime(2026, 11, 20, 0, 30))
+    _identity_change(settings, "sig-b", datetime(2026, 11, 20, 2))
+    _built(settings, DAY, datetime(2026, 11, 20, 1), layer="core")
+    assert _identity_changes(settings) == [("sig-b", datetime(2026, 11, 20, 2))]
+    # a staging build leaves them alone
+    _built(settings, DAY, datetime(2026, 11, 20, 3))
+    assert _identity_changes(settings) == [("sig-b", datetime(2026, 11, 20, 2))]
 
 
 def test_given_the_staging_layer_rebuilt_in_full_since_the_core_build_then_core_is_rebuilt_too(settings):

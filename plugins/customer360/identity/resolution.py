@@ -14,13 +14,14 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from customer360.identity.blocklist import Blocklist, load_blocklist
+from customer360.identity.changes import capture_after, capture_before, drop_capture_tables, write_changes
 from customer360.identity.clustering import ACCEPTED, ClusterResult, Guard, cluster_records
 from customer360.identity.deterministic import deterministic_edges
 from customer360.identity.edges import ALL_RULES, FORCED_PRIORITY, RULE_BY_PRIORITY, EdgeSet
@@ -52,13 +53,15 @@ RUNS_DDL = f"""create table if not exists {RUNS_TABLE} (
     ruleset_changed boolean, ruleset json, records bigint, customers bigint, new_customers bigint,
     merges bigint, splits bigint, edges_by_rule json, accepted_edges_by_rule json, guard_rejections bigint,
     rejections_by_guard json, candidate_pairs bigint, blocks_skipped bigint, records_in_skipped_blocks bigint,
-    seconds double, mode varchar, mode_reason varchar, records_resolved bigint, rows_normalised bigint)"""
+    seconds double, mode varchar, mode_reason varchar, records_resolved bigint, rows_normalised bigint,
+    records_changed bigint)"""
 # Columns added after the first release (a warehouse from then gets them on its next run).
 RUNS_ADDED_COLUMNS = (
     ("mode", "varchar"),
     ("mode_reason", "varchar"),
     ("records_resolved", "bigint"),
     ("rows_normalised", "bigint"),
+    ("records_changed", "bigint"),
 )
 
 
@@ -88,6 +91,9 @@ class ResolutionResult:
     mode_reason: str = ""
     records_resolved: int = 0
     rows_normalised: int = 0
+    # records whose customer or contact points changed (identity.record_changes); -1: every record (no
+    # earlier answer)
+    records_changed: int = 0
     step_seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
@@ -118,6 +124,7 @@ def resolve(
             return _resolve(con, settings, as_of_date, run_id, blocklist, guards, ruleset, max_block_size)
         finally:
             drop_run_tables(con)
+            drop_capture_tables(con)
 
 
 def _resolve(
@@ -187,8 +194,14 @@ def _resolve(
         )
         steps["stable_ids"] = time.perf_counter() - tick
         tick = time.perf_counter()
+        answers = (XREF_TABLE, CONTACT_POINTS_TABLE)
+        earlier = [capture_before(con, table, in_scope) for table in answers]
         _write_xref(con, outputs, assignment.customer_ids, rule, score, in_scope)
         _write_contact_points(con, outputs, in_scope)
+        for table, compare in zip(answers, earlier, strict=True):
+            if compare:
+                capture_after(con, table, in_scope)
+        changed_records = write_changes(con, _utc_now(), everything=not all(earlier))
         _write_edges(con, records, group, edges, final, run_id, in_scope)
         write_state(con, scope, components, fingerprint(ruleset.hash), as_of_date, run_id)
         total_records, total_customers = con.execute(
@@ -217,6 +230,7 @@ def _resolve(
             mode_reason=scope.reason,
             records_resolved=len(latest),
             rows_normalised=scope.new_rows,
+            records_changed=changed_records,
             step_seconds=steps,
         )
         steps["write"] = time.perf_counter() - tick
@@ -235,6 +249,10 @@ def _resolve(
         result.seconds,
     )
     return result
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _record_numbers(records: pa.Table, latest: np.ndarray) -> np.ndarray:
@@ -443,10 +461,11 @@ def _write_run(con: object, result: ResolutionResult, ruleset: RuleSet) -> None:
         f"""insert into {RUNS_TABLE} (run_sequence, run_id, as_of_date, ruleset_version, ruleset_hash,
             ruleset_changed, ruleset, records, customers, new_customers, merges, splits, edges_by_rule,
             accepted_edges_by_rule, guard_rejections, rejections_by_guard, candidate_pairs, blocks_skipped,
-            records_in_skipped_blocks, seconds, mode, mode_reason, records_resolved, rows_normalised)
+            records_in_skipped_blocks, seconds, mode, mode_reason, records_resolved, rows_normalised,
+            records_changed)
         values (
             (select coalesce(max(run_sequence), 0) + 1 from {RUNS_TABLE}),
-            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             result.run_id,
             result.as_of_date,
@@ -471,6 +490,7 @@ def _write_run(con: object, result: ResolutionResult, ruleset: RuleSet) -> None:
             result.mode_reason,
             result.records_resolved,
             result.rows_normalised,
+            result.records_changed,
         ],
     )
 

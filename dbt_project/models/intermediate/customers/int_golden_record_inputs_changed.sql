@@ -25,6 +25,17 @@
     ) }}
 {%- endif %}
 {%- set incremental = previous is not none and not should_full_refresh() %}
+{#- Only the identity records that can have changed are compared when the planner says what changed since the
+    previous build: identity's changes since it started, and exactly one staging build since (whose listing of
+    changed source records, int_contact_records_changed, then covers every change of their rows). Otherwise
+    (a build by hand, or several staging builds since) every record is compared. -#}
+{%- set identity_since = run_context('incremental_identity_since') %}
+{%- set staging_builds = run_context('incremental_staging_builds') %}
+{%- set compare_candidates = incremental and identity_since is not none and staging_builds is not none
+    and staging_builds | int <= 1 %}
+-- depends_on: {{ ref('int_contact_records_changed') }}
+-- depends_on: {{ ref('int_contact_record_members') }}
+-- depends_on: {{ source('identity', 'record_changes') }}
 
 {%- set fingerprinted = [] %}
 {%- if execute %}
@@ -41,7 +52,41 @@
 
 with
 
+{% if compare_candidates -%}
+changed_source_records as (select * from {{ ref('int_contact_records_changed') }}),
+
+candidates as (
+    -- the identity records a changed source record belongs to or belonged to (a CRM contact is its own)
+    select changed_source_records.source_channel, changed_source_records.source_record_id
+    from changed_source_records
+    union
+    select changed_source_records.source_channel, changed_source_records.previous_identity_record_id
+    from changed_source_records
+    where changed_source_records.previous_identity_record_id is not null
+    union
+    select members.source_channel, members.identity_record_id
+    from {{ ref('int_contact_record_members') }} as members
+    inner join changed_source_records
+        on members.source_channel = changed_source_records.source_channel
+        and members.source_record_id = changed_source_records.source_record_id
+    union
+    -- the identity records whose customer or contact points the identity stage changed
+    select source_channel, source_record_id
+    from {{ source('identity', 'record_changes') }}
+    where source_record_id is not null
+        and changed_at >= cast('{{ identity_since }}' as {{ dbt.type_timestamp() }})
+),
+
+contact_records as (
+    select contact_records.*
+    from {{ ref('int_contact_records_unioned') }} as contact_records
+    inner join candidates
+        on contact_records.source_channel = candidates.source_channel
+        and contact_records.source_record_id = candidates.source_record_id
+),
+{%- else -%}
 contact_records as (select * from {{ ref('int_contact_records_unioned') }}),
+{%- endif %}
 
 customer_source_xref as (select * from {{ source('identity', 'customer_source_xref') }}),
 
@@ -68,7 +113,15 @@ current_inputs as (
 ),
 
 {% if incremental -%}
-previous_inputs as (select * from {{ previous }}),
+previous_inputs as (
+    select previous_inputs.*
+    from {{ previous }} as previous_inputs
+    {%- if compare_candidates %}
+    inner join candidates
+        on previous_inputs.source_channel = candidates.source_channel
+        and previous_inputs.source_record_id = candidates.source_record_id
+    {%- endif %}
+),
 
 changes as (
     select

@@ -4,9 +4,9 @@
     )
 }}
 
--- The orders whose lines this build recomputes (int_order_lines_unioned, fct_order_lines, fct_orders): an
--- order's lines depend on its own staging rows, on the store returns of a sale, on the as-of date and on
--- the customer its source record resolves to. So the list holds:
+-- The orders whose lines this build recomputes (int_order_lines_unioned, fct_order_lines, fct_orders, and
+-- their rows of fct_interactions): an order's lines depend on its own staging rows, on the store returns of
+-- a sale, on the as-of date and on the customer its source record resolves to. So the list holds:
 --
 -- 1. the web orders and store transactions with a staging row that may have changed since the previous
 --    core build, or dated into the days since its as-of date (identity_input_changed: the planner passes
@@ -20,7 +20,7 @@
 -- A full build recomputes every order and lists nothing, as does the first build (no order model built yet).
 -- Without the planner's vars (a build by hand) every order is listed: correct, not fast.
 
-{%- set consumers = ['int_order_lines_unioned', 'fct_order_lines', 'fct_orders'] %}
+{%- set consumers = ['int_order_lines_unioned', 'fct_order_lines', 'fct_orders', 'fct_interactions'] %}
 {%- set built = [] %}
 {%- for consumer in consumers if execute and previous_build(consumer) is not none %}
     {%- do built.append(consumer) %}

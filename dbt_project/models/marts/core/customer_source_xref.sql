@@ -1,8 +1,26 @@
+{#- on_schema_change append_new_columns: the enforced contract already checks the columns (fct_order_lines) -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_keys',
+        unique_key=['source_channel', 'source_record_id'],
+        on_schema_change='append_new_columns',
+        full_refresh=var('marts_full_rebuild', false) or none,
+    )
+}}
+
+-- Incremental: a daily build replaces the rows of the source records of int_source_records_changed, as
+-- int_source_record_customers does.
+
 with
 
-customer_source_xref as (select * from {{ ref('int_source_record_customers') }}),
+changed_records as (select * from {{ ref('int_source_records_changed') }}),
 
-final as (
+customer_source_xref as (
+    {{ recomputed_rows(ref('int_source_record_customers'), 'changed_records', ['source_channel', 'source_record_id']) }}
+),
+
+record_customers as (
     select
         customer_id,
         source_channel,
@@ -10,6 +28,24 @@ final as (
         match_rule,
         cast(match_score as double precision) as match_score
     from customer_source_xref
+),
+
+final as (
+    {%- if is_incremental() %}
+    -- every recomputed source record with its customer, or alone when it has none any more
+    select
+        record_customers.customer_id,
+        changed_records.source_channel,
+        changed_records.source_record_id,
+        record_customers.match_rule,
+        record_customers.match_score
+    from changed_records
+    left join record_customers
+        on changed_records.source_channel = record_customers.source_channel
+        and changed_records.source_record_id = record_customers.source_record_id
+    {%- else %}
+    select * from record_customers
+    {%- endif %}
 )
 
 select * from final

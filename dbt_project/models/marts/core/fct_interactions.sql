@@ -1,3 +1,14 @@
+{#- on_schema_change append_new_columns: the enforced contract already checks the columns (fct_order_lines) -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_keys',
+        unique_key=['source_channel', 'source_record_id'],
+        on_schema_change='append_new_columns',
+        full_refresh=var('marts_full_rebuild', false) or none,
+    )
+}}
+
 -- Every touchpoint between the company and a person up to the as-of date, one row each: orders, service
 -- tickets, survey responses and marketing or social events, with the interaction_type mapping below.
 --
@@ -8,16 +19,33 @@
 -- 'survey'; marketing events their marketing channel (email, sms, social, web, push; 'unknown' when none).
 -- is_customer_initiated: the person acted (order, ticket, survey answer, open, click, visit, social mention,
 -- share, referral, review, unsubscribe); false for the company's sends.
+--
+-- Incremental: a daily build replaces the orders of int_orders_changed and the marketing events of
+-- int_source_records_changed (the ones their own models recompute), and every ticket and survey answer (a
+-- few percent of the rows, read from tables rebuilt in full each day); a key with no interaction any more
+-- comes alone, which replace_keys deletes.
 
 with
 
-orders as (select * from {{ ref('fct_orders') }}),
+changed_orders as (select * from {{ ref('int_orders_changed') }}),
+
+changed_events as (
+    select source_record_id as event_id
+    from {{ ref('int_source_records_changed') }}
+    where source_channel = 'marketing'
+),
+
+orders as (
+    {{ recomputed_rows(ref('fct_orders'), 'changed_orders', ['source_channel', 'order_id']) }}
+),
 
 tickets as (select * from {{ ref('fct_support_tickets') }}),
 
 survey_responses as (select * from {{ ref('int_survey_responses_linked') }}),
 
-marketing_events as (select * from {{ ref('int_marketing_events_linked') }}),
+marketing_events as (
+    {{ recomputed_rows(ref('int_marketing_events_linked'), 'changed_events', ['event_id']) }}
+),
 
 order_interactions as (
     select
@@ -82,7 +110,7 @@ unioned as (
     select * from marketing_interactions
 ),
 
-final as (
+interactions as (
     select
         interaction_id,
         customer_id,
@@ -95,6 +123,45 @@ final as (
         is_customer_initiated
     from unioned
     where cast(interaction_at as date) <= {{ as_of_date() }}
+),
+
+{% if is_incremental() -%}
+recomputed_keys as (
+    select source_channel, order_id as source_record_id from changed_orders
+    union
+    select 'marketing' as source_channel, event_id as source_record_id from changed_events
+    union
+    select source_channel, source_record_id from ticket_interactions
+    union
+    select source_channel, source_record_id from survey_interactions
+    union
+    -- tickets and answers no longer there
+    select source_channel, source_record_id
+    from {{ this }}
+    where source_channel in ('tickets', 'surveys')
+),
+{%- endif %}
+
+final as (
+    {%- if is_incremental() %}
+    -- every recomputed key with its interaction, or alone when it has none any more
+    select
+        interactions.interaction_id,
+        interactions.customer_id,
+        interactions.interaction_at,
+        interactions.interaction_date,
+        interactions.interaction_type,
+        interactions.channel,
+        recomputed_keys.source_channel,
+        recomputed_keys.source_record_id,
+        interactions.is_customer_initiated
+    from recomputed_keys
+    left join interactions
+        on recomputed_keys.source_channel = interactions.source_channel
+        and recomputed_keys.source_record_id = interactions.source_record_id
+    {%- else %}
+    select * from interactions
+    {%- endif %}
 )
 
 select * from final
