@@ -60,7 +60,9 @@ def _identity_change(settings: Settings, record_id: str | None, changed_at: date
 
 def _identity_changes(settings: Settings) -> list[tuple]:
     con = duckdb.connect(str(settings.warehouse_path))
-    rows = con.execute("select source_record_id, changed_at from identity.record_changes order by 2").fetchall()
+    rows = con.execute(
+        "select source_record_id, changed_at from identity.record_changes order by changed_at"
+    ).fetchall()
     con.close()
     return rows
 

@@ -12,13 +12,15 @@ time of the run:
   core planner then rebuilds the layer in full instead of listing millions of keys.
 
 The core planner (``customer360.incremental``) passes the start of the previous core build; the layer reads
-the changes from then on, and a successful build deletes the ones it has consumed (``prune``), so the table
-holds only what the next build still has to follow.
+the changes from then on, and a successful build deletes the ones logged before it started
+(``incremental.record_build``), so the table holds only what the next build still has to follow.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from customer360.warehouse import IDENTITY_SCHEMA, has_table
 
@@ -29,6 +31,20 @@ KEY = ("source_channel", "source_record_id")
 _BEFORE = "identity_changes_before_{}"
 _KEYS = "identity_changes_keys"
 _KEYS_DDL = f"create temp table if not exists {_KEYS} (source_channel varchar, source_record_id varchar)"
+
+
+@contextmanager
+def logged_changes(con: object, tables: tuple[str, ...], scope: str | None) -> Iterator[list[int]]:
+    """Around the writes of ``tables`` (each keyed by source_channel, source_record_id): log the records
+    whose rows the writes changed. The yielded list holds, after the block, how many records were logged
+    (-1: every record, when a table had no earlier answer)."""
+    earlier = [capture_before(con, table, scope) for table in tables]
+    logged: list[int] = []
+    yield logged
+    for table, compare in zip(tables, earlier, strict=True):
+        if compare:
+            capture_after(con, table, scope)
+    logged.append(write_changes(con, datetime.now(UTC).replace(tzinfo=None), everything=not all(earlier)))
 
 
 def capture_before(con: object, table: str, scope: str | None) -> bool:

@@ -14,14 +14,14 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from customer360.identity.blocklist import Blocklist, load_blocklist
-from customer360.identity.changes import capture_after, capture_before, drop_capture_tables, write_changes
+from customer360.identity.changes import drop_capture_tables, logged_changes
 from customer360.identity.clustering import ACCEPTED, ClusterResult, Guard, cluster_records
 from customer360.identity.deterministic import deterministic_edges
 from customer360.identity.edges import ALL_RULES, FORCED_PRIORITY, RULE_BY_PRIORITY, EdgeSet
@@ -194,14 +194,9 @@ def _resolve(
         )
         steps["stable_ids"] = time.perf_counter() - tick
         tick = time.perf_counter()
-        answers = (XREF_TABLE, CONTACT_POINTS_TABLE)
-        earlier = [capture_before(con, table, in_scope) for table in answers]
-        _write_xref(con, outputs, assignment.customer_ids, rule, score, in_scope)
-        _write_contact_points(con, outputs, in_scope)
-        for table, compare in zip(answers, earlier, strict=True):
-            if compare:
-                capture_after(con, table, in_scope)
-        changed_records = write_changes(con, _utc_now(), everything=not all(earlier))
+        with logged_changes(con, (XREF_TABLE, CONTACT_POINTS_TABLE), in_scope) as changed_records:
+            _write_xref(con, outputs, assignment.customer_ids, rule, score, in_scope)
+            _write_contact_points(con, outputs, in_scope)
         _write_edges(con, records, group, edges, final, run_id, in_scope)
         write_state(con, scope, components, fingerprint(ruleset.hash), as_of_date, run_id)
         total_records, total_customers = con.execute(
@@ -230,7 +225,7 @@ def _resolve(
             mode_reason=scope.reason,
             records_resolved=len(latest),
             rows_normalised=scope.new_rows,
-            records_changed=changed_records,
+            records_changed=changed_records[0],
             step_seconds=steps,
         )
         steps["write"] = time.perf_counter() - tick
@@ -249,10 +244,6 @@ def _resolve(
         result.seconds,
     )
     return result
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _record_numbers(records: pa.Table, latest: np.ndarray) -> np.ndarray:
