@@ -6,7 +6,8 @@ records whose answer changed since its previous build, so each resolution run ap
 ``identity.record_changes`` the records whose row in either table was added, removed or changed, with the
 time of the run:
 
-* an incremental run compares the scope's rows before and after (nothing outside the scope changes);
+* an incremental run compares the scope's rows with what it writes for them (nothing outside the scope
+  changes);
 * a full run over an earlier answer compares every row (a rule change moves a few records, not all);
 * a run with no earlier answer (the first one) writes one row with no record, meaning *every record*: the
   core planner then rebuilds the layer in full instead of listing millions of keys.
@@ -18,8 +19,6 @@ the changes from then on, and a successful build deletes the ones logged before 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from customer360.warehouse import IDENTITY_SCHEMA, has_table
@@ -28,53 +27,55 @@ CHANGES_TABLE = f"{IDENTITY_SCHEMA}.record_changes"
 CHANGES_DDL = f"""create table if not exists {CHANGES_TABLE} (
     source_channel varchar, source_record_id varchar, changed_at timestamp not null)"""
 KEY = ("source_channel", "source_record_id")
-_BEFORE = "identity_changes_before_{}"
 _KEYS = "identity_changes_keys"
 _KEYS_DDL = f"create temp table if not exists {_KEYS} (source_channel varchar, source_record_id varchar)"
 
 
-@contextmanager
-def logged_changes(con: object, tables: tuple[str, ...], scope: str | None) -> Iterator[list[int]]:
-    """Around the writes of ``tables`` (each keyed by source_channel, source_record_id): log the records
-    whose rows the writes changed. The yielded list holds, after the block, how many records were logged
-    (-1: every record, when a table had no earlier answer)."""
-    earlier = [capture_before(con, table, scope) for table in tables]
-    logged: list[int] = []
-    yield logged
-    for table, compare in zip(tables, earlier, strict=True):
-        if compare:
-            capture_after(con, table, scope)
-    logged.append(write_changes(con, datetime.now(UTC).replace(tzinfo=None), everything=not all(earlier)))
+class ChangeLog:
+    """Collects, during one run, the records whose rows of the answer tables the run rewrites differently."""
 
+    def __init__(self, con: object) -> None:
+        self.con = con
+        self.everything = False
+        con.execute(_KEYS_DDL)
+        con.execute(f"delete from {_KEYS}")
 
-def capture_before(con: object, table: str, scope: str | None) -> bool:
-    """Keep the rows of ``table`` that this run may replace (the scope's, or all); False when there is no
-    earlier answer to compare with (no table, or an empty one)."""
-    if not has_table(con, table) or not con.execute(f"select count(*) from {table}").fetchall()[0][0]:
-        return False
-    con.execute(f"create or replace temp table {_before(table)} as {_scope_rows(table, scope)}")
-    return True
+    def compare(self, table: str, rows: str, scope: str | None) -> None:
+        """Before ``table`` is rewritten with the relation ``rows`` (all its records, or the ``scope``'s):
+        add the records whose row is new, gone or different. A table with no earlier answer (missing or
+        empty) makes the log say every record."""
+        con = self.con
+        if not has_table(con, table) or not con.execute(f"select count(*) from {table}").fetchall()[0][0]:
+            self.everything = True
+            return
+        columns = [
+            row[0] for row in con.execute(f"select * from {rows} limit 0").description if row[0] not in KEY
+        ]
+        differs = " or ".join(f"earlier.{c} is distinct from now.{c}" for c in columns) or "false"
+        earlier = f"select * from {table}" + (
+            f" semi join {scope} using ({', '.join(KEY)})" if scope is not None else ""
+        )
+        con.execute(
+            f"""insert into {_KEYS}
+            select coalesce(now.source_channel, earlier.source_channel),
+                coalesce(now.source_record_id, earlier.source_record_id)
+            from ({earlier}) as earlier
+            full join {rows} as now
+                on now.source_channel = earlier.source_channel
+                and now.source_record_id = earlier.source_record_id
+            where earlier.source_channel is null or now.source_channel is null or {differs}"""
+        )
 
-
-def capture_after(con: object, table: str, scope: str | None) -> None:
-    """Add the records whose rows of ``table`` differ from what ``capture_before`` kept."""
-    before = _before(table)
-    now = _scope_rows(table, scope)
-    con.execute(_KEYS_DDL)
-    con.execute(
-        f"""insert into {_KEYS}
-        select source_channel, source_record_id
-        from (
-            (select * from {before} except select * from ({now}))
-            union all
-            (select * from ({now}) except select * from {before})
-        )"""
-    )
-    con.execute(f"drop table {before}")
+    def write(self, changed_at: datetime | None = None) -> int:
+        """Append the records (or the one row meaning every record) to the log; return how many records
+        were logged (-1: every record)."""
+        return write_changes(
+            self.con, changed_at or datetime.now(UTC).replace(tzinfo=None), everything=self.everything
+        )
 
 
 def write_changes(con: object, changed_at: datetime, everything: bool) -> int:
-    """Append the captured records (or, with ``everything``, the one row meaning every record) to the log;
+    """Append the collected records (or, with ``everything``, the one row meaning every record) to the log;
     return how many records were logged (-1 for every record)."""
     con.execute(CHANGES_DDL)
     if everything:
@@ -91,13 +92,3 @@ def write_changes(con: object, changed_at: datetime, everything: bool) -> int:
 
 def drop_capture_tables(con: object) -> None:
     con.execute(f"drop table if exists {_KEYS}")
-
-
-def _before(table: str) -> str:
-    return _BEFORE.format(table.replace(".", "_"))
-
-
-def _scope_rows(table: str, scope: str | None) -> str:
-    if scope is None:
-        return f"select * from {table}"
-    return f"select * from {table} semi join {scope} using ({', '.join(KEY)})"

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from customer360.identity.blocklist import Blocklist, load_blocklist
-from customer360.identity.changes import drop_capture_tables, logged_changes
+from customer360.identity.changes import ChangeLog, drop_capture_tables
 from customer360.identity.clustering import ACCEPTED, ClusterResult, Guard, cluster_records
 from customer360.identity.deterministic import deterministic_edges
 from customer360.identity.edges import ALL_RULES, FORCED_PRIORITY, RULE_BY_PRIORITY, EdgeSet
@@ -194,9 +194,10 @@ def _resolve(
         )
         steps["stable_ids"] = time.perf_counter() - tick
         tick = time.perf_counter()
-        with logged_changes(con, (XREF_TABLE, CONTACT_POINTS_TABLE), in_scope) as changed_records:
-            _write_xref(con, outputs, assignment.customer_ids, rule, score, in_scope)
-            _write_contact_points(con, outputs, in_scope)
+        changes = ChangeLog(con)
+        _write_xref(con, outputs, assignment.customer_ids, rule, score, in_scope, changes)
+        _write_contact_points(con, outputs, in_scope, changes)
+        changed_records = changes.write()
         _write_edges(con, records, group, edges, final, run_id, in_scope)
         write_state(con, scope, components, fingerprint(ruleset.hash), as_of_date, run_id)
         total_records, total_customers = con.execute(
@@ -225,7 +226,7 @@ def _resolve(
             mode_reason=scope.reason,
             records_resolved=len(latest),
             rows_normalised=scope.new_rows,
-            records_changed=changed_records[0],
+            records_changed=changed_records,
             step_seconds=steps,
         )
         steps["write"] = time.perf_counter() - tick
@@ -357,6 +358,7 @@ def _write_xref(
     rule: pa.Array,
     score: pa.Array,
     scope: str | None,
+    changes: ChangeLog,
 ) -> None:
     xref = pa.table(
         {
@@ -367,10 +369,10 @@ def _write_xref(
             "match_score": score,
         }
     )
-    _replace_table(con, XREF_TABLE, xref, "source_channel, source_record_id", scope)
+    _replace_table(con, XREF_TABLE, xref, "source_channel, source_record_id", scope, changes)
 
 
-def _write_contact_points(con: object, records: pa.Table, scope: str | None) -> None:
+def _write_contact_points(con: object, records: pa.Table, scope: str | None, changes: ChangeLog) -> None:
     columns = (
         "source_channel",
         "source_record_id",
@@ -382,7 +384,12 @@ def _write_contact_points(con: object, records: pa.Table, scope: str | None) -> 
         "name_script",
     )
     _replace_table(
-        con, CONTACT_POINTS_TABLE, records.select(list(columns)), "source_channel, source_record_id", scope
+        con,
+        CONTACT_POINTS_TABLE,
+        records.select(list(columns)),
+        "source_channel, source_record_id",
+        scope,
+        changes,
     )
 
 
@@ -486,10 +493,20 @@ def _write_run(con: object, result: ResolutionResult, ruleset: RuleSet) -> None:
     )
 
 
-def _replace_table(con: object, name: str, table: pa.Table, order_by: str, scope: str | None = None) -> None:
-    """Replace ``name`` with ``table``; with ``scope``, replace only the rows of the scope's records."""
+def _replace_table(
+    con: object,
+    name: str,
+    table: pa.Table,
+    order_by: str,
+    scope: str | None = None,
+    changes: ChangeLog | None = None,
+) -> None:
+    """Replace ``name`` with ``table``; with ``scope``, replace only the rows of the scope's records.
+    ``changes`` first collects the records whose rows differ (identity.changes)."""
     con.register("identity_output", table)
     try:
+        if changes is not None:
+            changes.compare(name, "identity_output", scope)
         if scope is None:
             con.execute(
                 f"create or replace table {name} as select * from identity_output order by {order_by}"
