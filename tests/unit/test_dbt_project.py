@@ -136,6 +136,7 @@ def test_given_staging_built_when_marts_layer_builds_then_marts_and_tests_pass_w
         "fct_orders_net_amount_with_return",
         "customer_rfm_ties_and_segments",
         "int_source_records_changed_new_dated_and_moved",
+        "int_source_records_changed_after_one_staging_build",
     ):
         assert name in unit_tests
 

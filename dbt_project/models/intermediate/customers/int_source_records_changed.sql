@@ -11,7 +11,8 @@
 --
 -- 1. the source records of every identity-input channel with a staging row that may have changed since the
 --    previous core build, or dated into the days since its as-of date (identity_input_changed, with the core
---    layer's own window from the planner, as for int_orders_changed);
+--    layer's own window from the planner, as for int_orders_changed; when one staging build ran since, the
+--    same list is its int_contact_records_changed);
 -- 2. the members of the identity records whose customer or contact points the identity stage changed since
 --    the previous core build started (identity.record_changes, from the planner's
 --    `incremental_identity_since`; customer360.identity.changes).
@@ -30,9 +31,15 @@
     ones recompute everything while the missing one is built in full -#}
 {%- set every_record = 0 < built | length < consumers | length %}
 {%- set identity_since = run_context('incremental_identity_since') %}
+{#- exactly one staging build since the previous core build: its listing of changed source records covers
+    the same window as this build's (the day after the previous core build's date up to this one, and the
+    files loaded since), so it is read instead of scanning the staging models again -#}
+{%- set one_staging_build = run_context('incremental_staging_builds') is not none
+    and run_context('incremental_staging_builds') | int == 1 %}
 {%- set channels = identity_input_sources() %}
 {#- the dependencies, whichever branch renders below (a full build reads nothing) #}
-{%- for model in channels | map(attribute=1) | list + ['int_contact_record_members'] %}
+{%- set read = ['int_contact_record_members', 'int_contact_records_changed'] %}
+{%- for model in channels | map(attribute=1) | list + read %}
 -- depends_on: {{ ref(model) }}
 {%- endfor %}
 -- depends_on: {{ source('identity', 'record_changes') }}
@@ -51,6 +58,10 @@ final as (
 members as (select * from {{ ref('int_contact_record_members') }}),
 
 changed_source_records as (
+    {%- if one_staging_build and not every_record %}
+    select source_channel, source_record_id
+    from {{ ref('int_contact_records_changed') }}
+    {%- else %}
     {%- for channel, model, key, dated in channels %}
     {% if not loop.first %}union
     {% endif -%}
@@ -58,6 +69,7 @@ changed_source_records as (
     from {{ ref(model) }} as staged
     where {{ 'true' if every_record else identity_input_changed('staged', dated) }}
     {%- endfor %}
+    {%- endif %}
 ),
 
 changed_identity_records as (
