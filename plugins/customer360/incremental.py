@@ -94,9 +94,11 @@ class BuildPlan:
     since_as_of: date | None = None
     late_files: list[str] = field(default_factory=list)
     late_from: date | None = None  # the earliest load date of the late files
-    # core: identity's changes from this time on (identity.record_changes) are not in the last build yet,
-    # and the staging builds since the last build (the golden record compares only the records that the one
-    # staging build in between listed as changed, and every record after several)
+    # core: identity's changes from this time on (identity.record_changes) are not in the last build yet;
+    # and the staging builds since the last build: after exactly one, its int_contact_records_changed lists
+    # the source records whose rows changed, which int_source_records_changed reads instead of scanning the
+    # staging models, and whose identity records are the only ones the golden record compares (after none
+    # too: nothing it reads changed); after several, the scan and a comparison of every record
     identity_since: datetime | None = None
     staging_builds: int | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
