@@ -118,3 +118,39 @@
     {%- endif -%}
     {{ return(empty) }}
 {%- endmacro %}
+
+{#-
+    changed_staged_records(sources, every=false, key_name='source_record_id'): one row (source_channel,
+    `key_name`) per record of `sources` (entries of identity_input_sources()) with a staging row for which
+    identity_input_changed holds, or per record at all with `every`. The models that list what an
+    incremental build recomputes (int_contact_records_changed, int_orders_changed,
+    int_source_records_changed) share it.
+-#}
+{% macro changed_staged_records(sources, every=false, key_name='source_record_id') -%}
+    {%- for channel, model, key, dated in sources %}
+    {% if not loop.first %}union
+    {% endif -%}
+    select distinct '{{ channel }}' as source_channel, staged.{{ key }} as {{ key_name }}
+    from {{ ref(model) }} as staged
+    where {{ 'true' if every else identity_input_changed('staged', dated) }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#-
+    recomputed_identity_records(changed, identities): the identity records (source_channel,
+    identity_record_id) that the source records of `changed` (int_contact_records_changed: with
+    previous_identity_record_id) belonged to after the previous staging build or belong to now (`identities`:
+    source_channel, source_record_id, identity_record_id). int_contact_records_unioned recomputes exactly these;
+    int_golden_record_inputs_changed compares only these (and identity's changes).
+-#}
+{% macro recomputed_identity_records(changed, identities) -%}
+    select source_channel, previous_identity_record_id as identity_record_id
+    from {{ changed }}
+    where previous_identity_record_id is not null
+    union
+    select identities.source_channel, identities.identity_record_id
+    from {{ identities }} as identities
+    inner join {{ changed }} as changed
+        on identities.source_channel = changed.source_channel
+        and identities.source_record_id = changed.source_record_id
+{%- endmacro %}

@@ -66,28 +66,21 @@ class ChangeLog:
             where earlier.source_channel is null or now.source_channel is null or {differs}"""
         )
 
-    def write(self, changed_at: datetime | None = None) -> int:
-        """Append the records (or the one row meaning every record) to the log; return how many records
-        were logged (-1: every record)."""
-        return write_changes(
-            self.con, changed_at or datetime.now(UTC).replace(tzinfo=None), everything=self.everything
-        )
-
-
-def write_changes(con: object, changed_at: datetime, everything: bool) -> int:
-    """Append the collected records (or, with ``everything``, the one row meaning every record) to the log;
-    return how many records were logged (-1 for every record)."""
-    con.execute(CHANGES_DDL)
-    if everything:
-        con.execute(f"insert into {CHANGES_TABLE} values (null, null, ?)", [changed_at])
-        return -1
-    con.execute(_KEYS_DDL)
-    (count,) = con.execute(
-        f"""insert into {CHANGES_TABLE}
-        select distinct source_channel, source_record_id, ?::timestamp from {_KEYS}""",
-        [changed_at],
-    ).fetchall()[0]
-    return int(count)
+    def write(self) -> int:
+        """Append the collected records (or the one row meaning every record) to the log, at this time;
+        return how many records were logged (-1: every record)."""
+        con = self.con
+        changed_at = datetime.now(UTC).replace(tzinfo=None)
+        con.execute(CHANGES_DDL)
+        if self.everything:
+            con.execute(f"insert into {CHANGES_TABLE} values (null, null, ?)", [changed_at])
+            return -1
+        (count,) = con.execute(
+            f"""insert into {CHANGES_TABLE}
+            select distinct source_channel, source_record_id, ?::timestamp from {_KEYS}""",
+            [changed_at],
+        ).fetchall()[0]
+        return int(count)
 
 
 def drop_capture_tables(con: object) -> None:

@@ -55,20 +55,12 @@ with
 {% if compare_candidates -%}
 changed_source_records as (select * from {{ ref('int_contact_records_changed') }}),
 
+members as (select * from {{ ref('int_contact_record_members') }}),
+
 candidates as (
-    -- the identity records a changed source record belongs to or belonged to (a CRM contact is its own)
-    select changed_source_records.source_channel, changed_source_records.source_record_id
-    from changed_source_records
-    union
-    select changed_source_records.source_channel, changed_source_records.previous_identity_record_id
-    from changed_source_records
-    where changed_source_records.previous_identity_record_id is not null
-    union
-    select members.source_channel, members.identity_record_id
-    from {{ ref('int_contact_record_members') }} as members
-    inner join changed_source_records
-        on members.source_channel = changed_source_records.source_channel
-        and members.source_record_id = changed_source_records.source_record_id
+    -- the identity records the staging build recomputed in int_contact_records_unioned
+    select source_channel, identity_record_id as source_record_id
+    from ({{ recomputed_identity_records('changed_source_records', 'members') }}) as recomputed
     union
     -- the identity records whose customer or contact points the identity stage changed
     select source_channel, source_record_id

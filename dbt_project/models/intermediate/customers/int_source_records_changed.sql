@@ -34,8 +34,8 @@
 {#- exactly one staging build since the previous core build: its listing of changed source records covers
     the same window as this build's (the day after the previous core build's date up to this one, and the
     files loaded since), so it is read instead of scanning the staging models again -#}
-{%- set one_staging_build = run_context('incremental_staging_builds') is not none
-    and run_context('incremental_staging_builds') | int == 1 %}
+{%- set staging_builds = run_context('incremental_staging_builds') %}
+{%- set one_staging_build = staging_builds is not none and staging_builds | int == 1 %}
 {%- set channels = identity_input_sources() %}
 {#- the dependencies, whichever branch renders below (a full build reads nothing) #}
 {%- set read = ['int_contact_record_members', 'int_contact_records_changed'] %}
@@ -62,13 +62,7 @@ changed_source_records as (
     select source_channel, source_record_id
     from {{ ref('int_contact_records_changed') }}
     {%- else %}
-    {%- for channel, model, key, dated in channels %}
-    {% if not loop.first %}union
-    {% endif -%}
-    select distinct '{{ channel }}' as source_channel, staged.{{ key }} as source_record_id
-    from {{ ref(model) }} as staged
-    where {{ 'true' if every_record else identity_input_changed('staged', dated) }}
-    {%- endfor %}
+    {{ changed_staged_records(channels, every=every_record) }}
     {%- endif %}
 ),
 

@@ -21,13 +21,7 @@ changed_records as (
     from previous_members
     where 1 = 0
     {%- else %}
-    {%- for channel, model, key, dated in channels %}
-    {% if not loop.first %}union all
-    {% endif -%}
-    select distinct '{{ channel }}' as source_channel, staged.{{ key }} as source_record_id
-    from {{ ref(model) }} as staged
-    where {{ identity_input_changed('staged', dated) }}
-    {%- endfor %}
+    {{ changed_staged_records(channels) }}
     {%- endif %}
 ),
 

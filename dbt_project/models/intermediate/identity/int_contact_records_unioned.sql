@@ -33,19 +33,7 @@ changed_records as (select * from {{ ref('int_contact_records_changed') }}),
 
 {% if is_incremental() -%}
 recomputed_identity_records as (
-    select
-        source_channel,
-        previous_identity_record_id as identity_record_id
-    from changed_records
-    where previous_identity_record_id is not null
-    union
-    select
-        contact_record_identities.source_channel,
-        contact_record_identities.identity_record_id
-    from contact_record_identities
-    inner join changed_records
-        on contact_record_identities.source_channel = changed_records.source_channel
-        and contact_record_identities.source_record_id = changed_records.source_record_id
+    {{ recomputed_identity_records('changed_records', 'contact_record_identities') }}
 ),
 
 {% endif -%}

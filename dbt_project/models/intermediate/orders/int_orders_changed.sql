@@ -28,10 +28,7 @@
 {#- an order model missing while the others are built (dropped by hand): list every order, so that the built
     ones recompute everything while the missing one is built in full -#}
 {%- set every_order = 0 < built | length < consumers | length %}
-{%- set sources = [
-    ('web', 'stg_web_shop__order_lines', 'order_id', 'ordered_at'),
-    ('pos', 'stg_pos__transaction_lines', 'transaction_id', 'transacted_at'),
-] %}
+{%- set sources = identity_input_sources() | selectattr(0, 'in', ['web', 'pos']) | list %}
 {#- the dependencies, whichever branch renders below (a full build reads nothing) #}
 {%- for model in sources | map(attribute=1) | list + ['int_golden_record_inputs_changed', 'int_contact_record_members'] %}
 -- depends_on: {{ ref(model) }}
@@ -55,13 +52,7 @@ identity_changes as (select * from {{ ref('int_golden_record_inputs_changed') }}
 members as (select * from {{ ref('int_contact_record_members') }}),
 
 changed_rows as (
-    {%- for channel, model, key, dated in sources %}
-    {% if not loop.first %}union
-    {% endif -%}
-    select distinct '{{ channel }}' as source_channel, staged.{{ key }} as order_id
-    from {{ ref(model) }} as staged
-    where {{ 'true' if every_order else identity_input_changed('staged', dated) }}
-    {%- endfor %}
+    {{ changed_staged_records(sources, every=every_order, key_name='order_id') }}
 ),
 
 moved_identity_records as (

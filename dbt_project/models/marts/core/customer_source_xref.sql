@@ -33,16 +33,11 @@ record_customers as (
 final as (
     {%- if is_incremental() %}
     -- every recomputed source record with its customer, or alone when it has none any more
-    select
-        record_customers.customer_id,
-        changed_records.source_channel,
-        changed_records.source_record_id,
-        record_customers.match_rule,
-        record_customers.match_score
-    from changed_records
-    left join record_customers
-        on changed_records.source_channel = record_customers.source_channel
-        and changed_records.source_record_id = record_customers.source_record_id
+    {{ replace_keys_batch(
+        'changed_records', 'record_customers',
+        on=[('source_channel', 'source_channel'), ('source_record_id', 'source_record_id')],
+        columns=['customer_id', 'match_rule', 'match_score'],
+    ) }}
     {%- else %}
     select * from record_customers
     {%- endif %}

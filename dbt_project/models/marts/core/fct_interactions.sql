@@ -145,20 +145,12 @@ recomputed_keys as (
 final as (
     {%- if is_incremental() %}
     -- every recomputed key with its interaction, or alone when it has none any more
-    select
-        interactions.interaction_id,
-        interactions.customer_id,
-        interactions.interaction_at,
-        interactions.interaction_date,
-        interactions.interaction_type,
-        interactions.channel,
-        recomputed_keys.source_channel,
-        recomputed_keys.source_record_id,
-        interactions.is_customer_initiated
-    from recomputed_keys
-    left join interactions
-        on recomputed_keys.source_channel = interactions.source_channel
-        and recomputed_keys.source_record_id = interactions.source_record_id
+    {{ replace_keys_batch(
+        'recomputed_keys', 'interactions',
+        on=[('source_channel', 'source_channel'), ('source_record_id', 'source_record_id')],
+        columns=['interaction_id', 'customer_id', 'interaction_at', 'interaction_date', 'interaction_type',
+            'channel', 'is_customer_initiated'],
+    ) }}
     {%- else %}
     select * from interactions
     {%- endif %}
