@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from customer360.settings import Settings
 from customer360.sql_strings import sql_string
+from customer360.warehouse import duckdb_config
 
 if TYPE_CHECKING:
     import duckdb
@@ -405,9 +406,7 @@ def scratch_duckdb(settings: Settings, purpose: str) -> Iterator[tuple[duckdb.Du
     import duckdb
 
     path = scratch_dir(settings) / f"{purpose}-{uuid.uuid4().hex[:12]}.duckdb"
-    con = duckdb.connect(
-        str(path), config={"threads": settings.duckdb_threads, "memory_limit": settings.duckdb_memory_limit}
-    )
+    con = duckdb.connect(str(path), config=duckdb_config(settings))
     try:
         con.execute("set enable_progress_bar = false")
         yield con, path

@@ -22,6 +22,7 @@ from customer360.quality.gx_duckdb import (  # noqa: E402 - after the GX import 
 )
 from customer360.quality.query_check import SAMPLE_ROWS, ExpectQueryToReturnNoRows  # noqa: E402
 from customer360.quality.specs import EMAIL_REGEX  # noqa: E402
+from customer360.warehouse import ALLOCATOR_CONFIG  # noqa: E402
 
 ROWS = 1_000_000
 E = gx.expectations
@@ -179,7 +180,11 @@ def test_inspector_reads_columns_and_types_from_duckdb(database: Path) -> None:
     THEN it returns every column with a SQLAlchemy type, and a missing table raises NoSuchTableError."""
     import sqlalchemy as sa
 
-    engine = sa.create_engine(f"duckdb:///{database}", connect_args={"read_only": True})
+    # DuckDB refuses a second connection to a file open in this process with another configuration: open
+    # it as the module's GX datasource does.
+    engine = sa.create_engine(
+        f"duckdb:///{database}", connect_args={"read_only": True, "config": dict(ALLOCATOR_CONFIG)}
+    )
     try:
         inspector = DuckDBInspector(engine)
         columns = inspector.get_columns("events", schema="data")
@@ -199,7 +204,9 @@ def test_without_the_layer_gx_reads_no_metrics(database: Path) -> None:
     (if this test starts failing, a GX or duckdb-engine upgrade fixed the generic path)."""
     context = gx.get_context(mode="ephemeral")
     datasource = context.data_sources.add_sql(
-        "plain", connection_string=f"duckdb:///{database}", kwargs={"connect_args": {"read_only": True}}
+        "plain",
+        connection_string=f"duckdb:///{database}",
+        kwargs={"connect_args": {"read_only": True, "config": dict(ALLOCATOR_CONFIG)}},  # as the layer's
     )
     batch = (
         datasource.add_table_asset(name="events", table_name="events", schema_name="data")

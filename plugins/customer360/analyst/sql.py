@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from customer360.publish.snapshot import SNAPSHOT_DB, current_database
 from customer360.settings import Settings, get_settings
+from customer360.warehouse import duckdb_config
 
 FETCH_BATCH_ROWS = 10_000  # rows per Arrow batch pulled from DuckDB
 DEFAULT_TABLE_MAX_ROWS = 500  # rows the text table shows; csv and json write every row
@@ -68,7 +69,7 @@ def connect_snapshot(settings: Settings | None = None, snapshot: Path | None = N
     con = duckdb.connect(
         str(database),
         read_only=True,
-        config={"threads": s.duckdb_threads, "memory_limit": s.duckdb_memory_limit},
+        config=duckdb_config(s),
     )
     con.execute("set enable_progress_bar = false")  # it would mix with rows written to standard output
     return con

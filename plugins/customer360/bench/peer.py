@@ -27,6 +27,7 @@ import pandas as pd
 
 from customer360.bench.pandas_models import PREDICTION_COLUMNS, PeerInputs, pandas_models
 from customer360.settings import Settings
+from customer360.warehouse import duckdb_config
 
 PEER_MODELS = ("int_customer_purchase_days", "customer_rfm", "customer_clv")
 SCRATCH_CATALOG = "memory"  # DuckDB's in-memory database of a connection to ":memory:"
@@ -141,7 +142,7 @@ def compare(settings: Settings, as_of_date: date, rounds: int = 3) -> dict[str, 
     database = models[0].relation.split(".")[0].strip('"')
     con = duckdb.connect(
         ":memory:",
-        config={"threads": settings.duckdb_threads, "memory_limit": settings.duckdb_memory_limit},
+        config=duckdb_config(settings),
     )
     try:
         con.execute(f"attach '{settings.warehouse_path}' as \"{database}\" (read_only)")

@@ -46,7 +46,14 @@ import pyarrow as pa
 
 from customer360.identity.blocklist import Blocklist
 from customer360.identity.probabilistic import block_keys_sql
-from customer360.identity.records import READ_SELECT, RECORD_ORDER, prepare_records, read_records
+from customer360.identity.records import (
+    READ_SELECT,
+    RECORD_ORDER,
+    combined,
+    contiguous,
+    prepare_records,
+    read_records,
+)
 from customer360.settings import Settings
 from customer360.warehouse import AUDIT_SCHEMA, IDENTITY_SCHEMA, has_table
 
@@ -71,7 +78,7 @@ class Scope:
 
     mode: str
     reason: str
-    records: pa.Table  # normalised rows to resolve, in record order, with row_hash
+    records: pa.Table  # normalised rows to resolve, in record order, with row_hash; one chunk per column
     new_rows: int  # rows normalised this run
 
     @property
@@ -102,7 +109,7 @@ def plan_scope(
         if scope is not None:
             return scope
         reason = "the input's rows do not add up to the cached rows and their changes"
-    records = read_records(con, settings.default_phone_region, blocklist)
+    records = contiguous(read_records(con, settings.default_phone_region, blocklist))
     return Scope(FULL, reason, records, records.num_rows)
 
 
@@ -164,7 +171,7 @@ def _incremental_scope(
         order by {RECORD_ORDER}"""
     ).to_arrow_table()
     reason = f"{removed + new_raw.num_rows:,} input row(s) new or gone since the last run"
-    return Scope(INCREMENTAL, reason, records, new_rows.num_rows)
+    return Scope(INCREMENTAL, reason, contiguous(records), new_rows.num_rows)
 
 
 def _scope_records(con: object, max_block_size: int) -> None:
@@ -226,14 +233,19 @@ def record_components(records: pa.Table, latest: np.ndarray, components: np.ndar
     count = records.num_rows
     earliest = np.full(int(components.max()) + 1 if count else 0, count, dtype=np.int64)
     np.minimum.at(earliest, components, np.arange(count, dtype=np.int64))
-    keys = records.column("record_key")
-    take = pa.array(latest, pa.int64())
+    latest_rows = pa.array(latest, pa.int64())
+    earliest_rows = pa.array(earliest[components[latest]], pa.int64())
+
+    def rows_of(column: str, rows: pa.Array) -> pa.DictionaryArray:
+        # a dictionary over the records' own column: no string copied per record
+        return pa.DictionaryArray.from_arrays(rows, combined(records.column(column)))
+
     return pa.table(
         {
-            "source_channel": records.column("source_channel").take(take),
-            "source_record_id": records.column("source_record_id").take(take),
-            "record_key": keys.take(take),
-            "component_key": keys.take(pa.array(earliest[components[latest]], pa.int64())),
+            "source_channel": rows_of("source_channel", latest_rows),
+            "source_record_id": rows_of("source_record_id", latest_rows),
+            "record_key": rows_of("record_key", latest_rows),
+            "component_key": rows_of("record_key", earliest_rows),
         }
     )
 

@@ -145,8 +145,8 @@ def prepare_records(raw: pa.Table, default_phone_region: str, blocklist: Blockli
         **{name: names.column(name) for name in names.column_names},
         "birth_date": raw.column("birth_date"),
         "postal_key": raw.column("postal_key"),
-        "street_fold": fold_text(_combined(raw.column("street"))),
-        "city_fold": fold_text(_combined(raw.column("city"))),
+        "street_fold": fold_text(combined(raw.column("street"))),
+        "city_fold": fold_text(combined(raw.column("city"))),
         "country_code": raw.column("country_code"),
     }
     if "row_hash" in raw.column_names:
@@ -158,7 +158,7 @@ def guard_codes(records: pa.Table) -> dict[str, np.ndarray]:
     """One integer code per record and guarded attribute (-1 where the record has no value)."""
     codes: dict[str, np.ndarray] = {}
     for guard, column in GUARD_COLUMNS.items():
-        encoded = pc.dictionary_encode(_combined(records.column(column)))
+        encoded = pc.dictionary_encode(combined(records.column(column)))
         indices = encoded.indices
         values = indices.to_numpy(zero_copy_only=False)
         codes[guard] = np.where(indices.is_valid().to_numpy(zero_copy_only=False), values, -1).astype(
@@ -167,16 +167,25 @@ def guard_codes(records: pa.Table) -> dict[str, np.ndarray]:
     return codes
 
 
-def _combined(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+def combined(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """One contiguous array: a chunked column's chunks concatenated, or (no copy) its only chunk."""
+    if not isinstance(column, pa.ChunkedArray):
+        return column
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
+def contiguous(table: pa.Table) -> pa.Table:
+    """``table`` with one chunk per column, so that later steps can take from and refer to its columns
+    without copying them again (``combined``)."""
+    return pa.table({name: combined(table.column(name)) for name in table.column_names})
 
 
 def latest_versions(records: pa.Table) -> np.ndarray:
     """Row numbers (ascending) of each record's latest version: greatest ``observed_at``, then last row."""
-    encoded = pc.dictionary_encode(_combined(records.column("record_key")))
+    encoded = pc.dictionary_encode(combined(records.column("record_key")))
     group = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     observed = pc.fill_null(
-        pc.cast(_combined(records.column("observed_at")), pa.int64()), np.iinfo(np.int64).min
+        pc.cast(combined(records.column("observed_at")), pa.int64()), np.iinfo(np.int64).min
     )
     rows = np.arange(records.num_rows, dtype=np.int64)
     order = np.lexsort((rows, observed.to_numpy(zero_copy_only=False), group))

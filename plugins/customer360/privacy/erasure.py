@@ -60,7 +60,7 @@ from customer360.privacy.suppression import (
 from customer360.publish.snapshot import fsync_path
 from customer360.settings import Settings
 from customer360.sql_strings import sql_string
-from customer360.warehouse import AUDIT_SCHEMA, IDENTITY_SCHEMA, RAW_SCHEMA, connect
+from customer360.warehouse import AUDIT_SCHEMA, IDENTITY_SCHEMA, RAW_SCHEMA, connect, duckdb_config
 
 if TYPE_CHECKING:
     import duckdb
@@ -628,7 +628,7 @@ def compact_warehouse(settings: Settings) -> None:
     path = settings.warehouse_path
     tmp = path.with_name(f".{path.name}.compact.tmp")
     tmp.unlink(missing_ok=True)
-    con = duckdb.connect(config={"threads": settings.duckdb_threads})
+    con = duckdb.connect(config=duckdb_config(settings))
     try:
         con.execute(f"attach {sql_string(path)} as erasure_source (read_only)")
         con.execute(f"attach {sql_string(tmp)} as erasure_target")

@@ -27,7 +27,7 @@ from typing import Any
 from customer360.faults import fault_point
 from customer360.settings import Settings
 from customer360.sql_strings import sql_string
-from customer360.warehouse import readable_copy
+from customer360.warehouse import duckdb_config, readable_copy
 
 PUBLISHED_SCHEMAS = ("marts",)
 SNAPSHOT_DB = "marts.duckdb"
@@ -115,7 +115,7 @@ def publish_marts(
     # kept and 39 s without (measured on the 2-core development machine).
     con = duckdb.connect(
         str(staging_dir / SNAPSHOT_DB),
-        config={"threads": settings.duckdb_threads, "preserve_insertion_order": False},
+        config=duckdb_config(settings, preserve_insertion_order=False),
     )
     try:
         con.execute(f"attach {sql_string(warehouse_db)} as warehouse (read_only)")

@@ -44,6 +44,8 @@ from great_expectations.expectations.metrics.map_metric_provider import (
 from great_expectations.expectations.metrics.metric_provider import metric_value
 from great_expectations.expectations.metrics.query_metric_provider import QueryMetricProvider
 
+from customer360.warehouse import ALLOCATOR_CONFIG
+
 if TYPE_CHECKING:
     from great_expectations.data_context import AbstractDataContext
 
@@ -252,7 +254,7 @@ def add_duckdb_datasource(
         raise FileNotFoundError(
             f"DuckDB database {database} does not exist: nothing to validate yet (run the ingest stage first)"
         )
-    config: dict[str, Any] = {}
+    config: dict[str, Any] = dict(ALLOCATOR_CONFIG)
     if threads:
         config["threads"] = threads
     if memory_limit:

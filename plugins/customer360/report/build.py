@@ -8,6 +8,7 @@ from pathlib import Path
 
 from customer360.report.snapshots import SnapshotRef, find_snapshot, snapshot_from_path
 from customer360.settings import Settings
+from customer360.warehouse import duckdb_config
 
 REPORT_FILE = "report.html"
 
@@ -31,7 +32,7 @@ def _read_snapshot(settings: Settings, ref: SnapshotRef):
     con = duckdb.connect(
         str(ref.database),
         read_only=True,
-        config={"threads": settings.duckdb_threads},
+        config=duckdb_config(settings),
     )
     con.execute("set enable_progress_bar = false")
     try:
