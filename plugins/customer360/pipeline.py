@@ -11,6 +11,7 @@ import logging
 from datetime import date
 from typing import Any
 
+from customer360.memory import release_unused_memory
 from customer360.progress import stage
 from customer360.settings import Settings, get_settings
 
@@ -200,6 +201,7 @@ def fit_models(logical_date: date, run_id: str, settings: Settings | None = None
         detail.update(clv_stage.run(s, logical_date, run_id))
     with stage(run_dir, "models:churn", run_id) as churn_detail:
         churn_detail.update(churn_stage.run(s, logical_date, run_id, load_features(s, logical_date)))
+    release_unused_memory()
     return _jsonable({"clv": detail, "churn": churn_detail})
 
 
