@@ -183,9 +183,12 @@ def resolve_identity(logical_date: date, run_id: str, settings: Settings | None 
     from customer360.identity import resolve
 
     s = _settings(settings)
-    with stage(s.run_dir(logical_date.isoformat()), "identity", run_id) as detail:
-        result = resolve(s, logical_date, run_id)
-        detail.update(result.as_dict())
+    try:
+        with stage(s.run_dir(logical_date.isoformat()), "identity", run_id) as detail:
+            result = resolve(s, logical_date, run_id)
+            detail.update(result.as_dict())
+    finally:
+        release_unused_memory()
     return _jsonable(detail)
 
 
@@ -197,11 +200,13 @@ def fit_models(logical_date: date, run_id: str, settings: Settings | None = None
 
     s = _settings(settings)
     run_dir = s.run_dir(logical_date.isoformat())
-    with stage(run_dir, "models:clv", run_id) as detail:
-        detail.update(clv_stage.run(s, logical_date, run_id))
-    with stage(run_dir, "models:churn", run_id) as churn_detail:
-        churn_detail.update(churn_stage.run(s, logical_date, run_id, load_features(s, logical_date)))
-    release_unused_memory()
+    try:
+        with stage(run_dir, "models:clv", run_id) as detail:
+            detail.update(clv_stage.run(s, logical_date, run_id))
+        with stage(run_dir, "models:churn", run_id) as churn_detail:
+            churn_detail.update(churn_stage.run(s, logical_date, run_id, load_features(s, logical_date)))
+    finally:
+        release_unused_memory()
     return _jsonable({"clv": detail, "churn": churn_detail})
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from customer360.warehouse import IDENTITY_SCHEMA, has_table
+from customer360.warehouse_sync import duckdb_columns
 
 CHANGES_TABLE = f"{IDENTITY_SCHEMA}.record_changes"
 CHANGES_DDL = f"""create table if not exists {CHANGES_TABLE} (
@@ -48,9 +49,7 @@ class ChangeLog:
         if not has_table(con, table) or not con.execute(f"select count(*) from {table}").fetchall()[0][0]:
             self.everything = True
             return
-        columns = [
-            row[0] for row in con.execute(f"select * from {rows} limit 0").description if row[0] not in KEY
-        ]
+        columns = [name for name, _ in duckdb_columns(con, rows) if name not in KEY]
         differs = " or ".join(f"earlier.{c} is distinct from now.{c}" for c in columns) or "false"
         earlier = f"select * from {table}" + (
             f" semi join {scope} using ({', '.join(KEY)})" if scope is not None else ""

@@ -45,7 +45,6 @@ from customer360.identity.records import (
 )
 from customer360.identity.rules import RuleSet, build_ruleset, guards_for
 from customer360.identity.stable_ids import XREF_TABLE, assign_customer_ids, ensure_state_tables
-from customer360.memory import release_unused_memory
 from customer360.settings import Settings
 from customer360.warehouse import IDENTITY_SCHEMA, stage_connection
 
@@ -156,7 +155,6 @@ def resolve(
         finally:
             drop_run_tables(con)
             drop_capture_tables(con)
-            release_unused_memory()
 
 
 def _resolve(
