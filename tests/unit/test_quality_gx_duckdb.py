@@ -175,6 +175,36 @@ def test_query_check_counts_all_rows_and_samples_a_few(batch, record_property) -
     assert good["success"] and good["result"]["observed_value"] == 0
 
 
+def test_query_check_reads_its_rows_only_when_it_fails(batch, record_property, monkeypatch) -> None:
+    """GIVEN SQL checks that pass and fail WHEN they run THEN a passing check runs its query once (the
+    count), and a failing one runs it a second time for the sample rows."""
+    from customer360.quality import gx_duckdb
+
+    queries: list[str] = []
+    execute = gx_duckdb.DuckDBExecutionEngine.execute_query
+
+    def recorded(self, query):
+        queries.append(str(query))
+        return execute(self, query)
+
+    monkeypatch.setattr(gx_duckdb.DuckDBExecutionEngine, "execute_query", recorded)
+    passing = "select id from {batch} where amount > 1000"
+    failing = "select id from {batch} where amount > 99.85"
+
+    good = _validate(batch, ExpectQueryToReturnNoRows(unexpected_rows_query=passing), record_property)
+    passing_runs = [q for q in queries if "amount > 1000" in q]
+    queries.clear()
+    bad = _validate(batch, ExpectQueryToReturnNoRows(unexpected_rows_query=failing), record_property)
+    failing_runs = [q for q in queries if "amount > 99.85" in q]
+
+    assert good["success"] and good["result"]["observed_value"] == 0
+    assert good["result"]["details"]["unexpected_rows"] == []
+    assert len(passing_runs) == 1 and "count(" in passing_runs[0].lower()
+    assert not bad["success"] and bad["result"]["observed_value"] == ROWS // 1000  # amount 99.9
+    assert len(failing_runs) == 2
+    assert [row["id"] % 1000 for row in bad["result"]["details"]["unexpected_rows"]] == [999] * SAMPLE_ROWS
+
+
 def test_inspector_reads_columns_and_types_from_duckdb(database: Path) -> None:
     """GIVEN the DuckDB file WHEN DuckDBInspector lists columns of a schema-qualified table
     THEN it returns every column with a SQLAlchemy type, and a missing table raises NoSuchTableError."""

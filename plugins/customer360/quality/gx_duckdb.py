@@ -9,7 +9,8 @@ in three places, each fixed here and nowhere else:
    each metric fails with ``IndexError: list index out of range``. :class:`DuckDBExecutionEngine` buffers row
    results (``Result.freeze()``) while the connection is still open. Because rows are buffered, the
    queries that may return many rows get their limit in SQL: the ``unexpected_rows_query.table`` /
-   ``query.table`` metrics (which GX reads with ``fetchmany``) are registered for DuckDB with ``LIMIT``.
+   ``query.table`` metrics (which GX reads with ``fetchmany``) are registered for DuckDB with ``LIMIT``;
+   the first also waits for the check's row count and runs no query when it is zero (a passing check).
 2. **No columns.** SQLAlchemy 2.1's PostgreSQL reflection (which duckdb-engine inherits) queries
    ``pg_catalog.pg_collation``, which DuckDB does not have; GX then falls back to ``SELECT * FROM <table>``
    without the schema and fails. :class:`DuckDBInspector` answers ``get_columns`` and
@@ -43,6 +44,7 @@ from great_expectations.expectations.metrics.map_metric_provider import (
 )
 from great_expectations.expectations.metrics.metric_provider import metric_value
 from great_expectations.expectations.metrics.query_metric_provider import QueryMetricProvider
+from great_expectations.validator.metric_configuration import MetricConfiguration
 
 from customer360.warehouse import ALLOCATOR_CONFIG
 
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
     from great_expectations.data_context import AbstractDataContext
 
 DATASOURCE_TYPE = "duckdb"
+UNEXPECTED_ROW_COUNT = "unexpected_rows_query.row_count"
 
 # GX announces many steps at INFO; our runs report through StageResult instead.
 GX_LOGGER = "great_expectations"
@@ -199,12 +202,47 @@ class DuckDBQueryTable(_DuckDBQueryTable):
 
 
 class DuckDBUnexpectedRowsQueryTable(_DuckDBQueryTable):
+    """The sample of unexpected rows, read only when the check's row count says there are any.
+
+    GX resolves ``unexpected_rows_query.table`` and ``.row_count`` independently, so every SQL check ran its
+    query twice, and a passing check (no rows) spent the second run for nothing: at 1M customers that was
+    half of the marts validation's query time (6 of 13 s). Here the rows depend on the count (GX computes
+    the count once and hands it over) and are fetched only when it is not zero."""
+
     metric_name = "unexpected_rows_query.table"
     value_keys = ("unexpected_rows_query",)
     query_param_name: ClassVar[str] = "unexpected_rows_query"
 
+    @classmethod
+    @override
+    def _get_evaluation_dependencies(
+        cls,
+        metric: MetricConfiguration,
+        configuration: Any = None,
+        execution_engine: Any = None,
+        runtime_configuration: dict | None = None,
+    ) -> dict[str, MetricConfiguration]:
+        dependencies = super()._get_evaluation_dependencies(
+            metric, configuration, execution_engine, runtime_configuration
+        )
+        dependencies[UNEXPECTED_ROW_COUNT] = MetricConfiguration(
+            metric_name=UNEXPECTED_ROW_COUNT,
+            metric_domain_kwargs=metric.metric_domain_kwargs,
+            metric_value_kwargs=metric.metric_value_kwargs,
+        )
+        return dependencies
+
     @metric_value(engine=DuckDBExecutionEngine)
-    def _duckdb(cls, execution_engine: Any, metric_domain_kwargs: dict, metric_value_kwargs: dict, **_: Any):
+    def _duckdb(
+        cls,
+        execution_engine: Any,
+        metric_domain_kwargs: dict,
+        metric_value_kwargs: dict,
+        metrics: dict[str, Any],
+        **_: Any,
+    ):
+        if metrics.get(UNEXPECTED_ROW_COUNT) == 0:
+            return []
         return cls._rows(execution_engine, metric_domain_kwargs, metric_value_kwargs)
 
 
