@@ -172,7 +172,8 @@ def build(
     """``dbt build`` of one layer. Raises ``DbtBuildError`` naming each failed node.
 
     ``extra_vars`` go in beside the settings' vars (the incremental plan's); ``full_refresh`` rebuilds the
-    layer's incremental models from scratch."""
+    layer's incremental models from scratch. dbt's unit tests run only with ``settings.dbt_unit_tests``
+    (their fixed inputs test the SQL, not the day's data: the test suite runs them)."""
     import time
 
     from dbt.cli.main import dbtRunner
@@ -194,6 +195,7 @@ def build(
         json.dumps(stable_vars, sort_keys=True),
         "--quiet",
         *(["--full-refresh"] if full_refresh else []),
+        *([] if settings.dbt_unit_tests else ["--exclude-resource-type", "unit_test"]),
         *(extra_args or []),
     ]
     started = time.perf_counter()

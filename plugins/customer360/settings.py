@@ -89,6 +89,9 @@ class Settings:
     # Rebuild the staging layer in full instead of incrementally (customer360.incremental explains when
     # the pipeline does so by itself).
     full_refresh: bool = field(default_factory=lambda: _env_bool("FULL_REFRESH", False))
+    # Run dbt's unit tests in the pipeline's builds too. Off by default, as dbt advises for production:
+    # their inputs are fixed, so they say nothing new about the day's data; ``make test`` and CI run them.
+    dbt_unit_tests: bool = field(default_factory=lambda: _env_bool("DBT_UNIT_TESTS", False))
 
     # The daily DAG's schedule: the first and (optionally) last logical date the scheduler runs. With
     # catchup on, unpausing the DAG runs every day from the start that has not run yet, one at a time.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from types import ModuleType
@@ -492,3 +492,21 @@ def test_given_two_daily_builds_when_the_second_runs_then_dbt_parses_partially_w
     sql = compiled.read_text(encoding="utf-8")
     assert "cast('2026-11-24' as date)" in sql
     assert "cast('2026-11-23' as date)" in sql  # the incremental window's start, from the run context
+
+
+def test_given_the_pipeline_runner_when_a_layer_builds_then_dbt_unit_tests_run_only_when_asked(
+    pipeline_settings: Settings,
+) -> None:
+    """GIVEN the pipeline's dbt runner WHEN it builds the staging layer THEN the day's build runs the models
+    and data tests without dbt's unit tests (fixed inputs: this suite runs them), and with
+    ``dbt_unit_tests`` (CUSTOMER360_DBT_UNIT_TESTS) it runs them too, and they pass."""
+    daily = pipeline_dbt.build(pipeline_settings, "staging", date(2026, 11, 23))
+    with_unit_tests = pipeline_dbt.build(
+        replace(pipeline_settings, dbt_unit_tests=True), "staging", date(2026, 11, 23)
+    )
+
+    assert daily.success and with_unit_tests.success
+    assert "unit_test" not in daily.seconds_by_type
+    assert daily.seconds_by_type["model"] > 0 and daily.seconds_by_type["test"] > 0
+    assert with_unit_tests.seconds_by_type["unit_test"] > 0
+    assert with_unit_tests.counts.get("pass", 0) > daily.counts.get("pass", 0)
