@@ -15,6 +15,8 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from customer360.cli_types import iso_date
+
 DAG_ID = "customer360_daily"
 # What `make run` generates when the landing folder is empty: small, but enough for every mart.
 DEFAULT_DEMO = {"customers": 3000, "days": 180, "seed": 42}
@@ -39,13 +41,6 @@ def _landing_dates(landing_root: Path) -> list[date]:
             except ValueError:
                 continue
     return sorted(found)
-
-
-def _parse_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _generate_demo(settings, args) -> None:
@@ -204,7 +199,7 @@ def print_airflow_env(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("run", help="run the daily DAG for one logical date (embedded Airflow)")
-    p.add_argument("--date", type=_parse_date, help="logical date (default: the latest landing date)")
+    p.add_argument("--date", type=iso_date, help="logical date (default: the latest landing date)")
     p.add_argument("--no-generate", action="store_true", help="fail instead of generating demo data")
     p.add_argument("--customers", type=int, default=DEFAULT_DEMO["customers"], help="demo data: customers")
     p.add_argument("--days", type=int, default=DEFAULT_DEMO["days"], help="demo data: days of history")
@@ -212,12 +207,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
     p = subparsers.add_parser("summary", help="print the summary of a run")
-    p.add_argument("--date", type=_parse_date, help="logical date (default: the latest run)")
+    p.add_argument("--date", type=iso_date, help="logical date (default: the latest run)")
     p.set_defaults(func=show_summary)
 
     p = subparsers.add_parser("stage", help="run one pipeline stage in this process, without Airflow")
     p.add_argument("stage", help=f"one of: {', '.join(PIPELINE_STAGES)}, summarize")
-    p.add_argument("--date", type=_parse_date, required=True)
+    p.add_argument("--date", type=iso_date, required=True)
     p.add_argument("--run-id")
     p.set_defaults(func=run_stage)
 

@@ -33,6 +33,7 @@ from customer360.churn.features import (
 from customer360.churn.model import RANDOM_SEED, bands, baseline_scores, score
 from customer360.clv.commands import json_ready
 from customer360.clv.stage import ANALYTICS_SCHEMA, parse_as_of_date
+from customer360.model_tables import replace_as_of_date_rows
 from customer360.settings import Settings
 
 if TYPE_CHECKING:
@@ -214,9 +215,6 @@ def write_results(
 ) -> None:
     """Replace the run's as_of_date rows in both tables in one transaction."""
     as_of_date = run["as_of_date"]
-    con.execute(f"create schema if not exists {ANALYTICS_SCHEMA}")
-    con.execute(PREDICTIONS_DDL)
-    con.execute(RUNS_DDL)
     record = (
         run_id,
         as_of_date,
@@ -236,19 +234,9 @@ def write_results(
         run["status"],
         run["message"],
     )
-    con.register("churn_predictions_batch", predictions)
-    try:
-        con.execute("begin transaction")
-        con.execute(f"delete from {PREDICTIONS_TABLE} where as_of_date = ?", [as_of_date])
-        con.execute(f"insert into {PREDICTIONS_TABLE} by name select * from churn_predictions_batch")
-        con.execute(f"delete from {RUNS_TABLE} where as_of_date = ?", [as_of_date])
-        con.execute(f"insert into {RUNS_TABLE} values ({', '.join('?' * len(record))})", list(record))
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("churn_predictions_batch")
+    replace_as_of_date_rows(
+        con, as_of_date, (PREDICTIONS_DDL, RUNS_DDL), PREDICTIONS_TABLE, predictions, RUNS_TABLE, [record]
+    )
 
 
 def run(settings: Settings, as_of_date: date | str, run_id: str, features: pd.DataFrame) -> dict[str, Any]:

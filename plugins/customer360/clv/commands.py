@@ -9,6 +9,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from customer360.cli_types import iso_date
+
 EXIT_OK = 0
 EXIT_FALLBACK = 1
 EXIT_INPUT_ERROR = 2
@@ -19,13 +21,6 @@ amounts sum to zero or less is not a purchase day. Frequency = repeat purchase d
 Exit status: 0 both models fitted, 1 a model fell back to its simple estimate (the message says why),
 2 the input could not be used.
 """
-
-
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from exc
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,13 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fit.add_argument(
         "--observation-end",
         required=True,
-        type=_iso_date,
+        type=iso_date,
         metavar="DATE",
         help="last day of the calibration period (inclusive)",
     )
     fit.add_argument(
         "--holdout-end",
-        type=_iso_date,
+        type=iso_date,
         metavar="DATE",
         help="last day of the holdout period (inclusive), after --observation-end",
     )

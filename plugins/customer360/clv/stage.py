@@ -17,6 +17,7 @@ from customer360.clv.fit import ClvModels, fit_models
 from customer360.clv.mle import ModelFit
 from customer360.clv.predict import predict
 from customer360.clv.summary import CustomerSummary, summarize
+from customer360.model_tables import replace_as_of_date_rows
 from customer360.settings import Settings
 
 if TYPE_CHECKING:
@@ -109,22 +110,9 @@ def write_results(
     con: duckdb.DuckDBPyConnection, as_of_date: date, predictions: pa.Table, runs: list[tuple[Any, ...]]
 ) -> None:
     """Replace ``as_of_date``'s predictions and model runs in one transaction."""
-    con.execute(f"create schema if not exists {ANALYTICS_SCHEMA}")
-    con.execute(PREDICTIONS_DDL)
-    con.execute(RUNS_DDL)
-    con.register("clv_predictions_batch", predictions)
-    try:
-        con.execute("begin transaction")
-        con.execute(f"delete from {PREDICTIONS_TABLE} where as_of_date = ?", [as_of_date])
-        con.execute(f"insert into {PREDICTIONS_TABLE} by name select * from clv_predictions_batch")
-        con.execute(f"delete from {RUNS_TABLE} where as_of_date = ?", [as_of_date])
-        con.executemany(f"insert into {RUNS_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", runs)
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("clv_predictions_batch")
+    replace_as_of_date_rows(
+        con, as_of_date, (PREDICTIONS_DDL, RUNS_DDL), PREDICTIONS_TABLE, predictions, RUNS_TABLE, runs
+    )
 
 
 def load_summary(con: duckdb.DuckDBPyConnection, as_of_date: date, settings: Settings) -> CustomerSummary:

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from pathlib import Path
 
+from customer360.cli_types import iso_date
 from customer360.datagen.defaults import DEFAULT_DIRT, DEFAULT_SEED
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
 
 
 def _share(text: str) -> float:
@@ -57,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out", type=Path, default=None, help="landing root (default: the settings' landing root)"
     )
     parser.add_argument(
-        "--end-date", type=_date, default=None, help="last day, YYYY-MM-DD (default: yesterday UTC)"
+        "--end-date", type=iso_date, default=None, help="last day, YYYY-MM-DD (default: yesterday UTC)"
     )
     parser.add_argument(
         "--dirt", type=_share, default=DEFAULT_DIRT, help=f"share of invalid records (default {DEFAULT_DIRT})"

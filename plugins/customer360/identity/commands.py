@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date
 from pathlib import Path
+
+from customer360.cli_types import iso_date
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,9 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = identity.add_subparsers(dest="identity_command", required=True)
 
     resolve = commands.add_parser("resolve", help="resolve identities into identity.* for one date")
-    resolve.add_argument(
-        "--as-of-date", type=date.fromisoformat, required=True, help="logical date YYYY-MM-DD"
-    )
+    resolve.add_argument("--as-of-date", type=iso_date, required=True, help="logical date YYYY-MM-DD")
     resolve.add_argument("--run-id", default=None, help="run id (default: manual__<as-of-date>)")
     resolve.add_argument("--json", action="store_true", help="print the result as JSON")
     resolve.set_defaults(func=run_resolve)

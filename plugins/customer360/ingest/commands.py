@@ -11,12 +11,7 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-
-def _parse_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
+from customer360.cli_types import iso_date
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -32,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         ),
     )
     parser.add_argument(
-        "--date", dest="as_of_date", type=_parse_date, required=True, help="as-of date YYYY-MM-DD"
+        "--date", dest="as_of_date", type=iso_date, required=True, help="as-of date YYYY-MM-DD"
     )
     parser.add_argument(
         "--channel",

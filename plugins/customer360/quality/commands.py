@@ -10,16 +10,10 @@ Exit code 0 when every stage is green (warnings allowed), 1 when a critical chec
 from __future__ import annotations
 
 import argparse
-from datetime import date
+
+from customer360.cli_types import iso_date
 
 STAGE_CHOICES = ("raw", "staging", "marts", "all")
-
-
-def _parse_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     parser.add_argument("stage", choices=STAGE_CHOICES, help="stage to validate")
     parser.add_argument(
-        "--date", dest="as_of_date", type=_parse_date, required=True, help="as-of date YYYY-MM-DD"
+        "--date", dest="as_of_date", type=iso_date, required=True, help="as-of date YYYY-MM-DD"
     )
     parser.add_argument("--run-id", default=None, help="run id (default: manual__<date>)")
     parser.add_argument("--json", action="store_true", help="print the verdicts as JSON")

@@ -7,12 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from exc
+from customer360.cli_types import iso_date
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "next-best actions and the run's data-quality figures."
         ),
     )
-    report.add_argument("--date", type=_date, required=True, help="logical date of the run (YYYY-MM-DD)")
+    report.add_argument("--date", type=iso_date, required=True, help="logical date of the run (YYYY-MM-DD)")
     report.add_argument("--run-id", default=None, help="run id (default: the one in the run's summary.json)")
     report.add_argument(
         "--snapshot",
@@ -41,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="build the dbt docs site and copy the newest run's Great Expectations Data Docs to <home>/docs",
     )
     docs.add_argument(
-        "--date", type=_date, default=None, help="logical date of the run to document (default: newest)"
+        "--date", type=iso_date, default=None, help="logical date of the run to document (default: newest)"
     )
     docs.set_defaults(func=run_docs)
 
