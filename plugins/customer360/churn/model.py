@@ -82,10 +82,14 @@ def feature_matrix(features: pd.DataFrame, columns: tuple[str, ...] = FEATURE_CO
 
 
 def make_estimator() -> HistGradientBoostingClassifier:
+    """The churn estimator. ``learning_rate`` 0.1 (scikit-learn's default): at 1M customers early stopping
+    ended at 76 trees instead of 127 with 0.05, with the same backtest (AUC 0.7834, precision in the top
+    decile 0.9094), and every reason pass walks every tree, so scoring with reasons took 9.7 s instead of
+    17.0 s. 0.2 (42 trees) lost a little (AUC 0.7832)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     return HistGradientBoostingClassifier(
-        learning_rate=0.05,
+        learning_rate=0.1,
         max_iter=400,
         max_leaf_nodes=15,
         min_samples_leaf=40,
