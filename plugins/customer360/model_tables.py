@@ -42,7 +42,7 @@ def replace_as_of_date_rows(
         con.execute(f"delete from {runs_table} where as_of_date = ?", [as_of_date])
         if runs:
             placeholders = ", ".join("?" * len(runs[0]))
-            con.executemany(f"insert into {runs_table} values ({placeholders})", [list(row) for row in runs])
+            con.executemany(f"insert into {runs_table} values ({placeholders})", runs)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
