@@ -42,7 +42,7 @@ test: setup
 test-fast: setup
 	$(RUN) pytest $(XDIST) -m "not slow and not postgres and not browser" $(PYTEST_ARGS)
 
-# The backfill tests over DAYS dates instead of make test's 3 (30 dates: 38 minutes on two cores).
+# The backfill tests over DAYS dates instead of make test's 3 (30 dates take far longer than make test).
 test-backfill: setup
 	CUSTOMER360_TEST_BACKFILL_DAYS=$${DAYS:-30} $(RUN) pytest $(XDIST) \
 		tests/reliability/test_catchup.py tests/reliability/test_reruns.py $(PYTEST_ARGS)

@@ -27,8 +27,8 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 # these session fixtures run the pipeline (tests/reliability/conftest.py runs each once per session, on
 # whichever worker asks first): they start first, so the two workers make the runs side by side.
 PIPELINE_RUN_FIXTURES = frozenset({"single_run", "backfill_run"})
-# Unit modules that build a warehouse once for all their tests (10-30 s each): they start before the other
-# unit modules, so that the last modules to run are short ones.
+# Unit modules that build a warehouse once for all their tests (the longest unit modules): they start
+# before the other unit modules, so that the last modules to run are short ones.
 BUILD_ONCE_MODULES = frozenset(
     {
         "tests/unit/test_dbt_project.py",

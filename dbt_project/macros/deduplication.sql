@@ -23,8 +23,8 @@
     The ranking runs on a narrow projection (the keys, the version expression, the hash and the lineage
     columns), and the kept rows are then joined back to the relation on (`_record_hash`, `_source_file`,
     `_source_line`): window functions carry every column they are given through their sorts, and on the
-    full raw rows they were most of a first build's cost (a store-till history of 4.6M rows: 16 s with the
-    windows over whole rows, 9 s narrow; the same rows). That triple names one raw row, except for exact
+    full raw rows they were most of a first build's cost (DECISIONLOG.md, "Staging ranks a narrow
+    projection"). That triple names one raw row, except for exact
     copies of one record in one source line (a nested web order listing the same item twice): a kept row
     with copies (`duplicate_count > 0`, a few in a thousand) is joined back apart and made distinct, so
     such copies still give one row.
@@ -32,7 +32,7 @@
     Pass the source relation itself (`source('pos', 'pos_transactions')`), not an import CTE over it: the
     macro reads the relation more than once, and DuckDB materialises a CTE read twice, with every column of
     the whole history. Read directly, the incremental build's first read takes the key columns of the new
-    rows only: at 1M customers the four large staging models' selects went from 0.8-3.2 s to 0.5-1.9 s each.
+    rows only, instead of every column of the history.
 -#}
 {% macro delivered_records(relation, key_columns, latest_version=none) -%}
     {%- set keys = key_columns | map('string') | map('trim') | list -%}

@@ -7,7 +7,8 @@
     (customer360.dbt_runner).
 
     Why not `--vars` for everything: dbt parses the whole project again whenever `--vars` differ from the
-    previous invocation's (3 s a layer, three layers a run), and these values differ every day. An
+    previous invocation's (a cost paid by each of a run's three layers), and these values differ every
+    day. An
     environment variable read only while nodes execute (`execute` is false while dbt parses) is not part of
     what parsing saw, so the daily runs keep dbt's partial parsing. Nothing read here may decide a node's
     config, refs or sources, which are fixed at parse time.

@@ -1,7 +1,7 @@
 """Give back memory a finished stage no longer uses.
 
-Arrow's allocator keeps freed memory for reuse, so after identity's full run at 1M customers the process
-still held 0.8 GB it no longer used; the next stage in the same process (``customer360 run``, the
+Arrow's allocator keeps freed memory for reuse, so after identity's full run the process still held
+memory that no array used; the next stage in the same process (``customer360 run``, the
 benchmark, a forked task runner) then started from that much more. The pipeline's identity and models
 stages (``customer360.pipeline``) call this when they end, failed or not. DuckDB's share is handled by its own
 setting (``customer360.warehouse.ALLOCATOR_CONFIG``).

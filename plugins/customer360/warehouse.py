@@ -25,10 +25,10 @@ if TYPE_CHECKING:
     import duckdb
 
 # DuckDB's allocator keeps memory it has freed for reuse until something asks it to give it back, so a
-# stage's resident memory stays at its high-water mark long after the query that needed it: identity read
-# its 5.3M input rows (1M customers) in a sort and still held 2.4 GB after the rows were dropped. With
-# background threads the allocator returns freed pages to the system within seconds (0.7 GB left; measured,
-# DECISIONLOG). dbt's profile sets the same option.
+# stage's resident memory stays at its high-water mark long after the query that needed it (identity's
+# sort of its input rows held most of its peak after the rows were dropped). With background threads the
+# allocator returns freed pages to the system soon after (DECISIONLOG.md, "Performance and memory"). dbt's
+# profile sets the same option.
 ALLOCATOR_CONFIG = {"allocator_background_threads": True}
 
 # Schemas the Python stages write; dbt writes staging, intermediate, marts and snapshots.

@@ -36,10 +36,9 @@ from customer360.settings import Settings  # noqa: E402
 
 END = date(2026, 11, 20)
 # How many dates the backfills run (``backfill_run`` one by one, ``test_catchup.py`` through the scheduler's
-# catchup). CI runs 3: each date costs a daily run (about 30 s one by one, 60-75 s through the scheduler,
-# whose tasks each import their libraries); 30 dates took 38 minutes here (the two backfills side by side on
-# two xdist workers). Three dates prove the same property (each run adds its own day's files, in order,
-# whatever started it);
+# catchup). CI runs 3: each date costs a daily run (more through the scheduler, whose tasks each import
+# their libraries), so 30 dates would dominate the suite. Three dates prove the same property (each run adds
+# its own day's files, in order, whatever started it);
 # ``make test-backfill`` proves it over 30 (``make test-backfill DAYS=N`` over N).
 BACKFILL_DAYS = int(os.environ.get("CUSTOMER360_TEST_BACKFILL_DAYS", "3"))
 DATA = {"customers": 60, "days": max(8, BACKFILL_DAYS + 5), "seed": 11}

@@ -6,7 +6,7 @@ process. A group ends after each dbt build.
 
 The processes are forked from a warm parent (``stage_server.py``) that has imported Great Expectations, dbt
 and scikit-learn but never run a stage, as Airflow 3's task supervisor and Celery's prefork pool start
-tasks: each group still starts without pipeline state, without paying 10-15 s of imports per process.
+tasks: each group still starts without pipeline state, without paying those imports again per process.
 ``stage_command`` gives a plain interpreter instead, for tests that need the process itself (to kill it).
 """
 

@@ -5,8 +5,8 @@ Airflow 3's task supervisor and Celery's prefork pool start tasks the same way (
 imported the libraries but run no task). The server never runs a stage and never reads a setting, so a
 child starts without any pipeline state: its environment, working folder and output files are the
 request's, it imports customer360 itself, and it ends with a normal interpreter exit. What it saves is the
-import of Great Expectations, dbt and scikit-learn in every process: about 6, 4 and 3 s, which was two
-thirds of a pipeline run on the reliability tests' data.
+import of Great Expectations, dbt and scikit-learn in every process, which on the reliability tests'
+small data cost more than the stages themselves.
 
 Protocol (``pipeline_run.StageServer`` is the client), one JSON object per line:
 request on stdin ``{"argv", "env", "cwd", "stdout", "stderr"}``; replies on stdout ``{"pid"}`` when the

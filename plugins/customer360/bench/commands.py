@@ -58,9 +58,13 @@ def _print_details(details: dict) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    from customer360.bench.results_page import write_results_page
     from customer360.bench.run import benchmark, compare_with_baseline
     from customer360.settings import get_settings
 
+    if args.render_only:
+        print(f"results page: {write_results_page(args.results_dir)}")
+        return 0
     settings = get_settings()
     first_repeat = args.first_repeat
     if first_repeat is None:
@@ -95,13 +99,13 @@ def _bench(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{args.scale}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     out.write_text(json.dumps(result, indent=2))
-    print(f"results: {out}")
+    print(f"results: {out}; page: {write_results_page(out_dir)}")
 
     baseline_path = BASELINE_DIR / f"baseline-{args.scale}.json"
     if args.write_baseline:
         BASELINE_DIR.mkdir(exist_ok=True)
         baseline_path.write_text(json.dumps(result, indent=2))
-        print(f"baseline written: {baseline_path}")
+        print(f"baseline written: {baseline_path}; page: {write_results_page(BASELINE_DIR)}")
     elif baseline_path.exists():
         slower = compare_with_baseline(result, json.loads(baseline_path.read_text()))
         for line in slower:
@@ -125,4 +129,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--write-baseline", action="store_true", help="save this result as the committed baseline")
     p.add_argument("--fail-on-regression", action="store_true", help="exit 1 when a stage is 1.5x slower")
+    p.add_argument(
+        "--render-only",
+        action="store_true",
+        help="run nothing: write RESULTS.md from the newest result of each scale in --results-dir",
+    )
+    p.add_argument(
+        "--results-dir", type=Path, default=BASELINE_DIR, help="for --render-only (default: bench/)"
+    )
     p.set_defaults(func=_bench)

@@ -155,9 +155,9 @@ def ensure_data(base: Path, scale: str) -> tuple[Path, float | None]:
 
 
 def settle_disk() -> None:
-    """Write the copied state to disk before the next run is timed: at 1M customers a copy leaves ~12 GB of
-    dirty pages, and their write-back made the following daily run's stages up to six times slower (ingest;
-    359 s instead of 272 s in all, measured), depending on when the kernel flushed them."""
+    """Write the copied state to disk before the next run is timed: at the large scale a copy leaves
+    gigabytes of dirty pages, and their write-back slowed whichever of the next run's stages it overlapped
+    (ingest most), so the timing depended on when the kernel flushed them."""
     os.sync()
 
 

@@ -3,9 +3,9 @@
 Estimator: scikit-learn ``HistGradientBoostingClassifier``. Why not logistic regression: the churn signal is
 strongly non-linear (risk rises steeply with recency relative to a customer's own purchase rhythm, and
 frequency x recency interact), survey answers are missing for most customers (the boosted trees route missing
-values natively, a linear model needs imputation plus indicator columns), and it fits a million rows in
-seconds. Shallow trees, L2 regularisation and early stopping on an internal validation split keep it from
-memorising the training date.
+values natively, a linear model needs imputation plus indicator columns), and it fits a million rows
+quickly on one core. Shallow trees, L2 regularisation and early stopping on an internal validation split
+keep it from memorising the training date.
 
 Reasons without SHAP or permutation importance: for each customer and feature j, the contribution is the
 change in predicted log-odds when j alone is set to its reference value (the training median):
@@ -45,13 +45,13 @@ TOP_REASONS = 3
 MIN_REASON_LOG_ODDS = 1e-3
 RANDOM_SEED = 20250101
 # OpenMP threads for fitting (a candidate for Settings). The pipeline shares small machines with other tasks;
-# with more busy threads than cores, OpenMP's spin-waiting made HistGradientBoosting's fit 10-15x slower on a
-# loaded 2-core machine (measured: a fit runs thousands of short parallel regions), so one thread is the
-# predictable default.
+# with more busy threads than cores, OpenMP's spin-waiting makes HistGradientBoosting's fit many times slower
+# on a loaded machine (a fit runs thousands of short parallel regions, each waiting for every thread), so one
+# thread is the predictable default.
 MODEL_THREADS = 1
-# OpenMP threads for predicting: one parallel region per tree over all rows, so no spin-waiting penalty. At 1M
-# customers (684k scored, 12 passes) two threads took the scores and reasons from 44 s to 25 s on an idle
-# 2-core machine, and from 68 s to 56 s with two busy processes beside it (measured).
+# OpenMP threads for predicting: one parallel region per tree over all rows, so no spin-waiting penalty, and
+# scoring with reasons (one pass per feature over every customer) is the stage's largest cost, so it gains
+# from a second thread even on a busy machine.
 SCORING_THREADS = 2
 
 _EPS = 1e-9
@@ -82,10 +82,10 @@ def feature_matrix(features: pd.DataFrame, columns: tuple[str, ...] = FEATURE_CO
 
 
 def make_estimator() -> HistGradientBoostingClassifier:
-    """The churn estimator. ``learning_rate`` 0.1 (scikit-learn's default): at 1M customers early stopping
-    ended at 76 trees instead of 127 with 0.05, with the same backtest (AUC 0.7834, precision in the top
-    decile 0.9094), and every reason pass walks every tree, so scoring with reasons took 9.7 s instead of
-    17.0 s. 0.2 (42 trees) lost a little (AUC 0.7832)."""
+    """The churn estimator. ``learning_rate`` 0.1 (scikit-learn's default) rather than 0.05: early stopping
+    keeps fewer trees for the same backtest, and every reason pass walks every tree, so the reasons cost
+    less. 0.2 kept fewer trees still but lost a little backtest AUC (DECISIONLOG.md, "Churn learning
+    rate")."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     return HistGradientBoostingClassifier(

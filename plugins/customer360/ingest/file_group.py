@@ -1,7 +1,7 @@
 """Write read landing files to the warehouse a group at a time: one transaction, one set of statements.
 
 Writing one file costs a check statement, an insert into raw, a manifest row and a commit whatever its size
-(about 60 ms on two cores: most of a first run over 365 daily files per channel). ``FileGroupWriter``
+(which dominates a first run over a year of small daily files per channel). ``FileGroupWriter``
 collects files that have been read in full (``FileInLoad``) until their rows reach a budget, then in one
 transaction: deletes the earlier rows of files whose content changed, quarantines the records the reader
 rejected, checks every row of every file in one statement (``GroupSql``), moves good rows to

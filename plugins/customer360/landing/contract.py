@@ -3,7 +3,8 @@
 Files land at ``<landing root>/<channel>/<YYYY-MM-DD>/<file>``. Each channel has one format, a set of
 required and optional columns with a logical type, an encoding and a source time zone. The contract is
 the single source for the reader (which columns to expect), ingest (type checks that quarantine a row),
-the data generator (what to write), the raw Great Expectations suite and the README's contract table.
+the data generator (what to write), the raw Great Expectations suite and docs/landing-contract.md
+(``customer360 contract``).
 
 Logical types (values always arrive as text in CSV; JSON and Parquet may carry native types):
 

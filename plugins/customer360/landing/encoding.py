@@ -8,8 +8,8 @@ Detection (``encoding: auto`` in ``config/channels.yml``, the default):
 
 1. a byte-order mark decides (UTF-8, UTF-16, UTF-32);
 2. a NUL byte in the first block means the file is binary, not text: it cannot be read;
-3. the whole file is checked as strict UTF-8, streamed in blocks (about 0.2 s per 100 MB); if it decodes,
-   it is UTF-8;
+3. the whole file is checked as strict UTF-8, streamed in blocks (cheap next to parsing it); if it
+   decodes, it is UTF-8;
 4. otherwise the configured fallback encodings are tried, in order, on the text around the first byte
    that is not UTF-8. GB18030 decodes almost any byte pair, so it is only accepted when the decoded
    characters look like Chinese text (both bytes in the GB2312 range, as common hanzi are); latin-1

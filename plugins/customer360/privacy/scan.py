@@ -373,5 +373,5 @@ def render(report: ScanReport, as_json: bool = False) -> str:
         return f"no raw email or phone number found in {places} location(s) ({report.seconds:.1f} s)"
     lines = [f"{len(report.findings)} finding(s) in {len(report.scanned)} location(s) scanned:"]
     lines += [f"  - {f.sentence()}" for f in report.findings]
-    lines.append("Mask or hash these values at their source (see README.md, Guarantees: personal data).")
+    lines.append("Mask or hash these values at their source (see docs/guarantees.md, personal data).")
     return "\n".join(lines)

@@ -111,8 +111,8 @@ def publish_marts(
     # A held-back mart keeps its last published version (BI sees yesterday's trusted table, not none).
     previous = current_database(settings) if exclude and current_snapshot(settings) is not None else None
     # Row order carries no meaning in a mart (readers sort; ``table_checksums`` ignores it), and not keeping
-    # it lets DuckDB copy and write Parquet in parallel: at 1M customers publishing took 52 s with the order
-    # kept and 39 s without (measured on the 2-core development machine).
+    # it lets DuckDB copy and write Parquet in parallel instead of in one ordered stream (DECISIONLOG.md,
+    # "Publish without row order").
     con = duckdb.connect(
         str(staging_dir / SNAPSHOT_DB),
         config=duckdb_config(settings, preserve_insertion_order=False),

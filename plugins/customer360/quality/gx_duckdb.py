@@ -205,8 +205,8 @@ class DuckDBUnexpectedRowsQueryTable(_DuckDBQueryTable):
     """The sample of unexpected rows, read only when the check's row count says there are any.
 
     GX resolves ``unexpected_rows_query.table`` and ``.row_count`` independently, so every SQL check ran its
-    query twice, and a passing check (no rows) spent the second run for nothing: at 1M customers that was
-    half of the marts validation's query time (6 of 13 s). Here the rows depend on the count (GX computes
+    query twice, and a passing check (no rows) spent the second run for nothing: most checks pass, so that
+    was about half of a validation's query time. Here the rows depend on the count (GX computes
     the count once and hands it over) and are fetched only when it is not zero."""
 
     metric_name = "unexpected_rows_query.table"

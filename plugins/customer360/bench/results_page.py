@@ -1,0 +1,171 @@
+"""The benchmark's figures as a markdown page: the newest result of each scale in a folder of ``customer360
+bench`` JSON files, rendered as tables, so the documented figures are always generated, never typed.
+
+``customer360 bench --render-only`` writes ``bench/RESULTS.md`` from the committed results;
+``customer360 bench`` writes ``RESULTS.md`` beside the result it has just measured.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+PAGE_NAME = "RESULTS.md"
+SCALE_ORDER = ("small", "medium", "large")
+
+
+def read_results(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Every benchmark result in ``folder`` (a JSON file with ``measured_at``, ``first_run`` and
+    ``daily_run``); other JSON files are left alone. A file that is not JSON is an error that names it."""
+    results = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: line {exc.lineno}, column {exc.colno}: not JSON ({exc.msg})") from exc
+        if isinstance(data, dict) and {"measured_at", "first_run", "daily_run"} <= data.keys():
+            results.append((path, data))
+    return results
+
+
+def newest_by_scale(results: list[tuple[Path, dict[str, Any]]]) -> list[tuple[Path, dict[str, Any]]]:
+    """The most recently measured result of each scale, smallest scale first."""
+    newest: dict[str, tuple[Path, dict[str, Any]]] = {}
+    for path, data in results:
+        scale = str(data.get("scale", "unknown"))
+        kept = newest.get(scale)
+        if kept is None or _measured_at(data) > _measured_at(kept[1]):
+            newest[scale] = (path, data)
+    order = {scale: i for i, scale in enumerate(SCALE_ORDER)}
+    return [newest[s] for s in sorted(newest, key=lambda s: (order.get(s, len(order)), s))]
+
+
+def _measured_at(data: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(data["measured_at"]))
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:,.1f}"
+
+
+def _gib(mib: float | None) -> str:
+    return "" if mib is None else f"{mib / 1024:.1f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def _stage_table(data: dict[str, Any]) -> list[str]:
+    first = {row["stage"]: row for row in data["first_run"]}
+    daily = {row["stage"]: row for row in data["daily_run"]}
+    stages = list(first) + [s for s in daily if s not in first]
+    lines = [
+        "| stage | first run, s | first run, peak GiB | daily run (median), s | daily run (min), s | "
+        "daily run, peak GiB |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
+    for stage in stages:
+        f, d = first.get(stage, {}), daily.get(stage, {})
+        name = f"**{stage}**" if stage == "total" else f"`{stage}`"
+        lines.append(
+            f"| {name} | {_seconds(f.get('median_s'))} | {_gib(f.get('peak_rss_mib'))} | "
+            f"{_seconds(d.get('median_s'))} | {_seconds(d.get('min_s'))} | {_gib(d.get('peak_rss_mib'))} |"
+        )
+    return lines
+
+
+def _peer_line(peer: dict[str, Any]) -> str:
+    if not peer:
+        return ""
+    agree = "the same scores and values" if peer.get("agree") else "DIFFERENT scores or values"
+    return (
+        f"Pandas peer (RFM and historical value over {peer.get('customers_scored', 0):,} customers and "
+        f"{peer.get('order_lines', 0):,} order lines, median): "
+        f"SQL {peer.get('sql_seconds_median', 0):.2f} s, "
+        f"pandas {peer.get('pandas_seconds_median', 0):.2f} s, "
+        f"{peer.get('speedup_median')}x; {agree}."
+    )
+
+
+def _details_lines(details: dict[str, Any]) -> list[str]:
+    lines = []
+    for layer in ("staging", "core"):
+        build = details.get(f"{layer}_build") or {}
+        if build:
+            lines.append(f"- daily {layer} build: {build.get('mode')} ({build.get('reason')})")
+    identity = details.get("identity") or {}
+    if identity.get("records") is not None:
+        resolved = identity.get("records_resolved")
+        scope = f", {resolved:,} resolved again" if resolved is not None else ""
+        lines.append(
+            f"- daily identity run: {identity.get('mode') or 'full'}; "
+            f"{identity['records']:,} identity records{scope} -> {identity.get('customers', 0):,} customers"
+        )
+    churn = details.get("churn") or {}
+    if churn.get("auc") is not None:
+        lines.append(
+            f"- churn backtest: AUC {_ratio(churn['auc'])} (baseline {_ratio(churn.get('baseline_auc'))}), "
+            f"precision in the top decile {_ratio(churn.get('precision_top_decile'))} "
+            f"(baseline {_ratio(churn.get('baseline_precision_top_decile'))})"
+        )
+    return lines
+
+
+def render_result(path: Path, data: dict[str, Any]) -> str:
+    """One scale's section: what was run, on what, and the stage table."""
+    params = data.get("parameters") or {}
+    machine = data.get("machine") or {}
+    load = ", ".join(f"{x:.2f}" for x in data.get("load_average") or [])
+    versions = ", ".join(f"{k} {v}" for k, v in (machine.get("versions") or {}).items())
+    lines = [
+        f"## {data.get('scale', 'unknown')}: {params.get('customers', 0):,} customers, "
+        f"{params.get('days', 0):,} days",
+        "",
+        f"From `{path.name}`, measured {data['measured_at']}: "
+        f"{data.get('first_repeat', 1)} first run(s) over all history, "
+        f"then {data.get('repeat', 1)} daily run(s) adding one day. Machine: "
+        f"{machine.get('cpu', 'unknown')}, {machine.get('cores', '?')} cores, "
+        f"{machine.get('memory_gib', '?')} GiB, DuckDB threads {machine.get('duckdb_threads', '?')}, "
+        f"memory limit {machine.get('duckdb_memory_limit', '?')}; load average {load or 'unknown'}.",
+        "",
+        *_stage_table(data),
+        "",
+    ]
+    peer = _peer_line(data.get("pandas_peer") or {})
+    if peer:
+        lines += [peer, ""]
+    details = _details_lines(data.get("stage_details") or {})
+    if details:
+        lines += [*details, ""]
+    if versions:
+        lines += [f"Versions: {versions}.", ""]
+    return "\n".join(lines)
+
+
+def render_page(folder: Path) -> str:
+    """The page for the newest result of each scale in ``folder``."""
+    newest = newest_by_scale(read_results(folder))
+    if not newest:
+        raise FileNotFoundError(f"{folder}: no benchmark result (*.json written by customer360 bench)")
+    header = [
+        "# Benchmark results",
+        "",
+        "<!-- Generated from the JSON files in this folder by `customer360 bench` (after a run) or",
+        "     `customer360 bench --render-only`; do not edit. -->",
+        "",
+        "The newest result of each scale in this folder (`customer360 bench --scale <scale>`). Times are "
+        "seconds of wall clock per stage, run in one process as `customer360 run` runs them; peak memory is "
+        "the process's resident set while the stage ran (it includes what earlier stages left).",
+        "",
+    ]
+    return "\n".join(header) + "\n" + "\n".join(render_result(path, data) for path, data in newest)
+
+
+def write_results_page(folder: Path) -> Path:
+    """Render the page for ``folder`` into ``folder/RESULTS.md`` and return its path."""
+    out = folder / PAGE_NAME
+    out.write_text(render_page(folder), encoding="utf-8")
+    return out
