@@ -75,6 +75,8 @@ def _ascii(text: str) -> str:
 
 def _digits(rng: np.random.Generator, n: int, width: int) -> np.ndarray:
     low, high = 10 ** (width - 1), 10**width
+    if n == 0:
+        return np.array([], dtype=str)
     return np.char.zfill(rng.integers(low, high, n).astype(str), width)
 
 
@@ -161,26 +163,11 @@ def build_persons(rng: np.random.Generator, n: int) -> Persons:
     family = np.where(
         chinese, rng.integers(0, len(vocab.CHINESE_FAMILY), n), rng.integers(0, len(vocab.WESTERN_FAMILY), n)
     )
-    city = np.array(
-        [
-            vocab.CITIES[c][k % len(vocab.CITIES[c])]
-            for c, k in zip(country, rng.integers(0, 64, n), strict=True)
-        ],
-        dtype=object,
-    )
-    street_name = np.array(
-        [
-            vocab.STREETS[c][k % len(vocab.STREETS[c])]
-            for c, k in zip(country, rng.integers(0, 64, n), strict=True)
-        ],
-        dtype=object,
-    )
+    city = _per_country(rng, country, vocab.CITIES)
+    street_name = _per_country(rng, country, vocab.STREETS)
     street = street_name + " " + rng.integers(1, 200, n).astype(str).astype(object)
     postal = _postal(rng, country)
     birth = np.datetime64("1945-01-01") + rng.integers(0, 60 * 365, n).astype("timedelta64[D]")
-    mobile = np.array([vocab.MOBILE_PREFIX[c][0] for c in country], dtype=object) + np.array(
-        [_digits(rng, 1, vocab.MOBILE_PREFIX[c][1])[0] for c in country], dtype=object
-    )
     person = Persons(
         n=n,
         person_id=np.array([f"P{i:06d}" for i in range(n)], dtype=object),
@@ -192,7 +179,7 @@ def build_persons(rng: np.random.Generator, n: int) -> Persons:
         street=street,
         postal=postal,
         birth=birth,
-        mobile_nsn=mobile,
+        mobile_nsn=np.full(n, "", dtype=object),
         landline_nsn=np.full(n, "", dtype=object),
         email=np.full(n, "", dtype=object),
         account=np.where(rng.random(n) < 0.6, "ACC" + _digits(rng, n, 7).astype(object), ""),
@@ -203,8 +190,30 @@ def build_persons(rng: np.random.Generator, n: int) -> Persons:
         namesake=np.full(n, -1),
     )
     _plant_traps(rng, person)
+    # contact details after the traps, which move some persons to another country
+    person.mobile_nsn = _numbers(rng, person.country, vocab.MOBILE_PREFIX)
     person.email = _personal_emails(rng, person)
     return person
+
+
+def _per_country(
+    rng: np.random.Generator, country: np.ndarray, table: dict[str, tuple[str, ...]]
+) -> np.ndarray:
+    """One value per row from the row's country's list, drawn uniformly."""
+    out = np.empty(len(country), dtype=object)
+    for code, values in table.items():
+        rows = np.flatnonzero(country == code)
+        out[rows] = np.array(values, dtype=object)[rng.integers(0, len(values), len(rows))]
+    return out
+
+
+def _numbers(rng: np.random.Generator, country: np.ndarray, table: dict[str, tuple[str, int]]) -> np.ndarray:
+    """National significant numbers: the country's leading digits and random digits after them."""
+    out = np.empty(len(country), dtype=object)
+    for code, (prefix, width) in table.items():
+        rows = np.flatnonzero(country == code)
+        out[rows] = prefix + _digits(rng, len(rows), width).astype(object)
+    return out
 
 
 def _postal(rng: np.random.Generator, country: np.ndarray) -> np.ndarray:
@@ -245,8 +254,7 @@ def _plant_traps(rng: np.random.Generator, p: Persons) -> None:
         for field in (p.city, p.street, p.postal):
             field[members] = field[head]
         code = p.country[head]
-        prefix, width = vocab.LANDLINE_PREFIX[code]
-        p.landline_nsn[members] = prefix + _digits(rng, 1, width)[0]
+        p.landline_nsn[members] = _numbers(rng, np.array([code]), vocab.LANDLINE_PREFIX)[0]
         # members keep distinct given names (the head's neighbours in the list)
         names = len(vocab.CHINESE_GIVEN) if p.chinese[head] else len(vocab.WESTERN_GIVEN)
         p.given[members] = (p.given[head] + np.arange(len(members)) * 7) % names
@@ -278,8 +286,8 @@ def _plant_traps(rng: np.random.Generator, p: Persons) -> None:
 
 
 def _personal_emails(rng: np.random.Generator, p: Persons) -> np.ndarray:
-    given = np.array([_ascii(g) for g in _given_latin(p)], dtype=object)
-    family = np.array([_ascii(f) for f in _family_latin(p)], dtype=object)
+    given = _fold(_given_latin(p))
+    family = _fold(_family_latin(p))
     style = rng.integers(0, 4, p.n)
     number = rng.integers(1, 99, p.n).astype(str).astype(object)
     local = np.select(
@@ -287,13 +295,7 @@ def _personal_emails(rng: np.random.Generator, p: Persons) -> np.ndarray:
         [given + "." + family, given + family, given + "." + family + number],
         default=family + "." + given + number,
     )
-    domain = np.array(
-        [
-            vocab.PERSONAL_DOMAINS[c][k % len(vocab.PERSONAL_DOMAINS[c])]
-            for c, k in zip(p.country, rng.integers(0, 64, p.n), strict=True)
-        ],
-        dtype=object,
-    )
+    domain = _per_country(rng, p.country, vocab.PERSONAL_DOMAINS)
     # one address per person: a clash (same name, same style) gets the person's row number
     email = local + "@" + domain
     duplicated = pd.Series(email).duplicated(keep="first").to_numpy()
@@ -301,6 +303,12 @@ def _personal_emails(rng: np.random.Generator, p: Persons) -> np.ndarray:
         local[duplicated] + np.arange(p.n)[duplicated].astype(str).astype(object) + "@" + domain[duplicated]
     )
     return email
+
+
+def _fold(names: np.ndarray) -> np.ndarray:
+    """ASCII e-mail parts of names: each distinct name folded once."""
+    distinct, inverse = np.unique(names.astype(str), return_inverse=True)
+    return np.array([_ascii(name) for name in distinct], dtype=object)[inverse]
 
 
 def _given_latin(p: Persons) -> np.ndarray:
@@ -323,21 +331,23 @@ def _hanzi(p: Persons, rows: np.ndarray) -> np.ndarray:
 
 def _nickname(rng: np.random.Generator, given: np.ndarray) -> np.ndarray:
     """A nickname for each given name that has one, else the name itself."""
-    choice = rng.integers(0, 3, len(given))
-    return np.array(
-        [
-            vocab.NICKNAMES[g][k % len(vocab.NICKNAMES[g])] if g in vocab.NICKNAMES else g
-            for g, k in zip(given, choice, strict=True)
-        ],
-        dtype=object,
-    )
+    names = pd.Index(list(vocab.NICKNAMES))
+    # one row per name with nicknames, its short forms repeated to a common width
+    width = max(len(v) for v in vocab.NICKNAMES.values())
+    table = np.array([[v[k % len(v)] for k in range(width)] for v in vocab.NICKNAMES.values()], dtype=object)
+    index = names.get_indexer(given)
+    choice = rng.integers(0, width, len(given))
+    found = index >= 0
+    out = np.asarray(given, dtype=object).copy()
+    out[found] = table[index[found], choice[found] % width]
+    return out
 
 
 def _phone(
     p: Persons, rows: np.ndarray, nsn: np.ndarray, national: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(written, key)``: the number as written (international or national) and its E.164 form."""
-    code = np.array([vocab.COUNTRY_CODES[c] for c in p.country[rows]], dtype=object)
+    code = pd.Series(p.country[rows]).map(vocab.COUNTRY_CODES).to_numpy(dtype=object)
     key = "+" + code + nsn
     text = nsn.astype(str).astype(object)
     # Chinese mobiles are dialled without the trunk 0; every other number here with one
@@ -404,9 +414,8 @@ def _names(
 
 
 def _timestamps(rng: np.random.Generator, n: int, as_of: date) -> np.ndarray:
-    start = datetime.combine(as_of - timedelta(days=WINDOW_DAYS), time(8, 0))
-    seconds = rng.integers(0, (WINDOW_DAYS - 1) * 86400, n)
-    return np.array([start + timedelta(seconds=int(s)) for s in seconds], dtype=object)
+    start = np.datetime64(datetime.combine(as_of - timedelta(days=WINDOW_DAYS), time(8, 0)), "s")
+    return start + rng.integers(0, (WINDOW_DAYS - 1) * 86400, n).astype("timedelta64[s]")
 
 
 def build_records(rng: np.random.Generator, p: Persons, as_of: date) -> pd.DataFrame:
@@ -528,7 +537,7 @@ def build_records(rng: np.random.Generator, p: Persons, as_of: date) -> pd.DataF
 
 
 def _iso(values: pd.Series, offset: str = "") -> pd.Series:
-    return values.map(lambda ts: ts.strftime("%Y-%m-%dT%H:%M:%S") + offset)
+    return pd.to_datetime(values).dt.strftime("%Y-%m-%dT%H:%M:%S") + offset
 
 
 def channel_frames(records: pd.DataFrame, p: Persons, rng: np.random.Generator) -> dict[str, pd.DataFrame]:

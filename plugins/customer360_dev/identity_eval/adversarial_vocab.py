@@ -78,7 +78,7 @@ STREETS = {
 # National significant numbers: (leading digits, random digits after them). Mobiles per person, fixed
 # lines for households.
 MOBILE_PREFIX = {
-    "NL": ("62", 7), "DE": ("151", 8), "BE": ("47", 7), "GB": ("77", 8), "FR": ("61", 7), "CN": ("138", 8),
+    "NL": ("62", 7), "DE": ("151", 8), "BE": ("47", 7), "GB": ("770", 7), "FR": ("61", 7), "CN": ("138", 8),
 }  # fmt: skip
 LANDLINE_PREFIX = {
     "NL": ("20", 7), "DE": ("30", 8), "BE": ("22", 6), "GB": ("207", 7), "FR": ("1", 8), "CN": ("10", 8),

