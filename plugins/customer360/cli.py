@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "customer360.report.commands",
     "customer360.privacy.commands",
     "customer360.bench.commands",
+    # developer tooling: present in the development install only (plugins/customer360_dev)
+    "customer360_dev.identity_eval.commands",
 )
 
 
