@@ -106,6 +106,8 @@ def _ingest_detail(result) -> dict[str, Any]:
         "rows_quarantined": result.rows_quarantined,
         "failures": [f"{f.file}: {f.message}" for f in result.failures],
         "duplicates": [f"{f.file}: {f.message}" for f in files if f.status == "skipped_duplicate"],
+        "files_ignored": len(result.ignored),
+        "ignored": [f"{f.file}: {f.message}" for f in result.ignored],
         "drift": list(result.drift),
         "seconds": round(result.seconds, 2),
     }

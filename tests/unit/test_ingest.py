@@ -422,7 +422,17 @@ def test_given_folders_after_the_as_of_date_and_hidden_files_when_loaded_then_th
     place(settings, "surveys_good.csv", "surveys", day=DAY, name=".hidden.csv")
     place(settings, "surveys_good.csv", "surveys", day=DAY, name="notes.md")
     result = load_channel(settings, "surveys", DAY, RUN)
-    assert [f.file for f in result.files] == ["surveys/2026-03-01/surveys_good.csv"]
+    assert [f.file for f in result.files if f.status == "loaded"] == ["surveys/2026-03-01/surveys_good.csv"]
+    # THEN the files that are not landing files are not read but each has an 'ignored' row with its reason;
+    # the folder dated after the as-of date is not due yet and is not listed
+    assert {f.file: f.message for f in result.ignored} == {
+        "surveys/2026-03-01/.hidden.csv": "ignored: name starts with . or _ (marker or partial upload)",
+        "surveys/2026-03-01/_partial.csv": "ignored: name starts with . or _ (marker or partial upload)",
+        "surveys/2026-03-01/notes.md": (
+            "ignored: not a csv file of surveys (suffix not one of .csv, .csv.gz, .txt)"
+        ),
+    }
+    assert all(f.rows_read == 0 and f.file_sha256 is None for f in result.ignored)
 
 
 # --- mapping and errors --------------------------------------------------------------------------
