@@ -8,17 +8,17 @@ Detection (``encoding: auto`` in ``config/channels.yml``, the default):
 
 1. a byte-order mark decides (UTF-8, UTF-16, UTF-32);
 2. a first block in which more than ``BINARY_NUL_SHARE`` of the bytes (and at least ``BINARY_NUL_BYTES``)
-   are NUL is binary, not text (a
-   Parquet or ZIP file under a text suffix, UTF-16 without a byte-order mark): the file is refused. A few
-   NUL bytes in a text file do not refuse it, wherever they are: the reader quarantines each record that
-   holds one (``readers.py``);
+   are NUL is binary, not text (a Parquet or ZIP file under a text suffix, UTF-16 without a byte-order
+   mark): the file is refused. A few NUL bytes in a text file do not refuse it, wherever they are: the
+   reader quarantines each record that holds one (``readers.py``);
 3. the whole file is checked as strict UTF-8, streamed in blocks; if it decodes, it is UTF-8;
 4. otherwise every candidate of ``fallback_encodings`` decodes the text around the first byte that is not
-   UTF-8 and charset-normalizer scores each decoding (its "mess" ratio: unlikely sequences of scripts,
-   symbols and accents). The best is taken when it is clean (mess at most ``MAX_MESS``) and no other
-   candidate that reads the bytes as different text scores within ``AMBIGUOUS_MARGIN`` of it; otherwise the
-   file is refused with the scores, asking for ``encoding:`` in channels.yml. Nothing falls back to
-   latin-1 because it accepts every byte: latin-1 wins only when its decoding scores best.
+   UTF-8 and charset-normalizer scores the decoding of the words that hold such bytes (its "mess" ratio:
+   unlikely sequences of scripts, symbols and accents). The best is taken when it is clean (mess at most
+   ``MAX_MESS``) and no other candidate that reads the bytes as different text scores within
+   ``AMBIGUOUS_MARGIN`` of it; otherwise the file is refused with the scores, asking for ``encoding:`` in
+   channels.yml. Nothing falls back to latin-1 because it accepts every byte: latin-1 wins only when its
+   decoding scores best.
 
 A configured encoding (``encoding: gb18030``) skips detection; a UTF-8 byte-order mark still wins.
 """
@@ -28,6 +28,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -131,19 +132,38 @@ def _plausible_gb_text(text: str) -> bool:
     return plausible / len(wide) >= GB_PLAUSIBLE_SHARE
 
 
+# Bytes that separate words and are never part of a multibyte character of the candidates (GBK trail
+# bytes start at 0x40, GB18030's four-byte digits are 0x30-0x39): whitespace, quotes, , ; :
+_SEPARATORS = re.compile(rb"[\x00-\x20\x22\x27\x2c\x3a\x3b]+")
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+
+
+def _foreign_words(sample: bytes) -> bytes:
+    """The words of ``sample`` that hold a byte above 0x7F, one per line-less run: what the scorer must
+    judge (a few foreign words in a long ASCII record would be diluted below any mess threshold)."""
+    return b" ".join(word for word in _SEPARATORS.split(sample) if _HIGH_BYTE.search(word)) + b"\n"
+
+
 def _score_candidates(sample: bytes, candidates: tuple[str, ...]) -> list[tuple[str, float, str]]:
-    """(codec, mess ratio, decoded sample) for every candidate that decodes ``sample``, best first."""
+    """(codec, mess ratio, decoded words) for every candidate that decodes ``sample``, best first."""
     from charset_normalizer import from_bytes
 
     codecs_by_name = {canonical_codec(c): c for c in candidates}
     scored: dict[str, tuple[float, str]] = {}
-    matches = from_bytes(sample, cp_isolation=list(codecs_by_name), threshold=1.0, preemptive_behaviour=False)
+    words = _foreign_words(sample)
+    matches = from_bytes(words, cp_isolation=list(codecs_by_name), threshold=1.0, preemptive_behaviour=False)
     for match in matches:
         codec = canonical_codec(match.encoding)
-        if codec in _GB_FAMILY and not _plausible_gb_text(str(match)):
+        if codec not in codecs_by_name or codec in scored:
             continue
-        if codec in codecs_by_name and codec not in scored:
-            scored[codec] = (float(match.chaos), str(match))
+        try:  # charset-normalizer may skip a byte it cannot decode; the file is decoded strictly
+            sample.decode(codec)
+            text = words.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if codec in _GB_FAMILY and not _plausible_gb_text(text):
+            continue
+        scored[codec] = (float(match.chaos), text)
     return sorted(((c, m, t) for c, (m, t) in scored.items()), key=lambda item: item[1])
 
 

@@ -4,8 +4,14 @@ Every reader yields ``SourceBatch`` objects whose ``table`` has one ``string`` c
 (named by ``contract.raw_column_name``; absent optional columns are all null) and ``_source_line`` (int64,
 1-based). Channels with a nested array (``web_orders``) also carry ``_item_index`` (1-based position in
 the array; 0 for a record without elements) and ``_raw_record`` (the JSON line as delivered). Records the
-format itself cannot make sense of (a CSV record with the wrong number of fields or an unclosed quote, a
-line that is not a JSON object) come back as ``Reject`` objects with their line and text.
+reader cannot make sense of come back as ``Reject`` objects with their line, a reason, their text (cut to
+``RAW_TEXT_CHARS``) and the column where they break, or ``WHOLE_RECORD`` when the record as a whole is
+wrong; reading goes on with the next record. ``SourceBatch.records`` counts every record read, accepted or
+rejected: one per physical record, so a line swallowed by another record cannot hide.
+
+Rejected by every reader (``_screen``): a value longer than ``ReadLimits.max_field_chars`` and a value
+holding a NUL byte, wherever in the file (the column is named); by the text readers: a line longer than
+``ReadLimits.max_line_chars`` (never held in memory whole).
 
 All text is NFKC-normalised, stripped of control characters other than newline and tab, trimmed, and
 empty strings become null (CSV cannot tell them apart).
@@ -14,15 +20,18 @@ Formats:
 
 - CSV: decoded in Python (any encoding, see ``encoding.py``), then split into records with their start
   lines: a block of lines without a quote character is one record per line (field counts checked by
-  counting delimiters); a block with quotes goes through Python's ``csv`` module (quoted fields may hold
-  newlines). pyarrow's CSV parser turns each batch of well-formed records into columns. A record spanning
-  more than ``MAX_RECORD_LINES`` lines, or a multi-line record with an odd number of quotes, is an
-  unclosed quote: its first line is rejected and reading resumes on the next line.
+  counting delimiters); a block with quotes goes through Python's ``csv`` module in strict mode (quoted
+  fields may hold newlines; nothing may follow a closing quote; the end of the file may not fall inside
+  quotes). A record may span lines only when it parses so with the header's number of fields; otherwise
+  (an unclosed quote, text after a closing quote, a field over the limit, more than ``MAX_RECORD_LINES``
+  lines) its first line alone is rejected, naming the column where it breaks, and reading resumes on the
+  next line. pyarrow's CSV parser turns each batch of well-formed records into columns.
 - JSON lines: one object per line; DuckDB's JSON functions extract the (dotted) fields and unnest the
-  nested array, one row per element.
+  nested array, one row per element; a line that is not a JSON object is rejected whole.
 - Parquet: pyarrow, in row batches; native types are written as text (timestamps as ISO-8601).
 
-A file that cannot be read at all raises ``ReadError``; ``OSError`` (permissions, disk) is not caught.
+A file that cannot be read at all raises ``ReadError`` with a reason that quotes none of its content;
+``OSError`` (permissions, disk) is not caught.
 """
 
 from __future__ import annotations
@@ -195,8 +204,8 @@ def resolve_columns(source_names: list[str], config: ChannelConfig, where: str) 
     if missing_required:
         raise MissingColumnsError(
             f"{where}: required column(s) missing from the header: {', '.join(missing_required)} (the "
-            f"first line has {len(stripped)} field(s), {len(positions)} of them contract columns). Fix the "
-            "export or map the names in channels.yml"
+            f"file has {len(stripped)} column(s), {len(positions)} of them in the contract). Fix the export "
+            "or map the names in channels.yml"
         )
     used = set(positions.values())
     for i, name in enumerate(stripped):
