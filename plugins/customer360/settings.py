@@ -14,6 +14,10 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 ENV_PREFIX = "CUSTOMER360_"
+# Ingest limits' defaults (also rendered into docs/landing-contract.md).
+DEFAULT_INGEST_MAX_FIELD_CHARS = 1 << 20
+DEFAULT_INGEST_MAX_LINE_CHARS = 8 << 20
+DEFAULT_INGEST_MAX_FILE_BYTES = 20 << 30
 
 
 def _env(name: str, default: str) -> str:
@@ -108,9 +112,15 @@ class Settings:
     # Ingest limits (docs/landing-contract.md, "Limits"): a value longer than ``ingest_max_field_chars`` or
     # a line longer than ``ingest_max_line_chars`` quarantines its record; a file larger than
     # ``ingest_max_file_bytes`` is refused. Each message names the setting and its value.
-    ingest_max_field_chars: int = field(default_factory=lambda: _env_int("INGEST_MAX_FIELD_CHARS", 1 << 20))
-    ingest_max_line_chars: int = field(default_factory=lambda: _env_int("INGEST_MAX_LINE_CHARS", 8 << 20))
-    ingest_max_file_bytes: int = field(default_factory=lambda: _env_int("INGEST_MAX_FILE_BYTES", 20 << 30))
+    ingest_max_field_chars: int = field(
+        default_factory=lambda: _env_int("INGEST_MAX_FIELD_CHARS", DEFAULT_INGEST_MAX_FIELD_CHARS)
+    )
+    ingest_max_line_chars: int = field(
+        default_factory=lambda: _env_int("INGEST_MAX_LINE_CHARS", DEFAULT_INGEST_MAX_LINE_CHARS)
+    )
+    ingest_max_file_bytes: int = field(
+        default_factory=lambda: _env_int("INGEST_MAX_FILE_BYTES", DEFAULT_INGEST_MAX_FILE_BYTES)
+    )
 
     # Differentiate
     rfm_window_days: int = field(default_factory=lambda: _env_int("RFM_WINDOW_DAYS", 365))

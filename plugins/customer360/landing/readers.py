@@ -55,6 +55,7 @@ import pyarrow.compute as pc
 from customer360.landing.contract import Column, raw_column_name
 from customer360.landing.encoding import EncodingChoice, EncodingError, detect_encoding, open_text
 from customer360.landing.mapping import ChannelConfig
+from customer360.settings import DEFAULT_INGEST_MAX_FIELD_CHARS, DEFAULT_INGEST_MAX_LINE_CHARS
 from customer360.sql_strings import sql_string
 
 if TYPE_CHECKING:
@@ -225,8 +226,8 @@ class ReadLimits:
     A record with a longer value or line is quarantined with the setting named; the file goes on.
     """
 
-    max_field_chars: int = 1 << 20
-    max_line_chars: int = 8 << 20
+    max_field_chars: int = DEFAULT_INGEST_MAX_FIELD_CHARS
+    max_line_chars: int = DEFAULT_INGEST_MAX_LINE_CHARS
 
     @classmethod
     def from_settings(cls, settings: object) -> ReadLimits:
