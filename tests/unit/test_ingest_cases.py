@@ -491,3 +491,19 @@ def test_given_a_gzipped_csv_cut_short_when_loaded_then_it_is_refused_and_the_ot
     land(settings, "surveys", "ok.csv", SURVEY_HEADER + survey(2))
     result = load_channel(settings, "surveys", DAY, RUN)
     assert [f.status for f in result.files] == ["failed", "loaded"]
+
+
+def test_given_only_ignored_files_for_a_day_when_freshness_is_checked_then_the_channel_still_has_no_file(
+    settings: Settings,
+) -> None:
+    from customer360.quality.alerting import freshness_sql
+
+    assert settings.landing_root is not None
+    stray = settings.landing_root / "surveys" / "20260301" / "late.csv"
+    stray.parent.mkdir(parents=True)
+    stray.write_text(SURVEY_HEADER + survey(1), encoding="utf-8")
+    load_channel(settings, "surveys", DAY, RUN)
+    assert query(settings, "select status, load_date from audit.file_manifest") == [("ignored", DAY)]
+    assert query(settings, freshness_sql(DAY, ("surveys",), "audit.file_manifest")) == [
+        ("surveys", "no file for surveys on 2026-03-01 by the run")
+    ]
