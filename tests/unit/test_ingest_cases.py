@@ -348,7 +348,7 @@ def test_case9_given_a_refused_file_when_recorded_then_no_line_of_it_is_echoed_i
 
 
 def test_case9_given_a_reader_error_quoting_content_when_loaded_then_only_its_type_is_recorded(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     import customer360.ingest.loader as loader
 
@@ -358,13 +358,15 @@ def test_case9_given_a_reader_error_quoting_content_when_loaded_then_only_its_ty
 
     def failing(path, *args, **kwargs):  # noqa: ANN001, ANN202 - the reader's signature
         if path.name == "a.csv":
-            raise ValueError("could not convert 'r1@example.nl'")
+            raise ValueError(f"could not convert {path.read_text().splitlines()[1]!r}")  # quotes the file
         return real(path, *args, **kwargs)
 
     monkeypatch.setattr(loader, "open_landing_file", failing)
-    result = load_channel(settings, "surveys", DAY, RUN)
+    with caplog.at_level(logging.DEBUG, logger="customer360"):
+        result = load_channel(settings, "surveys", DAY, RUN)
     assert [f.status for f in result.files] == ["failed", "loaded"]
     assert "ValueError" in result.files[0].message and "r1@example.nl" not in result.files[0].message
+    assert "ValueError" in caplog.text and "r1@example.nl" not in caplog.text  # the frames hold code only
 
 
 # --- 10. NUL bytes and the default run date ------------------------------------------------------------

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import ExitStack, closing
 from dataclasses import dataclass
@@ -139,8 +140,13 @@ def _refusal(ref: LandingFileRef, exc: Exception) -> str:
     of an arbitrary exception may quote the file's content)."""
     if isinstance(exc, ReadError):
         message = str(exc)
-    else:
-        log.debug("reader error on %s", ref.source_file, exc_info=exc)
+    else:  # where it failed, for a developer; the frames hold code, never the exception's text
+        log.debug(
+            "reader error %s on %s at:\n%s",
+            type(exc).__name__,
+            ref.source_file,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
         message = (
             f"refused: the reader could not read the file ({type(exc).__name__}); "
             "the other files of the channel were loaded"
