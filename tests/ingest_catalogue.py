@@ -419,7 +419,7 @@ def parquet_mutations() -> dict[str, Mutation]:
             for i, v in enumerate(t.column(name).cast(pa.string()).to_pylist())
         ]
         t = t.set_column(t.schema.get_field_index(name), name, pa.array(values, pa.binary()))
-        return write(t), ANY, RECORDS, ".parquet"
+        return write(t), QUARANTINED, RECORDS, ".parquet"
 
     return {
         f.__name__: f

@@ -509,3 +509,19 @@ def test_given_only_ignored_files_for_a_day_when_freshness_is_checked_then_the_c
     assert query(settings, freshness_sql(DAY, ("surveys",), "audit.file_manifest")) == [
         ("surveys", "no file for surveys on 2026-03-01 by the run")
     ]
+
+
+def test_given_a_parquet_binary_value_that_is_not_utf8_when_loaded_then_only_its_row_is_quarantined(
+    settings: Settings,
+) -> None:
+    at = pa.array([pa.scalar(1_772_352_000_000_000, pa.timestamp("us", "UTC"))] * 3)
+    urls = pa.array([b"https://a.example", b"\xff\xfe broken", None], pa.binary())
+    table = pa.table(
+        {"event_id": ["E1", "E2", "E3"], "event_at": at, "event_type": ["open"] * 3, "url": urls}
+    )
+    pq.write_table(table, land(settings, "marketing_events", "m.parquet", b""))
+    file = load_channel(settings, "marketing_events", DAY, RUN).files[0]
+    assert (file.status, file.rows_read, file.rows_loaded, file.rows_quarantined) == ("loaded", 3, 2, 1)
+    assert [(r[1], r[2], r[3]) for r in quarantine(settings)] == [
+        (2, "url", "column url: bytes that are not UTF-8 text")
+    ]

@@ -970,12 +970,22 @@ def _check_json_required(con: duckdb.DuckDBPyConnection, config: ChannelConfig, 
 # --- Parquet ----------------------------------------------------------------------------------------
 
 
-def _as_text(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """A Parquet column as text: ISO-8601 timestamps, ``true``/``false``, numbers as written by Arrow."""
+NOT_UTF8_REASON = "bytes that are not UTF-8 text"
+
+
+def _as_text(
+    values: pa.Array | pa.ChunkedArray, undecodable: list[int] | None = None
+) -> pa.Array | pa.ChunkedArray:
+    """A Parquet column as text: ISO-8601 timestamps, ``true``/``false``, numbers as written by Arrow.
+
+    A binary value that is not UTF-8 becomes null and its row index goes into ``undecodable`` (the reader
+    quarantines that row); without the list it raises ``ReadError``.
+    """
     kind = values.type
     if pa.types.is_dictionary(kind):
         return _as_text(
-            values.dictionary_decode() if isinstance(values, pa.Array) else values.combine_chunks()
+            values.dictionary_decode() if isinstance(values, pa.Array) else values.combine_chunks(),
+            undecodable,
         )
     if pa.types.is_string(kind):
         return values
@@ -992,8 +1002,17 @@ def _as_text(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
         try:
             return values.cast(pa.string())
-        except pa.ArrowInvalid as exc:
-            raise ReadError(f"a binary column is not UTF-8 text: {exc}") from None
+        except pa.ArrowInvalid:
+            if undecodable is None:
+                raise ReadError(f"a binary column holds {NOT_UTF8_REASON}") from None
+        decoded: list[str | None] = []  # only a column that failed the vectorised cast is decoded here
+        for index, raw in enumerate(values.to_pylist()):
+            try:
+                decoded.append(None if raw is None else raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                decoded.append(None)
+                undecodable.append(index)
+        return pa.array(decoded, pa.string())
     if pa.types.is_nested(kind):
         return pa.array(
             [None if v is None else json.dumps(v, default=str) for v in values.to_pylist()], pa.string()
@@ -1043,8 +1062,19 @@ def _parquet_batches(
         rows = batch.num_rows
         lines: Sequence[int] = np.arange(row + 1, row + rows + 1, dtype=np.int64)
         try:
-            by_name = {name: _as_text(batch.column(names[i])) for name, i in layout.positions.items()}
+            undecodable: dict[str, list[int]] = {name: [] for name in layout.positions}
+            by_name = {
+                name: _as_text(batch.column(names[i]), undecodable[name])
+                for name, i in layout.positions.items()
+            }
             found = _screen(by_name, rows, limits)
+            screened = {index for index, _, _ in found}
+            for name, indices in undecodable.items():
+                for index in indices:
+                    if index not in screened:
+                        found.append((index, name, NOT_UTF8_REASON))
+                        screened.add(index)
+            found.sort()
             rejects = _screened_rejects(found, lines, by_name) if found else []
             if found:
                 by_name = _without_rows(by_name, rows, [index for index, _, _ in found])
