@@ -46,10 +46,11 @@ catalogue of bad files `tests/ingest_catalogue.py` (`tests/unit/test_ingest_cata
   fields, a line that is not a JSON object, a line over the limit) and a reason; the file's other records
   load.
 - **Rows read counts every physical record**: for every loaded file, rows read = loaded + quarantined, and
-  rows read is the number of records in the file (non-blank data lines, JSON lines, Parquet rows). A CSV
-  record spans several lines only when a quoted field holds line breaks and the record then parses strictly
-  with the header's number of fields; otherwise its first line alone is quarantined and the next line is
-  read as a record of its own, so two rows ending in unclosed quotes are two quarantined rows, not one.
+  rows read is the number of records in the file (non-blank data lines, JSON lines, Parquet rows; a line
+  break inside a well-formed quoted CSV field does not start a record). A CSV record spans several lines
+  only when a quoted field holds line breaks and the record then parses strictly with the header's number
+  of fields; otherwise its first line alone is quarantined and the next line is read as a record of its
+  own, so two rows ending in unclosed quotes are two quarantined rows, not one.
 - **Strict CSV**: nothing may follow a closing quote, and a file that ends inside a quoted field (cut
   short) quarantines that record instead of loading the partial value.
 - **Limits** (settings, each named in the reason): a value longer than `CUSTOMER360_INGEST_MAX_FIELD_CHARS`
