@@ -120,7 +120,10 @@ def customer360_daily():
         from customer360 import pipeline
 
         logical_date, run_id = _logical_date()
-        return pipeline.publish(logical_date, run_id)
+        try:
+            return pipeline.publish(logical_date, run_id)
+        except pipeline.PublishWithheldError as exc:
+            _fail_fast(exc)
 
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
     def summarize() -> dict:

@@ -64,7 +64,7 @@ LINEAGE_COLUMNS = (
 )
 MANIFEST_TABLE = "file_manifest"
 QUARANTINE_TABLE = "quarantine"
-MANIFEST_STATUSES = ("loaded", "unchanged", "skipped_duplicate", "failed")
+MANIFEST_STATUSES = ("loaded", "unchanged", "skipped_duplicate", "failed", "ignored")
 
 # The latest 'loaded' manifest row of each of this run's files: a changed file (same name, new checksum)
 # replaced the rows of its earlier load. ``{manifest}`` is the manifest relation (``{batch}`` when the
@@ -253,7 +253,15 @@ def manifest_suite(as_of_date: date, run_id: str | None) -> SuiteSpec:
     expectations: list = [
         *(
             gxe.ExpectColumnValuesToNotBeNull(column=c, **critical())
-            for c in ("channel", "load_date", "source_file", "file_sha256", "status")
+            for c in ("channel", "load_date", "source_file", "status")
+        ),
+        ExpectQueryToReturnNoRows(
+            unexpected_rows_query=(
+                "select channel, source_file, status from {batch} "
+                "where file_sha256 is null and status not in ('ignored', 'failed')"
+            ),
+            description="every file ingest read has its checksum (ignored, oversized files are not opened)",
+            **critical(),
         ),
         gxe.ExpectColumnValuesToBeInSet(column="status", value_set=list(MANIFEST_STATUSES), **critical()),
         gxe.ExpectColumnValuesToBeInSet(column="channel", value_set=list(CHANNELS), **critical()),
@@ -285,6 +293,14 @@ def manifest_suite(as_of_date: date, run_id: str | None) -> SuiteSpec:
             ),
             description="no landing file of this run failed to load",
             **warning("the ingest task reports these too"),
+        ),
+        ExpectQueryToReturnNoRows(
+            unexpected_rows_query=(
+                "select channel, source_file, message from {batch} "
+                f"where status = 'ignored' and {as_query_template(_this_run(as_of_date, run_id))}"
+            ),
+            description="no file under the landing root was ignored in this run (folder, name, suffix)",
+            **warning("the run summary lists them too"),
         ),
     ]
     return SuiteSpec(

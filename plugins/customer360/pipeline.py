@@ -30,6 +30,26 @@ class RunFailedError(RuntimeError):
     """The run finished its stages but something failed on the way; the summary says what."""
 
 
+class PublishWithheldError(RunFailedError):
+    """The run has already failed (a landing file was refused): its marts must not replace the snapshot."""
+
+
+def _refused_files(run_dir, run_id: str) -> list[str]:
+    """This run's ingest failures: refused files (their manifest message) and channels that did not end."""
+    from customer360.progress import read_events
+
+    last: dict[str, dict[str, Any]] = {}
+    for event in read_events(run_dir, run_id):
+        if event.get("stage", "").startswith("ingest:"):
+            last[event["stage"]] = event
+    problems: list[str] = []
+    for name, event in sorted(last.items()):
+        if event["event"] == "error":
+            problems.append(f"{name}: {event.get('error')}")
+        problems.extend(f"{name}: {failure}" for failure in (event.get("detail") or {}).get("failures", []))
+    return problems
+
+
 def _unrecoverable_ingest_errors(run_dir, run_id: str) -> list[str]:
     """Channels whose ingest did not finish for a reason other than an unreadable file.
 
@@ -106,6 +126,8 @@ def _ingest_detail(result) -> dict[str, Any]:
         "rows_quarantined": result.rows_quarantined,
         "failures": [f"{f.file}: {f.message}" for f in result.failures],
         "duplicates": [f"{f.file}: {f.message}" for f in files if f.status == "skipped_duplicate"],
+        "files_ignored": len(result.ignored),
+        "ignored": [f"{f.file}: {f.message}" for f in result.ignored],
         "drift": list(result.drift),
         "seconds": round(result.seconds, 2),
     }
@@ -219,6 +241,12 @@ def publish(logical_date: date, run_id: str, settings: Settings | None = None) -
     s = _settings(settings)
     run_dir = s.run_dir(logical_date.isoformat())
     with stage(run_dir, "publish", run_id) as detail:
+        refused = _refused_files(run_dir, run_id)
+        if refused:  # a failed run never swaps the published snapshot (the last good one stays current)
+            raise PublishWithheldError(
+                f"not published: ingest refused {len(refused)} file(s) in run {run_id}; the last published "
+                "snapshot stays current:\n  - " + "\n  - ".join(refused)
+            )
         held_back = held_back_marts(s, logical_date, run_id)  # marts whose checks failed (quality.alerting)
         detail.update(publish_marts(s, logical_date, run_id, exclude=held_back))
     # The report reads the snapshot just published; a report that cannot be drawn is a warning, not a

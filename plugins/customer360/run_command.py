@@ -43,6 +43,14 @@ def _landing_dates(landing_root: Path) -> list[date]:
     return sorted(found)
 
 
+def default_run_date(landing_root: Path, today: date) -> date | None:
+    """The date ``customer360 run`` runs without ``--date``: the latest landing date not after today (a
+    stray folder dated in the future is not a reason to run for that day)."""
+    from customer360.ingest.discovery import latest_landing_date
+
+    return latest_landing_date(landing_root, today)
+
+
 def _generate_demo(settings, args) -> None:
     from customer360.datagen.generate import generate
 
@@ -104,8 +112,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"no landing data under {settings.landing_root}", file=sys.stderr)
             return 2
         _generate_demo(settings, args)
-    dates = _landing_dates(settings.landing_root)
-    logical_date = args.date or dates[-1]
+    logical_date = args.date or default_run_date(settings.landing_root, datetime.now(UTC).date())
+    if logical_date is None:
+        print(
+            f"no landing date folder under {settings.landing_root} is on or before today: pass --date",
+            file=sys.stderr,
+        )
+        return 2
     run_dir = settings.run_dir(logical_date.isoformat())
     run_dir.mkdir(parents=True, exist_ok=True)
     log = run_dir / "airflow.log"
@@ -199,7 +212,9 @@ def print_airflow_env(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("run", help="run the daily DAG for one logical date (embedded Airflow)")
-    p.add_argument("--date", type=iso_date, help="logical date (default: the latest landing date)")
+    p.add_argument(
+        "--date", type=iso_date, help="logical date (default: the latest landing date not after today)"
+    )
     p.add_argument("--no-generate", action="store_true", help="fail instead of generating demo data")
     p.add_argument("--customers", type=int, default=DEFAULT_DEMO["customers"], help="demo data: customers")
     p.add_argument("--days", type=int, default=DEFAULT_DEMO["days"], help="demo data: days of history")

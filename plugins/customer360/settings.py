@@ -14,6 +14,10 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 ENV_PREFIX = "CUSTOMER360_"
+# Ingest limits' defaults (also rendered into docs/landing-contract.md).
+DEFAULT_INGEST_MAX_FIELD_CHARS = 1 << 20
+DEFAULT_INGEST_MAX_LINE_CHARS = 8 << 20
+DEFAULT_INGEST_MAX_FILE_BYTES = 20 << 30
 
 
 def _env(name: str, default: str) -> str:
@@ -105,6 +109,19 @@ class Settings:
     match_threshold: float = field(default_factory=lambda: _env_float("MATCH_THRESHOLD", 0.92))
     late_arrival_days: int = field(default_factory=lambda: _env_int("LATE_ARRIVAL_DAYS", 400))
 
+    # Ingest limits (docs/landing-contract.md, "Limits"): a value longer than ``ingest_max_field_chars`` or
+    # a line longer than ``ingest_max_line_chars`` quarantines its record; a file larger than
+    # ``ingest_max_file_bytes`` is refused. Each message names the setting and its value.
+    ingest_max_field_chars: int = field(
+        default_factory=lambda: _env_int("INGEST_MAX_FIELD_CHARS", DEFAULT_INGEST_MAX_FIELD_CHARS)
+    )
+    ingest_max_line_chars: int = field(
+        default_factory=lambda: _env_int("INGEST_MAX_LINE_CHARS", DEFAULT_INGEST_MAX_LINE_CHARS)
+    )
+    ingest_max_file_bytes: int = field(
+        default_factory=lambda: _env_int("INGEST_MAX_FILE_BYTES", DEFAULT_INGEST_MAX_FILE_BYTES)
+    )
+
     # Differentiate
     rfm_window_days: int = field(default_factory=lambda: _env_int("RFM_WINDOW_DAYS", 365))
     tier_a_share: float = field(default_factory=lambda: _env_float("TIER_A_SHARE", 0.80))
@@ -143,6 +160,9 @@ class Settings:
                 f"{ENV_PREFIX}SCHEDULE_END ({self.schedule_end}) is before {ENV_PREFIX}SCHEDULE_START "
                 f"({self.schedule_start})"
             )
+        for limit in ("ingest_max_field_chars", "ingest_max_line_chars", "ingest_max_file_bytes"):
+            if getattr(self, limit) < 1:
+                raise ValueError(f"{ENV_PREFIX}{limit.upper()} must be a positive whole number")
         if not 0 < self.tier_a_share < 1 or not 0 < self.tier_b_share < 1:
             raise ValueError("tier shares must lie between 0 and 1")
         if self.tier_a_share + self.tier_b_share >= 1:

@@ -69,6 +69,12 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
             problems.extend(f"ingest {name}: {f}" for f in failures)
         elif info["status"] != "ok":
             problems.append(f"ingest {name}: {info['status']}")
+    warnings = [
+        f"ingest {name}: {len(info['ignored'])} file(s) under the landing root ignored, "
+        f"e.g. {info['ignored'][0]}"
+        for name, info in channels.items()
+        if info.get("ignored")
+    ]
 
     quality: dict[str, Any] = {}
     for layer in QUALITY_LAYERS:
@@ -125,6 +131,7 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
         "run_id": run_id,
         "status": "failed" if problems else "success",
         "problems": problems,
+        "warnings": warnings,
         "channels": channels,
         "quality": quality,
         "stages": stages,
@@ -222,6 +229,8 @@ def render_summary(summary: dict[str, Any]) -> None:
         )
     for problem in summary["problems"]:
         console.print(f"[red]problem:[/red] {problem}")
+    for warning in summary.get("warnings", []):
+        console.print(f"[yellow]warning:[/yellow] {warning}")
     paths = summary["paths"]
     console.print(f"warehouse:        {paths['warehouse']}")
     console.print(f"published marts:  {paths.get('published_database') or '(not published)'}")

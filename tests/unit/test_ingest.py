@@ -263,7 +263,7 @@ def test_given_quoted_newlines_and_malformed_records_when_loaded_then_lines_are_
     quarantined = query(
         settings, "select line_number, column_name, raw_record from audit.quarantine order by 1"
     )
-    assert [(q[0], q[1]) for q in quarantined] == [(3, None), (4, None)]
+    assert [(q[0], q[1]) for q in quarantined] == [(3, "(whole record)"), (4, "comment")]
     assert quarantined[1][2].startswith(
         'R3,2026-03-01T10:00:00Z,csat,store,,c@example.nl,,5,,9,9,"never closed'
     )
@@ -285,7 +285,8 @@ def test_given_web_orders_with_malformed_lines_and_bad_items_when_loaded_then_wh
     rows = query(
         settings, "select line_number, column_name, reason, raw_record from audit.quarantine order by 1"
     )
-    assert [(r[0], r[1]) for r in rows] == [(2, None), (3, "quantity"), (5, "status"), (6, None)]
+    whole = "(whole record)"
+    assert [(r[0], r[1]) for r in rows] == [(2, whole), (3, "quantity"), (5, "status"), (6, whole)]
     assert rows[0][2].startswith("malformed JSON")
     assert rows[1][2] == "line item 2: column quantity: '-3' is below the minimum 1"
     assert rows[1][3].startswith('{"order_id": "W12"')  # the JSON line as delivered
@@ -421,7 +422,17 @@ def test_given_folders_after_the_as_of_date_and_hidden_files_when_loaded_then_th
     place(settings, "surveys_good.csv", "surveys", day=DAY, name=".hidden.csv")
     place(settings, "surveys_good.csv", "surveys", day=DAY, name="notes.md")
     result = load_channel(settings, "surveys", DAY, RUN)
-    assert [f.file for f in result.files] == ["surveys/2026-03-01/surveys_good.csv"]
+    assert [f.file for f in result.files if f.status == "loaded"] == ["surveys/2026-03-01/surveys_good.csv"]
+    # THEN the files that are not landing files are not read but each has an 'ignored' row with its reason;
+    # the folder dated after the as-of date is not due yet and is not listed
+    assert {f.file: f.message for f in result.ignored} == {
+        "surveys/2026-03-01/.hidden.csv": "ignored: name starts with . or _ (marker or partial upload)",
+        "surveys/2026-03-01/_partial.csv": "ignored: name starts with . or _ (marker or partial upload)",
+        "surveys/2026-03-01/notes.md": (
+            "ignored: not a csv file of surveys (suffix not one of .csv, .csv.gz, .txt)"
+        ),
+    }
+    assert all(f.rows_read == 0 and f.file_sha256 is None for f in result.ignored)
 
 
 # --- mapping and errors --------------------------------------------------------------------------

@@ -3,7 +3,8 @@
     customer360 ingest --date 2026-11-24                       # every channel
     customer360 ingest --date 2026-11-24 --channel pos_transactions --channel web_orders --json
 
-Exit code 0 when every file loaded (or was unchanged / a skipped duplicate), 1 when a file failed.
+Exit code 0 when every file loaded (or was unchanged / a skipped duplicate / ignored, with a warning), 1
+when a file was refused.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
             print(result.summary())
             for failure in result.failures:
                 print(f"  FAILED {failure.message}")
+            for ignored in result.ignored:
+                print(f"  WARNING {ignored.file}: {ignored.message}")
             for note in result.drift:
                 print(f"  drift: {note}")
     return 1 if any(r.failures for r in results) else 0

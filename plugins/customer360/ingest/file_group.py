@@ -43,7 +43,7 @@ from customer360.ingest.discovery import LandingFileRef
 from customer360.ingest.manifest import record_files
 from customer360.ingest.quarantine import quarantine_failed_rows_sql, quarantine_rejects
 from customer360.ingest.relations import BAD, BATCH, FILE_INDEX, FILES
-from customer360.ingest.results import FAILED, LOADED, FileLoadResult
+from customer360.ingest.results import FAILED, IGNORED, LOADED, FileLoadResult
 from customer360.ingest.schema import QUARANTINE_TABLE, raw_data_columns, raw_table
 from customer360.landing.encoding import EncodingChoice
 from customer360.landing.mapping import ChannelConfig
@@ -341,7 +341,7 @@ class FileGroupWriter:
         written_seconds = (time.perf_counter() - self._started) / max(1, len(files))
         for file in recorded:
             file.result.seconds = file.read_seconds + (written_seconds if file in files else 0.0)
-            level = logging.WARNING if file.result.status == FAILED else logging.INFO
+            level = logging.WARNING if file.result.status in (FAILED, IGNORED) else logging.INFO
             log.log(
                 level,
                 "%s [%s] %s (%.2fs)",

@@ -1,8 +1,13 @@
 """``audit.file_manifest``: one row per file per run, and what has been loaded so far.
 
 The manifest is an append-only log: every run writes one row for every file it considered ('loaded',
-'unchanged', 'skipped_duplicate' or 'failed'). The rows in ``raw.<channel>`` for a file come from its
-latest 'loaded' row (view ``audit.file_manifest_current``).
+'unchanged', 'skipped_duplicate', 'failed' or 'ignored'). The rows in ``raw.<channel>`` for a file come from
+its latest 'loaded' row (view ``audit.file_manifest_current``).
+
+Duplicates are decided by content and delivery order, never by file name: a file whose content (SHA-256)
+was ever loaded under another name is a duplicate of the first delivery of that content, even after that
+file was corrected (a stale copy never comes back); a new content under a name already loaded is a
+correction that replaces that name's rows.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ class ManifestState:
 
     channel: str
     current: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # Every content ever loaded with records: sha256 -> the files that delivered it, first delivery first.
+    delivered: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection, channel: str) -> ManifestState:
@@ -32,23 +39,31 @@ class ManifestState:
             f"select source_file, file_sha256, rows_read from {MANIFEST_CURRENT_VIEW} where channel = ?",
             [channel],
         ).fetchall()
-        return cls(channel, {source_file: (sha, rows_read) for source_file, sha, rows_read in rows})
+        state = cls(channel, {source_file: (sha, rows_read) for source_file, sha, rows_read in rows})
+        history = con.execute(
+            f"select file_sha256, source_file from {MANIFEST_TABLE} "
+            "where channel = ? and status = 'loaded' and rows_read > 0 and file_sha256 is not null "
+            "group by file_sha256, source_file order by min(ingested_at), source_file",
+            [channel],
+        ).fetchall()
+        for sha, source_file in history:
+            state.delivered.setdefault(sha, []).append(source_file)
+        return state
 
     def sha_of(self, source_file: str) -> str | None:
         entry = self.current.get(source_file)
         return entry[0] if entry else None
 
     def duplicate_of(self, sha: str, source_file: str) -> str | None:
-        """Another file whose current load has this checksum and records (empty files are not duplicates)."""
-        matches = sorted(
-            other
-            for other, (other_sha, rows_read) in self.current.items()
-            if other_sha == sha and other != source_file and rows_read > 0
-        )
-        return matches[0] if matches else None
+        """The first other file that delivered this content with records (empty files are not duplicates),
+        whether or not that file has been corrected since."""
+        others = [other for other in self.delivered.get(sha, []) if other != source_file]
+        return others[0] if others else None
 
     def mark_loaded(self, source_file: str, sha: str, rows_read: int) -> None:
         self.current[source_file] = (sha, rows_read)
+        if rows_read > 0 and source_file not in self.delivered.setdefault(sha, []):
+            self.delivered[sha].append(source_file)
 
 
 MANIFEST_ROWS = "_ingest_manifest_rows"

@@ -6,12 +6,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Literal
 
-FileStatus = Literal["loaded", "unchanged", "skipped_duplicate", "failed"]
+FileStatus = Literal["loaded", "unchanged", "skipped_duplicate", "failed", "ignored"]
 LOADED: FileStatus = "loaded"
 UNCHANGED: FileStatus = "unchanged"
 SKIPPED_DUPLICATE: FileStatus = "skipped_duplicate"
-FAILED: FileStatus = "failed"
-STATUSES: tuple[FileStatus, ...] = (LOADED, UNCHANGED, SKIPPED_DUPLICATE, FAILED)
+FAILED: FileStatus = "failed"  # refused: the file could not be read; the message names the reason
+IGNORED: FileStatus = "ignored"  # not a landing file of the channel (folder, name, suffix, link): never read
+STATUSES: tuple[FileStatus, ...] = (LOADED, UNCHANGED, SKIPPED_DUPLICATE, FAILED, IGNORED)
 
 
 @dataclass
@@ -65,6 +66,11 @@ class ChannelLoadResult:
     def failures(self) -> list[FileLoadResult]:
         """Files that could not be loaded at all (unreadable, undecodable, required column missing)."""
         return [f for f in self.files if f.status == FAILED]
+
+    @property
+    def ignored(self) -> list[FileLoadResult]:
+        """Files under the landing root that are not landing files of the channel (each with its reason)."""
+        return [f for f in self.files if f.status == IGNORED]
 
     def count(self, status: FileStatus) -> int:
         return sum(1 for f in self.files if f.status == status)

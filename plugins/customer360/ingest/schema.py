@@ -89,3 +89,25 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, channel: Channel) -> None:
             con.execute(f'alter table {raw_table(channel)} add column "{name}" {kind}')
     for ddl in _AUDIT_DDL:
         con.execute(ddl)
+    _widen_manifest_statuses(con)
+
+
+def _widen_manifest_statuses(con: duckdb.DuckDBPyConnection) -> None:
+    """A manifest created before a status existed (e.g. 'ignored') gets the current status check.
+
+    DuckDB cannot alter a check constraint, so the table is rebuilt in place, rows and order kept.
+    """
+    schema, table = MANIFEST_TABLE.split(".")
+    checks = con.execute(
+        "select expression from duckdb_constraints() where schema_name = ? and table_name = ? "
+        "and constraint_type = 'CHECK'",
+        [schema, table],
+    ).fetchall()
+    if not checks or all(f"'{status}'" in checks[0][0] for status in STATUSES):
+        return
+    con.execute(f"drop view if exists {MANIFEST_CURRENT_VIEW}")
+    con.execute(f"alter table {MANIFEST_TABLE} rename to file_manifest_before_statuses")
+    con.execute(_AUDIT_DDL[0])
+    con.execute(f"insert into {MANIFEST_TABLE} select * from {schema}.file_manifest_before_statuses")
+    con.execute(f"drop table {schema}.file_manifest_before_statuses")
+    con.execute(_AUDIT_DDL[2])

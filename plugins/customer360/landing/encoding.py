@@ -7,13 +7,18 @@ streaming, with ``errors="strict"``: a byte that does not decode is an error, ne
 Detection (``encoding: auto`` in ``config/channels.yml``, the default):
 
 1. a byte-order mark decides (UTF-8, UTF-16, UTF-32);
-2. a NUL byte in the first block means the file is binary, not text: it cannot be read;
-3. the whole file is checked as strict UTF-8, streamed in blocks (cheap next to parsing it); if it
-   decodes, it is UTF-8;
-4. otherwise the configured fallback encodings are tried, in order, on the text around the first byte
-   that is not UTF-8. GB18030 decodes almost any byte pair, so it is only accepted when the decoded
-   characters look like Chinese text (both bytes in the GB2312 range, as common hanzi are); latin-1
-   accepts every byte, so it belongs last.
+2. a first block in which more than ``BINARY_NUL_SHARE`` of the bytes (and at least ``BINARY_NUL_BYTES``)
+   are NUL is binary, not text (a Parquet or ZIP file under a text suffix, UTF-16 without a byte-order
+   mark): the file is refused. A few NUL bytes in a text file do not refuse it, wherever they are: the
+   reader quarantines each record that holds one (``readers.py``);
+3. the whole file is checked as strict UTF-8, streamed in blocks; if it decodes, it is UTF-8;
+4. otherwise every candidate of ``fallback_encodings`` decodes the text around the first byte that is not
+   UTF-8 and charset-normalizer scores the decoding of the words that hold such bytes (its "mess" ratio:
+   unlikely sequences of scripts, symbols and accents). The best is taken when it is clean (mess at most
+   ``MAX_MESS``) and no other candidate that reads the bytes as different text scores within
+   ``AMBIGUOUS_MARGIN`` of it; otherwise the file is refused with the scores, asking for ``encoding:`` in
+   channels.yml. Nothing falls back to latin-1 because it accepts every byte: latin-1 wins only when its
+   decoding scores best.
 
 A configured encoding (``encoding: gb18030``) skips detection; a UTF-8 byte-order mark still wins.
 """
@@ -23,6 +28,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -33,8 +39,15 @@ DEFAULT_FALLBACK_ENCODINGS: tuple[str, ...] = ("gb18030", "cp1252", "latin-1")
 SCAN_BLOCK_BYTES = 1 << 20
 # Bytes of text around the first non-UTF-8 byte that the fallback encodings are tried on.
 SAMPLE_BYTES = 64 * 1024
-# Share of non-ASCII characters that must look like common hanzi for GB18030 to be accepted.
+# A first block with more NUL bytes than this share (and at least ``BINARY_NUL_BYTES``) is binary.
+BINARY_NUL_SHARE = 0.01
+BINARY_NUL_BYTES = 16
+# Share of non-ASCII characters of a GB18030 decoding that must be common hanzi or letters.
 GB_PLAUSIBLE_SHARE = 0.9
+# charset-normalizer's mess ratio (0 clean .. 1 noise) above which a decoding is not accepted.
+MAX_MESS = 0.2
+# Two candidates reading the bytes as different text whose mess ratios are closer than this: ambiguous.
+AMBIGUOUS_MARGIN = 0.05
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -92,28 +105,94 @@ def _is_utf8_family(codec: str) -> bool:
     return codec in ("utf-8", "utf-8-sig")
 
 
-def _looks_like_gb_text(text: str) -> bool:
-    """True when the non-ASCII characters of ``text`` are mostly two-byte GB2312 hanzi and punctuation."""
+def _trim_to_lines(sample: bytes) -> bytes:
+    """Cut a sample after its last newline, so no multibyte character is cut at its end (unless that
+    would leave only ASCII: the sample is there for its bytes that are not UTF-8)."""
+    end = sample.rfind(b"\n")
+    trimmed = sample[: end + 1]
+    return sample if end < 0 or trimmed.isascii() else trimmed
+
+
+def _plausible_gb_text(text: str) -> bool:
+    """GB18030 decodes almost any byte pair, often into rare hanzi that charset-normalizer finds clean.
+
+    Accept a GB decoding only when its non-ASCII characters are mostly common hanzi and punctuation (both
+    bytes in the GB2312 range) or letters of other scripts (Müller, Köln: four bytes in GB18030).
+    """
     wide = [ch for ch in text if ord(ch) > 0x7F]
     if not wide:
-        return False
-    common = 0
+        return True
+    plausible = 0
     for ch in wide:
         encoded = ch.encode("gb18030")
-        if len(encoded) == 2 and encoded[0] >= 0xA1 and encoded[1] >= 0xA1:
-            common += 1
-    return common / len(wide) >= GB_PLAUSIBLE_SHARE
+        if (len(encoded) == 2 and encoded[0] >= 0xA1 and encoded[1] >= 0xA1) or (
+            len(encoded) == 4 and ch.isalpha()
+        ):
+            plausible += 1
+    return plausible / len(wide) >= GB_PLAUSIBLE_SHARE
 
 
-def _fits(sample: bytes, codec: str) -> bool:
-    decoder = codecs.getincrementaldecoder(codec)("strict")
-    try:
-        text = decoder.decode(sample, final=False)
-    except UnicodeDecodeError:
-        return False
-    if codecs.lookup(codec).name in _GB_FAMILY:
-        return _looks_like_gb_text(text)
-    return True
+# Bytes that separate words and are never part of a multibyte character of the candidates (GBK trail
+# bytes start at 0x40, GB18030's four-byte digits are 0x30-0x39): whitespace, quotes, , ; :
+_SEPARATORS = re.compile(rb"[\x00-\x20\x22\x27\x2c\x3a\x3b]+")
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+
+
+def _foreign_words(sample: bytes) -> bytes:
+    """The words of ``sample`` that hold a byte above 0x7F, one per line-less run: what the scorer must
+    judge (a few foreign words in a long ASCII record would be diluted below any mess threshold)."""
+    return b" ".join(word for word in _SEPARATORS.split(sample) if _HIGH_BYTE.search(word)) + b"\n"
+
+
+def _score_candidates(sample: bytes, candidates: tuple[str, ...]) -> list[tuple[str, float, str]]:
+    """(codec, mess ratio, decoded words) for every candidate that decodes ``sample``, best first."""
+    from charset_normalizer import from_bytes
+
+    codecs_by_name = {canonical_codec(c): c for c in candidates}
+    scored: dict[str, tuple[float, str]] = {}
+    words = _foreign_words(sample)
+    matches = from_bytes(words, cp_isolation=list(codecs_by_name), threshold=1.0, preemptive_behaviour=False)
+    for match in matches:
+        codec = canonical_codec(match.encoding)
+        if codec not in codecs_by_name or codec in scored:
+            continue
+        try:  # charset-normalizer may skip a byte it cannot decode; the file is decoded strictly
+            sample.decode(codec)
+            text = words.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if codec in _GB_FAMILY and not _plausible_gb_text(text):
+            continue
+        scored[codec] = (float(match.chaos), text)
+    return sorted(((c, m, t) for c, (m, t) in scored.items()), key=lambda item: item[1])
+
+
+def _choose(sample: bytes, bad_offset: int, candidates: tuple[str, ...]) -> EncodingChoice:
+    scored = _score_candidates(_trim_to_lines(sample), candidates)
+    ask = "set `encoding:` for this channel in config/channels.yml"
+    shown = (
+        ", ".join(f"{codec} {mess:.2f}" for codec, mess, _ in scored)
+        or "no candidate reads the bytes as text"
+    )
+    if not scored or scored[0][1] > MAX_MESS:
+        tried = ", ".join(candidates) or "no fallback encodings"
+        raise EncodingError(
+            f"not UTF-8 (first invalid byte at offset {bad_offset}) and no candidate encoding reads it as "
+            f"clean text (tried {tried}; mess ratio: {shown}; at most {MAX_MESS} accepted); {ask}"
+        )
+    codec, mess, text = scored[0]
+    rivals = [c for c, m, t in scored[1:] if t != text and m - mess < AMBIGUOUS_MARGIN]
+    if rivals:
+        raise EncodingError(
+            f"not UTF-8 (first invalid byte at offset {bad_offset}) and the encoding is ambiguous: "
+            f"{codec} and {', '.join(rivals)} read the bytes as different text with similar scores "
+            f"(mess ratio {shown}); {ask}"
+        )
+    return EncodingChoice(
+        codec,
+        detected=True,
+        reason=f"not UTF-8 (byte offset {bad_offset}); {codec} scored best (mess ratio {shown})",
+    )
 
 
 def _scan_utf8(fh: BinaryIO) -> tuple[int | None, bytes]:
@@ -159,11 +238,11 @@ def detect_encoding(
         if bom is not None:
             return EncodingChoice(bom, detected=True, reason=f"byte-order mark ({bom})")
         wide_codec = configured != AUTO and canonical_codec(configured).startswith(("utf-16", "utf-32"))
-        nul = head.find(b"\x00")
-        if nul >= 0 and not wide_codec:
+        nuls = head.count(b"\x00")
+        if nuls >= max(BINARY_NUL_BYTES, BINARY_NUL_SHARE * len(head)) and not wide_codec:
             raise EncodingError(
-                f"the file looks binary, not text (NUL byte at offset {nul}); check that the export wrote a "
-                "text file of the channel's format"
+                f"the file looks binary, not text ({nuls} NUL bytes in its first {len(head)} bytes); check "
+                "that the export wrote a text file of the channel's format"
             )
         if configured != AUTO:
             codec = canonical_codec(configured)
@@ -176,16 +255,4 @@ def detect_encoding(
             raise EncodingError(f"cannot decompress: {exc}") from exc
     if bad_offset is None:
         return EncodingChoice("utf-8-sig", detected=True, reason="valid UTF-8")
-    for candidate in fallbacks:
-        codec = canonical_codec(candidate)
-        if _fits(sample, codec):
-            return EncodingChoice(
-                codec,
-                detected=True,
-                reason=f"not UTF-8 (byte offset {bad_offset}); {codec} fits the text there",
-            )
-    tried = ", ".join(fallbacks) or "no fallback encodings"
-    raise EncodingError(
-        f"not UTF-8 (first invalid byte at offset {bad_offset}) and none of the fallback encodings fits "
-        f"({tried}); set `encoding:` for this channel in channels.yml"
-    )
+    return _choose(sample, bad_offset, fallbacks)

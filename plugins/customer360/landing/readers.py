@@ -4,8 +4,14 @@ Every reader yields ``SourceBatch`` objects whose ``table`` has one ``string`` c
 (named by ``contract.raw_column_name``; absent optional columns are all null) and ``_source_line`` (int64,
 1-based). Channels with a nested array (``web_orders``) also carry ``_item_index`` (1-based position in
 the array; 0 for a record without elements) and ``_raw_record`` (the JSON line as delivered). Records the
-format itself cannot make sense of (a CSV record with the wrong number of fields or an unclosed quote, a
-line that is not a JSON object) come back as ``Reject`` objects with their line and text.
+reader cannot make sense of come back as ``Reject`` objects with their line, a reason, their text (cut to
+``RAW_TEXT_CHARS``) and the column where they break, or ``WHOLE_RECORD`` when the record as a whole is
+wrong; reading goes on with the next record. ``SourceBatch.records`` counts every record read, accepted or
+rejected: one per physical record, so a line swallowed by another record cannot hide.
+
+Rejected by every reader (``_screen``): a value longer than ``ReadLimits.max_field_chars`` and a value
+holding a NUL byte, wherever in the file (the column is named); by the text readers: a line longer than
+``ReadLimits.max_line_chars`` (never held in memory whole).
 
 All text is NFKC-normalised, stripped of control characters other than newline and tab, trimmed, and
 empty strings become null (CSV cannot tell them apart).
@@ -14,15 +20,18 @@ Formats:
 
 - CSV: decoded in Python (any encoding, see ``encoding.py``), then split into records with their start
   lines: a block of lines without a quote character is one record per line (field counts checked by
-  counting delimiters); a block with quotes goes through Python's ``csv`` module (quoted fields may hold
-  newlines). pyarrow's CSV parser turns each batch of well-formed records into columns. A record spanning
-  more than ``MAX_RECORD_LINES`` lines, or a multi-line record with an odd number of quotes, is an
-  unclosed quote: its first line is rejected and reading resumes on the next line.
+  counting delimiters); a block with quotes goes through Python's ``csv`` module in strict mode (quoted
+  fields may hold newlines; nothing may follow a closing quote; the end of the file may not fall inside
+  quotes). A record may span lines only when it parses so with the header's number of fields; otherwise
+  (an unclosed quote, text after a closing quote, a field over the limit, more than ``MAX_RECORD_LINES``
+  lines) its first line alone is rejected, naming the column where it breaks, and reading resumes on the
+  next line. pyarrow's CSV parser turns each batch of well-formed records into columns.
 - JSON lines: one object per line; DuckDB's JSON functions extract the (dotted) fields and unnest the
-  nested array, one row per element.
+  nested array, one row per element; a line that is not a JSON object is rejected whole.
 - Parquet: pyarrow, in row batches; native types are written as text (timestamps as ISO-8601).
 
-A file that cannot be read at all raises ``ReadError``; ``OSError`` (permissions, disk) is not caught.
+A file that cannot be read at all raises ``ReadError`` with a reason that quotes none of its content;
+``OSError`` (permissions, disk) is not caught.
 """
 
 from __future__ import annotations
@@ -46,6 +55,7 @@ import pyarrow.compute as pc
 from customer360.landing.contract import Column, raw_column_name
 from customer360.landing.encoding import EncodingChoice, EncodingError, detect_encoding, open_text
 from customer360.landing.mapping import ChannelConfig
+from customer360.settings import DEFAULT_INGEST_MAX_FIELD_CHARS, DEFAULT_INGEST_MAX_LINE_CHARS
 from customer360.sql_strings import sql_string
 
 if TYPE_CHECKING:
@@ -194,8 +204,9 @@ def resolve_columns(source_names: list[str], config: ChannelConfig, where: str) 
             drift.append(f"{where}: optional column {source!r} is missing (loaded as empty)")
     if missing_required:
         raise MissingColumnsError(
-            f"{where}: required column(s) missing from the header: {', '.join(missing_required)}; "
-            f"header has: {', '.join(stripped)}. Fix the export or map the names in channels.yml"
+            f"{where}: required column(s) missing from the header: {', '.join(missing_required)} (the "
+            f"file has {len(stripped)} column(s), {len(positions)} of them in the contract). Fix the export "
+            "or map the names in channels.yml"
         )
     used = set(positions.values())
     for i, name in enumerate(stripped):
@@ -205,6 +216,132 @@ def resolve_columns(source_names: list[str], config: ChannelConfig, where: str) 
     return ColumnLayout(positions, drift)
 
 
+# --- limits and row screening (every format) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """The largest field and line a reader accepts (settings ``ingest_max_field_chars`` / ``_line_chars``).
+
+    A record with a longer value or line is quarantined with the setting named; the file goes on.
+    """
+
+    max_field_chars: int = DEFAULT_INGEST_MAX_FIELD_CHARS
+    max_line_chars: int = DEFAULT_INGEST_MAX_LINE_CHARS
+
+    @classmethod
+    def from_settings(cls, settings: object) -> ReadLimits:
+        return cls(
+            max_field_chars=int(getattr(settings, "ingest_max_field_chars", cls.max_field_chars)),
+            max_line_chars=int(getattr(settings, "ingest_max_line_chars", cls.max_line_chars)),
+        )
+
+    def field_reason(self, length: int) -> str:
+        return (
+            f"value of {length} characters is longer than the limit ingest_max_field_chars "
+            f"({self.max_field_chars})"
+        )
+
+    def line_reason(self, line: int, length: int) -> str:
+        return (
+            f"line {line} has {length} characters, longer than the limit ingest_max_line_chars "
+            f"({self.max_line_chars}); the record is not read"
+        )
+
+
+# Quarantined text is cut to this many characters (an over-long value is not copied whole).
+RAW_TEXT_CHARS = 10_000
+# ``column_name`` of a reject that concerns the whole record, not one field (wrong field count, a line that
+# is not a JSON object, an over-long line).
+WHOLE_RECORD = "(whole record)"
+NUL_REASON = "contains a NUL byte (a control character no text export writes)"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= RAW_TEXT_CHARS else text[:RAW_TEXT_CHARS] + "…"
+
+
+def _bounded_lines(text: TextIO, limit: int, long_lines: dict[int, int]) -> Iterator[str]:
+    """The lines of ``text``; a line longer than ``limit`` characters is not held in memory: it is read
+    through in chunks and replaced by ``LONG_LINE`` (its number and length go into ``long_lines``)."""
+    number = 0
+    while True:
+        line = text.readline(limit + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) <= limit or line.endswith(("\n", "\r")):
+            yield line
+            continue
+        length = len(line)
+        while chunk := text.readline(1 << 20):
+            if chunk.endswith(("\n", "\r")):
+                length += len(chunk.rstrip("\r\n"))
+                break
+            length += len(chunk)
+        long_lines[number] = length
+        yield LONG_LINE
+
+
+# Stands in for an over-long line: no delimiter, no quote, not blank; its record is rejected by line number.
+LONG_LINE = "\x00\n"
+
+
+def _screen(
+    by_name: dict[str, pa.Array | pa.ChunkedArray], rows: int, limits: ReadLimits
+) -> list[tuple[int, str, str]]:
+    """(row index, column, reason) of each row with a value over the field limit or holding a NUL byte:
+    the first such column in contract order. Vectorised per column; only failing rows are materialised."""
+    if not rows:
+        return []
+    found: dict[int, tuple[str, str]] = {}
+    for name, values in by_name.items():
+        if values.null_count == len(values):
+            continue
+        text = values if pa.types.is_string(values.type) else values.cast(pa.string())
+        lengths = pc.utf8_length(text)
+        too_long = pc.fill_null(pc.greater(lengths, limits.max_field_chars), False)
+        has_nul = pc.fill_null(pc.match_substring(text, "\x00"), False)
+        bad = pc.or_(too_long, has_nul)
+        if not pc.any(bad).as_py():
+            continue
+        for index in np.flatnonzero(bad.to_numpy(zero_copy_only=False)):
+            if int(index) in found:
+                continue
+            length = lengths[int(index)].as_py()
+            reason = limits.field_reason(length) if length > limits.max_field_chars else NUL_REASON
+            found[int(index)] = (name, reason)
+    return sorted((index, name, reason) for index, (name, reason) in found.items())
+
+
+def _screened_rejects(
+    found: list[tuple[int, str, str]],
+    lines: Sequence[int],
+    by_name: dict[str, pa.Array | pa.ChunkedArray],
+) -> list[Reject]:
+    rejects = []
+    for index, name, reason in found:
+        record = {
+            key: None if (value := values[index].as_py()) is None else _clip(str(value))
+            for key, values in by_name.items()
+        }
+        rejects.append(
+            Reject(
+                int(lines[index]), f"column {name}: {reason}", json.dumps(record, ensure_ascii=False), name
+            )
+        )
+    return rejects
+
+
+def _without_rows(
+    columns: dict[str, pa.Array | pa.ChunkedArray], rows: int, drop: Sequence[int]
+) -> dict[str, pa.Array | pa.ChunkedArray]:
+    keep = np.ones(rows, dtype=bool)
+    keep[list(drop)] = False
+    mask = pa.array(keep)
+    return {name: values.filter(mask) for name, values in columns.items()}
+
+
 # --- CSV --------------------------------------------------------------------------------------------
 
 
@@ -212,24 +349,64 @@ class _RunawayRecord(Exception):
     """A record has grown past ``MAX_RECORD_LINES`` lines: a quote was opened and never closed."""
 
 
+def _first_problem(line: str, delimiter: str, limit: int) -> tuple[int, str] | None:
+    """(0-based field, what is wrong) of the first field of ``line`` that keeps it from being a complete
+    CSV record on its own, or None. Runs only on lines already rejected, to name their column."""
+    body = line.rstrip("\r\n")
+    i, field_index, n = 0, 0, len(body)
+    while True:
+        if body.startswith(QUOTE_CHAR, i):
+            j = i + 1
+            while True:
+                k = body.find(QUOTE_CHAR, j)
+                if k < 0:
+                    return field_index, "a quoted field is opened and not closed on this line"
+                if body.startswith(QUOTE_CHAR, k + 1):
+                    j = k + 2
+                    continue
+                break
+            length = k - i - 1
+            after = k + 1
+            if after < n and body[after] != delimiter:
+                return field_index, "text follows the closing quote of a quoted field"
+        else:
+            after = body.find(delimiter, i)
+            after = n if after < 0 else after
+            length = after - i
+            if QUOTE_CHAR in body[i:after]:
+                return field_index, "a quote inside a field that does not start with one"
+        if length > limit:
+            return field_index, f"a field longer than the limit ingest_max_field_chars ({limit})"
+        if after >= n:
+            return None
+        i, field_index = after + 1, field_index + 1
+
+
 class _CsvRecords:
     """Splits a CSV text stream into records, tracking the line each record starts on.
 
+    Every physical line ends up in exactly one record, accepted or rejected: a record spans several lines
+    only when it parses strictly (quotes closed, nothing after a closing quote) with the header's number of
+    fields; otherwise its first line alone is rejected and the lines after it are read again as records.
     Lines of accepted records stay in ``buffer`` until a batch is taken; lines of rejected records are
     removed from it, so the buffer always holds well-formed records only, ready for a fast parser.
     """
 
-    def __init__(self, text: TextIO, delimiter: str) -> None:
+    def __init__(self, text: TextIO, delimiter: str, limits: ReadLimits) -> None:
         self.delimiter = delimiter
+        self.limits = limits
+        self.long_lines: dict[int, int] = {}
         self.buffer: list[str] = []
+        self.header_names: list[str] = []
         self.line = 0  # last line read
         self.record_start = 1
-        self._source: Iterator[str] = iter(text)
+        self._source: Iterator[str] = _bounded_lines(text, limits.max_line_chars, self.long_lines)
         self._reader = self._new_reader(1)
 
     def _new_reader(self, next_line: int) -> Iterator[list[str]]:
+        csv.field_size_limit(max(self.limits.max_field_chars, 1))
         return csv.reader(
-            self._lines(self._source, next_line), delimiter=self.delimiter, quotechar=QUOTE_CHAR
+            self._lines(self._source, next_line), delimiter=self.delimiter, quotechar=QUOTE_CHAR, strict=True
         )
 
     def _lines(self, source: Iterator[str], next_line: int) -> Iterator[str]:
@@ -265,10 +442,37 @@ class _CsvRecords:
                 raise ReadError(
                     f"the header row (line {self.record_start}) cannot be parsed: {exc}"
                 ) from None
+            if self.record_start in self.long_lines:
+                raise ReadError(
+                    self.limits.line_reason(self.record_start, self.long_lines[self.record_start])
+                )
             del self.buffer[:]
             if row and any(field.strip() for field in row):
                 self.record_start = self.line + 1
+                self.header_names = [name.strip() for name in row]
                 return row
+
+    def _column(self, index: int) -> str:
+        names = self.header_names
+        return names[index] if 0 <= index < len(names) and names[index] else WHOLE_RECORD
+
+    def _count_reject(self, line: int, found: int, fields: int, raw: str) -> Reject:
+        if line in self.long_lines:
+            return Reject(line, self.limits.line_reason(line, self.long_lines[line]), "", WHOLE_RECORD)
+        reason = f"malformed record: expected {fields} fields (as in the header), found {found}"
+        return Reject(line, reason, _clip(raw), WHOLE_RECORD)
+
+    def _broken_first_line(self, start: int, raw: str, cause: str) -> Reject:
+        """A record that does not parse: its first line, the column where it breaks, and why."""
+        if start in self.long_lines:
+            return Reject(start, self.limits.line_reason(start, self.long_lines[start]), "", WHOLE_RECORD)
+        problem = _first_problem(raw, self.delimiter, self.limits.max_field_chars)
+        if problem is None:
+            column, what = WHOLE_RECORD, cause
+        else:
+            column, what = self._column(problem[0]), problem[1]
+        reason = f"malformed record: {what} (column {column}); reading resumed on line {start + 1}"
+        return Reject(start, reason, _clip(raw), column)
 
     def batches(self, fields: int, batch_rows: int) -> Iterator[_CsvChunk]:
         """Yield batches of up to ``batch_rows`` lines or records.
@@ -301,17 +505,15 @@ class _CsvRecords:
             for i, line in enumerate(lines)
             if line.count(delimiter) != expected or (len(line) <= 2 and not line.strip())
         ]
+        odd.extend(
+            n - first for n in self.long_lines if first <= n < first + len(lines) and n - first not in odd
+        )
         if not odd:
             return _CsvChunk(np.arange(first, first + len(lines), dtype=np.int64), [], text, len(lines))
         skip = set(odd)
         rejects = [
-            Reject(
-                first + i,
-                f"malformed record: expected {fields} fields (as in the header), "
-                f"found {lines[i].count(delimiter) + 1}",
-                lines[i],
-            )
-            for i in odd
+            self._count_reject(first + i, lines[i].count(delimiter) + 1, fields, lines[i])
+            for i in sorted(skip)
             if lines[i].strip()  # a blank line is not a record
         ]
         keep = [i for i in range(len(lines)) if i not in skip]
@@ -332,11 +534,17 @@ class _CsvRecords:
                     end = self.line
                     self.record_start = end + 1
                     count = len(row)
-                    if end > start and _odd_quotes(buffer, first_index):
+                    if end > start and (count != fields or _odd_quotes(buffer, first_index)):
                         # A quote opened on ``start`` swallowed the following lines: reject that line only.
                         raw = self._resume_after_first_line(first_index, start)
-                        rejects.append(Reject(start, _unclosed_quote_reason(start), raw))
+                        rejects.append(self._broken_first_line(start, raw, "a quoted field is not closed"))
                         break  # continue with the fresh reader
+                    if any(start <= n <= end for n in self.long_lines):
+                        long_line = next(n for n in self.long_lines if start <= n <= end)
+                        del buffer[first_index:]
+                        reject = self._count_reject(long_line, count, fields, "")
+                        rejects.append(Reject(start, reject.reason, "", WHOLE_RECORD))
+                        continue
                     if count == fields:
                         starts.append(start)
                         first_index = len(buffer)
@@ -348,19 +556,18 @@ class _CsvRecords:
                         continue
                     raw = "".join(buffer[first_index:])
                     del buffer[first_index:]
-                    reason = f"malformed record: expected {fields} fields (as in the header), found {count}"
-                    rejects.append(Reject(start, reason, raw))
+                    rejects.append(self._count_reject(start, count, fields, raw))
                 else:
                     break  # end of file
             except (csv.Error, _RunawayRecord) as exc:
                 start = self.record_start
                 raw = self._resume_after_first_line(first_index, start)
-                reason = (
-                    _unclosed_quote_reason(start)
+                cause = (
+                    f"a quoted field is not closed within {MAX_RECORD_LINES} lines"
                     if isinstance(exc, _RunawayRecord)
-                    else f"malformed record: {exc} (an unclosed quote on line {start}?)"
+                    else f"not valid CSV ({exc})"
                 )
-                rejects.append(Reject(start, reason, raw))
+                rejects.append(self._broken_first_line(start, raw, cause))
         text = "".join(buffer)
         del buffer[:]
         return _CsvChunk(starts, rejects, text, len(starts) + len(rejects))
@@ -378,13 +585,6 @@ def _odd_quotes(buffer: list[str], first_index: int) -> bool:
     return sum(line.count(QUOTE_CHAR) for line in buffer[first_index:]) % 2 == 1
 
 
-def _unclosed_quote_reason(line: int) -> str:
-    return (
-        f"malformed record: a quoted field opened on line {line} is not closed "
-        f"(or spans more than {MAX_RECORD_LINES} lines); reading resumed on line {line + 1}"
-    )
-
-
 def _parse_csv_text(
     text: str, fields: int, wanted: list[int], delimiter: str, rows: int
 ) -> dict[int, pa.Array]:
@@ -395,7 +595,7 @@ def _parse_csv_text(
     try:
         table = pacsv.read_csv(
             io.BytesIO(text.encode("utf-8")),
-            read_options=pacsv.ReadOptions(column_names=names),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=max(1 << 20, 2 * len(text))),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter, quote_char=QUOTE_CHAR, double_quote=True, newlines_in_values=True
             ),
@@ -410,7 +610,9 @@ def _parse_csv_text(
             return {i: table.column(names[i]) for i in wanted}
     except pa.ArrowInvalid:
         pass
-    # pyarrow disagreed with Python's csv module on some quoting corner case: let csv decide.
+    # pyarrow disagreed with Python's csv module on some quoting corner case: let csv decide (the records
+    # were already split by csv, so its field limit is the largest value it can meet).
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     parsed = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=QUOTE_CHAR))
     parsed = [row for row in parsed if len(row) == fields]
     columns = list(zip(*parsed, strict=True)) if parsed else [() for _ in range(fields)]
@@ -418,11 +620,11 @@ def _parse_csv_text(
 
 
 def _csv_file(
-    stack: ExitStack, path: Path, config: ChannelConfig, where: str, batch_rows: int
+    stack: ExitStack, path: Path, config: ChannelConfig, where: str, batch_rows: int, limits: ReadLimits
 ) -> LandingFile:
     choice = detect_encoding(path, config.encoding, config.fallback_encodings)
     text = stack.enter_context(open_text(path, choice.encoding))
-    records = _CsvRecords(text, config.delimiter)
+    records = _CsvRecords(text, config.delimiter, limits)
     header = _decoding(lambda: records.header(), path, choice)
     if header is None:
         landing = LandingFile(path, config, choice, iter(()))
@@ -449,10 +651,20 @@ def _csv_batches(
         rows = len(chunk.starts)
         parsed = _parse_csv_text(chunk.text, fields, wanted, config.delimiter, rows) if rows else {}
         by_name = {name: parsed[i] for name, i in layout.positions.items()} if rows else {}
+        rejects = list(chunk.rejects)
+        starts: Sequence[int] = chunk.starts
+        found = _screen(by_name, rows, records.limits)
+        if found:
+            rejects.extend(_screened_rejects(found, starts, by_name))
+            rejects.sort(key=lambda r: r.line)
+            by_name = _without_rows(by_name, rows, [index for index, _, _ in found])
+            drop = {index for index, _, _ in found}
+            starts = [line for index, line in enumerate(starts) if index not in drop]
+            rows = len(starts)
         hints = _TextHints(chunk.text.isascii(), _CONTROL_RE.search(chunk.text) is not None)
         columns = _contract_table(by_name, config.channel.all_columns, rows, hints)
-        columns[SOURCE_LINE] = pa.array(chunk.starts, pa.int64())
-        yield SourceBatch(pa.table(columns), chunk.rejects, chunk.records)
+        columns[SOURCE_LINE] = pa.array(starts, pa.int64())
+        yield SourceBatch(pa.table(columns), rejects, chunk.records)
     if total == 0:
         landing.notes.append("header row only: no records")
 
@@ -598,10 +810,12 @@ def _json_reject_reason(doc: str) -> str:
     return f"JSON value is a {type(value).__name__}, not an object"
 
 
-def _iter_lines(text: TextIO, batch_rows: int) -> Iterator[tuple[list[int], list[str]]]:
+def _iter_lines(
+    text: TextIO, batch_rows: int, limits: ReadLimits, long_lines: dict[int, int]
+) -> Iterator[tuple[list[int], list[str]]]:
     numbers: list[int] = []
     docs: list[str] = []
-    for number, line in enumerate(text, start=1):
+    for number, line in enumerate(_bounded_lines(text, limits.max_line_chars, long_lines), start=1):
         if not line.strip():
             continue
         numbers.append(number)
@@ -633,24 +847,33 @@ def _jsonl_file(
     config: ChannelConfig,
     where: str,
     batch_rows: int,
+    limits: ReadLimits,
     engine: duckdb.DuckDBPyConnection | None = None,
 ) -> LandingFile:
     choice = detect_encoding(path, config.encoding, config.fallback_encodings)
     text = stack.enter_context(open_text(path, choice.encoding))
     con = engine if engine is not None else stack.enter_context(json_engine())
     landing = LandingFile(path, config, choice, iter(()))
-    landing.batches = _jsonl_batches(con, text, landing, where, max(1, int(batch_rows * JSONL_BATCH_SHARE)))
+    landing.batches = _jsonl_batches(
+        con, text, landing, where, max(1, int(batch_rows * JSONL_BATCH_SHARE)), limits
+    )
     return landing
 
 
 def _jsonl_batches(
-    con: duckdb.DuckDBPyConnection, text: TextIO, landing: LandingFile, where: str, batch_rows: int
+    con: duckdb.DuckDBPyConnection,
+    text: TextIO,
+    landing: LandingFile,
+    where: str,
+    batch_rows: int,
+    limits: ReadLimits,
 ) -> Iterator[SourceBatch]:
     config = landing.config
     extract_sql = _jsonl_extract_sql(config, where)
     keys_sql, known = _json_keys_sql(config)
     unknown_seen: set[str] = set()
-    lines = _iter_lines(text, batch_rows)
+    long_lines: dict[int, int] = {}
+    lines = _iter_lines(text, batch_rows, limits, long_lines)
     total = 0
     first = True
     while True:
@@ -671,7 +894,9 @@ def _jsonl_batches(
         )
         ok_lines = all_lines.filter(flags)
         rejects = [
-            Reject(number, _json_reject_reason(doc), doc)
+            Reject(number, limits.line_reason(number, long_lines[number]), "", WHOLE_RECORD)
+            if number in long_lines
+            else Reject(number, _json_reject_reason(doc), _clip(doc), WHOLE_RECORD)
             for number, doc, good in zip(numbers, docs, flags.to_pylist(), strict=True)
             if not good
         ]
@@ -688,11 +913,23 @@ def _jsonl_batches(
         con.unregister("_key_lines")
         extracted = con.sql(extract_sql).to_arrow_table()
         con.unregister("_lines")
-        columns = _contract_table(
-            {c.name: extracted.column(raw_column_name(c.name)) for c in config.channel.all_columns},
-            config.channel.all_columns,
-            extracted.num_rows,
-        )
+        by_name = {c.name: extracted.column(raw_column_name(c.name)) for c in config.channel.all_columns}
+        found = _screen(by_name, extracted.num_rows, limits)
+        if found:  # a record with a bad value is quarantined whole (every row of its nested array)
+            line_of = extracted.column(SOURCE_LINE)
+            first: dict[int, tuple[int, str, str]] = {}
+            for index, name, reason in found:
+                first.setdefault(line_of[index].as_py(), (index, name, reason))
+            raw = extracted.column(RAW_RECORD)
+            rejects.extend(
+                Reject(line, f"column {name}: {reason}", _clip(raw[index].as_py()), name)
+                for line, (index, name, reason) in first.items()
+            )
+            rejects.sort(key=lambda r: r.line)
+            keep = pc.invert(pc.is_in(line_of, pa.array(list(first), pa.int64())))
+            extracted = extracted.filter(keep)
+            by_name = {c.name: extracted.column(raw_column_name(c.name)) for c in config.channel.all_columns}
+        columns = _contract_table(by_name, config.channel.all_columns, extracted.num_rows)
         columns[SOURCE_LINE] = extracted.column(SOURCE_LINE)
         columns[ITEM_INDEX] = extracted.column(ITEM_INDEX).cast(pa.int32())
         columns[RAW_RECORD] = extracted.column(RAW_RECORD)
@@ -733,12 +970,22 @@ def _check_json_required(con: duckdb.DuckDBPyConnection, config: ChannelConfig, 
 # --- Parquet ----------------------------------------------------------------------------------------
 
 
-def _as_text(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """A Parquet column as text: ISO-8601 timestamps, ``true``/``false``, numbers as written by Arrow."""
+NOT_UTF8_REASON = "bytes that are not UTF-8 text"
+
+
+def _as_text(
+    values: pa.Array | pa.ChunkedArray, undecodable: list[int] | None = None
+) -> pa.Array | pa.ChunkedArray:
+    """A Parquet column as text: ISO-8601 timestamps, ``true``/``false``, numbers as written by Arrow.
+
+    A binary value that is not UTF-8 becomes null and its row index goes into ``undecodable`` (the reader
+    quarantines that row); without the list it raises ``ReadError``.
+    """
     kind = values.type
     if pa.types.is_dictionary(kind):
         return _as_text(
-            values.dictionary_decode() if isinstance(values, pa.Array) else values.combine_chunks()
+            values.dictionary_decode() if isinstance(values, pa.Array) else values.combine_chunks(),
+            undecodable,
         )
     if pa.types.is_string(kind):
         return values
@@ -755,8 +1002,17 @@ def _as_text(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
         try:
             return values.cast(pa.string())
-        except pa.ArrowInvalid as exc:
-            raise ReadError(f"a binary column is not UTF-8 text: {exc}") from None
+        except pa.ArrowInvalid:
+            if undecodable is None:
+                raise ReadError(f"a binary column holds {NOT_UTF8_REASON}") from None
+        decoded: list[str | None] = []  # only a column that failed the vectorised cast is decoded here
+        for index, raw in enumerate(values.to_pylist()):
+            try:
+                decoded.append(None if raw is None else raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                decoded.append(None)
+                undecodable.append(index)
+        return pa.array(decoded, pa.string())
     if pa.types.is_nested(kind):
         return pa.array(
             [None if v is None else json.dumps(v, default=str) for v in values.to_pylist()], pa.string()
@@ -765,7 +1021,7 @@ def _as_text(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
 
 
 def _parquet_file(
-    stack: ExitStack, path: Path, config: ChannelConfig, where: str, batch_rows: int
+    stack: ExitStack, path: Path, config: ChannelConfig, where: str, batch_rows: int, limits: ReadLimits
 ) -> LandingFile:
     import pyarrow.parquet as pq
 
@@ -781,12 +1037,17 @@ def _parquet_file(
     landing = LandingFile(path, config, None, iter(()), drift=list(layout.drift))
     if parquet.metadata.num_rows == 0:
         landing.notes.append("no rows in the Parquet file")
-    landing.batches = _parquet_batches(parquet, names, layout, config, batch_rows)
+    landing.batches = _parquet_batches(parquet, names, layout, config, batch_rows, limits)
     return landing
 
 
 def _parquet_batches(
-    parquet: object, names: list[str], layout: ColumnLayout, config: ChannelConfig, batch_rows: int
+    parquet: object,
+    names: list[str],
+    layout: ColumnLayout,
+    config: ChannelConfig,
+    batch_rows: int,
+    limits: ReadLimits,
 ) -> Iterator[SourceBatch]:
     wanted = [names[i] for i in sorted(set(layout.positions.values()))]
     row = 0
@@ -798,14 +1059,35 @@ def _parquet_batches(
             raise ReadError(f"the Parquet file is corrupt after row {row}: {exc}") from None
         if batch is None:
             return
+        rows = batch.num_rows
+        lines: Sequence[int] = np.arange(row + 1, row + rows + 1, dtype=np.int64)
         try:
-            by_name = {name: _as_text(batch.column(names[i])) for name, i in layout.positions.items()}
-            columns = _contract_table(by_name, config.channel.all_columns, batch.num_rows)
-        except pa.ArrowInvalid as exc:  # e.g. a string column holding bytes that are not UTF-8
-            raise ReadError(f"rows {row + 1}-{row + batch.num_rows} cannot be read as text: {exc}") from None
-        columns[SOURCE_LINE] = pa.array(np.arange(row + 1, row + batch.num_rows + 1, dtype=np.int64))
-        row += batch.num_rows
-        yield SourceBatch(pa.table(columns), [], batch.num_rows)
+            undecodable: dict[str, list[int]] = {name: [] for name in layout.positions}
+            by_name = {
+                name: _as_text(batch.column(names[i]), undecodable[name])
+                for name, i in layout.positions.items()
+            }
+            found = _screen(by_name, rows, limits)
+            screened = {index for index, _, _ in found}
+            for name, indices in undecodable.items():
+                for index in indices:
+                    if index not in screened:
+                        found.append((index, name, NOT_UTF8_REASON))
+                        screened.add(index)
+            found.sort()
+            rejects = _screened_rejects(found, lines, by_name) if found else []
+            if found:
+                by_name = _without_rows(by_name, rows, [index for index, _, _ in found])
+                lines = np.delete(np.asarray(lines), [index for index, _, _ in found])
+            columns = _contract_table(by_name, config.channel.all_columns, len(lines))
+        except pa.ArrowInvalid:  # e.g. a string column holding bytes that are not UTF-8
+            raise ReadError(
+                f"rows {row + 1}-{row + rows} cannot be read as text (a text column holds bytes that are "
+                "not UTF-8)"
+            ) from None
+        columns[SOURCE_LINE] = pa.array(lines, pa.int64())
+        row += rows
+        yield SourceBatch(pa.table(columns), rejects, rows)
 
 
 # --- entry point ------------------------------------------------------------------------------------
@@ -818,6 +1100,7 @@ def open_landing_file(
     where: str | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     engine: duckdb.DuckDBPyConnection | None = None,
+    limits: ReadLimits | None = None,
 ) -> Iterator[LandingFile]:
     """Open ``path`` as a landing file of ``config``'s channel; iterate ``.batches`` inside the block.
 
@@ -827,13 +1110,14 @@ def open_landing_file(
     and ``OSError``.
     """
     label = where or str(path)
+    limits = limits or ReadLimits()
     with ExitStack() as stack:
         try:
             if config.channel.format == "jsonl":
-                landing = _jsonl_file(stack, path, config, label, batch_rows, engine)
+                landing = _jsonl_file(stack, path, config, label, batch_rows, limits, engine)
             else:
                 readers = {"csv": _csv_file, "parquet": _parquet_file}
-                landing = readers[config.channel.format](stack, path, config, label, batch_rows)
+                landing = readers[config.channel.format](stack, path, config, label, batch_rows, limits)
         except EncodingError as exc:
             raise ReadError(f"{label}: {exc}") from None
         yield landing

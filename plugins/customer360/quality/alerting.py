@@ -109,10 +109,13 @@ order by t.channel"""
 
 
 def freshness_sql(as_of_date: date, channels: tuple[str, ...], manifest: str = MANIFEST) -> str:
-    """One row per channel without any file (whatever its status) for ``as_of_date`` in the manifest."""
+    """One row per channel without any landing file (whatever its status, ignored files aside) for
+    ``as_of_date`` in the manifest."""
     day = as_of_date.isoformat()
     expected = ", ".join(f"({sql_literal(name)})" for name in channels)
-    return f"""with seen as (select channel from {manifest} where load_date = date {sql_literal(day)})
+    return f"""with seen as (
+    select channel from {manifest} where load_date = date {sql_literal(day)} and status <> 'ignored'
+)
 select expected.channel, 'no file for ' || expected.channel || ' on {day} by the run' as message
 from (values {expected}) as expected(channel)
 where expected.channel not in (select channel from seen)
