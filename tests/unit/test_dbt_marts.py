@@ -171,6 +171,7 @@ def test_given_the_layers_when_built_in_order_then_marts_wait_for_analytics_only
         "customer_category_breadth_cross_sell_candidates",
         "customer_profile_completeness_facts_and_growth",
         "customer_next_best_action_contact_cap",
+        "customer_service_summary_complaint_windows",
     ):
         assert name in unit_tests
 
