@@ -134,6 +134,10 @@ def test_given_the_layers_when_built_in_order_then_marts_wait_for_analytics_only
         "fct_support_tickets",
         "fct_interactions",
         "service_quality_daily",
+        "service_quality_weekly",
+        "product_return_rates",
+        "customer_category_breadth",
+        "customer_profile_completeness",
         "customer_service_summary",
         "customer_satisfaction",
         "satisfaction_by_segment",
@@ -160,8 +164,14 @@ def test_given_the_layers_when_built_in_order_then_marts_wait_for_analytics_only
         "satisfaction_by_segment_nps_standard_way",
         "customer_influence_score_and_hidden_gem",
         "customer_next_best_action_precedence_and_consent",
-        "customer_value_tiers_abc_gold_and_costly",
+        "customer_value_tiers_realised_value_contribution_and_warnings",
         "customer_lifecycle_stages",
+        "service_quality_weekly_percentiles_per_week_and_channel",
+        "product_return_rates_per_product_and_category",
+        "customer_category_breadth_cross_sell_candidates",
+        "customer_profile_completeness_facts_and_growth",
+        "customer_next_best_action_contact_cap",
+        "customer_service_summary_complaint_windows",
     ):
         assert name in unit_tests
 
@@ -216,7 +226,7 @@ def test_given_a_hidden_gem_without_consent_when_actions_are_chosen_then_no_chan
     code, channel, reason = rows[carla]
     assert (code, channel) == ("engage_advocate", "none")
     assert reason.startswith(
-        "influence score 87.6 at spend percentile 0.00: 3 converted referrals, 3 reviews"
+        "influence score 87.6 (percentile 1.00) at spend percentile 0.00: 3 converted referrals, 3 reviews"
     )
     assert reason.endswith("not contacted: no channel with consent and a valid address")
     assert rows[dirk] == ("no_action", "none", "no rule matched")
@@ -311,15 +321,9 @@ def test_given_window_revenue_when_tiers_are_cut_then_a_holds_the_first_80_perce
     # Anna 132.50, Bob 110.00 -> A (together 81.5%); Wang 55.00 -> B; Carla and Dirk without revenue -> C
     assert tiers["value_tier"].tolist() == ["A", "A", "B", "C", "C"]
     assert [round(s, 4) for s in tiers["cumulative_value_share"][:3]] == [0.4454, 0.8151, 1.0]
-    # gold: ceil(5% of the 3 customers with a predicted CLV) = 1, the highest CLV
-    gold = built.query(
-        "select t.customer_id from marts.customer_value_tiers as t "
-        "join marts.customer_clv as c using (customer_id) where t.is_gold"
-    )
-    best = built.query(
-        "select customer_id from marts.customer_clv order by predicted_clv_12m desc nulls last limit 1"
-    )
-    assert gold == best
+    # gold: ceil(5% of the 3 buyers) = 1, the highest realised value (Anna), whatever the predicted CLV
+    gold = built.query("select customer_id from marts.customer_value_tiers where is_gold")
+    assert gold == [(built.customer("anna.devries@example.com"),)]
 
 
 def test_given_the_fixture_when_lifecycle_and_contact_profile_build_then_stages_and_consent_are_right(
@@ -329,8 +333,9 @@ def test_given_the_fixture_when_lifecycle_and_contact_profile_build_then_stages_
     wang = built.customer("wang.xm@qq.com")
     assert stages[built.customer("anna.devries@example.com")] == "repeat"
     assert stages[wang] == "at_risk"  # last order 76 days ago
-    assert stages[built.customer("bob.smith@gmail.com")] == "churned"
-    assert stages[built.customer("carla@example.org")] == "prospect"
+    assert stages[built.customer("bob.smith@gmail.com")] == "lapsed"
+    # Carla never bought but referred, reviewed and shared: a first contact, not a mere potential
+    assert stages[built.customer("carla@example.org")] == "first_contact"
     # Wang opted in to SMS in CRM (2026-03-03) and unsubscribed on 2026-11-15: no SMS, but the desk may call
     assert built.query(
         "select sms_opt_in, is_unsubscribed, can_contact_sms, can_contact_phone_for_service "
@@ -338,12 +343,15 @@ def test_given_the_fixture_when_lifecycle_and_contact_profile_build_then_stages_
     ) == [(True, True, False, True)]
 
 
-def test_given_influence_events_when_scored_then_the_prospect_advocate_is_a_hidden_gem(built: Built) -> None:
+def test_given_influence_events_when_scored_then_the_non_buying_advocate_is_a_hidden_gem(
+    built: Built,
+) -> None:
     rows = built.query(
         "select customer_id, referrals_made, referrals_converted, reviews, followers, influence_score, "
-        "spend_percentile, is_hidden_gem from marts.customer_influence where is_hidden_gem"
+        "influence_percentile, spend_percentile, is_hidden_gem "
+        "from marts.customer_influence where is_hidden_gem"
     )
-    assert rows == [(built.customer("carla@example.org"), 4, 3, 3, 6000, 87.6, 0.0, True)]
+    assert rows == [(built.customer("carla@example.org"), 4, 3, 3, 6000, 87.6, 1.0, 0.0, True)]
     # referral_converted is an outcome, not a contact: it is not an interaction
     assert built.query("select count(*) from marts.fct_interactions where interaction_type = 'referral'") == [
         (4,)
@@ -410,9 +418,42 @@ def test_given_the_lifecycle_snapshot_when_a_date_reruns_and_a_later_date_runs_t
     assert built.query("select count(*) from snapshots.customer_lifecycle_snapshot") == before == [(5,)]
     later = built.dbt(["build", *select, *_vars("2026-12-20")])
     assert later.success, later.report()
-    # by 2026-12-20 Wang's last order (2026-09-09) is 102 days old: at_risk -> churned, dated by the run
+    # by 2026-12-20 Wang's last order (2026-09-09) is 102 days old: at_risk -> lapsed, dated by the run
     assert built.query(
         "select customer_id, cast(changed_on as varchar), from_stage, to_stage "
         "from marts.customer_lifecycle_transitions"
-    ) == [(built.customer("wang.xm@qq.com"), "2026-12-20", "at_risk", "churned")]
+    ) == [(built.customer("wang.xm@qq.com"), "2026-12-20", "at_risk", "lapsed")]
     assert built.query("select count(*) from snapshots.customer_lifecycle_snapshot") == [(6,)]
+
+
+def test_given_a_customer_id_merged_away_when_the_next_date_runs_then_its_current_lifecycle_row_is_closed(
+    built: Built,
+) -> None:
+    # GIVEN the lifecycle history up to 2026-12-20, and Dirk's id merged away before 2026-12-21 (his row
+    # leaves dim_customers, as when identity resolution merges him into another customer)
+    dirk = built.customer("dirk@example.nl")
+    with duckdb.connect(str(built.path)) as con:
+        con.execute(
+            "create table main.dirk_backup as select * from marts.dim_customers where customer_id = ?", [dirk]
+        )
+        con.execute("delete from marts.dim_customers where customer_id = ?", [dirk])
+    try:
+        # WHEN lifecycle and its snapshot run for 2026-12-21
+        later = built.dbt(
+            ["build", "--select", "customer_lifecycle", "customer_lifecycle_snapshot", *_vars("2026-12-21")]
+        )
+        assert later.success, later.report()
+        # THEN his current row is closed by that run's date, and the current rows are the customers again
+        assert built.query(
+            "select cast(dbt_valid_to as varchar) from snapshots.customer_lifecycle_snapshot "
+            f"where customer_id = '{dirk}'"
+        ) == [("2026-12-21",)]
+        current, customers = built.query(
+            "select (select count(*) from snapshots.customer_lifecycle_snapshot where dbt_valid_to is null), "
+            "(select count(*) from marts.customer_lifecycle)"
+        )[0]
+        assert current == customers == 4
+    finally:
+        with duckdb.connect(str(built.path)) as con:
+            con.execute("insert into marts.dim_customers select * from main.dirk_backup")
+            con.execute("drop table main.dirk_backup")

@@ -134,7 +134,7 @@ def test_given_staging_built_when_marts_layer_builds_then_marts_and_tests_pass_w
     for name in (
         "golden_record_survivorship",
         "fct_orders_net_amount_with_return",
-        "customer_rfm_ties_and_segments",
+        "customer_rfm_equal_values_get_equal_scores",
         "int_source_records_changed_new_dated_and_moved",
         "int_source_records_changed_after_one_staging_build",
     ):
@@ -306,9 +306,12 @@ def test_given_fixture_orders_when_rfm_builds_then_scores_cells_and_segments_fol
     }
     # Anna: 3 purchase days (web 10-01, store 11-01 net of its return, web 11-20); 62.50 + 35.00 + 15.00.
     assert rows[anna][:2] == (4, 3) and float(rows[anna][2]) == 112.5
-    assert rows[anna][3:] == ("333", "Need attention")
-    # Bob: one completed order; the cancelled, returned and pending ones do not count.
+    # ... the best of the three on every measure: percent_rank 1, so 5 (customer_rfm.yml)
+    assert rows[anna][3:] == ("555", "Champions")
+    # Bob: one completed order; the cancelled, returned and pending ones do not count. The oldest purchase
+    # (R 1), the fewest purchase days (F 1) and the middle revenue of three (percent_rank 0.5: M 3).
     assert rows[bob][:2] == (254, 1) and float(rows[bob][2]) == 110.0
+    assert rows[bob][3:] == ("113", "Lost")
     assert len(rows) == 3  # Carla and Dirk never bought
 
 

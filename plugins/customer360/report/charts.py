@@ -20,12 +20,13 @@ TIER_COLOURS = {
     "C": "rgba(140, 140, 140, 0.10)",
 }
 STAGE_COLOURS = {
-    "prospect": "#9aa5b1",
+    "potential": "#c5ccd3",
+    "first_contact": "#9aa5b1",
     "first_purchase": "#7fb3d5",
     "repeat": "#2e7dc8",
     "loyal": "#1d4f91",
     "at_risk": "#f2b134",
-    "churned": "#d9534f",
+    "lapsed": "#d9534f",
     "reactivated": "#4caf7d",
 }
 OTHER_COLOUR = "#b0b0b0"

@@ -11,12 +11,13 @@ from typing import Any
 
 # Lifecycle stages in the order a customer moves through them (docs/architecture.md, customer_lifecycle).
 LIFECYCLE_STAGES: tuple[str, ...] = (
-    "prospect",
+    "potential",
+    "first_contact",
     "first_purchase",
     "repeat",
     "loyal",
     "at_risk",
-    "churned",
+    "lapsed",
     "reactivated",
 )
 CHURN_BANDS: tuple[str, ...] = ("low", "medium", "high")
@@ -179,8 +180,9 @@ def churn_by_segment(con: Any) -> Any:
 def service_daily(con: Any) -> Any:
     """Complaints and tickets per day over all channels and categories, with FCR and SLA adherence rates.
 
-    A day's rate is the average of its channel × category rates weighted by tickets resolved (the rates'
-    denominator); days without resolved tickets have no rate.
+    A day's rate is the average of its channel × category rates weighted by each rate's denominator
+    (tickets resolved for FCR; tickets whose SLA is decided, open breaches included, for SLA adherence);
+    days without such tickets have no rate.
     """
     return con.execute(
         """
@@ -190,8 +192,8 @@ def service_daily(con: Any) -> Any:
             sum(tickets_opened) as tickets_opened,
             sum(fcr_rate * tickets_resolved)
                 / nullif(sum(tickets_resolved) filter (where fcr_rate is not null), 0) as fcr_rate,
-            sum(sla_adherence_rate * tickets_resolved)
-                / nullif(sum(tickets_resolved) filter (where sla_adherence_rate is not null), 0)
+            sum(sla_adherence_rate * tickets_sla_judged)
+                / nullif(sum(tickets_sla_judged) filter (where sla_adherence_rate is not null), 0)
                 as sla_adherence_rate
         from service_quality_daily
         where service_date is not null

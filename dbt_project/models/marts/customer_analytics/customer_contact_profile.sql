@@ -6,6 +6,9 @@
 -- contacts_90d: interactions other than orders (tickets, survey answers, marketing and social events, in
 -- both directions) in (D-90, D]; contact_frequency_per_30d: the same over the contact window, per 30 days;
 -- last_contact_at: the latest of them.
+-- marketing_contacts_30d: our sends (interaction_type 'send') in (D-30, D]; is_at_contact_cap when they
+-- reach var contact_cap_per_30_days: customer_next_best_action then holds back sales and relationship
+-- contact (service contact is not capped).
 -- Consent: email_opt_in / sms_opt_in from the customer's latest CRM version (false without one).
 -- is_unsubscribed: an `unsubscribe` event after that version (any unsubscribe when there is no CRM version)
 -- revokes marketing by email and SMS alike. can_contact_email = opted in, not unsubscribed, not deleted
@@ -53,10 +56,18 @@ contacts as (
         sum(
             case when interaction_date >= {{ days_after(as_of_date(), 1 - window_days) }} then 1 else 0 end
         ) as contacts_in_window,
+        sum(
+            case
+                when interaction_type = 'send' and interaction_date >= {{ days_after(as_of_date(), -29) }}
+                    then 1
+                else 0
+            end
+        ) as marketing_contacts_30d,
         max(interaction_at) as last_contact_at
     from interactions
     where customer_id is not null
         and interaction_type <> 'order'
+        and interaction_date <= {{ as_of_date() }}
     group by customer_id
 ),
 
@@ -98,6 +109,9 @@ final as (
         cast(coalesce(contacts.contacts_in_window, 0) * 30.0 / {{ window_days }} as double precision)
             as contact_frequency_per_30d,
         contacts.last_contact_at,
+        cast(coalesce(contacts.marketing_contacts_30d, 0) as integer) as marketing_contacts_30d,
+        coalesce(contacts.marketing_contacts_30d, 0) >= {{ var('contact_cap_per_30_days') | int }}
+            as is_at_contact_cap,
         consent.email_opt_in,
         consent.sms_opt_in,
         consent.is_unsubscribed,

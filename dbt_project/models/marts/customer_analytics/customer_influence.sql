@@ -6,10 +6,12 @@
 -- referrals_made 0.15/5, reviews 0.15/5, followers 0.20/5000, shares 0.10/10, social_mentions 0.10/10).
 -- The log scale makes the first referral count more than the tenth; the cap stops one component (a
 -- celebrity's follower count) from carrying the score alone.
--- spend_percentile: percent_rank (0 = lowest, 1 = highest) of net revenue in the RFM window among all
--- customers of dim_customers, customers without revenue at 0; ties share a rank.
--- is_hidden_gem: spend_percentile <= var hidden_gem_max_spend_percentile and influence_score >=
--- var hidden_gem_min_influence_score.
+-- spend_percentile: percent_rank (0 = lowest, 1 = highest) of net revenue in the RFM window among the
+-- customers who bought in it; customers without revenue at 0 (they spent less than every buyer); ties
+-- share a rank.
+-- influence_percentile: percent_rank of influence_score among all customers of dim_customers.
+-- is_hidden_gem: spend_percentile <= var hidden_gem_max_spend_percentile and influence_percentile >=
+-- var hidden_gem_min_influence_percentile, with some influence (influence_score > 0).
 
 {%- set components = var('influence_components') %}
 {%- set window_days = var('influence_window_days') | int %}
@@ -48,7 +50,8 @@ counted as (
         cast(coalesce(activity.followers, 0) as bigint) as followers,
         cast(coalesce(activity.shares, 0) as integer) as shares,
         cast(coalesce(activity.social_mentions, 0) as integer) as social_mentions,
-        coalesce(customer_rfm.monetary, 0) as window_net_revenue
+        coalesce(customer_rfm.monetary, 0) as window_net_revenue,
+        coalesce(customer_rfm.monetary, 0) > 0 as is_buyer
     from customers
     left join activity
         on customers.customer_id = activity.customer_id
@@ -66,8 +69,20 @@ scored as (
             ){{ ' +' if not loop.last }}
             {%- endfor %}
         ) as influence_score,
-        percent_rank() over (order by window_net_revenue) as spend_percentile
+        case
+            when is_buyer then percent_rank() over (partition by is_buyer order by window_net_revenue)
+            else 0
+        end as spend_percentile
     from counted
+),
+
+-- ranked on the score as published (one decimal), so customers shown with equal scores rank equally
+ranked as (
+    select
+        *,
+        round(cast(influence_score as numeric), 1) as rounded_influence_score,
+        percent_rank() over (order by round(cast(influence_score as numeric), 1)) as influence_percentile
+    from scored
 ),
 
 final as (
@@ -80,12 +95,14 @@ final as (
         followers,
         shares,
         social_mentions,
-        cast(round(cast(influence_score as numeric), 1) as double precision) as influence_score,
+        cast(rounded_influence_score as double precision) as influence_score,
+        cast(influence_percentile as double precision) as influence_percentile,
         cast(spend_percentile as double precision) as spend_percentile,
         cast(spend_percentile as double precision) <= {{ var('hidden_gem_max_spend_percentile') }}
-            and round(cast(influence_score as numeric), 1) >= {{ var('hidden_gem_min_influence_score') }}
+            and cast(influence_percentile as double precision) >= {{ var('hidden_gem_min_influence_percentile') }}
+            and rounded_influence_score > 0
             as is_hidden_gem
-    from scored
+    from ranked
 )
 
 select * from final

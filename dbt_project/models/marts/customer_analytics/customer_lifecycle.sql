@@ -1,8 +1,13 @@
 -- Each customer's lifecycle stage on the as-of date, from their purchase days (revenue orders, one per
--- customer and day: int_customer_purchase_days). Rules, first match wins (h = var churn_horizon_days):
+-- customer and day: int_customer_purchase_days) and, before a purchase, their own contacts
+-- (customer-initiated interactions of fct_interactions other than orders). Rules, first match wins
+-- (h = var churn_horizon_days):
 --
---   prospect        no purchase day yet (known from CRM, a ticket, a survey or marketing)
---   churned         no purchase in the last h days (days_since_last_order >= h; the churn label's rule)
+--   potential       no purchase day and no contact from the customer yet (known from CRM, third-party data
+--                   or our own sends only)
+--   first_contact   no purchase day yet, but the customer contacted us (a ticket, a survey answer, a visit,
+--                   an open or click, a review, share, mention or referral)
+--   lapsed          no purchase in the last h days (days_since_last_order >= h; the churn label's rule)
 --   reactivated     bought in the last var lifecycle_reactivation_days days after a gap of at least h days
 --                   between two purchase days
 --   at_risk         last purchase h/2 to h days ago (half the horizon passed without an order)
@@ -11,7 +16,7 @@
 --                   less than h/2 days ago
 --   repeat          two or more purchase days, the last less than h/2 days ago
 --
--- DECISION: "recent" is half the churn horizon so that at_risk is the warning band before churned; loyal
+-- DECISION: "recent" is half the churn horizon so that at_risk is the warning band before lapsed; loyal
 -- counts purchase days in the RFM window (not ever) so that loyalty has to be current.
 
 {%- set horizon = var('churn_horizon_days') | int %}
@@ -22,6 +27,20 @@ with
 customers as (select * from {{ ref('dim_customers') }}),
 
 purchase_days as (select * from {{ ref('int_customer_purchase_days') }}),
+
+interactions as (select * from {{ ref('fct_interactions') }}),
+
+first_contacts as (
+    select
+        customer_id,
+        min(interaction_date) as first_contact_date
+    from interactions
+    where customer_id is not null
+        and is_customer_initiated
+        and interaction_type <> 'order'
+        and interaction_date <= {{ as_of_date() }}
+    group by customer_id
+),
 
 purchase_gaps as (
     select
@@ -70,18 +89,22 @@ measured as (
         per_customer.window_purchase_days,
         per_customer.reactivated_on,
         per_customer.reactivation_gap_days,
+        first_contacts.first_contact_date,
         {{ dbt.datediff('per_customer.last_order_date', as_of_date(), 'day') }} as days_since_last_order
     from customers
     left join per_customer
         on customers.customer_id = per_customer.customer_id
+    left join first_contacts
+        on customers.customer_id = first_contacts.customer_id
 ),
 
 staged as (
     select
         *,
         case
-            when purchase_days is null then 'prospect'
-            when days_since_last_order >= {{ horizon }} then 'churned'
+            when purchase_days is null and first_contact_date is null then 'potential'
+            when purchase_days is null then 'first_contact'
+            when days_since_last_order >= {{ horizon }} then 'lapsed'
             when reactivated_on is not null then 'reactivated'
             when days_since_last_order * 2 >= {{ horizon }} then 'at_risk'
             when purchase_days = 1 then 'first_purchase'
@@ -97,7 +120,10 @@ final as (
         {{ as_of_date() }} as as_of_date,
         lifecycle_stage,
         case lifecycle_stage
-            when 'prospect' then 'no revenue order yet'
+            when 'potential' then 'no contact from the customer and no revenue order yet'
+            when 'first_contact' then {{ dbt.concat([
+                "'first contact on '", dbt.cast('first_contact_date', dbt.type_string()), "', no revenue order yet'",
+            ]) }}
             when 'reactivated' then {{ dbt.concat([
                 "'ordered again on '", dbt.cast('reactivated_on', dbt.type_string()),
                 "' after '", dbt.cast('reactivation_gap_days', dbt.type_string()), "' days without an order'",
@@ -109,6 +135,7 @@ final as (
                 dbt.cast('window_purchase_days', dbt.type_string()),
             ]) }}
         end as stage_reason,
+        first_contact_date,
         cast(days_since_last_order as integer) as days_since_last_order,
         cast(coalesce(order_count, 0) as integer) as order_count
     from staged

@@ -6,13 +6,30 @@ with
 
 snapshot as (select * from {{ ref('customer_lifecycle_snapshot') }}),
 
+-- history recorded before the stages were renamed (prospect -> potential, churned -> lapsed) reads with
+-- today's names, so the rename itself is not a transition; a period closed on the day it opened (a rerun
+-- of that date replaced it) never held
+named_periods as (
+    select
+        customer_id,
+        dbt_valid_from,
+        case lifecycle_stage
+            when 'prospect' then 'potential'
+            when 'churned' then 'lapsed'
+            else lifecycle_stage
+        end as lifecycle_stage
+    from snapshot
+    where dbt_valid_to is null
+        or dbt_valid_to > dbt_valid_from
+),
+
 stage_periods as (
     select
         customer_id,
         cast(dbt_valid_from as date) as valid_from_date,
         lifecycle_stage,
         lag(lifecycle_stage) over (partition by customer_id order by dbt_valid_from) as previous_stage
-    from snapshot
+    from named_periods
     where cast(dbt_valid_from as date) <= {{ as_of_date() }}
 ),
 

@@ -1,5 +1,6 @@
 -- RFM as of the as-of date over the window (as_of_date - rfm_window_days, as_of_date]. Quintile scores
--- with ntile(5); ties are split deterministically by customer_id (see the YAML).
+-- by value: a customer's score is 1 + floor(5 x the share of customers with a worse value), so equal
+-- values always get equal scores and no id takes part (see the YAML).
 
 with
 
@@ -24,16 +25,29 @@ customer_values as (
     group by customer_id
 ),
 
+-- percent_rank() = (rank - 1) / (n - 1): tied values share it
+ranked as (
+    select
+        customer_id,
+        recency_days,
+        frequency,
+        monetary,
+        percent_rank() over (order by recency_days desc) as recency_rank,
+        percent_rank() over (order by frequency) as frequency_rank,
+        percent_rank() over (order by monetary) as monetary_rank
+    from customer_values
+),
+
 scored as (
     select
         customer_id,
         recency_days,
         frequency,
         monetary,
-        ntile(5) over (order by recency_days desc, customer_id) as r_score,
-        ntile(5) over (order by frequency, customer_id) as f_score,
-        ntile(5) over (order by monetary, customer_id) as m_score
-    from customer_values
+        cast(least(5, 1 + floor(5 * recency_rank)) as integer) as r_score,
+        cast(least(5, 1 + floor(5 * frequency_rank)) as integer) as f_score,
+        cast(least(5, 1 + floor(5 * monetary_rank)) as integer) as m_score
+    from ranked
 ),
 
 scored_cells as (

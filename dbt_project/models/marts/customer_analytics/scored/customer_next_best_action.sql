@@ -8,8 +8,11 @@
 --    when allowed, else 'none'. Allowed: email when customer_contact_profile.can_contact_email, sms when
 --    can_contact_sms (opt-in, not unsubscribed, valid address, not deleted); phone only for service actions
 --    (a call about the customer's own ticket is not marketing) and only with a valid phone; internal and
---    none actions never contact. An action that may contact but finds no allowed channel keeps its code
---    with contact_channel 'none', and `reason` says the customer is not to be contacted and why.
+--    none actions never contact. Sales and relationship contact also waits while the customer is at the
+--    contact cap (customer_contact_profile.is_at_contact_cap: var contact_cap_per_30_days of our sends in
+--    30 days); service contact is not capped. An action that may contact but finds no allowed channel
+--    keeps its code with contact_channel 'none', and `reason` says the customer is not to be contacted
+--    and why.
 
 {%- set recovery_days = var('service_recovery_days') | int %}
 {%- set recent_days = var('satisfaction_recent_days') | int %}
@@ -38,7 +41,7 @@ influence as (select * from {{ ref('customer_influence') }}),
 
 contact_profile as (select * from {{ ref('customer_contact_profile') }}),
 
-order_lines as (select * from {{ ref('fct_order_lines') }}),
+category_breadth as (select * from {{ ref('customer_category_breadth') }}),
 
 rules_in_force as (
     select *
@@ -76,27 +79,6 @@ open_complaints as (
         and not is_resolved
 ),
 
-window_categories as (
-    select distinct
-        customer_id,
-        category
-    from order_lines
-    where customer_id is not null
-        and is_revenue
-        and category is not null
-        and ordered_date >= {{ rfm_window_start_date() }}
-        and ordered_date <= {{ as_of_date() }}
-),
-
-categories as (
-    select
-        customer_id,
-        count(*) as category_count,
-        {{ dbt.listagg('category', "', '", 'order by category') }} as category_list
-    from window_categories
-    group by customer_id
-),
-
 facts as (
     select
         customers.customer_id,
@@ -126,15 +108,19 @@ facts as (
         customer_rfm.rfm_segment,
         influence.influence_score,
         influence.spend_percentile,
+        influence.influence_percentile,
         influence.is_hidden_gem,
         influence.referrals_converted,
         influence.reviews,
-        coalesce(categories.category_count, 0) as category_count,
-        categories.category_list,
+        category_breadth.categories_bought as category_count,
+        category_breadth.category_list,
+        category_breadth.is_cross_sell_candidate,
         contact_profile.can_contact_email,
         contact_profile.can_contact_sms,
         contact_profile.can_contact_phone_for_service,
-        contact_profile.is_unsubscribed
+        contact_profile.is_unsubscribed,
+        contact_profile.is_at_contact_cap,
+        contact_profile.marketing_contacts_30d
     from customers
     left join recent_breaches
         on customers.customer_id = recent_breaches.customer_id
@@ -154,8 +140,8 @@ facts as (
         on customers.customer_id = customer_rfm.customer_id
     inner join influence
         on customers.customer_id = influence.customer_id
-    left join categories
-        on customers.customer_id = categories.customer_id
+    inner join category_breadth
+        on customers.customer_id = category_breadth.customer_id
     inner join contact_profile
         on customers.customer_id = contact_profile.customer_id
 ),
@@ -167,11 +153,10 @@ conditions as (
             or open_complaint_ticket_id is not null
             or recent_csat <= {{ var('low_csat_max_score') | int }}
             or recent_nps_category = 'detractor' as matches_service_recovery,
-        lifecycle_stage in ('at_risk', 'churned') and (value_tier = 'A' or is_gold) as matches_win_back,
+        lifecycle_stage in ('at_risk', 'lapsed') and (value_tier = 'A' or is_gold) as matches_win_back,
         coalesce(rfm_segment = 'Champions', false) or is_gold as matches_vip_care,
         is_hidden_gem as matches_engage_advocate,
-        category_count between 1 and {{ var('cross_sell_max_categories') | int }}
-            and lifecycle_stage <> 'churned' as matches_cross_sell,
+        is_cross_sell_candidate and lifecycle_stage <> 'lapsed' as matches_cross_sell,
         lifecycle_stage = 'first_purchase' or coalesce(rfm_segment = 'New', false) as matches_nurture_new,
         is_costly and value_tier = 'C' as matches_reduce_cost,
         true as matches_no_action
@@ -209,7 +194,8 @@ evidence as (
             ]) }} end
         ) as vip_care_evidence,
         {{ dbt.concat([
-            "'influence score '", amount_text('influence_score', 1), "' at spend percentile '",
+            "'influence score '", amount_text('influence_score', 1), "' (percentile '",
+            amount_text('influence_percentile'), "') at spend percentile '",
             amount_text('spend_percentile'), "': '", as_text('referrals_converted'), "' converted referrals, '",
             as_text('reviews'), "' reviews'",
         ]) }} as engage_advocate_evidence,
@@ -267,8 +253,10 @@ channels as (
     select
         *,
         action_kind in ('service', 'sales', 'relationship') as may_contact,
+        action_kind in ('sales', 'relationship') and is_at_contact_cap as is_held_by_cap,
         case
             when action_kind not in ('service', 'sales', 'relationship') then 'none'
+            when action_kind in ('sales', 'relationship') and is_at_contact_cap then 'none'
             when preferred_channel = 'email' and can_contact_email then 'email'
             when preferred_channel = 'sms' and can_contact_sms then 'sms'
             when preferred_channel = 'phone' and action_kind = 'service' and can_contact_phone_for_service
@@ -289,6 +277,10 @@ final as (
         action_code,
         action_name,
         case
+            when is_held_by_cap then {{ dbt.concat([
+                "evidence_text", "'; not contacted now: '", as_text('marketing_contacts_30d'),
+                "' marketing contacts in the last 30 days reach the cap of " ~ var('contact_cap_per_30_days') ~ "'",
+            ]) }}
             when may_contact and contact_channel = 'none' then {{ dbt.concat([
                 "evidence_text",
                 "case when is_unsubscribed then '; not contacted: the customer unsubscribed' "

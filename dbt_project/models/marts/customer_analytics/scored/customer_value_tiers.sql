@@ -1,19 +1,21 @@
--- A/B/C value tiers, gold and costly customers as of the as-of date (every customer of dim_customers).
+-- Value by realised revenue, contribution and warning signs per customer of dim_customers as of the as-of
+-- date (definitions and reasons in the YAML). Equal values always get the same tier and flags: no
+-- ordering by customer_id takes part in any of them.
 --
--- Value basis: net revenue in the RFM window (customer_rfm.monetary; 0 without a purchase in the window).
--- Customers are ordered by value, highest first, ties by customer_id; cumulative_value_share is the share
--- of all positive value held by the customer and everyone before them. Tier by the share held *before*
--- the customer: A while it is below var tier_a_share (so A is the smallest group holding at least 80% of
--- value), B while below tier_a_share + tier_b_share, else C. Customers without positive value are C.
--- Gold: the top var gold_share of customers with a positive predicted 12-month CLV (customer_clv), at least
--- one when anyone has such a CLV: rank <= ceil(gold_share x that count), ties by customer_id.
--- Costly: (1) bought before but no revenue order for var costly_inactive_days days, or (2) service cost in
--- the RFM window - tickets opened x var cost_per_ticket + returned amount - above the margin earned in the
--- window. costly_reason says which, with the figures.
+-- value_amount: net revenue in the RFM window (customer_rfm.monetary, the last 12 months; 0 without a
+-- purchase). A/B/C by the share of all positive value held by the customers with a higher value: A while
+-- below var tier_a_share, B while below tier_a_share + tier_b_share, else C (ties share one tier).
+-- Gold: rank by value_amount <= ceil(var gold_share x buyers in the window) (ties at the edge all gold).
+-- predicted_clv_12m sits beside it; rising: predicted CLV in the top (1 - var rising_min_clv_percentile)
+-- of the customers with a prediction, while the realised value is tier C.
+-- Contribution in the window: margin (net revenue after discounts and returns, minus the cost of the
+-- units kept) - tickets opened x var cost_per_ticket. Costly: contribution below zero.
+-- Declining top customer: gold by the value of the prior period, and the recent period's value below
+-- (1 - var decline_min_drop) x that value; both periods last least(365, data span / 2) days.
+-- Complaining top customer: tier A with at least var top_complaints_min complaints in the last 365 days.
 
 {%- set tier_a = var('tier_a_share') %}
 {%- set tier_b = var('tier_b_share') %}
-{%- set inactive_days = var('costly_inactive_days') | int %}
 {%- set cost_per_ticket = var('cost_per_ticket') %}
 
 with
@@ -24,41 +26,81 @@ customer_rfm as (select * from {{ ref('customer_rfm') }}),
 
 customer_clv as (select * from {{ ref('customer_clv') }}),
 
+purchase_days as (select * from {{ ref('int_customer_purchase_days') }}),
+
 orders as (select * from {{ ref('fct_orders') }}),
 
 tickets as (select * from {{ ref('fct_support_tickets') }}),
 
-window_orders as (
+service_summary as (select * from {{ ref('customer_service_summary') }}),
+
+-- the data's span: from the first order delivered (any customer) to the as-of date
+data_span as (
     select
-        customer_id,
-        sum(case when is_revenue then coalesce(margin_amount, 0) else 0 end) as window_margin,
-        sum(returned_amount) as window_returned_amount
+        cast(
+            greatest(coalesce(min(ordered_date), {{ as_of_date() }}), {{ rfm_window_start_date() }}) as date
+        ) as window_start,
+        cast(
+            floor(({{ dbt.datediff('min(ordered_date)', as_of_date(), 'day') }} + 1) / 2.0) as integer
+        ) as half_span_days
     from orders
-    where customer_id is not null
-        and ordered_date >= {{ rfm_window_start_date() }}
-        and ordered_date <= {{ as_of_date() }}
-    group by customer_id
+    where ordered_date <= {{ as_of_date() }}
 ),
 
-last_orders as (
+periods as (
     select
-        customer_id,
-        max(ordered_date) as last_order_date
-    from orders
-    where customer_id is not null
-        and is_revenue
-        and ordered_date <= {{ as_of_date() }}
-    group by customer_id
+        window_start,
+        {{ dbt.datediff('window_start', as_of_date(), 'day') }} + 1 as window_days,
+        least(365, half_span_days) as period_days
+    from data_span
+),
+
+window_margin as (
+    select
+        purchase_days.customer_id,
+        sum(coalesce(purchase_days.margin_amount, 0)) as margin_amount
+    from purchase_days
+    cross join periods
+    where purchase_days.purchase_date >= periods.window_start
+        and purchase_days.purchase_date <= {{ as_of_date() }}
+    group by purchase_days.customer_id
 ),
 
 window_tickets as (
     select
-        customer_id,
-        count(*) as window_tickets
+        tickets.customer_id,
+        count(*) as ticket_count
     from tickets
-    where customer_id is not null
-        and cast(opened_at as date) >= {{ rfm_window_start_date() }}
-    group by customer_id
+    cross join periods
+    where tickets.customer_id is not null
+        and cast(tickets.opened_at as date) >= periods.window_start
+        and cast(tickets.opened_at as date) <= {{ as_of_date() }}
+    group by tickets.customer_id
+),
+
+period_values as (
+    select
+        purchase_days.customer_id,
+        sum(
+            case
+                when purchase_days.purchase_date > {{ dbt.dateadd('day', '-2 * periods.period_days', as_of_date()) }}
+                    and purchase_days.purchase_date <= {{ dbt.dateadd('day', '-periods.period_days', as_of_date()) }}
+                    then purchase_days.net_amount
+                else 0
+            end
+        ) as prior_period_value,
+        sum(
+            case
+                when purchase_days.purchase_date > {{ dbt.dateadd('day', '-periods.period_days', as_of_date()) }}
+                    and purchase_days.purchase_date <= {{ as_of_date() }}
+                    then purchase_days.net_amount
+                else 0
+            end
+        ) as recent_period_value
+    from purchase_days
+    cross join periods
+    where periods.period_days > 0
+    group by purchase_days.customer_id
 ),
 
 valued as (
@@ -66,58 +108,86 @@ valued as (
         customers.customer_id,
         coalesce(customer_rfm.monetary, 0) as value_amount,
         case when customer_rfm.monetary > 0 then customer_rfm.monetary else 0 end as positive_value,
+        case when period_values.prior_period_value > 0 then period_values.prior_period_value else 0 end
+            as positive_prior_value,
+        coalesce(period_values.prior_period_value, 0) as prior_period_value,
+        coalesce(period_values.recent_period_value, 0) as recent_period_value,
         customer_clv.predicted_clv_12m,
-        last_orders.last_order_date,
-        coalesce(window_orders.window_margin, 0) as window_margin,
-        coalesce(window_orders.window_returned_amount, 0) as window_returned_amount,
-        coalesce(window_tickets.window_tickets, 0) as window_tickets
+        coalesce(window_margin.margin_amount, 0) as margin_amount,
+        coalesce(window_tickets.ticket_count, 0) as ticket_count,
+        coalesce(service_summary.complaints_12m, 0) as complaints_12m
     from customers
     left join customer_rfm
         on customers.customer_id = customer_rfm.customer_id
     left join customer_clv
         on customers.customer_id = customer_clv.customer_id
-    left join window_orders
-        on customers.customer_id = window_orders.customer_id
-    left join last_orders
-        on customers.customer_id = last_orders.customer_id
+    left join period_values
+        on customers.customer_id = period_values.customer_id
+    left join window_margin
+        on customers.customer_id = window_margin.customer_id
     left join window_tickets
         on customers.customer_id = window_tickets.customer_id
+    left join service_summary
+        on customers.customer_id = service_summary.customer_id
 ),
 
+-- running sums over whole tie groups (range frame: equal values are peers), so ties share a tier
 ranked as (
     select
         *,
         sum(positive_value) over (
-            order by positive_value desc, customer_id rows between unbounded preceding and current row
+            order by positive_value desc range between unbounded preceding and current row
         ) as cumulative_value,
+        sum(positive_value) over (partition by positive_value) as tie_value,
         sum(positive_value) over () as total_value,
+        rank() over (order by positive_value desc) as value_rank,
+        sum(case when positive_value > 0 then 1 else 0 end) over () as buyers,
+        rank() over (order by positive_prior_value desc) as prior_value_rank,
+        sum(case when positive_prior_value > 0 then 1 else 0 end) over () as prior_buyers,
         case
-            when predicted_clv_12m > 0
-                then row_number() over (
-                    order by case when predicted_clv_12m > 0 then 0 else 1 end, predicted_clv_12m desc, customer_id
+            when predicted_clv_12m is not null
+                then percent_rank() over (
+                    partition by case when predicted_clv_12m is null then 0 else 1 end
+                    order by predicted_clv_12m
                 )
-        end as clv_rank,
-        sum(case when predicted_clv_12m > 0 then 1 else 0 end) over () as clv_customers,
-        window_tickets * {{ cost_per_ticket }} + window_returned_amount as service_cost
+        end as predicted_clv_percentile,
+        margin_amount - ticket_count * {{ cost_per_ticket }} as contribution
     from valued
 ),
 
 tiered as (
     select
-        *,
+        ranked.*,
+        periods.window_days,
+        periods.period_days,
         case when total_value > 0 then cast(cumulative_value as double precision) / total_value end
             as cumulative_value_share,
         case
             when positive_value <= 0 or total_value <= 0 then 'C'
-            when (cumulative_value - positive_value) < {{ tier_a }} * total_value then 'A'
-            when (cumulative_value - positive_value) < ({{ tier_a }} + {{ tier_b }}) * total_value then 'B'
+            when (cumulative_value - tie_value) < {{ tier_a }} * total_value then 'A'
+            when (cumulative_value - tie_value) < ({{ tier_a }} + {{ tier_b }}) * total_value then 'B'
             else 'C'
         end as value_tier,
-        coalesce(clv_rank <= ceil({{ var('gold_share') }} * clv_customers), false) as is_gold,
-        last_order_date is not null
-            and last_order_date <= {{ days_after(as_of_date(), -inactive_days) }} as is_inactive,
-        service_cost > 0 and service_cost > window_margin as is_service_costly
+        positive_prior_value > 0
+            and prior_value_rank <= ceil({{ var('gold_share') }} * prior_buyers) as was_gold_prior_period,
+        positive_value > 0 and value_rank <= ceil({{ var('gold_share') }} * buyers) as is_gold
     from ranked
+    cross join periods
+),
+
+flagged as (
+    select
+        *,
+        coalesce(
+            predicted_clv_percentile >= {{ var('rising_min_clv_percentile') }} and value_tier = 'C', false
+        ) as is_rising,
+        contribution < 0 as is_costly,
+        was_gold_prior_period
+            and recent_period_value < (1 - {{ var('decline_min_drop') }}) * prior_period_value
+            as is_declining_top_customer,
+        value_tier = 'A' and complaints_12m >= {{ var('top_complaints_min') | int }}
+            as is_complaining_top_customer
+    from tiered
 ),
 
 final as (
@@ -129,29 +199,28 @@ final as (
         value_tier,
         cast(cumulative_value_share as double precision) as cumulative_value_share,
         is_gold,
-        is_inactive or is_service_costly as is_costly,
-        nullif(
-            concat_ws(
-                '; ',
-                case
-                    when is_inactive then {{ dbt.concat([
-                        "'no order for " ~ inactive_days ~ " days or more (last order '",
-                        dbt.cast('last_order_date', dbt.type_string()), "')'",
-                    ]) }}
-                end,
-                case
-                    when is_service_costly then {{ dbt.concat([
-                        "'service cost '", dbt.cast('cast(service_cost as decimal(18, 2))', dbt.type_string()),
-                        "' ('", dbt.cast('window_tickets', dbt.type_string()), "' tickets x " ~ cost_per_ticket ~ " + returns '",
-                        dbt.cast('cast(window_returned_amount as decimal(18, 2))', dbt.type_string()),
-                        "') above margin '", dbt.cast('cast(window_margin as decimal(18, 2))', dbt.type_string()),
-                        "' in the last " ~ var('rfm_window_days') ~ " days'",
-                    ]) }}
-                end
-            ),
-            ''
-        ) as costly_reason
-    from tiered
+        cast(predicted_clv_12m as double precision) as predicted_clv_12m,
+        cast(predicted_clv_percentile as double precision) as predicted_clv_percentile,
+        is_rising,
+        cast(window_days as integer) as contribution_window_days,
+        cast(margin_amount as decimal(18, 2)) as margin_amount,
+        cast(ticket_count * {{ cost_per_ticket }} as decimal(18, 2)) as service_cost,
+        cast(contribution as decimal(18, 2)) as contribution,
+        is_costly,
+        case
+            when is_costly then {{ dbt.concat([
+                "'contribution '", amount_text('contribution'), "' in the last '", as_text('window_days'),
+                "' days: margin '", amount_text('margin_amount'), "' after discounts and returns, service cost '",
+                amount_text('ticket_count * ' ~ cost_per_ticket), "' ('", as_text('ticket_count'), "' tickets)'",
+            ]) }}
+        end as costly_reason,
+        cast(period_days as integer) as comparison_period_days,
+        cast(prior_period_value as decimal(18, 2)) as prior_period_value,
+        cast(recent_period_value as decimal(18, 2)) as recent_period_value,
+        coalesce(is_declining_top_customer, false) as is_declining_top_customer,
+        cast(complaints_12m as integer) as complaints_12m,
+        is_complaining_top_customer
+    from flagged
 )
 
 select * from final
