@@ -106,12 +106,17 @@ def load_clv_models(con: duckdb.DuckDBPyConnection, as_of_date: date) -> ClvMode
 
 
 def bgnbd_features(
-    con: duckdb.DuckDBPyConnection, models: ClvModels, feature_date: date, horizon_days: int
+    con: duckdb.DuckDBPyConnection,
+    models: ClvModels,
+    feature_date: date,
+    horizon_days: int,
+    source: str = SOURCE_TABLE,
 ) -> pa.Table:
-    """customer_id, feature_date and BGNBD_COLUMNS of every customer who bought by then."""
+    """customer_id, feature_date and BGNBD_COLUMNS of every customer of ``source`` (purchase days) who
+    bought by then."""
     import pyarrow as pa
 
-    summary = summarize(con, SOURCE_TABLE, feature_date)
+    summary = summarize(con, source, feature_date)
     alive, expected = purchase_model(summary, models)
     return pa.table(
         {
