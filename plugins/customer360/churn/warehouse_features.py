@@ -1,15 +1,17 @@
 """The churn feature table from the warehouse: dbt's ``intermediate.int_churn_features`` plus BG/NBD columns.
 
-dbt builds ``intermediate.int_churn_features`` in the marts layer: one row per customer for each of the two
-feature dates the churn stage needs, T = as_of_date - churn_horizon_days and as_of_date, with every column of
-``customer360.churn.features`` except ``p_alive`` and ``expected_purchases_90d``. Those two come from the
-BG/NBD model the CLV stage fitted in the same run, so this module runs after the CLV stage:
+dbt builds ``intermediate.int_churn_features`` in the marts layer: one row per customer for each feature date
+the churn stage needs (``feature_dates``: T = R - churn_horizon_days and R for the model of the refit date R,
+and as_of_date for scoring), with every column of ``customer360.churn.features`` except the BG/NBD columns
+(``BGNBD_COLUMNS``). Those come from the BG/NBD parameters the CLV stage used in the same run, so this module
+runs after the CLV stage:
 
 1. read the run's ``bgnbd`` row of ``analytics.clv_model_runs`` for as_of_date (status and parameters);
 2. for each feature date D, summarise ``intermediate.int_customer_purchase_days`` up to D into x, t_x and T
-   per customer (``customer360.clv.summary``), and compute P(alive) at D and the expected purchase days in
-   (D, D + 90] with ``customer360.clv.predict.purchase_model``: the fitted BG/NBD when the stage fitted it,
-   else the stage's own fallback (historical rate shrunk toward the pooled rate of that date's summary).
+   per customer (``customer360.clv.summary``), and compute P(alive) at D, the expected purchase days in
+   (D, D + 90] and the probability of no purchase day in (D, D + churn horizon] with
+   ``customer360.clv.predict``: the fitted BG/NBD when the stage fitted it, else the stage's own fallback
+   (historical rate shrunk toward the pooled rate of that date's summary).
 
 At D = as_of_date the values equal ``analytics.customer_clv_predictions``. At T the same parameters are
 applied to the history up to T only: the parameters describe the population, the inputs the customer's
