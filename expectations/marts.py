@@ -291,7 +291,7 @@ def history_suites() -> list[SuiteSpec]:
     return [snapshot_suite(name, key) for name, key in snapshot_definitions()]
 
 
-# --- CLV holdout validation (customer360.clv.validation): the error of the repeat-purchase forecast -----------
+# --- CLV holdout validation (customer360.clv.validation): the error of the repeat-purchase forecast ---------
 
 # Largest |predicted - actual| / actual of the holdout's repeat purchases before the check warns. BG/NBD
 # tracks CDNOW's holdout within a few percent (Fader, Hardie & Lee 2005); a larger error says the customers'

@@ -3,17 +3,19 @@
 A model (churn, CLV) is not refitted every day. Refit dates fall on a fixed calendar: every
 ``Settings.model_refit_days`` days counted from ``REFIT_EPOCH`` (a Monday, so the weekly default refits on
 Mondays). The model a run for date D uses is the one of D's refit date R (the latest refit date <= D), fitted
-on data up to R only (the training window ends at R). A run looks for R's artefact under
-``Settings.model_dir``: when it exists (and was written by the same model specification) the run reuses it
-unchanged ('reused'); otherwise it fits R's model and saves it ('fitted'). Because R and the data up to R
-decide the model, the same data and date give the same model whatever ran before: a single run, a day-by-day
-backfill, or a rerun after the artefacts were deleted.
+on data up to R only (the training window ends at R). A run computes the fingerprint of R's training data
+and looks for the artefact of (R, fingerprint) under ``Settings.model_dir``: when it exists (and was written
+by the same model specification) the run reuses it unchanged ('reused'); otherwise it fits R's model and
+saves it ('fitted'). R and the data up to R decide the model, so the same data and date give the same model
+whatever ran before: a single run, a day-by-day backfill, or a rerun after the artefacts were deleted. Data
+of the window that arrive late (a late file, a merge of two customers) change the fingerprint, and the next
+run refits on them instead of keeping a model the current data would not give.
 
-Each artefact is a JSON file ``<model_dir>/<model>/<R>.json`` (version, training window, data fingerprint,
-seed, metrics, parameters), plus, for models that are not plain parameters, a pickle next to it that only
-the pipeline writes (a scikit-learn estimator; loaded only when the JSON's specification and library
-versions match). Files are written to a temporary name and renamed, so a killed run never leaves half an
-artefact.
+Each artefact is a JSON file ``<model_dir>/<model>/<R>+<fingerprint[:12]>.json`` (version, training window,
+data fingerprint, seed, metrics, parameters), plus, for models that are not plain parameters, a pickle next
+to it that only the pipeline writes (a scikit-learn estimator; loaded only when the JSON's specification and
+library versions match). Files are written to a temporary name and renamed, so a killed run never leaves half
+an artefact.
 """
 
 from __future__ import annotations
@@ -102,8 +104,8 @@ class Artefact:
         return cls(**values)
 
 
-def artefact_path(settings: Settings, model: str, refit: date) -> Path:
-    return Path(settings.model_dir) / model / f"{refit.isoformat()}.json"
+def artefact_path(settings: Settings, model: str, refit: date, fingerprint: str) -> Path:
+    return Path(settings.model_dir) / model / f"{refit.isoformat()}+{fingerprint[:12]}.json"
 
 
 def _write_atomically(path: Path, payload: bytes) -> None:
@@ -131,7 +133,7 @@ def json_safe(value: Any) -> Any:
 
 def save(settings: Settings, artefact: Artefact, estimator: Any | None = None) -> Path:
     """Write the artefact (and its estimator, pickled) for its refit date; returns the JSON's path."""
-    path = artefact_path(settings, artefact.model, artefact.refit_date)
+    path = artefact_path(settings, artefact.model, artefact.refit_date, artefact.data_fingerprint)
     if estimator is not None:
         _write_atomically(path.with_suffix(".pkl"), pickle.dumps(estimator, protocol=pickle.HIGHEST_PROTOCOL))
     body = json.dumps(json_safe(artefact.as_json()), indent=2, sort_keys=True, allow_nan=False)
@@ -140,18 +142,28 @@ def save(settings: Settings, artefact: Artefact, estimator: Any | None = None) -
 
 
 def load(
-    settings: Settings, model: str, refit: date, spec: str, libraries: dict[str, str] | None = None
+    settings: Settings,
+    model: str,
+    refit: date,
+    fingerprint: str,
+    spec: str,
+    libraries: dict[str, str] | None = None,
 ) -> tuple[Artefact, Any | None] | None:
-    """The refit date's artefact and its estimator (None without a pickle), or None when there is none or it
-    is stale: written by another model specification or, for a pickled estimator, other library versions."""
-    path = artefact_path(settings, model, refit)
+    """The artefact of the refit date and training data ``fingerprint`` and its estimator (None without a
+    pickle), or None when there is none or it is stale: written by another model specification or, for a
+    pickled estimator, other library versions."""
+    path = artefact_path(settings, model, refit, fingerprint)
     if not path.is_file():
         return None
     try:
         artefact = Artefact.from_json(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, KeyError, TypeError):
         return None  # unreadable (hand-edited, older layout): refit and overwrite it
-    if artefact.spec != spec or (libraries is not None and artefact.libraries != libraries):
+    if (
+        artefact.spec != spec
+        or artefact.data_fingerprint != fingerprint
+        or (libraries is not None and artefact.libraries != libraries)
+    ):
         return None
     pickled = path.with_suffix(".pkl")
     if not pickled.is_file():

@@ -218,4 +218,4 @@ def test_given_the_run_then_every_model_is_recorded_and_the_clv_holdout_check_is
         0
     ]
     print(f"CLV holdout relative error: {error:+.3f}")
-    assert Path(settings.model_dir, "churn", f"{END.isoformat()}.json").is_file()
+    assert list(Path(settings.model_dir, "churn").glob(f"{END.isoformat()}+*.json"))

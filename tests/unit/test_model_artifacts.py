@@ -54,17 +54,21 @@ def test_given_a_saved_artefact_when_loaded_then_it_round_trips_and_a_new_spec_m
     settings = Settings(home=tmp_path)
     # WHEN an artefact is saved with an estimator
     path = model_artifacts.save(settings, _artefact(), estimator={"weights": [1, 2, 3]})
-    # THEN it lives under the settings' model folder, named by model and refit date, beside its estimator
-    assert path == tmp_path / "models" / "demo" / "2026-11-23.json"
+    # THEN it lives under the settings' model folder, named by model, refit date and data, beside its
+    # estimator
+    assert path == tmp_path / "models" / "demo" / "2026-11-23+abababababab.json"
     assert path.with_suffix(".pkl").is_file()
-    loaded, estimator = model_artifacts.load(settings, "demo", date(2026, 11, 23), "spec-1")
+    print_ = "ab" * 32
+    loaded, estimator = model_artifacts.load(settings, "demo", date(2026, 11, 23), print_, "spec-1")
     assert loaded.version == "demo@2026-11-23+abababababab"
     assert loaded.metrics == {"auc": 0.71, "missing": None}  # no NaN in JSON
     assert loaded.training_window_start == date(2026, 8, 25) and estimator == {"weights": [1, 2, 3]}
-    # AND another specification, another library version or another refit date finds nothing to reuse
-    assert model_artifacts.load(settings, "demo", date(2026, 11, 23), "spec-2") is None
-    assert model_artifacts.load(settings, "demo", date(2026, 11, 23), "spec-1", {"numpy": "0"}) is None
-    assert model_artifacts.load(settings, "demo", date(2026, 11, 30), "spec-1") is None
+    # AND another specification, library version, refit date or training data finds nothing to reuse
+    refit = date(2026, 11, 23)
+    assert model_artifacts.load(settings, "demo", refit, print_, "spec-2") is None
+    assert model_artifacts.load(settings, "demo", refit, print_, "spec-1", {"numpy": "0"}) is None
+    assert model_artifacts.load(settings, "demo", date(2026, 11, 30), print_, "spec-1") is None
+    assert model_artifacts.load(settings, "demo", refit, "cd" * 32, "spec-1") is None
     # AND an unreadable file is refitted over rather than trusted
     path.write_text("{not json", encoding="utf-8")
-    assert model_artifacts.load(settings, "demo", date(2026, 11, 23), "spec-1") is None
+    assert model_artifacts.load(settings, "demo", refit, print_, "spec-1") is None

@@ -237,3 +237,21 @@ def test_given_a_missing_input_table_when_the_models_stage_runs_then_both_fail_a
     with connect(settings, read_only=True) as con:
         for table in ("churn_predictions", "customer_clv_predictions", "clv_validation"):
             assert con.execute(f"select count(*) from analytics.{table}").fetchone() == (0,), table
+
+
+def test_given_late_data_in_the_window_when_the_next_run_scores_then_it_refits_and_keeps_the_old_version(
+    tmp_path: Path, features: pd.DataFrame
+) -> None:
+    # GIVEN a run on the refit date, then a late delivery: a complaint opened before T arrives afterwards
+    settings = Settings(home=tmp_path, churn_horizon_days=HORIZON)
+    first = stage.run(settings, REFIT, "r-1", features.loc[features["feature_date"] != LATER])
+    then = REFIT - timedelta(days=HORIZON)
+    late = features.copy()
+    row = late.index[late["feature_date"] == then][0]
+    late.loc[row, "complaints_90d"] += 1
+    # WHEN the next run scores LATER THEN it refits on the data as they are now (a new version) ...
+    second = stage.run(settings, LATER, "r-2", late)
+    assert second["artefact_status"] == "fitted" and second["version"] != first["version"]
+    # ... and the same data again reuse it; both versions stay on disk
+    assert stage.run(settings, LATER, "r-3", late)["artefact_status"] == "reused"
+    assert len(list((tmp_path / "models" / "churn").glob(f"{REFIT.isoformat()}+*.json"))) == 2

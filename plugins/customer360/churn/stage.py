@@ -16,7 +16,8 @@ At a refit the stage:
    probability on T's labels (the reason is recorded); with too little data to fit (fewer than
    MIN_TRAIN_CUSTOMERS, or fewer than MIN_CUSTOMERS_PER_CLASS of an outcome) it keeps nothing and scores
    with the uncalibrated BG/NBD probability;
-4. saves that choice as R's artefact (version, window, data fingerprint, seed, metrics).
+4. saves that choice as R's artefact (version, window, data fingerprint, seed, metrics); a later run whose
+   training data for R are the same reuses it, one whose data changed (late data) refits.
 
 Every run then scores the purchasers of D with R's artefact: score, band and, under the model, the top three
 reasons (``model_status = 'fitted'``; 'fallback' under a baseline), and replaces D's rows of
@@ -191,18 +192,26 @@ def _metrics_dict(result: BacktestResult | None) -> dict[str, Any]:
     return {} if result is None else json_ready(result.as_dict())
 
 
+def training_data(
+    features: pd.DataFrame, refit: date, horizon_days: int, max_training_customers: int = 0
+) -> tuple[pd.DataFrame, int, str]:
+    """R's training rows (labelled purchasers of T = R - horizon, canonical order, sampled), the number of
+    labelled customers before sampling, and the data fingerprint of the rows (features and label)."""
+    then = _rows_on(features, refit - timedelta(days=horizon_days))
+    training = labels_from_features(then, _rows_on(features, refit), horizon_days)
+    available = int(training.shape[0])
+    training = training_sample(canonical_order(training), max_training_customers)
+    fingerprint = model_artifacts.data_fingerprint(training.loc[:, [*FEATURE_COLUMNS, "churned"]])
+    return training, available, fingerprint
+
+
 def fit(
     features: pd.DataFrame, refit: date, horizon_days: int, max_training_customers: int = 0, run_id: str = ""
 ) -> tuple[model_artifacts.Artefact, ChurnScorer]:
     """Fit R's scorer on its documented window (module docstring) and describe it as an artefact."""
     training_date = refit - timedelta(days=horizon_days)
-    training = labels_from_features(
-        _rows_on(features, training_date), _rows_on(features, refit), horizon_days
-    )
-    available = int(training.shape[0])
-    training = training_sample(canonical_order(training), max_training_customers)
+    training, available, fingerprint = training_data(features, refit, horizon_days, max_training_customers)
     y = training["churned"].to_numpy(dtype=bool)
-    fingerprint = model_artifacts.data_fingerprint(training.loc[:, [*FEATURE_COLUMNS, "churned"]])
     metrics: dict[str, Any] = {
         "n_train": int(y.shape[0]),
         "n_available": available,
@@ -398,9 +407,11 @@ def write_results(
     )
 
 
-def load_artefact(settings: Settings, refit: date) -> tuple[model_artifacts.Artefact, ChurnScorer] | None:
-    """R's stored artefact and scorer, or None when there is none (or it is stale)."""
-    found = model_artifacts.load(settings, ARTEFACT_MODEL, refit, spec(), libraries())
+def load_artefact(
+    settings: Settings, refit: date, fingerprint: str
+) -> tuple[model_artifacts.Artefact, ChurnScorer] | None:
+    """The stored artefact and scorer of R and its training data, or None when there is none (or stale)."""
+    found = model_artifacts.load(settings, ARTEFACT_MODEL, refit, fingerprint, spec(), libraries())
     if found is None:
         return None
     artefact, estimator = found
@@ -428,7 +439,10 @@ def run(
 
     as_of = parse_as_of_date(as_of_date)
     refit = refit or model_artifacts.refit_date(as_of, settings.model_refit_days)
-    stored = load_artefact(settings, refit)
+    _, _, fingerprint = training_data(
+        validate_features(features), refit, settings.churn_horizon_days, settings.churn_max_training_customers
+    )
+    stored = load_artefact(settings, refit, fingerprint)
     predictions, record = build(
         features,
         as_of,

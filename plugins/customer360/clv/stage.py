@@ -4,7 +4,8 @@ The parameters of a run for date D are those of D's refit date R (``customer360.
 ``Settings.model_refit_days`` days on a fixed calendar): BG/NBD and Gamma-Gamma fitted by maximum likelihood
 on ``intermediate.int_customer_purchase_days`` up to R (the training window: every purchase day on or
 before R), saved as R's artefact with the data fingerprint, the fit diagnostics and the holdout validation
-(``customer360.clv.validation``), and reused unchanged by every later run until the next refit date. The
+(``customer360.clv.validation``), and reused unchanged by every later run until the next refit date
+(refitted earlier only when the purchase days up to R changed: late data). The
 customers' own histories up to D (never the clock) then give the predictions. In one transaction the stage
 replaces D's predictions, model-run rows and validation rows, so a retry or a backfill of the same date
 leaves the same tables, whatever ran before.
@@ -248,13 +249,13 @@ def validation_table(
 
 
 def fit_artefact(
-    con: duckdb.DuckDBPyConnection, settings: Settings, refit: date, run_id: str
+    con: duckdb.DuckDBPyConnection, settings: Settings, summary: CustomerSummary, run_id: str
 ) -> tuple[model_artifacts.Artefact, ClvModels]:
-    """Fit R's models on the purchase days up to R, validate them on a holdout, describe them as R's
-    artefact (the validation rows are kept in its metrics)."""
+    """Fit R's models on ``summary`` (the purchase days up to R = its observation end), validate them on a
+    holdout, describe them as R's artefact (the validation rows are kept in its metrics)."""
     from customer360.clv.validation import validate
 
-    summary = load_summary(con, refit, settings)
+    refit = summary.observation_end
     models = fit_models(summary)
     try:
         rows, note = validate(con, SOURCE_TABLE, refit, settings.clv_holdout_days)
@@ -284,8 +285,10 @@ def fit_artefact(
     return artefact, models
 
 
-def load_artefact(settings: Settings, refit: date) -> tuple[model_artifacts.Artefact, ClvModels] | None:
-    found = model_artifacts.load(settings, ARTEFACT_MODEL, refit, SPEC)
+def load_artefact(
+    settings: Settings, refit: date, fingerprint: str
+) -> tuple[model_artifacts.Artefact, ClvModels] | None:
+    found = model_artifacts.load(settings, ARTEFACT_MODEL, refit, fingerprint, SPEC)
     if found is None:
         return None
     artefact, _ = found
@@ -349,9 +352,10 @@ def run(settings: Settings, as_of_date: date | str, run_id: str) -> dict[str, An
         settings, pull=(SOURCE_TABLE,), push=(ANALYTICS_SCHEMA,), push_key="as_of_date"
     ) as con:
         summary = load_summary(con, as_of, settings)
-        stored = load_artefact(settings, refit)
+        training = summary if refit == as_of else load_summary(con, refit, settings)
+        stored = load_artefact(settings, refit, summary_fingerprint(training))
         if stored is None:
-            artefact, models = fit_artefact(con, settings, refit, run_id)
+            artefact, models = fit_artefact(con, settings, training, run_id)
             model_artifacts.save(settings, artefact)
         else:
             artefact, models = stored
