@@ -8,7 +8,10 @@
 - RFM: r/f/m scores between 1 and 5, a segment on every row, every row as of the run's date;
 - profiles: every resolved source record's customer has exactly one row in ``marts.dim_customers``;
 - history: every dbt snapshot in schema ``snapshots`` (read from ``dbt_project/snapshots/*.yml``) has at most
-  one current row per unique key and no overlapping validity ranges.
+  one current row per unique key and no overlapping validity ranges;
+- CLV: the holdout check of the CLV models (``marts.clv_holdout_validation``) over- or under-predicts the
+  repeat purchases of the holdout by at most ``CLV_HOLDOUT_TOLERANCE`` (warning: the model is still the best
+  estimate there is, but its numbers deserve less trust).
 
 Failures of checks on a ``marts`` table, or of checks with ``meta={"marts": [...]}``, hold those marts back
 from publishing instead of stopping the run (``customer360.quality.alerting``).
@@ -181,6 +184,7 @@ def build_suites(as_of_date: date, run_id: str | None = None) -> list[SuiteSpec]
         customer_rfm_suite(as_of_date),
         xref_profiles_suite(),
         *history_suites(),
+        clv_validation_suite(),
     ]
 
 
@@ -285,3 +289,38 @@ def snapshot_suite(name: str, key: list[str]) -> SuiteSpec:
 
 def history_suites() -> list[SuiteSpec]:
     return [snapshot_suite(name, key) for name, key in snapshot_definitions()]
+
+
+# --- CLV holdout validation (customer360.clv.validation): the error of the repeat-purchase forecast ---------
+
+# Largest |predicted - actual| / actual of the holdout's repeat purchases before the check warns. BG/NBD
+# tracks CDNOW's holdout within a few percent (Fader, Hardie & Lee 2005); a larger error says the customers'
+# purchase process differs from the model's (customer360.clv.validation, docs).
+CLV_HOLDOUT_TOLERANCE = 0.10
+
+
+def clv_validation_suite() -> SuiteSpec:
+    return SuiteSpec(
+        name=f"{MARTS_SCHEMA}.clv_holdout_validation",
+        schema=MARTS_SCHEMA,
+        table="clv_holdout_validation",
+        expectations=[
+            ExpectQueryToReturnNoRows(
+                unexpected_rows_query=(
+                    "select model_version, calibration_end, holdout_end, actual_repeat_purchases, "
+                    "predicted_repeat_purchases, relative_error from {batch} "
+                    f"where curve = 'total' and abs(relative_error) > {CLV_HOLDOUT_TOLERANCE}"
+                ),
+                description=(
+                    "the CLV models predict the holdout's repeat purchases within "
+                    f"{CLV_HOLDOUT_TOLERANCE:.0%}"
+                ),
+                **warning("a CLV forecast off by more than the tolerance on its own holdout"),
+            ),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="curve",
+                value_set=["by_frequency", "cumulative", "total"],
+                **warning("the validation mart's curves"),
+            ),
+        ],
+    )

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "customer360.identity.commands",
     "customer360.quality.commands",
     "customer360.clv.commands",
+    "customer360.churn.commands",
     "customer360.analyst.commands",
     "customer360.report.commands",
     "customer360.privacy.commands",

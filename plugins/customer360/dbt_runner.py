@@ -101,6 +101,7 @@ def dbt_vars(settings: Settings, as_of_date: date) -> dict[str, object]:
         "tier_b_share": settings.tier_b_share,
         "gold_share": settings.gold_share,
         "churn_horizon_days": settings.churn_horizon_days,
+        "model_refit_days": settings.model_refit_days,
         "default_sla_hours": settings.default_sla_hours,
         "pseudonym_salt": settings.pseudonym_salt,
     }

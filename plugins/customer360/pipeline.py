@@ -215,21 +215,17 @@ def resolve_identity(logical_date: date, run_id: str, settings: Settings | None 
 
 
 def fit_models(logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
-    """Fit the CLV models (BG/NBD, Gamma-Gamma) and the churn model, and score every customer."""
-    from customer360.churn import stage as churn_stage
-    from customer360.churn.warehouse_features import load_features
-    from customer360.clv import stage as clv_stage
+    """Score every customer with the CLV models (BG/NBD, Gamma-Gamma) and the churn model of the date's refit
+    date (fitted when missing); a model that cannot fit is recorded, never fails the run
+    (``customer360.model_runs``)."""
+    from customer360.model_runs import run_models
 
     s = _settings(settings)
-    run_dir = s.run_dir(logical_date.isoformat())
     try:
-        with stage(run_dir, "models:clv", run_id) as detail:
-            detail.update(clv_stage.run(s, logical_date, run_id))
-        with stage(run_dir, "models:churn", run_id) as churn_detail:
-            churn_detail.update(churn_stage.run(s, logical_date, run_id, load_features(s, logical_date)))
+        result = run_models(s, logical_date, run_id)
     finally:
         release_unused_memory()
-    return _jsonable({"clv": detail, "churn": churn_detail})
+    return _jsonable(result)
 
 
 def publish(logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:

@@ -133,6 +133,13 @@ class Settings:
         default_factory=lambda: _env_int("CHURN_MAX_TRAINING_CUSTOMERS", 200_000)
     )
     clv_discount_rate: float = field(default_factory=lambda: _env_float("CLV_DISCOUNT_RATE", 0.10))
+    # Model artefacts (customer360.model_artifacts): where the fitted churn and CLV models are kept, and how
+    # often they are refitted. Refit dates fall every model_refit_days days on a fixed calendar, so a date's
+    # model is the same whatever ran before it.
+    model_dir: Path | None = None
+    model_refit_days: int = field(default_factory=lambda: _env_int("MODEL_REFIT_DAYS", 7))
+    # Length of the holdout of the CLV validation run at each refit (calibration ends this many days earlier).
+    clv_holdout_days: int = field(default_factory=lambda: _env_int("CLV_HOLDOUT_DAYS", 90))
 
     # Interact
     default_sla_hours: int = field(default_factory=lambda: _env_int("DEFAULT_SLA_HOURS", 24))
@@ -148,6 +155,7 @@ class Settings:
             "warehouse_path": ("WAREHOUSE_PATH", self.home / "warehouse" / "customer360.duckdb"),
             "published_dir": ("PUBLISHED_DIR", self.home / "published"),
             "runs_dir": ("RUNS_DIR", self.home / "runs"),
+            "model_dir": ("MODEL_DIR", self.home / "models"),
             "channels_file": ("CHANNELS_FILE", self.project_dir / "config" / "channels.yml"),
         }
         for attr, (env_name, default) in derived.items():
@@ -163,6 +171,10 @@ class Settings:
         for limit in ("ingest_max_field_chars", "ingest_max_line_chars", "ingest_max_file_bytes"):
             if getattr(self, limit) < 1:
                 raise ValueError(f"{ENV_PREFIX}{limit.upper()} must be a positive whole number")
+        if self.model_refit_days < 1:
+            raise ValueError(f"{ENV_PREFIX}MODEL_REFIT_DAYS must be at least 1, not {self.model_refit_days}")
+        if self.clv_holdout_days < 1:
+            raise ValueError(f"{ENV_PREFIX}CLV_HOLDOUT_DAYS must be at least 1, not {self.clv_holdout_days}")
         if not 0 < self.tier_a_share < 1 or not 0 < self.tier_b_share < 1:
             raise ValueError("tier shares must lie between 0 and 1")
         if self.tier_a_share + self.tier_b_share >= 1:

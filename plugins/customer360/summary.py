@@ -56,6 +56,31 @@ def _mart_counts(settings: Settings) -> dict[str, int]:
         con.close()
 
 
+def _model_runs(latest: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The run's ``analytics.model_runs`` rows (``customer360.model_runs``), from the models stages' events:
+    model, version, status (fitted, reused, skipped, failed), reason and the headline metric."""
+    rows = []
+    for name in ("models:clv", "models:churn"):
+        event = latest.get(name) or {}
+        for row in (event.get("detail") or {}).get("model_runs") or []:
+            metrics = row.get("metrics") or {}
+            headline = {
+                key: metrics.get(key)
+                for key in ("auc", "precision_top_decile", "holdout_relative_error")
+                if metrics.get(key) is not None
+            }
+            rows.append(
+                {
+                    "model": row.get("model"),
+                    "version": row.get("version"),
+                    "status": row.get("status"),
+                    "reason": row.get("reason") or "",
+                    **headline,
+                }
+            )
+    return rows
+
+
 def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[str, Any]:
     run_dir = settings.run_dir(logical_date.isoformat())
     events = read_events(run_dir, run_id)
@@ -125,6 +150,7 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
         if identity_detail.get("mode")
         else None
     )
+    models = _model_runs(latest)
     quality_docs = run_dir / "gx" / "data_docs" / "local_site" / "index.html"
     return {
         "logical_date": logical_date.isoformat(),
@@ -137,6 +163,7 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
         "stages": stages,
         **{f"{layer}_build": build for layer, build in builds.items()},
         "identity_run": identity_run,
+        "models": models,
         "marts": _mart_counts(settings),
         "published": published,
         "paths": {
@@ -227,6 +254,22 @@ def render_summary(summary: dict[str, Any]) -> None:
             f"{identity['records_resolved']:,} of {identity['records']:,} records resolved, "
             f"{identity['customers']:,} customers"
         )
+    models = summary.get("models") or []
+    if models:
+        table = Table(title="Models (analytics.model_runs: fitted, reused, skipped or failed)")
+        for col in ("model", "version", "status", "metric", "reason"):
+            table.add_column(col, overflow="fold")
+        for row in models:
+            metric = "; ".join(
+                f"{key} {row[key]:.3f}"
+                for key in ("auc", "precision_top_decile", "holdout_relative_error")
+                if isinstance(row.get(key), int | float)
+            )
+            colour = "red" if row["status"] == "failed" else "yellow" if row["status"] == "skipped" else ""
+            status = f"[{colour}]{row['status']}[/{colour}]" if colour else row["status"]
+            version = row.get("version") or "-"
+            table.add_row(row["model"], version, status, metric or "-", row["reason"] or "-")
+        console.print(table)
     for problem in summary["problems"]:
         console.print(f"[red]problem:[/red] {problem}")
     for warning in summary.get("warnings", []):

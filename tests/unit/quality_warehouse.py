@@ -249,6 +249,25 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
         from marts.dim_customers""",
         [AS_OF_DATE],
     )
+    # CLV holdout check (expectations/marts.py, clv_validation_suite): a total within the tolerance
+    con.execute(
+        """create table marts.clv_holdout_validation as
+        select * from (values
+            ('by_frequency', 0, '0', 120, 40.0, 42.0, 0.05),
+            ('cumulative', 90, 'day 90', 300, 200.0, 206.0, 0.03),
+            ('total', 90, 'all', 300, 200.0, 206.0, 0.03)
+        ) as t(curve, x_value, x_label, n_customers, actual_repeat_purchases, predicted_repeat_purchases,
+            relative_error)"""
+    )
+    con.execute(
+        "alter table marts.clv_holdout_validation add column model_version varchar default 'clv@2026-11-23'"
+    )
+    con.execute(
+        "alter table marts.clv_holdout_validation add column calibration_end date default date '2026-08-25'"
+    )
+    con.execute(
+        "alter table marts.clv_holdout_validation add column holdout_end date default date '2026-11-23'"
+    )
     # dbt snapshot history (expectations/marts.py, history suites): for every snapshot the dbt project
     # defines, two versions of one key (one current) and a second key with one current version.
     con.execute("create schema if not exists snapshots")

@@ -14,7 +14,7 @@ import importlib.util
 import math
 import sys
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -22,15 +22,17 @@ import duckdb
 import pandas as pd
 import pytest
 
-from customer360.churn import stage as churn_stage
 from customer360.churn.features import PURCHASE_FEATURE_COLUMNS, REQUIRED_COLUMNS, purchase_features
 from customer360.churn.warehouse_features import load_features
-from customer360.clv import stage as clv_stage
+from customer360.model_artifacts import refit_date
+from customer360.model_runs import run_models
 from customer360.settings import Settings
 
 FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
 AS_OF_DATE = "2026-11-24"
 AS_OF = date(2026, 11, 24)
+REFIT = refit_date(AS_OF, Settings().model_refit_days)  # the models' refit date (a Monday: 2026-11-23)
+TRAINING = REFIT - timedelta(days=90)  # the churn model's feature date (horizon 90 days)
 HORIZON_DAYS = 90
 
 
@@ -106,9 +108,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     assert marts.success, marts.report()
 
     settings = Settings(home=work_dir, warehouse_path=path, churn_horizon_days=HORIZON_DAYS, duckdb_threads=2)
-    clv_stage.run(settings, AS_OF, "test-run")
-    features = load_features(settings, AS_OF)
-    churn_stage.run(settings, AS_OF, "test-run", features)
+    # the pipeline's models stage (CLV, then churn with the refit date's window), then the features it read
+    run_models(settings, AS_OF, "test-run")
+    features = load_features(settings, AS_OF, REFIT)
 
     analytics = dbt_runner.run_dbt(
         ["build", "--selector", "analytics_layer", *_vars(AS_OF_DATE)], work_dir, env
@@ -152,6 +154,8 @@ def test_given_the_layers_when_built_in_order_then_marts_wait_for_analytics_only
         "customer_value_tiers",
         "customer_churn_risk",
         "customer_next_best_action",
+        "model_runs",
+        "clv_holdout_validation",
     }
     assert not marts_models & analytics_models
     unit_tests = " ".join(
@@ -362,7 +366,7 @@ def test_given_the_dbt_feature_table_when_compared_with_python_purchase_features
     built: Built,
 ) -> None:
     purchase_days = built.frame("select * from intermediate.int_customer_purchase_days")
-    for feature_date in (date(2026, 8, 26), AS_OF):
+    for feature_date in (TRAINING, AS_OF):
         reference = purchase_features(purchase_days, feature_date).set_index("customer_id")
         ours = built.frame(
             f"select * from intermediate.int_churn_features where feature_date = date '{feature_date}' "
@@ -381,7 +385,7 @@ def test_given_the_run_when_features_load_then_bgnbd_columns_match_the_clv_predi
 ) -> None:
     features = built.features
     assert list(features.columns) == list(REQUIRED_COLUMNS)
-    assert set(features["feature_date"]) == {date(2026, 8, 26), AS_OF}
+    assert set(features["feature_date"]) == {TRAINING, REFIT, AS_OF}
     now = features.loc[features["feature_date"] == AS_OF].set_index("customer_id")
     predictions = built.frame(
         f"select customer_id, p_alive, expected_purchases_90d from analytics.customer_clv_predictions "
@@ -394,7 +398,7 @@ def test_given_the_run_when_features_load_then_bgnbd_columns_match_the_clv_predi
     assert now.loc[wang, ["complaints_90d", "sla_breaches_90d"]].tolist() == [1.0, 2.0]
     # Anna's first purchase is after T: not in T's churn population
     anna = built.customer("anna.devries@example.com")
-    then = features.loc[features["feature_date"] == date(2026, 8, 26)].set_index("customer_id")
+    then = features.loc[features["feature_date"] == TRAINING].set_index("customer_id")
     assert math.isnan(then.loc[anna, "recency_days"]) and math.isnan(then.loc[anna, "p_alive"])
     risk = built.query(
         "select churn_score, baseline_score, model_status from marts.customer_churn_risk "

@@ -21,6 +21,7 @@ The feature table (one row per customer per feature_date; built by a dbt model i
 | last_nps | float | latest NPS answer up to D (0-10); null if never surveyed |
 | p_alive | float | BG/NBD P(alive) at D (``analytics.customer_clv_predictions``) |
 | expected_purchases_90d | float | BG/NBD expected purchase days in (D, D+90] |
+| p_no_purchase_horizon | float | BG/NBD P(no purchase day in (D, D + horizon]): the label's event |
 
 ``recency_days`` is also what the label needs: a customer had no purchase in (T, T + horizon] exactly when, at
 feature date T + horizon, ``recency_days >= horizon`` (see ``labels_from_features``).
@@ -49,11 +50,12 @@ FEATURE_COLUMNS = (
     "last_nps",
     "p_alive",
     "expected_purchases_90d",
+    "p_no_purchase_horizon",
 )
 KEY_COLUMNS = ("customer_id", "feature_date")
 REQUIRED_COLUMNS = (*KEY_COLUMNS, *FEATURE_COLUMNS)
 # Columns that may be null for a purchasing customer (the model handles missing values natively).
-NULLABLE_FEATURES = ("last_csat", "last_nps", "p_alive", "expected_purchases_90d")
+NULLABLE_FEATURES = ("last_csat", "last_nps", "p_alive", "expected_purchases_90d", "p_no_purchase_horizon")
 # Purchase-derived columns that ``purchase_features`` computes.
 PURCHASE_FEATURE_COLUMNS = ("recency_days", "frequency", "monetary", "trend_ratio", "tenure_days")
 

@@ -111,19 +111,27 @@ def train(features_T: pd.DataFrame, labels: np.ndarray | pd.Series) -> ChurnMode
             f"all {y.shape[0]} training customers are labelled {'churned' if y.any() else 'retained'}: "
             "a churn model needs both outcomes"
         )
-    X = feature_matrix(features_T)
+    # A feature without one known value in the training data (no survey answered, no BG/NBD column) tells
+    # the model nothing, and scikit-learn's binning cannot bin it ("window shape cannot be larger than
+    # input array shape"): such features are left out of this fit, and the model lists the ones it uses.
+    X_all = feature_matrix(features_T)
+    known = np.isfinite(X_all).any(axis=0)
+    if not known.any():
+        raise ValueError("no churn feature has a known value in the training data")
+    columns = tuple(column for column, keep in zip(FEATURE_COLUMNS, known, strict=True) if keep)
+    X = X_all[:, known]
     started = time.perf_counter()
     with limited_threads():
         estimator = make_estimator().fit(X, y)
     seconds = time.perf_counter() - started
-    medians = np.nanmedian(np.where(np.isfinite(X), X, np.nan), axis=0)
+    medians = np.nanmedian(X, axis=0)
     reference = {
         column: float(value) if np.isfinite(value) else float("nan")
-        for column, value in zip(FEATURE_COLUMNS, medians, strict=True)
+        for column, value in zip(columns, medians, strict=True)
     }
     return ChurnModel(
         estimator=estimator,
-        feature_columns=FEATURE_COLUMNS,
+        feature_columns=columns,
         reference_values=reference,
         n_train=int(y.shape[0]),
         positives_share=float(y.mean()),
@@ -203,11 +211,3 @@ def score(model: ChurnModel, features_now: pd.DataFrame) -> pd.DataFrame:
             **{f"top_reason_{rank + 1}": reason for rank, reason in enumerate(reasons)},
         }
     )
-
-
-def baseline_scores(features: pd.DataFrame) -> np.ndarray:
-    """The baseline churn score 1 - P(alive); a missing P(alive) counts as the median of the others."""
-    alive = features["p_alive"].to_numpy(dtype=np.float64, na_value=np.nan)
-    known = np.isfinite(alive)
-    fill = float(np.median(alive[known])) if known.any() else 0.5
-    return 1.0 - np.where(known, alive, fill)

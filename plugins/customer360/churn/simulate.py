@@ -43,8 +43,9 @@ def _service_features(kappa: np.ndarray, rng: np.random.Generator) -> dict[str, 
     }
 
 
-def _with_clv(features: pd.DataFrame) -> pd.DataFrame:
-    """Add p_alive and expected_purchases_90d from a BG/NBD fit on the same date's purchase history."""
+def _with_clv(features: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
+    """Add p_alive, expected_purchases_90d and p_no_purchase_horizon from a BG/NBD fit on the same date's
+    purchase history."""
     x = features["frequency"].to_numpy()
     T = features["tenure_days"].to_numpy()
     t_x = T - features["recency_days"].to_numpy()
@@ -52,6 +53,7 @@ def _with_clv(features: pd.DataFrame) -> pd.DataFrame:
     params = BgNbdParams.from_dict(fit.params)
     features["p_alive"] = bgnbd.p_alive(params, x, t_x, T)
     features["expected_purchases_90d"] = bgnbd.conditional_expected_purchases(params, 90.0, x, t_x, T)
+    features["p_no_purchase_horizon"] = bgnbd.probability_no_purchase(params, float(horizon_days), x, t_x, T)
     return features
 
 
@@ -88,5 +90,5 @@ def simulate_features(
         features = purchase_features(purchase_days, feature_date)
         index = features["customer_id"].str.slice(1).astype(np.int64).to_numpy()
         service = pd.DataFrame(_service_features(kappa[index], rng))
-        frames.append(_with_clv(pd.concat([features, service], axis=1)))
+        frames.append(_with_clv(pd.concat([features, service], axis=1), horizon_days))
     return pd.concat(frames, ignore_index=True)

@@ -1,15 +1,17 @@
 """The churn feature table from the warehouse: dbt's ``intermediate.int_churn_features`` plus BG/NBD columns.
 
-dbt builds ``intermediate.int_churn_features`` in the marts layer: one row per customer for each of the two
-feature dates the churn stage needs, T = as_of_date - churn_horizon_days and as_of_date, with every column of
-``customer360.churn.features`` except ``p_alive`` and ``expected_purchases_90d``. Those two come from the
-BG/NBD model the CLV stage fitted in the same run, so this module runs after the CLV stage:
+dbt builds ``intermediate.int_churn_features`` in the marts layer: one row per customer for each feature date
+the churn stage needs (``feature_dates``: T = R - churn_horizon_days and R for the model of the refit date R,
+and as_of_date for scoring), with every column of ``customer360.churn.features`` except the BG/NBD columns
+(``BGNBD_COLUMNS``). Those come from the BG/NBD parameters the CLV stage used in the same run, so this module
+runs after the CLV stage:
 
 1. read the run's ``bgnbd`` row of ``analytics.clv_model_runs`` for as_of_date (status and parameters);
 2. for each feature date D, summarise ``intermediate.int_customer_purchase_days`` up to D into x, t_x and T
-   per customer (``customer360.clv.summary``), and compute P(alive) at D and the expected purchase days in
-   (D, D + 90] with ``customer360.clv.predict.purchase_model``: the fitted BG/NBD when the stage fitted it,
-   else the stage's own fallback (historical rate shrunk toward the pooled rate of that date's summary).
+   per customer (``customer360.clv.summary``), and compute P(alive) at D, the expected purchase days in
+   (D, D + 90] and the probability of no purchase day in (D, D + churn horizon] with
+   ``customer360.clv.predict``: the fitted BG/NBD when the stage fitted it, else the stage's own fallback
+   (historical rate shrunk toward the pooled rate of that date's summary).
 
 At D = as_of_date the values equal ``analytics.customer_clv_predictions``. At T the same parameters are
 applied to the history up to T only: the parameters describe the population, the inputs the customer's
@@ -26,7 +28,7 @@ from customer360.churn.features import REQUIRED_COLUMNS
 from customer360.clv import bgnbd
 from customer360.clv.fit import ClvModels
 from customer360.clv.mle import ModelFit, not_fitted
-from customer360.clv.predict import SHORT_HORIZON_DAYS, purchase_model
+from customer360.clv.predict import SHORT_HORIZON_DAYS, no_purchase_probability, purchase_model
 from customer360.clv.stage import RUNS_TABLE, SOURCE_TABLE, parse_as_of_date, table_exists
 from customer360.clv.summary import summarize
 from customer360.settings import Settings
@@ -37,16 +39,21 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 FEATURES_TABLE = "intermediate.int_churn_features"
-BGNBD_COLUMNS = ("p_alive", "expected_purchases_90d")
+BGNBD_COLUMNS = ("p_alive", "expected_purchases_90d", "p_no_purchase_horizon")
 
 
 class ChurnFeaturesError(LookupError):
     """The warehouse lacks what the feature table needs; the message says which stage to run first."""
 
 
-def feature_dates(as_of_date: date, horizon_days: int) -> tuple[date, date]:
-    """The training date T = as_of_date - horizon and the scoring date as_of_date."""
-    return as_of_date - timedelta(days=horizon_days), as_of_date
+def feature_dates(as_of_date: date, horizon_days: int, training_end: date | None = None) -> tuple[date, ...]:
+    """The feature dates the churn stage reads, in order: the training date T = training_end - horizon, the
+    label date training_end, and the scoring date as_of_date (once each). ``training_end`` is the model's
+    refit date (``customer360.model_artifacts.refit_date``); None: as_of_date itself."""
+    end = as_of_date if training_end is None else training_end
+    if end > as_of_date:
+        raise ValueError(f"the training window ends on {end}, after the as-of date {as_of_date}")
+    return tuple(sorted({end - timedelta(days=horizon_days), end, as_of_date}))
 
 
 def _model_fit(row: tuple[Any, ...] | None, as_of_date: date) -> ModelFit:
@@ -100,11 +107,18 @@ def load_clv_models(con: duckdb.DuckDBPyConnection, as_of_date: date) -> ClvMode
     )
 
 
-def bgnbd_features(con: duckdb.DuckDBPyConnection, models: ClvModels, feature_date: date) -> pa.Table:
-    """customer_id, feature_date, p_alive, expected_purchases_90d of every customer who bought by then."""
+def bgnbd_features(
+    con: duckdb.DuckDBPyConnection,
+    models: ClvModels,
+    feature_date: date,
+    horizon_days: int,
+    source: str = SOURCE_TABLE,
+) -> pa.Table:
+    """customer_id, feature_date and BGNBD_COLUMNS of every customer of ``source`` (purchase days) who
+    bought by then."""
     import pyarrow as pa
 
-    summary = summarize(con, SOURCE_TABLE, feature_date)
+    summary = summarize(con, source, feature_date)
     alive, expected = purchase_model(summary, models)
     return pa.table(
         {
@@ -112,12 +126,13 @@ def bgnbd_features(con: duckdb.DuckDBPyConnection, models: ClvModels, feature_da
             "feature_date": pa.repeat(pa.scalar(feature_date, pa.date32()), summary.n_customers),
             "p_alive": alive,
             "expected_purchases_90d": expected(SHORT_HORIZON_DAYS),
+            "p_no_purchase_horizon": no_purchase_probability(summary, models, float(horizon_days)),
         }
     )
 
 
 def _read_feature_rows(
-    con: duckdb.DuckDBPyConnection, dates: tuple[date, date], bgnbd_rows: pa.Table
+    con: duckdb.DuckDBPyConnection, dates: tuple[date, ...], bgnbd_rows: pa.Table
 ) -> pd.DataFrame:
     """dbt's rows for both dates joined with the BG/NBD columns in DuckDB (a join of two rows per customer
     is faster there than in pandas), sorted by customer and date."""
@@ -132,7 +147,7 @@ def _read_feature_rows(
             left join churn_bgnbd_rows as bgnbd
                 on features.customer_id = bgnbd.customer_id
                 and features.feature_date = bgnbd.feature_date
-            where features.feature_date in (?, ?)
+            where features.feature_date in ({", ".join("?" * len(dates))})
             order by features.customer_id, features.feature_date
             """,
             list(dates),
@@ -150,8 +165,11 @@ def _read_feature_rows(
     return frame
 
 
-def load_features(settings: Settings, as_of_date: date | str) -> pd.DataFrame:
-    """The churn feature table for ``as_of_date``: dbt's rows for T and as_of_date plus the BG/NBD columns.
+def load_features(
+    settings: Settings, as_of_date: date | str, training_end: date | None = None
+) -> pd.DataFrame:
+    """The churn feature table for ``as_of_date``: dbt's rows for the ``feature_dates`` plus the BG/NBD
+    columns (``training_end``: the model's refit date, None for as_of_date).
 
     Returns one row per customer per feature date with ``customer360.churn.features.REQUIRED_COLUMNS``;
     ``p_alive`` and ``expected_purchases_90d`` are null for customers without a purchase by that date.
@@ -161,7 +179,7 @@ def load_features(settings: Settings, as_of_date: date | str) -> pd.DataFrame:
     from customer360.warehouse import stage_connection
 
     as_of = parse_as_of_date(as_of_date)
-    dates = feature_dates(as_of, settings.churn_horizon_days)
+    dates = feature_dates(as_of, settings.churn_horizon_days, training_end)
     # On PostgreSQL: a scratch DuckDB with the tables read here (nothing is written back).
     with stage_connection(settings, pull=(FEATURES_TABLE, SOURCE_TABLE, RUNS_TABLE), read_only=True) as con:
         if not table_exists(con, FEATURES_TABLE):
@@ -176,6 +194,8 @@ def load_features(settings: Settings, as_of_date: date | str) -> pd.DataFrame:
         models = load_clv_models(con, as_of)
         # One row per customer and date on both sides: the summary groups by customer, and dbt tests
         # int_churn_features unique on (customer_id, feature_date); validate_features checks it again.
-        bgnbd_rows = pa.concat_tables([bgnbd_features(con, models, d) for d in dates])
+        bgnbd_rows = pa.concat_tables(
+            [bgnbd_features(con, models, d, settings.churn_horizon_days) for d in dates]
+        )
         features = _read_feature_rows(con, dates, bgnbd_rows)
     return features.loc[:, list(REQUIRED_COLUMNS)].reset_index(drop=True)

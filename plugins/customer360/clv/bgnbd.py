@@ -152,6 +152,26 @@ def p_alive(params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) 
     return np.where(has_repeat, expit(-log_odds_dead), 1.0)
 
 
+def probability_no_purchase(
+    params: BgNbdParams, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """P(no purchase in (T, T+t] | x, t_x, T): the churn label's event under BG/NBD.
+
+    A customer makes no purchase in the next t days when they are already inactive (1 - P(alive)) or when,
+    active, their Poisson process has no event in t days. Given activity at T, lambda ~ Gamma(r+x, alpha+T),
+    and a live customer drops out only right after a purchase, so
+
+        P0 = 1 - P(alive) + P(alive) ((alpha+T) / (alpha+T+t))^(r+x).
+
+    Unlike 1 - P(alive) alone (0 for everyone without a repeat purchase, whom BG/NBD cannot see drop out),
+    this is the probability of the churn label itself over the churn horizon.
+    """
+    x, t_x, T = _as_arrays(x, t_x, T)
+    alive = p_alive(params, x, t_x, T)
+    silent_while_alive = np.exp((params.r + x) * (np.log(params.alpha + T) - np.log(params.alpha + T + t)))
+    return 1.0 - alive + alive * silent_while_alive
+
+
 def conditional_expected_purchases(
     params: BgNbdParams, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
 ) -> np.ndarray:

@@ -81,6 +81,18 @@ def purchase_model(
     return alive, lambda t: rate * t
 
 
+def no_purchase_probability(summary: CustomerSummary, models: ClvModels, days: float) -> np.ndarray:
+    """P(no purchase day in (T, T+days]) from the BG/NBD fit (``bgnbd.probability_no_purchase``) or, under
+    the fallback, 1 - p_alive + p_alive exp(-rate_i days) with the fallback's heuristic p_alive and rate."""
+    x, t_x, T = summary.frequency, summary.recency_days, summary.tenure_days
+    if models.bgnbd.fitted:
+        params = bgnbd.BgNbdParams.from_dict(models.bgnbd.params)
+        return bgnbd.probability_no_purchase(params, days, x, t_x, T)
+    rate = fallback_rate(summary)
+    alive = np.where(x > 0, np.exp(-rate * (T - t_x)), 1.0)
+    return 1.0 - alive + alive * np.exp(-rate * days)
+
+
 def expected_spend(summary: CustomerSummary, models: ClvModels) -> np.ndarray:
     """Expected spend per purchase day from the Gamma-Gamma fit or the historical-mean fallback."""
     if models.gamma_gamma.fitted:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from customer360.datagen import vocab
-from customer360.datagen.people import Persons
+from customer360.datagen.people import PLANTED_COHORTS, Persons
 
 NEVER = np.iinfo(np.int32).max
 SECONDS_PER_DAY = 86_400
@@ -24,6 +24,8 @@ BAD_SERVICE_SHARE = 0.30
 BAD_SERVICE_DROPOUT = 0.45
 REACTIVATION_SHARE = 0.08
 REACTIVATION_GAP_DAYS = (90.0, 240.0)
+DECLINE_RATE_FACTOR = 0.2  # planted decliners' purchase rate in the second half of the window
+COSTLY_RETURN_SHARE = 0.5  # extra chance that a planted costly customer's order comes back
 EXISTING_ALIVE_SHARE = 0.85
 WEB_CANCEL_SHARE = 0.03
 WEB_RETURN_SHARE = 0.07
@@ -203,6 +205,9 @@ def simulate_orders(
     dropout_day = np.full(n, NEVER, dtype=np.int32)
     dropout_day[(~persons.is_prospect) & ~active] = first_day
     reactivated = np.zeros(n, dtype=bool)
+    leaver = persons.planted == PLANTED_COHORTS.index("complainer_who_leaves")
+    declining = persons.planted == PLANTED_COHORTS.index("declining")
+    decline_day = first_day + (end_day - first_day) / 2.0
     chunks_person: list[np.ndarray] = []
     chunks_time: list[np.ndarray] = []
     chunks_bad: list[np.ndarray] = []
@@ -220,9 +225,13 @@ def simulate_orders(
         chunks_bad.append(bad)
         p_drop = persons.dropout_prob[idx]
         p_drop = np.where(bad, 1.0 - (1.0 - p_drop) * (1.0 - BAD_SERVICE_DROPOUT), p_drop)
+        # planted complainers who leave: gone for good after the first problem handled badly
+        p_drop = np.where(bad & leaver[idx], 1.0, p_drop)
         drop = rng.random(len(idx)) < p_drop
-        back = drop & (rng.random(len(idx)) < REACTIVATION_SHARE)
-        gap = rng.exponential(1.0 / rate[idx])
+        back = drop & (rng.random(len(idx)) < REACTIVATION_SHARE) & ~(bad & leaver[idx])
+        # planted decliners buy DECLINE_RATE_FACTOR as often from the middle of the window on
+        slowed = declining[idx] & (t[idx] >= decline_day)
+        gap = rng.exponential(1.0 / np.where(slowed, rate[idx] * DECLINE_RATE_FACTOR, rate[idx]))
         gap = np.where(back, gap + rng.uniform(*REACTIVATION_GAP_DAYS, len(idx)), gap)
         t[idx] = t[idx] + gap
         reactivated[idx[back & (t[idx] < end_day)]] = True
@@ -710,7 +719,12 @@ def build_schedule(rng: np.random.Generator, persons: Persons, first_day: int, d
     second = np.where(is_web, _evening_peak_seconds(rng, m), _seconds(rng, m, 9, 21)).astype(np.int32)
     status = np.zeros(m, np.int8)
     u = rng.random(m)
-    return_prob = np.where(is_web, WEB_RETURN_SHARE, POS_RETURN_SHARE) + np.where(has_ticket, 0.25, 0.0)
+    costly = persons.planted[o_person] == PLANTED_COHORTS.index("costly")
+    return_prob = (
+        np.where(is_web, WEB_RETURN_SHARE, POS_RETURN_SHARE)
+        + np.where(has_ticket, 0.25, 0.0)
+        + np.where(costly, COSTLY_RETURN_SHARE, 0.0)
+    )
     cancel_prob = np.where(is_web, WEB_CANCEL_SHARE, POS_VOID_SHARE)
     status[u < cancel_prob] = STATUS_CANCELLED
     status[(u >= cancel_prob) & (u < cancel_prob + return_prob)] = STATUS_RETURNED

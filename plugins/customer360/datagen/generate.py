@@ -28,7 +28,7 @@ from customer360.datagen.marketing import MarketingEvents
 from customer360.datagen.orders import PosTransactions, WebOrders, build_catalogue
 from customer360.datagen.people import build_persons
 from customer360.datagen.service import SupportTickets, SurveyResponses
-from customer360.datagen.truth import SourceRecordsWriter, write_persons
+from customer360.datagen.truth import SourceRecordsWriter, write_persons, write_planted
 from customer360.landing.contract import CHANNELS
 
 log = logging.getLogger(__name__)
@@ -215,6 +215,7 @@ def generate(
     finally:
         truth.close()
     write_persons(truth_dir, persons, schedule)
+    write_planted(truth_dir, persons, schedule)
     stats = GenerationStats(
         out=str(out),
         truth_dir=str(truth_dir),

@@ -42,6 +42,14 @@ NO_PHONE_SHARE = 0.12
 EMAIL_CHANGE_SHARE = 0.10
 MOVE_SHARE = 0.05
 HIDDEN_GEM_SHARE = 0.006
+# Planted cohorts with a known truth the marts must recover (written to ground_truth/planted.parquet):
+# their share of buyers, and what makes each one what it is. Drawn from their own random stream, so the
+# rest of the population is drawn exactly as without them.
+PLANTED_COHORTS: tuple[str, ...] = ("", "gold", "costly", "declining", "complainer_who_leaves")
+PLANTED_SHARES = {"gold": 0.02, "costly": 0.03, "declining": 0.03, "complainer_who_leaves": 0.02}
+GOLD_RATE_FACTOR, GOLD_VALUE_FACTOR, GOLD_DROPOUT_FACTOR = 2.5, 4.0, 0.2
+COSTLY_VALUE_FACTOR, COSTLY_PROBLEM_PROB = 0.6, 0.5
+COMPLAINER_PROBLEM_PROB = 0.5
 SOCIAL_HANDLE_SHARE = 0.15
 # Mean purchases per active buyer per year before dropout (calibrated to about 10 order lines per person
 # per 365 days across web and stores).
@@ -172,6 +180,7 @@ class Persons:
     category_cumprefs: np.ndarray
     problem_prob: np.ndarray
     is_hidden_gem: np.ndarray
+    planted: np.ndarray  # index into PLANTED_COHORTS (0: none)
     has_crm: np.ndarray
     has_crm_duplicate: np.ndarray
     email_opt_in: np.ndarray
@@ -435,6 +444,19 @@ def _render_phones(nsn: pa.Array, groups: np.ndarray) -> tuple[pa.Array, ...]:
     return tuple(variants)
 
 
+def plant_cohorts(rng: np.random.Generator, eligible: np.ndarray) -> np.ndarray:
+    """The planted cohort of each person (an index into PLANTED_COHORTS; 0 for most), among ``eligible``.
+
+    gold: buys 2.5x as often, 4x as much, and rarely leaves; costly: small baskets, most orders returned and
+    a problem with half of them (``behaviour``: a return after a problem is likely); declining: buys a fifth
+    as often from the middle of the window on; complainer_who_leaves: a problem with half of the orders, and
+    leaves for good after the first one handled badly."""
+    cut = np.cumsum([PLANTED_SHARES[name] for name in PLANTED_COHORTS[1:]])
+    u = rng.random(eligible.shape[0])
+    cohort = np.searchsorted(cut, u, side="right") + 1
+    return np.where(eligible & (u < cut[-1]), cohort, 0).astype(np.int8)
+
+
 def build_persons(rng: np.random.Generator, n: int, first_day: int, days: int) -> Persons:
     """Draw ``n`` persons for a window of ``days`` days starting at day number ``first_day``."""
     if n < 1:
@@ -589,6 +611,18 @@ def build_persons(rng: np.random.Generator, n: int, first_day: int, days: int) -
     hidden_gem = (~is_prospect) & (rng.random(n) < HIDDEN_GEM_SHARE)
     rate = np.where(hidden_gem, rate * 0.35, rate)
     order_value = np.where(hidden_gem, order_value * 0.4, order_value)
+    planted_rng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+    planted = plant_cohorts(planted_rng, ~is_prospect & ~hidden_gem)
+    gold = planted == PLANTED_COHORTS.index("gold")
+    costly = planted == PLANTED_COHORTS.index("costly")
+    leaver = planted == PLANTED_COHORTS.index("complainer_who_leaves")
+    rate = np.where(gold, rate * GOLD_RATE_FACTOR, rate)
+    order_value = np.where(gold, order_value * GOLD_VALUE_FACTOR, order_value)
+    dropout = np.where(gold, dropout * GOLD_DROPOUT_FACTOR, dropout)
+    order_value = np.where(costly, order_value * COSTLY_VALUE_FACTOR, order_value)
+    problem_prob = np.where(
+        costly, COSTLY_PROBLEM_PROB, np.where(leaver, COMPLAINER_PROBLEM_PROB, problem_prob)
+    )
     has_handle = (rng.random(n) < SOCIAL_HANDLE_SHARE) | hidden_gem
     followers = np.where(
         hidden_gem, rng.lognormal(10.5, 0.8, n), np.where(has_handle, rng.lognormal(5.0, 1.4, n), 0)
@@ -670,6 +704,7 @@ def build_persons(rng: np.random.Generator, n: int, first_day: int, days: int) -
         category_cumprefs=cumprefs,
         problem_prob=problem_prob,
         is_hidden_gem=hidden_gem,
+        planted=planted,
         has_crm=has_crm,
         has_crm_duplicate=has_crm_duplicate,
         email_opt_in=email_opt_in,

@@ -3,6 +3,7 @@
 ``source_records.parquet``: ``source_channel, source_record_id, person_id`` for every source record that
 identifies a person (written as the days are generated). ``persons.parquet``: each person's true
 attributes and behaviour (purchase rate, dropout, whether and when the person stopped buying).
+``planted.parquet``: the truths the marts must recover (``write_planted``), one row per person.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import pyarrow.parquet as pq
 from customer360.datagen import vocab
 from customer360.datagen.behaviour import NEVER, Schedule
 from customer360.datagen.formatting import concat, take, with_nulls
-from customer360.datagen.people import Persons
+from customer360.datagen.people import PLANTED_COHORTS, Persons
 
 SOURCE_RECORDS_FILE = "source_records.parquet"
 PERSONS_FILE = "persons.parquet"
+PLANTED_FILE = "planted.parquet"
 SOURCE_RECORDS_SCHEMA = pa.schema(
     [("source_channel", pa.string()), ("source_record_id", pa.string()), ("person_id", pa.string())]
 )
@@ -126,5 +128,29 @@ def write_persons(truth_dir: Path, persons: Persons, schedule: Schedule) -> Path
         }
     )
     path = truth_dir / PERSONS_FILE
+    pq.write_table(table, path, compression="zstd")
+    return path
+
+
+def write_planted(truth_dir: Path, persons: Persons, schedule: Schedule) -> Path:
+    """The planted truths, one row per person: the cohort (gold, costly, declining, complainer_who_leaves;
+    null for most), whether the person is a planted hidden gem, when they joined, whether they bought in the
+    window, and whether they churned (dropped out for good before the end; ``churned_on`` the day)."""
+    n = persons.n
+    orders = np.bincount(schedule.orders.person, minlength=n)
+    churned = (~persons.is_prospect) & (schedule.dropout_day < NEVER)
+    cohort = np.asarray(PLANTED_COHORTS, dtype=object)[persons.planted]
+    table = pa.table(
+        {
+            "person_id": persons.person_id,
+            "cohort": pa.array(np.where(cohort == "", None, cohort), pa.string()),
+            "is_hidden_gem": persons.is_hidden_gem,
+            "joined_on": _dates(persons.join_day),
+            "bought_in_window": orders > 0,
+            "is_churned": churned,
+            "churned_on": _dates(np.where(churned, schedule.dropout_day, NEVER)),
+        }
+    )
+    path = truth_dir / PLANTED_FILE
     pq.write_table(table, path, compression="zstd")
     return path

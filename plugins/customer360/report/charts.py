@@ -371,3 +371,86 @@ def actions_by_type(rows: Any) -> Any:
         xaxis={"title": {"text": "customers"}},
         legend_title_text="contact channel",
     )
+
+
+def clv_holdout(rows: Any) -> Any:
+    """The CLV holdout check: actual vs predicted repeat purchases per calibration frequency (bars, left) and
+    the cumulative repeat purchases over the holdout (lines, right)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    by_frequency = rows.loc[rows["curve"] == "by_frequency"]
+    cumulative = rows.loc[rows["curve"] == "cumulative"]
+    total = rows.loc[rows["curve"] == "total"]
+    error = total["relative_error"].iloc[0] if len(total) else None
+    title = "holdout repeat purchases" + (
+        f": predicted {error:+.1%} vs actual" if error == error and error is not None else ""
+    )
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("by repeat purchases in calibration", "cumulative over the holdout"),
+        horizontal_spacing=0.12,
+    )
+    labels = [_text(label) for label in by_frequency["x_label"]]
+    for column, colour, name in (
+        ("actual", "#1d4f91", "actual"),
+        ("predicted", "#f2b134", "predicted (BG/NBD)"),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=(by_frequency[column] / by_frequency["n_customers"].clip(lower=1)).tolist(),
+                name=name,
+                marker_color=colour,
+                legendgroup=name,
+                hovertemplate="%{x} repeat purchases: %{y:.2f} per customer<extra>" + name + "</extra>",
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=cumulative["x_value"].tolist(),
+                y=cumulative[column].tolist(),
+                mode="lines+markers",
+                name=name,
+                line={"color": colour, "dash": "solid" if column == "actual" else "dash"},
+                legendgroup=name,
+                showlegend=False,
+                hovertemplate="day %{x}: %{y:,.0f}<extra>" + name + "</extra>",
+            ),
+            row=1,
+            col=2,
+        )
+    fig.update_xaxes(title_text="repeat purchase days in calibration", row=1, col=1)
+    fig.update_yaxes(title_text="holdout purchases per customer", row=1, col=1)
+    fig.update_xaxes(title_text="days into the holdout", row=1, col=2)
+    fig.update_yaxes(title_text="cumulative repeat purchases", row=1, col=2)
+    return _layout(fig, barmode="group", title={"text": _text(title), "x": 0, "font": {"size": 14}})
+
+
+def model_runs_table(rows: Any) -> Any:
+    """The run's models: version, status (fitted, reused, skipped, failed), headline metric and reason."""
+    import plotly.graph_objects as go
+
+    colours = {"failed": "#f8d7da", "skipped": "#fff3cd"}
+    fill = [colours.get(status, "white") for status in rows["status"]]
+    fig = go.Figure(
+        go.Table(
+            columnwidth=[1, 3, 1, 3, 5],
+            header={"values": ["model", "version", "status", "metrics", "reason"], "align": "left"},
+            cells={
+                "values": [
+                    [_text(v) for v in rows["model"]],
+                    [_text(v) for v in rows["version"]],
+                    [_text(v) for v in rows["status"]],
+                    [_text(v) for v in rows["metrics"]],
+                    [_text(v) for v in rows["reason"]],
+                ],
+                "align": "left",
+                "fill_color": [fill],
+            },
+        )
+    )
+    return _layout(fig, height=260)

@@ -231,3 +231,61 @@ def headline_figures(con: Any, counts: dict[str, int]) -> dict[str, int | float 
             "select sum(cast(predicted_clv_12m as double)) from customer_clv"
         ).fetchone()[0]
     return figures
+
+
+def clv_holdout(con: Any) -> Any:
+    """The CLV holdout check: ``curve, x_value, x_label, n_customers, actual, predicted, relative_error``
+    (by_frequency, cumulative and total rows of clv_holdout_validation), in curve and x order."""
+    return con.execute(
+        """
+        select
+            curve,
+            x_value,
+            x_label,
+            n_customers,
+            actual_repeat_purchases as actual,
+            predicted_repeat_purchases as predicted,
+            relative_error
+        from clv_holdout_validation
+        order by curve, x_value
+        """
+    ).df()
+
+
+def model_runs(con: Any) -> Any:
+    """One row per model of the run: ``model, version, status, reason`` and ``metrics``, its headline figures
+    as text (backtest AUC and top-decile precision for churn, holdout error for BG/NBD)."""
+    return con.execute(
+        """
+        with figures as (
+            select
+                model,
+                coalesce(version, '-') as version,
+                status,
+                coalesce(nullif(reason, ''), '-') as reason,
+                try_cast(json_extract(metrics, '$.auc') as double) as auc,
+                try_cast(json_extract(metrics, '$.precision_top_decile') as double) as precision,
+                try_cast(json_extract(metrics, '$.holdout_relative_error') as double) as holdout_error
+            from model_runs
+        )
+        select
+            model,
+            version,
+            status,
+            reason,
+            coalesce(
+                nullif(
+                    concat_ws(
+                        '; ',
+                        printf('AUC %.3f', auc),
+                        printf('top-decile precision %.1f%%', 100 * precision),
+                        printf('holdout error %+.1f%%', 100 * holdout_error)
+                    ),
+                    ''
+                ),
+                '-'
+            ) as metrics
+        from figures
+        order by model
+        """
+    ).df()

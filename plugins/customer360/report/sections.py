@@ -60,6 +60,26 @@ SECTIONS: tuple[SectionSpec, ...] = (
         charts.clv_distribution,
     ),
     SectionSpec(
+        "clv-holdout",
+        "CLV model check on a holdout",
+        "At its last refit the CLV model was fitted on the purchases up to a calibration end and compared "
+        "with the repeat purchases the same customers made in the holdout after it: per customer by "
+        "calibration repeat purchases, and cumulatively over the holdout (clv_holdout_validation).",
+        ("clv_holdout_validation",),
+        queries.clv_holdout,
+        charts.clv_holdout,
+    ),
+    SectionSpec(
+        "model-runs",
+        "Models of this run",
+        "Each model's version, whether it was fitted in this run, reused from its refit date, skipped (too "
+        "little data) or failed (its columns are empty), its backtest or holdout figures and why "
+        "(model_runs).",
+        ("model_runs",),
+        queries.model_runs,
+        charts.model_runs_table,
+    ),
+    SectionSpec(
         "lifecycle-funnel",
         "Lifecycle funnel",
         "Customers per lifecycle stage, in lifecycle order (customer_lifecycle).",

@@ -1,6 +1,7 @@
 -- The churn feature table (customer360.churn.features documents every column): one row per resolved
--- customer per feature date, for the two dates the churn stage needs: T = as_of_date - churn_horizon_days
--- (training; its labels come from the as_of_date rows) and the as-of date (scoring). Every feature of a
+-- customer per feature date, for the dates the churn stage needs: T = R - churn_horizon_days (training; its
+-- labels come from the rows of R) and R, where R is the models' refit date (macro model_refit_date, the
+-- as-of date itself on a refit day), and the as-of date (scoring). Every feature of a
 -- date reads data up to and including that date only. p_alive and expected_purchases_90d are added in
 -- Python (customer360.churn.warehouse_features) with the BG/NBD parameters fitted in the run.
 --
@@ -27,9 +28,15 @@ ticket_versions as (select * from {{ ref('int_support_ticket_versions') }}),
 survey_responses as (select * from {{ ref('int_survey_responses_linked') }}),
 
 feature_dates as (
-    select {{ days_after(as_of_date(), -(var('churn_horizon_days') | int)) }} as feature_date
-    union all
-    select {{ as_of_date() }} as feature_date
+    -- the training date and label date of the run's model (refit date R - horizon, R) and the scoring date
+    select distinct feature_date
+    from (
+        select {{ days_after(model_refit_date(), -(var('churn_horizon_days') | int)) }} as feature_date
+        union all
+        select {{ model_refit_date() }} as feature_date
+        union all
+        select {{ as_of_date() }} as feature_date
+    ) as run_dates
 ),
 
 customer_dates as (

@@ -1,6 +1,7 @@
 -- Each customer's value so far (revenue orders in fct_orders up to the as-of date) beside the CLV stage's
 -- predictions for the as-of date (analytics.customer_clv_predictions: BG/NBD + Gamma-Gamma, or their
 -- documented fallback). Customers without a revenue order have no prediction: model_status 'no_purchase'.
+-- When the CLV models failed (analytics.model_runs), buyers have null predictions and model_status 'failed'.
 
 with
 
@@ -9,6 +10,23 @@ customers as (select * from {{ ref('dim_customers') }}),
 orders as (select * from {{ ref('fct_orders') }}),
 
 clv_predictions as (select * from {{ source('analytics', 'customer_clv_predictions') }}),
+
+model_runs as (select * from {{ source('analytics', 'model_runs') }}),
+
+purchase_days as (select * from {{ ref('int_customer_purchase_days') }}),
+
+purchasers as (
+    select distinct customer_id
+    from purchase_days
+    where purchase_date <= {{ as_of_date() }}
+),
+
+purchase_model_run as (
+    select version
+    from model_runs
+    where as_of_date = {{ as_of_date() }}
+        and model = 'bgnbd'
+),
 
 history as (
     select
@@ -41,12 +59,20 @@ final as (
         cast(predictions.expected_purchases_365d as double precision) as expected_purchases_365d,
         cast(predictions.expected_avg_spend as double precision) as expected_avg_spend,
         cast(predictions.predicted_clv_12m as double precision) as predicted_clv_12m,
-        coalesce(predictions.model_status, 'no_purchase') as model_status
+        case when predictions.customer_id is not null then purchase_model_run.version end as model_version,
+        coalesce(
+            predictions.model_status,
+            case when purchasers.customer_id is not null then 'failed' else 'no_purchase' end
+        ) as model_status
     from customers
     left join history
         on customers.customer_id = history.customer_id
     left join predictions
         on customers.customer_id = predictions.customer_id
+    left join purchasers
+        on customers.customer_id = purchasers.customer_id
+    left join purchase_model_run
+        on true
 )
 
 select * from final

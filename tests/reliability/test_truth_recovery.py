@@ -1,0 +1,221 @@
+"""Truths the generator plants, recovered by the published marts.
+
+The generator plants (``customer360.datagen.people.PLANTED_COHORTS``; the truth is in
+``ground_truth/planted.parquet``) gold customers, costly customers, customers whose buying declines,
+complainers who leave, hidden gems (small spend, large audience), and churners (buyers who dropped out for
+good). One pipeline run on ``CUSTOMERS`` customers over ``DAYS`` days; each test maps the published
+customers to the generator's persons (``customer_source_xref`` x ``source_records.parquet``, the person
+behind most of a customer's records) and checks that a mart finds its cohort.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from pipeline_run import run_day
+
+from customer360.identity.evaluate import CHANNEL_ALIASES
+from customer360.publish import current_database
+from customer360.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+END = date(2026, 11, 30)  # a Monday: the models are fitted in the run, on their refit date
+CUSTOMERS = int(os.environ.get("CUSTOMER360_TEST_TRUTH_CUSTOMERS", "1500"))
+DAYS = 180
+SEED = 21
+MIN_RECALL = 0.8
+MIN_PRECISION = 0.8
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> tuple[Settings, pd.DataFrame, duckdb.DuckDBPyConnection]:
+    """(settings, customer_id -> person truth, read-only connection to the published marts)."""
+    from customer360.datagen.generate import generate
+
+    home = tmp_path_factory.mktemp("truth")
+    generate(home / "landing", customers=CUSTOMERS, days=DAYS, seed=SEED, end_date=END)
+    settings = Settings(home=home)
+    run = run_day(settings, END, f"truth__{END}")
+    assert run.ok, "the run failed:\n" + "\n".join(run.errors())
+    con = duckdb.connect(str(current_database(settings)), read_only=True)
+    truth_dir = home / "ground_truth"
+    con.register("source_records", pd.read_parquet(truth_dir / "source_records.parquet"))
+    con.register("planted", pd.read_parquet(truth_dir / "planted.parquet"))
+    # the ground truth names channels as the landing contract does, the xref by their short names
+    when = " ".join(f"when '{short}' then '{name}'" for short, name in CHANNEL_ALIASES.items())
+    people = con.execute(
+        f"""
+        with xref as (
+            select customer_id, case source_channel {when} else source_channel end as source_channel,
+                source_record_id
+            from customer_source_xref
+        ),
+        votes as (
+            select x.customer_id, s.person_id, count(*) as records
+            from xref as x
+            join source_records as s using (source_channel, source_record_id)
+            group by all
+        )
+        select customer_id, arg_max(person_id, records) as person_id
+        from votes
+        group by customer_id
+        """
+    ).df()
+    truth = people.merge(con.execute("select * from planted").df(), on="person_id", how="left")
+    yield settings, truth.set_index("customer_id"), con
+    con.close()
+
+
+def _auc(label: np.ndarray, score: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(label, score))
+
+
+def _recall_precision(found: set[str], planted: set[str]) -> tuple[float, float]:
+    hits = len(found & planted)
+    return hits / max(len(planted), 1), hits / max(len(found), 1)
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason=(
+        "measured at 1,500 customers: the churn model lost its backtest (AUC 0.667 vs BG/NBD 0.678 on 166 "
+        "held-out customers), so the calibrated BG/NBD baseline is published; on the planted churners it "
+        "scores 0.790 vs recency 0.792. On CDNOW (23,502 labelled) the model wins: 0.803 vs 0.793"
+    ),
+)
+def test_given_planted_churners_when_scored_then_the_churn_score_beats_every_baseline(published) -> None:
+    _, truth, con = published
+    scores = con.execute(
+        """
+        select r.customer_id, r.churn_score, r.baseline_score, r.model_status, f.recency_days,
+            f.r_score + f.f_score + f.m_score as rfm
+        from customer_churn_risk as r
+        join customer_rfm as f using (customer_id)
+        """
+    ).df()
+    scores = scores.join(truth, on="customer_id", how="inner").dropna(subset=["churn_score", "is_churned"])
+    churned = scores["is_churned"].to_numpy(dtype=bool)
+    assert 0.05 < churned.mean() < 0.95, churned.mean()
+    model_auc = _auc(churned, scores["churn_score"].to_numpy())
+    baselines = {
+        "recency": _auc(churned, scores["recency_days"].to_numpy()),
+        "bgnbd_no_purchase": _auc(churned, scores["baseline_score"].to_numpy()),
+        "rfm_score": _auc(churned, -scores["rfm"].to_numpy()),
+    }
+    print(f"planted churners: {churned.sum()} of {len(churned)}; AUC {model_auc:.3f} vs {baselines}")
+    assert all(model_auc > auc for auc in baselines.values()), (model_auc, baselines)
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason=(
+        "measured at 1,500 customers: 13 complainers left; P(ranked above a customer who stayed) = 0.61: "
+        "the published score is the BG/NBD baseline, blind to complaints (the model lost its backtest)"
+    ),
+)
+def test_given_planted_complainers_who_leave_when_scored_then_they_rank_above_the_customers_who_stay(
+    published,
+) -> None:
+    _, truth, con = published
+    scores = con.execute("select customer_id, churn_score from customer_churn_risk").df()
+    scores = scores.join(truth, on="customer_id", how="inner").dropna(subset=["churn_score"])
+    left = scores.loc[(scores["cohort"] == "complainer_who_leaves") & scores["is_churned"].astype(bool)]
+    stayed = scores.loc[~scores["is_churned"].astype(bool)]
+    assert len(left) >= 5, len(left)
+    share = float(
+        (left["churn_score"].to_numpy()[:, None] > stayed["churn_score"].to_numpy()[None, :]).mean()
+    )
+    print(f"complainers who left: {len(left)}; P(score above a customer who stayed) = {share:.3f}")
+    assert share >= MIN_RECALL, share
+
+
+def test_given_planted_decliners_when_scored_then_their_churn_risk_is_above_the_steady_buyers(
+    published,
+) -> None:
+    _, truth, con = published
+    scores = con.execute("select customer_id, churn_score from customer_churn_risk").df()
+    scores = scores.join(truth, on="customer_id", how="inner").dropna(subset=["churn_score"])
+    alive = scores.loc[~scores["is_churned"].astype(bool)]
+    declining = alive.loc[alive["cohort"] == "declining", "churn_score"]
+    steady = alive.loc[alive["cohort"].isna(), "churn_score"]
+    assert len(declining) >= 5, len(declining)
+    print(f"decliners: {len(declining)}, mean risk {declining.mean():.3f} vs steady {steady.mean():.3f}")
+    assert declining.mean() > steady.mean()
+
+
+def test_given_planted_hidden_gems_when_influence_is_scored_then_they_are_found(published) -> None:
+    # needs the issue-21 definition (percentiles among buyers); the old one flags none
+    _, truth, con = published
+    flagged = set(
+        con.execute("select customer_id from customer_influence where is_hidden_gem").df()["customer_id"]
+    )
+    planted = set(
+        truth.index[
+            truth["is_hidden_gem"].fillna(False).astype(bool)
+            & truth["bought_in_window"].fillna(False).astype(bool)
+        ]
+    )
+    recall, precision = _recall_precision(flagged, planted)
+    print(
+        f"hidden gems: planted {len(planted)}, flagged {len(flagged)}, "
+        f"recall {recall:.2f}, precision {precision:.2f}"
+    )
+    assert recall >= MIN_RECALL and precision >= MIN_PRECISION, (recall, precision)
+
+
+def _value_flags(con: duckdb.DuckDBPyConnection, column: str) -> set[str]:
+    return set(
+        con.execute(f"select customer_id from customer_value_tiers where {column}").df()["customer_id"]
+    )
+
+
+def test_given_planted_gold_customers_when_tiered_then_the_gold_flag_finds_them(published) -> None:
+    _, truth, con = published
+    # gold is judged on a year of realised value: the planted gold customers who were customers all window
+    window_start = pd.Timestamp(END) - pd.Timedelta(days=DAYS)
+    planted = set(
+        truth.index[
+            (truth["cohort"] == "gold")
+            & truth["bought_in_window"].fillna(False).astype(bool)
+            & (pd.to_datetime(truth["joined_on"]) < window_start)
+        ]
+    )
+    recall, precision = _recall_precision(_value_flags(con, "is_gold"), planted)
+    print(
+        f"gold: planted {len(planted)}, recall {recall:.2f} "
+        f"(precision {precision:.2f}: gold is 5% of customers)"
+    )
+    assert len(planted) >= 5 and recall >= MIN_RECALL, recall
+
+
+def test_given_planted_costly_customers_when_tiered_then_the_costly_flag_finds_them(published) -> None:
+    # needs the issue-21 definition (negative contribution after returns, discounts and service cost)
+    _, truth, con = published
+    planted = set(
+        truth.index[(truth["cohort"] == "costly") & truth["bought_in_window"].fillna(False).astype(bool)]
+    )
+    recall, precision = _recall_precision(_value_flags(con, "is_costly"), planted)
+    print(f"costly: planted {len(planted)}, recall {recall:.2f}, precision {precision:.2f}")
+    assert len(planted) >= 5 and recall >= MIN_RECALL, recall
+
+
+def test_given_the_run_then_every_model_is_recorded_and_the_clv_holdout_check_is_published(published) -> None:
+    settings, _, con = published
+    runs = dict(con.execute("select model, status from model_runs").fetchall())
+    assert runs == {"bgnbd": "fitted", "gamma_gamma": "fitted", "churn": "fitted"}, runs
+    curves = dict(con.execute("select curve, count(*) from clv_holdout_validation group by curve").fetchall())
+    assert curves["total"] == 1 and curves["by_frequency"] == 8 and curves["cumulative"] >= 10
+    error = con.execute("select relative_error from clv_holdout_validation where curve = 'total'").fetchone()[
+        0
+    ]
+    print(f"CLV holdout relative error: {error:+.3f}")
+    assert list(Path(settings.model_dir, "churn").glob(f"{END.isoformat()}+*.json"))

@@ -1,0 +1,106 @@
+"""The churn baselines: the BG/NBD one checked against a hand computation, RFM ties, recency, calibration.
+
+The issue measured the baseline "1 - P(alive)" at AUC 0.449 on the generator's backtest, worse than chance.
+The cause is its horizon: P(alive) is about *now*, and BG/NBD lets nobody drop out at the first purchase, so
+1 - P(alive) is 0 for every one-time buyer, the customers most likely to make no purchase in the next 90
+days. The baseline is now the probability of the label's own event, no purchase in (T, T + horizon].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from customer360.churn import baselines
+from customer360.clv import bgnbd
+from customer360.clv.fit import ClvModels
+from customer360.clv.mle import not_fitted
+from customer360.clv.predict import no_purchase_probability
+from customer360.clv.summary import CustomerSummary
+
+PARAMS = bgnbd.BgNbdParams(r=0.5, alpha=10.0, a=0.8, b=2.0)
+
+
+def test_given_a_repeat_buyer_when_the_bgnbd_baseline_is_computed_then_it_matches_the_hand_computation() -> (
+    None
+):
+    # GIVEN x = 2 repeat purchase days, the last at t_x = 30, age T = 60, horizon 90 days
+    # BY HAND: P(alive) = 1 / (1 + a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x))
+    #                   = 1 / (1 + 0.8/3 * (70/40)^2.5) = 1 / (1 + 0.266667 * 4.051317) = 0.480689
+    #          silent while alive = ((alpha+T)/(alpha+T+h))^(r+x) = (70/160)^2.5 = 0.126603
+    #          P(no purchase in 90 days) = 1 - 0.480689 + 0.480689 * 0.126603 = 0.580168
+    x, t_x, big_t = np.array([2.0]), np.array([30.0]), np.array([60.0])
+    assert bgnbd.p_alive(PARAMS, x, t_x, big_t)[0] == pytest.approx(0.480689, abs=1e-6)
+    assert bgnbd.probability_no_purchase(PARAMS, 90.0, x, t_x, big_t)[0] == pytest.approx(0.580168, abs=1e-6)
+
+
+def test_given_a_one_time_buyer_when_scored_then_plain_one_minus_p_alive_calls_them_safe_not_the_baseline():
+    # GIVEN a one-time buyer (x = 0, bought 60 days ago) and a frequent buyer who bought yesterday
+    x, t_x, big_t = np.array([0.0, 12.0]), np.array([0.0, 59.0]), np.array([60.0, 60.0])
+    plain = 1.0 - bgnbd.p_alive(PARAMS, x, t_x, big_t)
+    horizon = bgnbd.probability_no_purchase(PARAMS, 90.0, x, t_x, big_t)
+    # THEN 1 - P(alive) gives the one-time buyer 0, below the frequent buyer: the inverted ranking
+    assert plain[0] == 0.0 and plain[0] < plain[1]
+    # AND the horizon baseline gives them (70/160)^0.5 = 0.661438 by hand, far above the frequent buyer
+    assert horizon[0] == pytest.approx(0.661438, abs=1e-6)
+    assert horizon[0] > horizon[1]
+
+
+def test_given_no_bgnbd_fit_when_the_baseline_is_computed_then_the_fallback_rate_gives_it() -> None:
+    # GIVEN two customers and a BG/NBD that fell back: rate_i = (x_i + R k) / (T_i + k), R = 2/200, k = 365
+    summary = CustomerSummary(
+        customer_id=None,
+        frequency=np.array([2.0, 0.0]),
+        recency_days=np.array([50.0, 0.0]),
+        tenure_days=np.array([100.0, 100.0]),
+        repeat_avg_spend=np.array([10.0, np.nan]),
+        avg_purchase_day_spend=np.array([10.0, 10.0]),
+        avg_order_value=np.array([10.0, 10.0]),
+        margin_share=np.array([np.nan, np.nan]),
+        observation_end=None,
+    )
+    models = ClvModels(not_fitted("bgnbd", 2, "few"), not_fitted("gamma_gamma", 2, "few"))
+    rate = (np.array([2.0, 0.0]) + 0.01 * 365) / (100 + 365)
+    alive = np.array([np.exp(-rate[0] * 50), 1.0])
+    expected = 1 - alive + alive * np.exp(-rate * 90)
+    np.testing.assert_allclose(no_purchase_probability(summary, models, 90.0), expected)
+
+
+def test_given_tied_values_when_quintiles_are_scored_then_ties_share_a_score_whatever_their_order() -> None:
+    # GIVEN 10 customers, 6 of them with the same frequency 0
+    values = np.array([0, 0, 0, 0, 0, 0, 1, 2, 3, 4], dtype=float)
+    scores = baselines.quintile_scores(values)
+    # THEN the six ties share one score (rank 6 of 10 -> ceil(5 * 0.6) = 3), and any order gives the same
+    assert set(scores[:6]) == {3.0}
+    assert scores[6:].tolist() == [4.0, 4.0, 5.0, 5.0]
+    order = np.random.default_rng(0).permutation(10)
+    np.testing.assert_array_equal(baselines.quintile_scores(values[order]), scores[order])
+
+
+def test_given_features_when_baselines_score_then_risk_rises_with_recency_and_falls_with_rfm() -> None:
+    features = pd.DataFrame(
+        {
+            "recency_days": [5.0, 40.0, 80.0, 160.0, 200.0],
+            "frequency": [9.0, 4.0, 2.0, 1.0, 0.0],
+            "monetary": [90.0, 50.0, 30.0, 20.0, 10.0],
+            "p_no_purchase_horizon": [0.1, 0.3, np.nan, 0.7, 0.9],
+        }
+    )
+    assert np.all(np.diff(baselines.baseline_score("recency", features)) > 0)
+    assert np.all(np.diff(baselines.baseline_score("rfm_score", features)) > 0)
+    bgnbd_score = baselines.baseline_score("bgnbd_no_purchase", features)
+    assert bgnbd_score[2] == pytest.approx(0.5)  # the missing value takes the median of the others
+    with pytest.raises(ValueError, match="unknown churn baseline 'age'"):
+        baselines.baseline_score("age", features)
+
+
+def test_given_scores_and_labels_when_calibrated_then_probabilities_are_monotone_observed_shares() -> None:
+    score = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    churned = np.array([0, 0, 1, 0, 1, 1])
+    calibration = baselines.Calibration.fit(score, churned)
+    probability = calibration.apply(score)
+    assert np.all(np.diff(probability) >= 0) and probability[0] == 0.0 and probability[-1] == 1.0
+    # the pool-adjacent-violators step averages 3 and 4 (1 then 0) into 0.5
+    assert probability[2] == probability[3] == pytest.approx(0.5)
+    assert baselines.Calibration.from_dict(calibration.as_dict()) == calibration
