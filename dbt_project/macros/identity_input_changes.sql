@@ -1,5 +1,5 @@
 {#-
-    How a daily build of the identity-input models (models/intermediate/identity) follows the new data.
+    How a daily build of the identity-input models (models/staging/identity_input) follows the new data.
 
     Each of those models says something about one source record (a CRM contact, a web order, a ticket, ...)
     that depends only on the source record's own staging rows and on the as-of date. A daily build

@@ -10,7 +10,7 @@ the new data. "Delivered since the previous build" is, for a build at as-of date
 * a raw row of a file ingested after the previous build started (a late file for an earlier date, or a
   file delivered again under another name), with ``_load_date <= D``.
 
-The identity-input models built with the layer (``models/intermediate/identity``: int_contact_records and
+The identity-input models built with the layer (``models/staging/identity_input``: int_contact_records and
 what is made of it) are incremental too: they recompute the source records with a staging row that may have
 changed, those with ``_load_date`` on or after the earliest date of a raw row delivered since (the late
 files' earliest date is passed as well), or dated into ``(P, D]`` (macros/identity_input_changes.sql).
@@ -73,7 +73,6 @@ FINGERPRINT_PATHS: dict[str, tuple[str, ...]] = {
         "dbt_project.yml",
         "selectors.yml",
         "models/staging",
-        "models/intermediate/identity",
         "macros",
         "seeds",
     ),

@@ -111,7 +111,7 @@ def test_given_incremental_daily_builds_then_staging_equals_a_full_rebuild_over_
     assert all(full[table][0] > 0 for table in busy), {table: full[table][0] for table in busy}
 
 
-# The identity-input models built with the staging layer (models/intermediate/identity), incremental too:
+# The identity-input models built with the staging layer (models/staging/identity_input), incremental too:
 # a daily build recomputes only the source records whose staging rows may have changed.
 IDENTITY_INPUT_TABLES = (
     "int_crm_contacts_latest",
