@@ -53,6 +53,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from customer360.builds import INCREMENTAL_BUILDS, get_build
 from customer360.dbt_runner import RUN_CONTEXT_VARS
 from customer360.identity.changes import CHANGES_TABLE
 from customer360.ingest.schema import MANIFEST_TABLE
@@ -66,19 +67,8 @@ BUILDS_DDL = f"""create table if not exists {BUILDS_TABLE} (
     layer varchar not null, as_of_date date not null, run_id varchar, started_at timestamp not null,
     finished_at timestamp not null, full_refresh boolean not null, reason varchar, fingerprint varchar)"""
 ERASURE_LOG_TABLE = f"{AUDIT_SCHEMA}.erasure_log"  # customer360.privacy.erasure writes it
-# What each incremental layer's SQL depends on, relative to the dbt project (see dbt_project/selectors.yml).
-# The core layer reads nearly every model, so any model counts.
-FINGERPRINT_PATHS: dict[str, tuple[str, ...]] = {
-    "staging": (
-        "dbt_project.yml",
-        "selectors.yml",
-        "models/staging",
-        "macros",
-        "seeds",
-    ),
-    "core": ("dbt_project.yml", "selectors.yml", "models", "snapshots", "macros", "seeds"),
-}
-INCREMENTAL_LAYERS = tuple(FINGERPRINT_PATHS)
+# The incremental builds, and what each one's SQL depends on (customer360.builds).
+INCREMENTAL_LAYERS = INCREMENTAL_BUILDS
 
 
 @dataclass
@@ -266,7 +256,7 @@ def project_files(settings: Settings, layer: str = "staging") -> list[Path]:
     """The files the layer's fingerprint covers."""
     root = settings.dbt_project_dir
     found: list[Path] = []
-    for relative in FINGERPRINT_PATHS[layer]:
+    for relative in get_build(layer).fingerprint_paths:
         path = root / relative
         found += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     return [file for file in found if file.exists()]

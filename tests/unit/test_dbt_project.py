@@ -1,7 +1,7 @@
 """The dbt project end to end on a small fixture warehouse: both selectors build and the marts are right.
 
-One module-scoped build: raw fixture -> `dbt build --selector staging_layer` -> fixture identity tables ->
-`dbt build --selector marts_layer`, each `dbt build` running the data tests and dbt unit tests of what it
+One module-scoped build: raw fixture -> `dbt build --selector staging` -> fixture identity tables ->
+`dbt build --selector core`, each `dbt build` running the data tests and dbt unit tests of what it
 selects. The tests then read the warehouse. dbt runs in-process (tests/fixtures/dbt_runner.py) with target
 and log paths in tmp, so nothing is written into the repository. The last tests build the same raw fixture
 through the pipeline's own runner (customer360.dbt_runner) for two dates: the run context and dbt's partial
@@ -68,10 +68,10 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
         "CUSTOMER360_DUCKDB_MEMORY_LIMIT": "1GB",
     }
     raw_warehouse.build_raw_warehouse(path)
-    staging = dbt_runner.run_dbt(["build", "--selector", "staging_layer", *_vars(AS_OF_DATE)], work_dir, env)
+    staging = dbt_runner.run_dbt(["build", "--selector", "staging", *_vars(AS_OF_DATE)], work_dir, env)
     assert staging.success, staging.report()
     raw_warehouse.build_identity_tables(path)
-    marts = dbt_runner.run_dbt(["build", "--selector", "marts_layer", *_vars(AS_OF_DATE)], work_dir, env)
+    marts = dbt_runner.run_dbt(["build", "--selector", "core", *_vars(AS_OF_DATE)], work_dir, env)
     assert marts.success, marts.report()
     return BuiltWarehouse(path=path, work_dir=work_dir, env=env, staging=staging, marts=marts)
 
@@ -114,7 +114,7 @@ def test_given_raw_fixture_when_staging_layer_builds_then_seeds_staging_identity
     assert sum(uid.startswith("test.") for uid in statuses) > 40
 
 
-def test_given_staging_built_when_marts_layer_builds_then_marts_and_tests_pass_without_rebuilding_staging(
+def test_given_staging_built_when_core_builds_then_marts_and_tests_pass_without_rebuilding_staging(
     warehouse: BuiltWarehouse,
 ) -> None:
     statuses = warehouse.marts.statuses
