@@ -103,10 +103,10 @@ def test_given_incremental_daily_builds_then_staging_equals_a_full_rebuild_over_
     # the comparison is about data, not empty tables: the four busy channels always hold rows (60 customers
     # may have no survey, or no ticket, in the days a backfill runs)
     busy = (
-        "stg_crm__contacts",
-        "stg_web_shop__order_lines",
-        "stg_pos__transaction_lines",
-        "stg_marketing__events",
+        "stg_crm_contacts__contacts",
+        "stg_web_orders__order_lines",
+        "stg_pos_transactions__transaction_lines",
+        "stg_marketing_events__events",
     )
     assert all(full[table][0] > 0 for table in busy), {table: full[table][0] for table in busy}
 

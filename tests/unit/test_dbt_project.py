@@ -96,11 +96,11 @@ def test_given_raw_fixture_when_staging_layer_builds_then_seeds_staging_identity
         "country_codes",
         "rfm_segment_map",
         "next_best_action_rules",
-        "stg_crm__contacts",
-        "stg_web_shop__order_lines",
-        "stg_pos__transaction_lines",
-        "stg_service_desk__tickets",
-        "stg_marketing__events",
+        "stg_crm_contacts__contacts",
+        "stg_web_orders__order_lines",
+        "stg_pos_transactions__transaction_lines",
+        "stg_support_tickets__tickets",
+        "stg_marketing_events__events",
         "stg_surveys__responses",
         "int_crm_contacts_latest",
         "int_contact_records_changed",
@@ -109,8 +109,8 @@ def test_given_raw_fixture_when_staging_layer_builds_then_seeds_staging_identity
         "int_contact_records_unioned",
     }
     unit_tests = [uid for uid in statuses if uid.startswith("unit_test.")]
-    assert any("stg_pos__transaction_lines_timestamps_to_utc" in uid for uid in unit_tests)
-    assert any("stg_crm__contacts_exact_duplicates" in uid for uid in unit_tests)
+    assert any("stg_pos_transactions__transaction_lines_timestamps_to_utc" in uid for uid in unit_tests)
+    assert any("stg_crm_contacts__contacts_exact_duplicates" in uid for uid in unit_tests)
     assert sum(uid.startswith("test.") for uid in statuses) > 40
 
 
@@ -149,8 +149,8 @@ def test_given_a_redelivered_store_sale_when_staged_then_one_copy_remains_and_th
         """
         select
             (select count(*) from raw.pos_transactions),
-            (select count(*) from staging.stg_pos__transaction_lines),
-            (select sum(duplicate_count) from staging.stg_pos__transaction_lines)
+            (select count(*) from staging.stg_pos_transactions__transaction_lines),
+            (select sum(duplicate_count) from staging.stg_pos_transactions__transaction_lines)
         """,
     )[0]
     assert (raw_count, staged_count, dropped) == (7, 6, 1)
@@ -159,11 +159,11 @@ def test_given_a_redelivered_store_sale_when_staged_then_one_copy_remains_and_th
 @pytest.mark.parametrize(
     "raw_table, staging_model",
     [
-        ("crm_contacts", "stg_crm__contacts"),
-        ("web_orders", "stg_web_shop__order_lines"),
-        ("pos_transactions", "stg_pos__transaction_lines"),
-        ("support_tickets", "stg_service_desk__tickets"),
-        ("marketing_events", "stg_marketing__events"),
+        ("crm_contacts", "stg_crm_contacts__contacts"),
+        ("web_orders", "stg_web_orders__order_lines"),
+        ("pos_transactions", "stg_pos_transactions__transaction_lines"),
+        ("support_tickets", "stg_support_tickets__tickets"),
+        ("marketing_events", "stg_marketing_events__events"),
         ("surveys", "stg_surveys__responses"),
     ],
 )
@@ -189,7 +189,7 @@ def test_given_amsterdam_local_and_offset_timestamps_when_staged_then_they_are_u
             warehouse,
             """
             select contact_id || '@' || strftime(updated_at, '%Y-%m-%d %H:%M'), source_timezone
-            from staging.stg_crm__contacts
+            from staging.stg_crm_contacts__contacts
             """,
         )
     )
@@ -409,7 +409,7 @@ def test_given_a_built_staging_layer_when_the_incremental_path_unit_tests_run_th
     assert result.success, result.report()
     ran = {uid.split(".")[-1] for uid in result.statuses if uid.startswith("unit_test.")}
     assert {
-        "stg_marketing__events_incremental_recomputes_changed_keys_only",
+        "stg_marketing_events__events_incremental_recomputes_changed_keys_only",
         "int_crm_contacts_latest_incremental_changed_only",
         "int_contact_records_incremental_recomputes_changed_only",
         "int_contact_records_unioned_incremental_joined_and_left",
@@ -486,8 +486,8 @@ def test_given_two_daily_builds_when_the_second_runs_then_dbt_parses_partially_w
         / "customer360"
         / "models"
         / "staging"
-        / "pos"
-        / "stg_pos__transaction_lines.sql"
+        / "pos_transactions"
+        / "stg_pos_transactions__transaction_lines.sql"
     )
     sql = compiled.read_text(encoding="utf-8")
     assert "cast('2026-11-24' as date)" in sql

@@ -84,7 +84,7 @@ def test_given_postgres_target_when_both_selectors_build_then_marts_hold_the_sam
         cur.execute("select count(*) from marts.dim_customers")
         assert cur.fetchone() == (5,)
         cur.execute(
-            "select to_char(updated_at, 'YYYY-MM-DD HH24:MI') from staging.stg_crm__contacts "
+            "select to_char(updated_at, 'YYYY-MM-DD HH24:MI') from staging.stg_crm_contacts__contacts "
             "where contact_id = 'c-001' order by updated_at"
         )
         # the 2026-12-01 version was delivered after the as-of date: not staged yet

@@ -22,32 +22,32 @@ changed_records as (select * from {{ ref('int_contact_records_changed') }}),
 
 crm_contacts as (
     select *
-    from {{ ref('stg_crm__contacts') }}
+    from {{ ref('stg_crm_contacts__contacts') }}
     where cast(updated_at as date) <= {{ as_of_date() }}
         and {{ changed_records_only('crm') }}
 ),
 
 web_order_lines as (
     select *
-    from {{ ref('stg_web_shop__order_lines') }}
+    from {{ ref('stg_web_orders__order_lines') }}
     where {{ changed_records_only('web') }}
 ),
 
 pos_transaction_lines as (
     select *
-    from {{ ref('stg_pos__transaction_lines') }}
+    from {{ ref('stg_pos_transactions__transaction_lines') }}
     where {{ changed_records_only('pos') }}
 ),
 
 tickets as (
     select *
-    from {{ ref('stg_service_desk__tickets') }}
+    from {{ ref('stg_support_tickets__tickets') }}
     where {{ changed_records_only('tickets') }}
 ),
 
 marketing_events as (
     select *
-    from {{ ref('stg_marketing__events') }}
+    from {{ ref('stg_marketing_events__events') }}
     where {{ changed_records_only('marketing') }}
 ),
 

@@ -16,7 +16,7 @@
 
 with
 
-contacts as (select * from {{ ref('stg_crm__contacts') }}),
+contacts as (select * from {{ ref('stg_crm_contacts__contacts') }}),
 
 changed_records as (select * from {{ ref('int_contact_records_changed') }}),
 

@@ -45,7 +45,7 @@ final as (
     where 1 = 0
 )
 {%- else -%}
-pos_lines as (select * from {{ ref('stg_pos__transaction_lines') }}),
+pos_lines as (select * from {{ ref('stg_pos_transactions__transaction_lines') }}),
 
 identity_changes as (select * from {{ ref('int_golden_record_inputs_changed') }}),
 

@@ -26,7 +26,7 @@ changed_events as (
 ),
 
 events as (
-    {{ recomputed_rows(ref('stg_marketing__events'), 'changed_events', ['event_id']) }}
+    {{ recomputed_rows(ref('stg_marketing_events__events'), 'changed_events', ['event_id']) }}
 ),
 
 customer_source_xref as (select * from {{ ref('int_source_record_customers') }}),

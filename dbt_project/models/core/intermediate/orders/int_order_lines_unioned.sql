@@ -21,7 +21,7 @@ changed_orders as (select * from {{ ref('int_orders_changed') }}),
 
 web_order_lines as (
     select *
-    from {{ ref('stg_web_shop__order_lines') }}
+    from {{ ref('stg_web_orders__order_lines') }}
     {%- if is_incremental() %}
     where order_id in (select order_id from changed_orders where source_channel = 'web')
     {%- endif %}
@@ -29,7 +29,7 @@ web_order_lines as (
 
 pos_transaction_lines as (
     select *
-    from {{ ref('stg_pos__transaction_lines') }}
+    from {{ ref('stg_pos_transactions__transaction_lines') }}
     {%- if is_incremental() %}
     where transaction_id in (select order_id from changed_orders where source_channel = 'pos')
         or original_transaction_id in (select order_id from changed_orders where source_channel = 'pos')

@@ -14,7 +14,7 @@
 
 with
 
-tickets as (select * from {{ ref('stg_service_desk__tickets') }}),
+tickets as (select * from {{ ref('stg_support_tickets__tickets') }}),
 
 customer_source_xref as (select * from {{ ref('int_source_record_customers') }}),
 

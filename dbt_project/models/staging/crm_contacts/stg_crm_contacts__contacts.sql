@@ -14,7 +14,7 @@ with
 country_codes as (select * from {{ ref('country_codes') }}),
 
 delivered as (
-    {{ delivered_records(source('crm', 'crm_contacts'), ['contact_id', 'updated_at']) }}
+    {{ delivered_records(source('crm_contacts', 'crm_contacts'), ['contact_id', 'updated_at']) }}
 ),
 
 renamed as (

@@ -12,7 +12,7 @@
 with
 
 delivered as (
-    {{ delivered_records(source('pos', 'pos_transactions'), ['transaction_id', 'line_number']) }}
+    {{ delivered_records(source('pos_transactions', 'pos_transactions'), ['transaction_id', 'line_number']) }}
 ),
 
 renamed as (

@@ -12,7 +12,7 @@
 with
 
 delivered as (
-    {{ delivered_records(source('marketing', 'marketing_events'), ['event_id']) }}
+    {{ delivered_records(source('marketing_events', 'marketing_events'), ['event_id']) }}
 ),
 
 renamed as (

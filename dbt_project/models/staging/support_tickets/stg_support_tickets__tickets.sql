@@ -12,7 +12,7 @@
 with
 
 delivered as (
-    {{ delivered_records(source('service_desk', 'support_tickets'), ['ticket_id', 'updated_at']) }}
+    {{ delivered_records(source('support_tickets', 'support_tickets'), ['ticket_id', 'updated_at']) }}
 ),
 
 renamed as (

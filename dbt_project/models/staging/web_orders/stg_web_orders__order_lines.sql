@@ -15,7 +15,7 @@ country_codes as (select * from {{ ref('country_codes') }}),
 
 delivered as (
     {{ delivered_records(
-        source('web_shop', 'web_orders'),
+        source('web_orders', 'web_orders'),
         ['order_id', 'line_number'],
         latest_version=to_utc_timestamp('updated_at', channel_timezone),
     ) }}
