@@ -15,7 +15,7 @@ what is made of it) are incremental too: they recompute the source records with 
 changed, those with ``_load_date`` on or after the earliest date of a raw row delivered since (the late
 files' earliest date is passed as well), or dated into ``(P, D]`` (macros/identity_input_changes.sql).
 
-**Core** (the marts layer, after identity resolution). The golden record compares its inputs with what its
+**Core** (the core build, after identity resolution). The golden record compares its inputs with what its
 previous build saw (int_golden_record_inputs_changed) and recomputes the customers whose inputs differ. The
 order models recompute the orders of int_orders_changed: those with a staging row delivered since the core
 layer's own previous build (the same window as above, from the last core build; late files included), and
