@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, TriggerRule, dag, get_current_context, task
 
+from customer360.builds import BUILDS
 from customer360.landing.contract import CHANNELS
 from customer360.settings import Settings
 
@@ -95,11 +96,11 @@ def customer360_daily():
             _fail_fast(exc)
 
     @task(retries=1)
-    def build(layer: str) -> dict:
+    def build(name: str) -> dict:
         from customer360 import pipeline
 
         logical_date, run_id = _logical_date()
-        return pipeline.build_layer(layer, logical_date, run_id)
+        return pipeline.build_layer(name, logical_date, run_id)
 
     @task(retries=1)
     def resolve_identity() -> dict:
@@ -137,12 +138,10 @@ def customer360_daily():
 
     ingested = [ingest.override(task_id=f"ingest_{name}")(name) for name in CHANNELS]
     raw_checked = validate.override(task_id="validate_raw")("raw")
-    staged = build.override(task_id="dbt_staging")("staging")
+    staged, core, analytics = (build.override(task_id=b.task_id)(b.name) for b in BUILDS)
     staging_checked = validate.override(task_id="validate_staging", trigger_rule=TriggerRule.ALL_SUCCESS)(
         "staging"
     )
-    core = build.override(task_id="dbt_core")("core")
-    analytics = build.override(task_id="dbt_analytics")("analytics")
     marts_checked = validate.override(task_id="validate_marts", trigger_rule=TriggerRule.ALL_SUCCESS)("marts")
     published = publish()
     summary = summarize()

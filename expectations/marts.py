@@ -34,8 +34,8 @@ from customer360.warehouse import IDENTITY_SCHEMA
 MARTS_SCHEMA = "marts"
 XREF_TABLE = "customer_source_xref"
 IDENTITY_INPUT = "intermediate.int_contact_records_unioned"
-WEB_ORDER_LINES = "staging.stg_web_shop__order_lines"
-POS_TRANSACTION_LINES = "staging.stg_pos__transaction_lines"
+WEB_ORDER_LINES = "staging.stg_web_orders__order_lines"
+POS_TRANSACTION_LINES = "staging.stg_pos_transactions__transaction_lines"
 
 LINE_NET_AMOUNT_SQL = "quantity * unit_price - coalesce(discount_amount, 0)"
 REVENUE_TOLERANCE = 0.01  # a cent

@@ -39,29 +39,29 @@ class StagingTable:
 
 
 STAGING_TABLES: dict[str, StagingTable] = {
-    "stg_crm__contacts": StagingTable(
+    "stg_crm_contacts__contacts": StagingTable(
         raw_table="crm_contacts",
         emails=("email",),
         timestamps=("updated_at", "created_at"),
     ),
-    "stg_web_shop__order_lines": StagingTable(
+    "stg_web_orders__order_lines": StagingTable(
         raw_table="web_orders",
         emails=("customer_email",),
         timestamps=("ordered_at", "updated_at"),
         amounts=("unit_price", "unit_cost", "discount_amount", "shipping_amount"),
     ),
-    "stg_pos__transaction_lines": StagingTable(
+    "stg_pos_transactions__transaction_lines": StagingTable(
         raw_table="pos_transactions",
         emails=("customer_email",),
         timestamps=("transacted_at",),
         amounts=("unit_price", "unit_cost", "discount_amount"),
     ),
-    "stg_service_desk__tickets": StagingTable(
+    "stg_support_tickets__tickets": StagingTable(
         raw_table="support_tickets",
         emails=("customer_email",),
         timestamps=("updated_at", "opened_at", "first_response_at", "resolved_at"),
     ),
-    "stg_marketing__events": StagingTable(
+    "stg_marketing_events__events": StagingTable(
         raw_table="marketing_events",
         emails=("email", "referred_email"),
         timestamps=("event_at",),

@@ -29,7 +29,7 @@
     with copies (`duplicate_count > 0`, a few in a thousand) is joined back apart and made distinct, so
     such copies still give one row.
 
-    Pass the source relation itself (`source('pos', 'pos_transactions')`), not an import CTE over it: the
+    Pass the source relation itself (`source('surveys', 'surveys')`), not an import CTE over it: the
     macro reads the relation more than once, and DuckDB materialises a CTE read twice, with every column of
     the whole history. Read directly, the incremental build's first read takes the key columns of the new
     rows only, instead of every column of the history.

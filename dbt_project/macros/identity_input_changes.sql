@@ -1,5 +1,5 @@
 {#-
-    How a daily build of the identity-input models (models/intermediate/identity) follows the new data.
+    How a daily build of the identity-input models (models/staging/identity_input) follows the new data.
 
     Each of those models says something about one source record (a CRM contact, a web order, a ticket, ...)
     that depends only on the source record's own staging rows and on the as-of date. A daily build
@@ -15,11 +15,11 @@
 -#}
 {% macro identity_input_sources() -%}
     {{ return([
-        ('crm', 'stg_crm__contacts', 'contact_id', 'updated_at'),
-        ('web', 'stg_web_shop__order_lines', 'order_id', 'ordered_at'),
-        ('pos', 'stg_pos__transaction_lines', 'transaction_id', 'transacted_at'),
-        ('tickets', 'stg_service_desk__tickets', 'ticket_id', 'updated_at'),
-        ('marketing', 'stg_marketing__events', 'event_id', 'event_at'),
+        ('crm', 'stg_crm_contacts__contacts', 'contact_id', 'updated_at'),
+        ('web', 'stg_web_orders__order_lines', 'order_id', 'ordered_at'),
+        ('pos', 'stg_pos_transactions__transaction_lines', 'transaction_id', 'transacted_at'),
+        ('tickets', 'stg_support_tickets__tickets', 'ticket_id', 'updated_at'),
+        ('marketing', 'stg_marketing_events__events', 'event_id', 'event_at'),
         ('surveys', 'stg_surveys__responses', 'response_id', 'submitted_at'),
     ]) }}
 {%- endmacro %}

@@ -7,7 +7,7 @@
       source_tz (an IANA name such as Europe/Amsterdam), converted with the engine's time-zone database.
       A time that does not exist (spring-forward gap) or exists twice (autumn overlap) is read with the
       zone's standard offset: Europe/Amsterdam 02:30 on those nights is 01:30 UTC, on DuckDB (ICU) and
-      PostgreSQL alike (the stg_pos__transaction_lines unit test pins it).
+      PostgreSQL alike (the stg_pos_transactions__transaction_lines unit test pins it).
     - Text that is not an ISO timestamp becomes null (ingest already quarantines such rows).
 -#}
 {% macro to_utc_timestamp(column, source_tz) -%}

@@ -19,14 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from customer360.builds import get_build
 from customer360.settings import Settings
 
-# The pipeline's layers and the selector each one builds (see dbt_project/selectors.yml).
-LAYER_SELECTORS: dict[str, str] = {
-    "staging": "staging_layer",
-    "core": "marts_layer",
-    "analytics": "analytics_layer",
-}
 # How many of a layer's slowest nodes a build reports (progress log, benchmark details).
 SLOWEST_NODES = 8
 # Vars that change with every run: passed as CUSTOMER360_RUN_<NAME> (JSON), read by the run_context macro.
@@ -179,8 +174,7 @@ def build(
 
     from dbt.cli.main import dbtRunner
 
-    if layer not in LAYER_SELECTORS:
-        raise ValueError(f"unknown dbt layer {layer!r}; known: {', '.join(LAYER_SELECTORS)}")
+    selector = get_build(layer).selector
     stable_vars, run_vars = split_run_context({**dbt_vars(settings, as_of_date), **(extra_vars or {})})
     args = [
         "build",
@@ -191,7 +185,7 @@ def build(
         "--target",
         settings.target,
         "--selector",
-        LAYER_SELECTORS[layer],
+        selector,
         "--vars",
         json.dumps(stable_vars, sort_keys=True),
         "--quiet",

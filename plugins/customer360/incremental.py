@@ -10,12 +10,12 @@ the new data. "Delivered since the previous build" is, for a build at as-of date
 * a raw row of a file ingested after the previous build started (a late file for an earlier date, or a
   file delivered again under another name), with ``_load_date <= D``.
 
-The identity-input models built with the layer (``models/intermediate/identity``: int_contact_records and
+The identity-input models built with the layer (``models/staging/identity_input``: int_contact_records and
 what is made of it) are incremental too: they recompute the source records with a staging row that may have
 changed, those with ``_load_date`` on or after the earliest date of a raw row delivered since (the late
 files' earliest date is passed as well), or dated into ``(P, D]`` (macros/identity_input_changes.sql).
 
-**Core** (the marts layer, after identity resolution). The golden record compares its inputs with what its
+**Core** (the core build, after identity resolution). The golden record compares its inputs with what its
 previous build saw (int_golden_record_inputs_changed) and recomputes the customers whose inputs differ. The
 order models recompute the orders of int_orders_changed: those with a staging row delivered since the core
 layer's own previous build (the same window as above, from the last core build; late files included), and
@@ -53,6 +53,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from customer360.builds import INCREMENTAL_BUILDS, get_build
 from customer360.dbt_runner import RUN_CONTEXT_VARS
 from customer360.identity.changes import CHANGES_TABLE
 from customer360.ingest.schema import MANIFEST_TABLE
@@ -66,20 +67,8 @@ BUILDS_DDL = f"""create table if not exists {BUILDS_TABLE} (
     layer varchar not null, as_of_date date not null, run_id varchar, started_at timestamp not null,
     finished_at timestamp not null, full_refresh boolean not null, reason varchar, fingerprint varchar)"""
 ERASURE_LOG_TABLE = f"{AUDIT_SCHEMA}.erasure_log"  # customer360.privacy.erasure writes it
-# What each incremental layer's SQL depends on, relative to the dbt project (see dbt_project/selectors.yml).
-# The core layer reads nearly every model, so any model counts.
-FINGERPRINT_PATHS: dict[str, tuple[str, ...]] = {
-    "staging": (
-        "dbt_project.yml",
-        "selectors.yml",
-        "models/staging",
-        "models/intermediate/identity",
-        "macros",
-        "seeds",
-    ),
-    "core": ("dbt_project.yml", "selectors.yml", "models", "snapshots", "macros", "seeds"),
-}
-INCREMENTAL_LAYERS = tuple(FINGERPRINT_PATHS)
+# The incremental builds, and what each one's SQL depends on (customer360.builds).
+INCREMENTAL_LAYERS = INCREMENTAL_BUILDS
 
 
 @dataclass
@@ -267,7 +256,7 @@ def project_files(settings: Settings, layer: str = "staging") -> list[Path]:
     """The files the layer's fingerprint covers."""
     root = settings.dbt_project_dir
     found: list[Path] = []
-    for relative in FINGERPRINT_PATHS[layer]:
+    for relative in get_build(layer).fingerprint_paths:
         path = root / relative
         found += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     return [file for file in found if file.exists()]

@@ -179,14 +179,16 @@ def _contained_marts(s: Settings, layer: str, logical_date: date, run_id: str, r
 def build_layer(
     layer: str, logical_date: date, run_id: str, settings: Settings | None = None
 ) -> dict[str, Any]:
-    """One ``dbt build`` for one layer (staging, core or analytics). The staging and core layers are
-    incremental: they recompute only what the new data change, or rebuild in full when they must (see
-    ``customer360.incremental``)."""
+    """One ``dbt build`` of one of the run's builds (``customer360.builds``: staging, core or analytics). The
+    staging and core builds are incremental: they recompute only what the new data change, or rebuild in
+    full when they must (see ``customer360.incremental`` and docs/incremental.md)."""
     from customer360 import dbt_runner, incremental
+    from customer360.builds import get_build
 
     s = _settings(settings)
-    with stage(s.run_dir(logical_date.isoformat()), f"dbt:{layer}", run_id) as detail:
-        if layer in incremental.INCREMENTAL_LAYERS:
+    build = get_build(layer)
+    with stage(s.run_dir(logical_date.isoformat()), build.stage, run_id) as detail:
+        if build.incremental:
             plan = incremental.plan_build(s, layer, logical_date, dbt_runner.dbt_vars(s, logical_date))
             log.info("dbt %s layer: %s (%s)", layer, plan.as_dict()["mode"], plan.reason)
             result = dbt_runner.build(

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from customer360.incremental import INCREMENTAL_LAYERS
+from customer360.builds import BUILDS, INCREMENTAL_BUILDS
 from customer360.landing.contract import CHANNELS
 from customer360.progress import read_events
 from customer360.settings import Settings
@@ -137,8 +137,9 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
         )
 
     builds = {
-        layer: ((latest.get(f"dbt:{layer}") or {}).get("detail") or {}).get("build")
-        for layer in INCREMENTAL_LAYERS
+        build.name: ((latest.get(build.stage) or {}).get("detail") or {}).get("build")
+        for build in BUILDS
+        if build.incremental
     }
     identity_event = latest.get("identity")
     identity_detail = (identity_event or {}).get("detail", {}) if identity_event else {}
@@ -243,7 +244,7 @@ def render_summary(summary: dict[str, Any]) -> None:
             table.add_row(name, f"{count:,}")
         console.print(table)
 
-    for layer in INCREMENTAL_LAYERS:
+    for layer in INCREMENTAL_BUILDS:
         build = summary.get(f"{layer}_build")
         if build:
             console.print(f"{layer + ' layer:':<18}{build['mode']} ({build['reason']})")

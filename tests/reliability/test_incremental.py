@@ -103,15 +103,15 @@ def test_given_incremental_daily_builds_then_staging_equals_a_full_rebuild_over_
     # the comparison is about data, not empty tables: the four busy channels always hold rows (60 customers
     # may have no survey, or no ticket, in the days a backfill runs)
     busy = (
-        "stg_crm__contacts",
-        "stg_web_shop__order_lines",
-        "stg_pos__transaction_lines",
-        "stg_marketing__events",
+        "stg_crm_contacts__contacts",
+        "stg_web_orders__order_lines",
+        "stg_pos_transactions__transaction_lines",
+        "stg_marketing_events__events",
     )
     assert all(full[table][0] > 0 for table in busy), {table: full[table][0] for table in busy}
 
 
-# The identity-input models built with the staging layer (models/intermediate/identity), incremental too:
+# The identity-input models built with the staging layer (models/staging/identity_input), incremental too:
 # a daily build recomputes only the source records whose staging rows may have changed.
 IDENTITY_INPUT_TABLES = (
     "int_crm_contacts_latest",

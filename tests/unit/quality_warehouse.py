@@ -152,39 +152,39 @@ def build_raw(con: duckdb.DuckDBPyConnection) -> None:
 
 
 STAGING_SQL = {
-    "stg_crm__contacts": """
+    "stg_crm_contacts__contacts": """
         select nullif(lower(trim(email)), '') as email, cast(updated_at as timestamp) as updated_at,
             cast(created_at as timestamp) as created_at, contact_id""",
-    "stg_web_shop__order_lines": """
+    "stg_web_orders__order_lines": """
         select order_id, cast(line_number as int) as line_number, lower(status) as order_status,
             lower(customer__email) as customer_email, cast(ordered_at as timestamp) as ordered_at,
             cast(updated_at as timestamp) as updated_at, cast(quantity as int) as quantity,
             cast(unit_price as decimal(18, 2)) as unit_price, cast(unit_cost as decimal(18, 2)) as unit_cost,
             cast(discount_amount as decimal(18, 2)) as discount_amount,
             cast(shipping_amount as decimal(18, 2)) as shipping_amount""",
-    "stg_pos__transaction_lines": """
+    "stg_pos_transactions__transaction_lines": """
         select transaction_id, lower(transaction_type) as transaction_type,
             lower(customer_email) as customer_email,
             cast(transacted_at as timestamp) as transacted_at, cast(quantity as int) as quantity,
             cast(unit_price as decimal(18, 2)) as unit_price, cast(unit_cost as decimal(18, 2)) as unit_cost,
             cast(discount_amount as decimal(18, 2)) as discount_amount""",
-    "stg_service_desk__tickets": """
+    "stg_support_tickets__tickets": """
         select ticket_id, lower(customer_email) as customer_email,
             cast(updated_at as timestamp) as updated_at, cast(opened_at as timestamp) as opened_at,
             cast(first_response_at as timestamp) as first_response_at,
             cast(resolved_at as timestamp) as resolved_at""",
-    "stg_marketing__events": """
+    "stg_marketing_events__events": """
         select event_id, lower(email) as email, lower(referred_email) as referred_email,
             cast(event_at as timestamp) as event_at""",
     "stg_surveys__responses": """
         select response_id, lower(email) as email, cast(submitted_at as timestamp) as submitted_at""",
 }
 STAGING_SOURCES = {
-    "stg_crm__contacts": "crm_contacts",
-    "stg_web_shop__order_lines": "web_orders",
-    "stg_pos__transaction_lines": "pos_transactions",
-    "stg_service_desk__tickets": "support_tickets",
-    "stg_marketing__events": "marketing_events",
+    "stg_crm_contacts__contacts": "crm_contacts",
+    "stg_web_orders__order_lines": "web_orders",
+    "stg_pos_transactions__transaction_lines": "pos_transactions",
+    "stg_support_tickets__tickets": "support_tickets",
+    "stg_marketing_events__events": "marketing_events",
     "stg_surveys__responses": "surveys",
 }
 
@@ -215,11 +215,13 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         """create table intermediate.int_contact_records_unioned as
-        select 'crm' as source_channel, contact_id as source_record_id, email from staging.stg_crm__contacts
+        select 'crm' as source_channel, contact_id as source_record_id, email
+        from staging.stg_crm_contacts__contacts
         union all
-        select distinct 'web', order_id, customer_email from staging.stg_web_shop__order_lines
+        select distinct 'web', order_id, customer_email from staging.stg_web_orders__order_lines
         union all
-        select distinct 'pos', transaction_id, customer_email from staging.stg_pos__transaction_lines"""
+        select distinct 'pos', transaction_id, customer_email
+        from staging.stg_pos_transactions__transaction_lines"""
     )
     con.execute(
         """create table identity.customer_source_xref as
@@ -236,11 +238,11 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
         """create table marts.fct_orders as
         select order_id, 'web' as source_channel, any_value(order_status) as order_status,
             sum(quantity * unit_price - coalesce(discount_amount, 0)) as net_amount
-        from staging.stg_web_shop__order_lines group by order_id
+        from staging.stg_web_orders__order_lines group by order_id
         union all
         select transaction_id, 'pos', case when bool_and(transaction_type = 'sale') then 'completed'
             else 'cancelled' end, sum(quantity * unit_price - coalesce(discount_amount, 0))
-        from staging.stg_pos__transaction_lines group by transaction_id"""
+        from staging.stg_pos_transactions__transaction_lines group by transaction_id"""
     )
     con.execute(
         """create table marts.customer_rfm as

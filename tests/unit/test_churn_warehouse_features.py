@@ -182,12 +182,10 @@ def test_given_features_built_for_another_date_when_loaded_then_the_error_names_
         load_features(settings, AS_OF)
 
 
-def test_given_no_feature_table_when_loaded_then_the_error_says_to_build_the_marts_layer(
+def test_given_no_feature_table_when_loaded_then_the_error_says_to_run_the_core_build(
     settings: Settings,
 ) -> None:
     with duckdb.connect(str(settings.warehouse_path)) as con:
         con.execute("create schema intermediate")
-    with pytest.raises(
-        ChurnFeaturesError, match="int_churn_features does not exist: build the dbt marts layer"
-    ):
+    with pytest.raises(ChurnFeaturesError, match="int_churn_features does not exist: run the dbt core build"):
         load_features(settings, AS_OF)

@@ -1,9 +1,9 @@
 """The Differentiate, Interact and Customize marts end to end on the fixture warehouse with interactions.
 
 One module-scoped build in the pipeline's order: raw fixture (``with_interactions=True``) -> `dbt build
---selector staging_layer` (seeds and models; its tests run in test_dbt_project.py) -> fixture identity
-tables -> `dbt build --selector marts_layer` -> the real CLV stage, ``load_features`` and the real churn
-stage (both fall back cleanly on five customers) -> `dbt build --selector analytics_layer`. The marts and
+--selector staging` (seeds and models; its tests run in test_dbt_project.py) -> fixture identity
+tables -> `dbt build --selector core` -> the real CLV stage, ``load_features`` and the real churn
+stage (both fall back cleanly on five customers) -> `dbt build --selector analytics`. The marts and
 analytics builds run the data tests and dbt unit tests of what they select; the tests below read the
 warehouse. dbt runs in-process with target and log paths in tmp.
 """
@@ -95,7 +95,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     staging_args = [
         "build",
         "--selector",
-        "staging_layer",
+        "staging",
         "--resource-type",
         "seed",
         "--resource-type",
@@ -104,7 +104,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     staging = dbt_runner.run_dbt([*staging_args, *_vars(AS_OF_DATE)], work_dir, env)
     assert staging.success, staging.report()
     raw_warehouse.build_identity_tables(path)
-    marts = dbt_runner.run_dbt(["build", "--selector", "marts_layer", *_vars(AS_OF_DATE)], work_dir, env)
+    marts = dbt_runner.run_dbt(["build", "--selector", "core", *_vars(AS_OF_DATE)], work_dir, env)
     assert marts.success, marts.report()
 
     settings = Settings(home=work_dir, warehouse_path=path, churn_horizon_days=HORIZON_DAYS, duckdb_threads=2)
@@ -112,9 +112,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     run_models(settings, AS_OF, "test-run")
     features = load_features(settings, AS_OF, REFIT)
 
-    analytics = dbt_runner.run_dbt(
-        ["build", "--selector", "analytics_layer", *_vars(AS_OF_DATE)], work_dir, env
-    )
+    analytics = dbt_runner.run_dbt(["build", "--selector", "analytics", *_vars(AS_OF_DATE)], work_dir, env)
     assert analytics.success, analytics.report()
     return Built(path, work_dir, env, settings, marts, analytics, features)
 

@@ -73,7 +73,7 @@ def test_given_postgres_target_when_all_three_layers_build_then_the_marts_match_
     staging_args = [
         "build",
         "--selector",
-        "staging_layer",
+        "staging",
         "--resource-type",
         "seed",
         "--resource-type",
@@ -82,11 +82,11 @@ def test_given_postgres_target_when_all_three_layers_build_then_the_marts_match_
     staging = dbt_runner.run_dbt([*staging_args, *dbt_vars], tmp_path, env)
     assert staging.success, staging.report()
     raw_warehouse.build_identity_tables_postgres(conninfo)
-    marts = dbt_runner.run_dbt(["build", "--selector", "marts_layer", *dbt_vars], tmp_path, env)
+    marts = dbt_runner.run_dbt(["build", "--selector", "core", *dbt_vars], tmp_path, env)
     assert marts.success, marts.report()
     with psycopg2.connect(conninfo) as con, con.cursor() as cur:
         cur.execute(ANALYTICS_SQL)
-    analytics = dbt_runner.run_dbt(["build", "--selector", "analytics_layer", *dbt_vars], tmp_path, env)
+    analytics = dbt_runner.run_dbt(["build", "--selector", "analytics", *dbt_vars], tmp_path, env)
     assert analytics.success, analytics.report()
     assert any("customer_next_best_action_precedence_and_consent" in uid for uid in analytics.statuses)
 

@@ -1,7 +1,7 @@
 """The dbt project end to end on a small fixture warehouse: both selectors build and the marts are right.
 
-One module-scoped build: raw fixture -> `dbt build --selector staging_layer` -> fixture identity tables ->
-`dbt build --selector marts_layer`, each `dbt build` running the data tests and dbt unit tests of what it
+One module-scoped build: raw fixture -> `dbt build --selector staging` -> fixture identity tables ->
+`dbt build --selector core`, each `dbt build` running the data tests and dbt unit tests of what it
 selects. The tests then read the warehouse. dbt runs in-process (tests/fixtures/dbt_runner.py) with target
 and log paths in tmp, so nothing is written into the repository. The last tests build the same raw fixture
 through the pipeline's own runner (customer360.dbt_runner) for two dates: the run context and dbt's partial
@@ -68,10 +68,10 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
         "CUSTOMER360_DUCKDB_MEMORY_LIMIT": "1GB",
     }
     raw_warehouse.build_raw_warehouse(path)
-    staging = dbt_runner.run_dbt(["build", "--selector", "staging_layer", *_vars(AS_OF_DATE)], work_dir, env)
+    staging = dbt_runner.run_dbt(["build", "--selector", "staging", *_vars(AS_OF_DATE)], work_dir, env)
     assert staging.success, staging.report()
     raw_warehouse.build_identity_tables(path)
-    marts = dbt_runner.run_dbt(["build", "--selector", "marts_layer", *_vars(AS_OF_DATE)], work_dir, env)
+    marts = dbt_runner.run_dbt(["build", "--selector", "core", *_vars(AS_OF_DATE)], work_dir, env)
     assert marts.success, marts.report()
     return BuiltWarehouse(path=path, work_dir=work_dir, env=env, staging=staging, marts=marts)
 
@@ -96,11 +96,11 @@ def test_given_raw_fixture_when_staging_layer_builds_then_seeds_staging_identity
         "country_codes",
         "rfm_segment_map",
         "next_best_action_rules",
-        "stg_crm__contacts",
-        "stg_web_shop__order_lines",
-        "stg_pos__transaction_lines",
-        "stg_service_desk__tickets",
-        "stg_marketing__events",
+        "stg_crm_contacts__contacts",
+        "stg_web_orders__order_lines",
+        "stg_pos_transactions__transaction_lines",
+        "stg_support_tickets__tickets",
+        "stg_marketing_events__events",
         "stg_surveys__responses",
         "int_crm_contacts_latest",
         "int_contact_records_changed",
@@ -109,12 +109,12 @@ def test_given_raw_fixture_when_staging_layer_builds_then_seeds_staging_identity
         "int_contact_records_unioned",
     }
     unit_tests = [uid for uid in statuses if uid.startswith("unit_test.")]
-    assert any("stg_pos__transaction_lines_timestamps_to_utc" in uid for uid in unit_tests)
-    assert any("stg_crm__contacts_exact_duplicates" in uid for uid in unit_tests)
+    assert any("stg_pos_transactions__transaction_lines_timestamps_to_utc" in uid for uid in unit_tests)
+    assert any("stg_crm_contacts__contacts_exact_duplicates" in uid for uid in unit_tests)
     assert sum(uid.startswith("test.") for uid in statuses) > 40
 
 
-def test_given_staging_built_when_marts_layer_builds_then_marts_and_tests_pass_without_rebuilding_staging(
+def test_given_staging_built_when_core_builds_then_marts_and_tests_pass_without_rebuilding_staging(
     warehouse: BuiltWarehouse,
 ) -> None:
     statuses = warehouse.marts.statuses
@@ -149,8 +149,8 @@ def test_given_a_redelivered_store_sale_when_staged_then_one_copy_remains_and_th
         """
         select
             (select count(*) from raw.pos_transactions),
-            (select count(*) from staging.stg_pos__transaction_lines),
-            (select sum(duplicate_count) from staging.stg_pos__transaction_lines)
+            (select count(*) from staging.stg_pos_transactions__transaction_lines),
+            (select sum(duplicate_count) from staging.stg_pos_transactions__transaction_lines)
         """,
     )[0]
     assert (raw_count, staged_count, dropped) == (7, 6, 1)
@@ -159,11 +159,11 @@ def test_given_a_redelivered_store_sale_when_staged_then_one_copy_remains_and_th
 @pytest.mark.parametrize(
     "raw_table, staging_model",
     [
-        ("crm_contacts", "stg_crm__contacts"),
-        ("web_orders", "stg_web_shop__order_lines"),
-        ("pos_transactions", "stg_pos__transaction_lines"),
-        ("support_tickets", "stg_service_desk__tickets"),
-        ("marketing_events", "stg_marketing__events"),
+        ("crm_contacts", "stg_crm_contacts__contacts"),
+        ("web_orders", "stg_web_orders__order_lines"),
+        ("pos_transactions", "stg_pos_transactions__transaction_lines"),
+        ("support_tickets", "stg_support_tickets__tickets"),
+        ("marketing_events", "stg_marketing_events__events"),
         ("surveys", "stg_surveys__responses"),
     ],
 )
@@ -189,7 +189,7 @@ def test_given_amsterdam_local_and_offset_timestamps_when_staged_then_they_are_u
             warehouse,
             """
             select contact_id || '@' || strftime(updated_at, '%Y-%m-%d %H:%M'), source_timezone
-            from staging.stg_crm__contacts
+            from staging.stg_crm_contacts__contacts
             """,
         )
     )
@@ -412,7 +412,7 @@ def test_given_a_built_staging_layer_when_the_incremental_path_unit_tests_run_th
     assert result.success, result.report()
     ran = {uid.split(".")[-1] for uid in result.statuses if uid.startswith("unit_test.")}
     assert {
-        "stg_marketing__events_incremental_recomputes_changed_keys_only",
+        "stg_marketing_events__events_incremental_recomputes_changed_keys_only",
         "int_crm_contacts_latest_incremental_changed_only",
         "int_contact_records_incremental_recomputes_changed_only",
         "int_contact_records_unioned_incremental_joined_and_left",
@@ -489,8 +489,8 @@ def test_given_two_daily_builds_when_the_second_runs_then_dbt_parses_partially_w
         / "customer360"
         / "models"
         / "staging"
-        / "pos"
-        / "stg_pos__transaction_lines.sql"
+        / "pos_transactions"
+        / "stg_pos_transactions__transaction_lines.sql"
     )
     sql = compiled.read_text(encoding="utf-8")
     assert "cast('2026-11-24' as date)" in sql

@@ -54,10 +54,10 @@ def test_given_postgres_target_when_both_selectors_build_then_marts_hold_the_sam
     }
     dbt_vars = dbt_runner.dbt_vars(AS_OF_DATE, pseudonym_salt="test-salt")
     raw_warehouse.build_raw_postgres(conninfo)
-    staging = dbt_runner.run_dbt(["build", "--selector", "staging_layer", *dbt_vars], tmp_path, env)
+    staging = dbt_runner.run_dbt(["build", "--selector", "staging", *dbt_vars], tmp_path, env)
     assert staging.success, staging.report()
     raw_warehouse.build_identity_tables_postgres(conninfo)
-    marts = dbt_runner.run_dbt(["build", "--selector", "marts_layer", *dbt_vars], tmp_path, env)
+    marts = dbt_runner.run_dbt(["build", "--selector", "core", *dbt_vars], tmp_path, env)
     assert marts.success, marts.report()
     assert any(uid.startswith("unit_test.") for uid in marts.statuses)
 
@@ -84,7 +84,7 @@ def test_given_postgres_target_when_both_selectors_build_then_marts_hold_the_sam
         cur.execute("select count(*) from marts.dim_customers")
         assert cur.fetchone() == (5,)
         cur.execute(
-            "select to_char(updated_at, 'YYYY-MM-DD HH24:MI') from staging.stg_crm__contacts "
+            "select to_char(updated_at, 'YYYY-MM-DD HH24:MI') from staging.stg_crm_contacts__contacts "
             "where contact_id = 'c-001' order by updated_at"
         )
         # the 2026-12-01 version was delivered after the as-of date: not staged yet
@@ -93,7 +93,7 @@ def test_given_postgres_target_when_both_selectors_build_then_marts_hold_the_sam
 
     # WHEN the marts layer builds again, incrementally (by hand: without the planner's window every order is
     # recomputed; the golden record's inputs did not change, so no customer is), THEN nothing changes
-    again = dbt_runner.run_dbt(["build", "--selector", "marts_layer", *dbt_vars], tmp_path, env)
+    again = dbt_runner.run_dbt(["build", "--selector", "core", *dbt_vars], tmp_path, env)
     assert again.success, again.report()
     with psycopg2.connect(conninfo) as con, con.cursor() as cur:
         assert _checksums(cur, INCREMENTAL_MARTS) == before

@@ -246,10 +246,11 @@ def test_the_core_fingerprint_covers_the_marts_and_the_staging_one_does_not(sett
     from customer360.incremental import project_files
 
     root = settings.dbt_project_dir
-    golden = root / "models/intermediate/customers/int_customers_golden_record.sql"
+    golden = root / "models/core/intermediate/customers/int_customers_golden_record.sql"
     assert golden in project_files(settings, "core")
     assert golden not in project_files(settings, "staging")
-    assert root / "models/intermediate/identity/int_contact_records.sql" in project_files(settings, "staging")
+    identity_input = root / "models/staging/identity_input/int_contact_records.sql"
+    assert identity_input in project_files(settings, "staging")
 
 
 def test_the_fingerprint_ignores_the_run_context_and_follows_the_settings(settings):

@@ -85,7 +85,7 @@ def test_results_json_and_data_docs_are_written_to_the_run_folder(good_runs) -> 
     for suite in (
         "raw.crm_contacts",
         "audit.file_manifest",
-        "staging.stg_pos__transaction_lines",
+        "staging.stg_pos_transactions__transaction_lines",
         "marts.fct_orders",
     ):
         assert suite in html
@@ -237,9 +237,10 @@ def test_staging_corruptions_each_fail_their_own_check(tmp_path: Path, good_ware
     settings = _settings(tmp_path, good_warehouse)
     execute(
         settings.warehouse_path,
-        "delete from staging.stg_crm__contacts where contact_id = 'CRM-1'",
-        "update staging.stg_pos__transaction_lines set unit_price = -1 where transaction_id = 'POS-1'",
-        "update staging.stg_service_desk__tickets set updated_at = timestamp '2026-11-26 08:00:00' "
+        "delete from staging.stg_crm_contacts__contacts where contact_id = 'CRM-1'",
+        "update staging.stg_pos_transactions__transaction_lines set unit_price = -1 "
+        "where transaction_id = 'POS-1'",
+        "update staging.stg_support_tickets__tickets set updated_at = timestamp '2026-11-26 08:00:00' "
         "where ticket_id = 'SUP-0'",
         "update staging.stg_surveys__responses set email = 'Jansen'",
     )
@@ -253,9 +254,9 @@ def test_staging_corruptions_each_fail_their_own_check(tmp_path: Path, good_ware
         "updated_at of rows delivered up to 2026-11-24 is not more than a day after the end of that day (UTC)"
     )
     assert set(failed) == {
-        ("staging.stg_crm__contacts", counts),
-        ("staging.stg_pos__transaction_lines", "unit_price"),
-        ("staging.stg_service_desk__tickets", future),
+        ("staging.stg_crm_contacts__contacts", counts),
+        ("staging.stg_pos_transactions__transaction_lines", "unit_price"),
+        ("staging.stg_support_tickets__tickets", future),
         ("staging.stg_surveys__responses", "email"),
     }
     # the survey email fails both its warning (98%) and its critical (80%) share: one key, two outcomes
@@ -266,10 +267,10 @@ def test_staging_corruptions_each_fail_their_own_check(tmp_path: Path, good_ware
     assert (result.failed, result.warnings, result.errors) == (4, 1, 0)
     assert (
         "raw_rows: 3, staging_rows: 2, duplicates_removed: 0, versions_superseded: 0"
-        in failed[("staging.stg_crm__contacts", counts)]
+        in failed[("staging.stg_crm_contacts__contacts", counts)]
     )
-    assert "-1.0 (1x)" in failed[("staging.stg_pos__transaction_lines", "unit_price")]
-    assert "2026-11-26T08:00:00" in failed[("staging.stg_service_desk__tickets", future)]
+    assert "-1.0 (1x)" in failed[("staging.stg_pos_transactions__transaction_lines", "unit_price")]
+    assert "2026-11-26T08:00:00" in failed[("staging.stg_support_tickets__tickets", future)]
 
 
 def test_marts_corruptions_each_fail_their_own_check(tmp_path: Path, good_warehouse: Path) -> None:

@@ -1,6 +1,6 @@
 """The churn feature table from the warehouse: dbt's ``intermediate.int_churn_features`` plus BG/NBD columns.
 
-dbt builds ``intermediate.int_churn_features`` in the marts layer: one row per customer for each feature date
+dbt builds ``intermediate.int_churn_features`` in its core build: one row per customer for each feature date
 the churn stage needs (``feature_dates``: T = R - churn_horizon_days and R for the model of the refit date R,
 and as_of_date for scoring), with every column of ``customer360.churn.features`` except the BG/NBD columns
 (``BGNBD_COLUMNS``). Those come from the BG/NBD parameters the CLV stage used in the same run, so this module
@@ -159,7 +159,7 @@ def _read_feature_rows(
     if missing:
         raise ChurnFeaturesError(
             f"{FEATURES_TABLE} has no rows for feature date(s) {', '.join(missing)}: it was built for "
-            "another as_of_date or churn horizon; rebuild the marts layer with this run's vars"
+            "another as_of_date or churn horizon; rebuild the dbt core build with this run's vars"
         )
     frame["feature_date"] = frame["feature_date"].dt.date
     return frame
@@ -184,12 +184,12 @@ def load_features(
     with stage_connection(settings, pull=(FEATURES_TABLE, SOURCE_TABLE, RUNS_TABLE), read_only=True) as con:
         if not table_exists(con, FEATURES_TABLE):
             raise ChurnFeaturesError(
-                f"{FEATURES_TABLE} does not exist: build the dbt marts layer (customer360.dbt_runner.build "
+                f"{FEATURES_TABLE} does not exist: run the dbt core build (customer360.dbt_runner.build "
                 "'core') for this date before the churn stage"
             )
         if not table_exists(con, SOURCE_TABLE):
             raise ChurnFeaturesError(
-                f"{SOURCE_TABLE} does not exist: build the dbt marts layer for {as_of} first"
+                f"{SOURCE_TABLE} does not exist: run the dbt core build for {as_of} first"
             )
         models = load_clv_models(con, as_of)
         # One row per customer and date on both sides: the summary groups by customer, and dbt tests

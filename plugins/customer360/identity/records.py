@@ -96,8 +96,8 @@ def check_input(con: object) -> None:
     }
     if not found:
         raise LookupError(
-            f"{INPUT_TABLE} does not exist in the warehouse: build it first (dbt build --select "
-            f"staging_layer, "
+            f"{INPUT_TABLE} does not exist in the warehouse: build it first (dbt build --selector "
+            f"staging, "
             "or the dbt_staging task of customer360_daily)"
         )
     missing = [c for c in INPUT_COLUMNS if c not in found]
