@@ -47,7 +47,7 @@ DATA = {"customers": 60, "days": max(8, BACKFILL_DAYS + 5), "seed": 11}
 
 @pytest.fixture(scope="session")
 def landing(tmp_path_factory) -> Path:
-    from customer360.datagen.generate import generate
+    from customer360_dev.datagen.generate import generate
 
     out = tmp_path_factory.mktemp("landing_source") / "landing"
     generate(out, customers=DATA["customers"], days=DATA["days"], seed=DATA["seed"], end_date=END)

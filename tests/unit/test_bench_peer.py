@@ -1,6 +1,6 @@
-"""The pandas peer of the bench (customer360.bench.peer, customer360.bench.pandas_models): it computes what
-the dbt models compute, to the cent and the quintile, on a tiny warehouse whose amounts tie exactly in decimal
-while their float sums differ in the last bit.
+"""The pandas peer of the bench (customer360_dev.bench.peer, customer360_dev.bench.pandas_models): it
+computes what the dbt models compute, to the cent and the quintile, on a tiny warehouse whose amounts tie
+exactly in decimal while their float sums differ in the last bit.
 
 The SQL side is the models' own SQL: the module compiles int_customer_purchase_days, customer_rfm and
 customer_clv with dbt (in-process, tests/fixtures/dbt_runner.py) for a warehouse holding only what they read.
@@ -18,9 +18,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from customer360.bench import peer
-from customer360.bench.pandas_models import PeerInputs, customer_rfm, ntile, pandas_models, purchase_days
 from customer360.settings import Settings
+from customer360_dev.bench import peer
+from customer360_dev.bench.pandas_models import PeerInputs, customer_rfm, ntile, pandas_models, purchase_days
 
 FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
 SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "rfm_segment_map.csv"

@@ -58,8 +58,8 @@ def _print_details(details: dict) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from customer360.bench.run import benchmark, compare_with_baseline
     from customer360.settings import get_settings
+    from customer360_dev.bench.run import benchmark, compare_with_baseline
 
     settings = get_settings()
     first_repeat = args.first_repeat
