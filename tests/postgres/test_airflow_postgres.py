@@ -24,7 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
-from postgres_databases import create_database, database_url, drop_database
+
+from tests.support.postgres_databases import create_database, database_url, drop_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

@@ -16,12 +16,12 @@ from datetime import date, datetime, timedelta
 
 import duckdb
 import pytest
-from airflow_scheduler import running_airflow
 
-from conftest import BACKFILL_DAYS, END
 from customer360.publish import current_database
 from customer360.publish.snapshot import table_checksums
 from customer360.settings import Settings
+from tests.support.airflow_scheduler import running_airflow
+from tests.support.shared_runs import BACKFILL_DAYS, END
 
 pytestmark = pytest.mark.slow
 

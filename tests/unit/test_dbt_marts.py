@@ -10,13 +10,10 @@ warehouse. dbt runs in-process with target and log paths in tmp.
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from types import ModuleType
 
 import duckdb
 import pandas as pd
@@ -27,24 +24,11 @@ from customer360.churn.features import PURCHASE_FEATURE_COLUMNS, REQUIRED_COLUMN
 from customer360.churn.warehouse_features import load_features
 from customer360.clv import stage as clv_stage
 from customer360.settings import Settings
+from tests.support import dbt_runner, raw_warehouse
 
-FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
 AS_OF_DATE = "2026-11-24"
 AS_OF = date(2026, 11, 24)
 HORIZON_DAYS = 90
-
-
-def _load_fixture(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"customer360_test_{name}", FIXTURES_DIR / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
-    spec.loader.exec_module(module)
-    return module
-
-
-raw_warehouse = _load_fixture("raw_warehouse")
-dbt_runner = _load_fixture("dbt_runner")
 
 
 def _vars(as_of_date: str | None) -> list[str]:
