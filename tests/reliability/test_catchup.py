@@ -27,8 +27,7 @@ pytestmark = pytest.mark.slow
 
 DAG_ID = "customer360_daily"
 FIRST = END - timedelta(days=BACKFILL_DAYS - 1)
-# One daily run through the scheduler takes about a minute here (two cores, each task importing its
-# libraries); the rest is generous head room for a loaded CI machine.
+# Head room per daily run through the scheduler, for a loaded CI machine.
 SECONDS_PER_RUN = 240
 
 
