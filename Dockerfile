@@ -1,5 +1,6 @@
 # customer360 image for the production-like deployment (docker-compose.yml): Airflow 3 + dbt + GX,
-# installed from uv.lock exactly as `make run` installs them.
+# installed from uv.lock exactly as `make run` installs them. The developer tooling
+# (plugins/customer360_dev: data generator, benchmarks) stays out: only plugins/customer360 is copied.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -16,7 +17,7 @@ RUN apt-get update \
 
 WORKDIR /opt/customer360
 COPY pyproject.toml uv.lock README.md ./
-COPY plugins ./plugins
+COPY plugins/customer360 ./plugins/customer360
 RUN uv sync --frozen --no-dev
 
 COPY dags ./dags

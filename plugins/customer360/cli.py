@@ -2,6 +2,8 @@
 
 Subcommands are registered by the area that owns them (``<area>/commands.py`` exposes ``register``);
 this module only wires them together, so ``customer360 --help`` stays fast (no heavy imports here).
+The development commands (``generate``, ``bench``) come from the ``customer360_dev`` package; in an install
+without it (the production image) they are still listed, and say how to get them.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ import importlib
 import sys
 
 from customer360 import __version__
+from customer360.dev_tools import DEV_PACKAGE, dev_only_message
 
 # Areas whose commands.py registers subcommands, in the order --help lists them.
 COMMAND_MODULES = (
     "customer360.run_command",
     "customer360.landing.contract_doc",
-    "customer360.datagen.commands",
+    "customer360_dev.datagen.commands",
     "customer360.ingest.commands",
     "customer360.identity.commands",
     "customer360.quality.commands",
@@ -25,10 +28,14 @@ COMMAND_MODULES = (
     "customer360.analyst.commands",
     "customer360.report.commands",
     "customer360.privacy.commands",
-    "customer360.bench.commands",
-    # developer tooling: present in the development install only (plugins/customer360_dev)
+    "customer360_dev.bench.commands",
     "customer360_dev.identity_eval.commands",
 )
+# The commands of the development modules above, for an install without customer360_dev: name, help.
+DEV_COMMANDS = {
+    "customer360_dev.datagen.commands": ("generate", "write synthetic landing files (development install)"),
+    "customer360_dev.bench.commands": ("bench", "benchmark every stage (development install)"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
+            if exc.name == DEV_PACKAGE and module_name in DEV_COMMANDS:
+                _register_missing_dev_command(subparsers, *DEV_COMMANDS[module_name])
+                continue
             if exc.name and module_name.startswith(exc.name):
                 continue  # an area that has no commands yet
             raise
@@ -49,9 +59,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _register_missing_dev_command(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:
+    """``name`` without its code: whatever its arguments, it says it is a development command and exits 2."""
+    message = dev_only_message(f"`customer360 {name}`")
+
+    def refuse(args: argparse.Namespace) -> int:
+        print(message, file=sys.stderr)
+        return 2
+
+    parser = subparsers.add_parser(name, help=help_text, description=message)
+    parser.set_defaults(func=refuse, accepts_any_arguments=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "accepts_any_arguments", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -52,8 +52,10 @@ def default_run_date(landing_root: Path, today: date) -> date | None:
 
 
 def _generate_demo(settings, args) -> None:
-    from customer360.datagen.generate import generate
+    """Demo data for an empty landing folder; ``DevToolsMissing`` where the generator is not installed."""
+    from customer360.dev_tools import import_dev_module
 
+    generate = import_dev_module("customer360_dev.datagen.generate", "generating demo data").generate
     end = args.date or (datetime.now(UTC).date() - timedelta(days=1))
     print(
         f"No landing data in {settings.landing_root}: generating {args.customers:,} customers over "
@@ -103,6 +105,7 @@ def _watch(process: subprocess.Popen, run_dir: Path, started_at: datetime) -> No
 
 def run(args: argparse.Namespace) -> int:
     from customer360.airflow_setup import airflow_bin, ensure_airflow
+    from customer360.dev_tools import DEV_PACKAGE, HOW_TO_GET, DevToolsMissing
     from customer360.settings import get_settings
     from customer360.summary import build_summary, load_summary, render_summary
 
@@ -111,7 +114,16 @@ def run(args: argparse.Namespace) -> int:
         if args.no_generate:
             print(f"no landing data under {settings.landing_root}", file=sys.stderr)
             return 2
-        _generate_demo(settings, args)
+        try:
+            _generate_demo(settings, args)
+        except DevToolsMissing:
+            print(
+                f"no landing data under {settings.landing_root}, and this install cannot generate demo data: "
+                f"the generator is developer tooling ({DEV_PACKAGE}), which production installs leave out. "
+                "Deliver the channels' files there (`customer360 contract` describes them). " + HOW_TO_GET,
+                file=sys.stderr,
+            )
+            return 2
     logical_date = args.date or default_run_date(settings.landing_root, datetime.now(UTC).date())
     if logical_date is None:
         print(

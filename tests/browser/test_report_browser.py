@@ -7,34 +7,25 @@ Needs ``/usr/bin/chromium`` and ``/usr/bin/chromedriver`` (``scripts/test-setup.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import sys
 import warnings
 from datetime import date
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from tests.support import published_snapshot
 
 pytestmark = pytest.mark.browser
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-FIXTURE_FILE = PROJECT_DIR / "tests" / "fixtures" / "published_snapshot.py"
 ARTIFACT = PROJECT_DIR / "var" / "test-artifacts" / "report.png"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 UNDER_CI = os.environ.get("CI", "").lower() == "true"
 WINDOW_WIDTH = 1400
-
-
-def _load_fixture() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("published_snapshot_fixture", FIXTURE_FILE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _require_chromium() -> None:
@@ -81,17 +72,16 @@ def test_report_renders_every_chart_in_headless_chromium_without_console_errors(
     THEN no SEVERE console entry appears, every chart section holds a drawn plotly SVG of non-zero size,
     the hostile name shows as text (no script ran), and a full-page screenshot is saved."""
     _require_chromium()
-    fixture = _load_fixture()
     from customer360.publish import publish_marts
     from customer360.report import build_report
     from customer360.settings import Settings
 
     settings = Settings(home=tmp_path / "home")
-    fixture.publish_fixture_snapshot(settings)
-    fixture.write_run_artifacts(
+    published_snapshot.publish_fixture_snapshot(settings)
+    published_snapshot.write_run_artifacts(
         settings,
         quality={
-            "raw": fixture.quality_result(
+            "raw": published_snapshot.quality_result(
                 "raw",
                 passed=40,
                 failed=1,
@@ -107,8 +97,10 @@ def test_report_renders_every_chart_in_headless_chromium_without_console_errors(
         " where action_code = 'newsletter'"
     )
     con.close()
-    publish_marts(settings, date.fromisoformat(fixture.AS_OF_DATE), fixture.RUN_ID)  # republish the change
-    report = build_report(settings, fixture.AS_OF_DATE, fixture.RUN_ID)
+    publish_marts(
+        settings, date.fromisoformat(published_snapshot.AS_OF_DATE), published_snapshot.RUN_ID
+    )  # republish the change
+    report = build_report(settings, published_snapshot.AS_OF_DATE, published_snapshot.RUN_ID)
 
     driver = _driver(tmp_path / "chromium-profile")
     try:

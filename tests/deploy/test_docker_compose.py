@@ -77,3 +77,23 @@ def test_given_the_dockerfile_then_it_installs_from_the_lock_file():
     dockerfile = (PROJECT / "Dockerfile").read_text()
     assert "uv sync --frozen" in dockerfile
     assert "COPY pyproject.toml uv.lock" in dockerfile
+
+
+def test_given_the_dockerfile_then_the_image_copies_the_production_package_and_not_the_dev_tooling():
+    """GIVEN the Dockerfile and the packaging WHEN the image is built THEN all it copies from plugins/
+    is plugins/customer360 (plugins/customer360_dev stays out, and no COPY takes the whole tree), while the
+    wheel lists both packages so that a development install imports both."""
+    import tomllib
+
+    copies = [
+        line.split()[1:]
+        for line in (PROJECT / "Dockerfile").read_text().splitlines()
+        if line.strip().upper().startswith(("COPY", "ADD"))
+    ]
+    sources = [src.rstrip("/") for *srcs, _dest in copies for src in srcs if not src.startswith("--")]
+    assert "." not in sources and "plugins" not in sources
+    assert [s for s in sources if s.startswith("plugins")] == ["plugins/customer360"]
+    assert not any("customer360_dev" in s for s in sources)
+    packages = tomllib.loads((PROJECT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]
+    assert packages["wheel"]["packages"] == ["plugins/customer360", "plugins/customer360_dev"]
+    assert (PROJECT / "plugins" / "customer360_dev" / "__init__.py").is_file()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from postgres_databases import create_database, database_url, drop_database
+
+from tests.support.postgres_databases import create_database, database_url, drop_database
 
 
 @pytest.fixture(scope="module")

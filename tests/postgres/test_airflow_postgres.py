@@ -24,7 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
-from postgres_databases import create_database, database_url, drop_database
+
+from tests.support.postgres_databases import create_database, database_url, drop_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -55,7 +56,7 @@ def metadata_url(postgres_server_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from customer360.datagen.generate import generate
+    from customer360_dev.datagen.generate import generate
 
     root = tmp_path_factory.mktemp("airflow_pg")
     # Small, but longer than the churn horizon (90 days): the churn stage has customers to train on.

@@ -55,7 +55,7 @@ def run_pipeline(settings: Settings) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from customer360.datagen.generate import generate
+    from customer360_dev.datagen.generate import generate
 
     root = tmp_path_factory.mktemp("parity") / "landing"
     generate(root, customers=300, days=45, seed=5, end_date=AS_OF)

@@ -3,12 +3,11 @@ SCD2 history checks, and marts held back from publishing when their checks fail.
 
 Volume and freshness run on a hand-written ``audit.file_manifest``; the gate tests run the real marts
 checkpoint (Great Expectations) through ``pipeline.validate`` on the quality tests' small warehouse
-(tests/unit/quality_warehouse.py), with a copy of the project's suites when a broken check is needed.
+(tests/support/quality_warehouse.py), with a copy of the project's suites when a broken check is needed.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -28,12 +27,7 @@ from customer360.quality.alerting import (
     volume_anomaly_sql,
 )
 from customer360.settings import PROJECT_DIR, Settings
-
-_spec = importlib.util.spec_from_file_location(
-    "quality_warehouse_for_alerting", Path(__file__).resolve().parents[1] / "unit" / "quality_warehouse.py"
-)
-quality_warehouse = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(quality_warehouse)
+from tests.support import quality_warehouse
 
 DAY = date(2026, 11, 20)
 

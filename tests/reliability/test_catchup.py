@@ -16,19 +16,18 @@ from datetime import date, datetime, timedelta
 
 import duckdb
 import pytest
-from airflow_scheduler import running_airflow
 
-from conftest import BACKFILL_DAYS, END
 from customer360.publish import current_database
 from customer360.publish.snapshot import table_checksums
 from customer360.settings import Settings
+from tests.support.airflow_scheduler import running_airflow
+from tests.support.shared_runs import BACKFILL_DAYS, END
 
 pytestmark = pytest.mark.slow
 
 DAG_ID = "customer360_daily"
 FIRST = END - timedelta(days=BACKFILL_DAYS - 1)
-# One daily run through the scheduler takes about a minute here (two cores, each task importing its
-# libraries); the rest is generous head room for a loaded CI machine.
+# Head room per daily run through the scheduler, for a loaded CI machine.
 SECONDS_PER_RUN = 240
 
 

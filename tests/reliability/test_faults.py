@@ -19,14 +19,14 @@ import time
 
 import duckdb
 import pytest
-from pipeline_run import PROJECT, run_day, stage_command, stage_env
 
-from conftest import END, assert_ok, clone_home, data_file
 from customer360 import pipeline
 from customer360.faults import FAULT_POINT_ENV
 from customer360.progress import read_events
 from customer360.publish import current_database, current_snapshot
 from customer360.publish.snapshot import table_checksums
+from tests.support.pipeline_run import PROJECT, run_day, stage_command, stage_env
+from tests.support.shared_runs import END, assert_ok, clone_home, data_file
 
 pytestmark = pytest.mark.slow
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from conftest import BACKFILL_DAYS, clone_home
 from customer360.settings import Settings
+from tests.support.shared_runs import BACKFILL_DAYS, clone_home
 
 pytestmark = pytest.mark.slow
 

@@ -1,13 +1,12 @@
 """Personal data: pseudonyms match dbt, the leak scanner finds raw emails/phones and nothing else, erasure
 removes a person from everything the pipeline writes and they do not come back.
 
-Fast tests use a hand-built warehouse (tests/fixtures/privacy_warehouse.py); the ``slow`` ones run the
+Fast tests use a hand-built warehouse (tests/support/privacy_warehouse.py); the ``slow`` ones run the
 pipeline on generated data.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -16,9 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from pipeline_run import PROJECT, run_day, stage_env
 
-from conftest import END, assert_ok, clone_home
 from customer360.privacy.erasure import (
     ErasureRequest,
     ErasureRequestError,
@@ -38,11 +35,10 @@ from customer360.privacy.scan import find_personal_data, scan
 from customer360.publish import current_database, current_snapshot
 from customer360.publish.snapshot import publish_marts
 from customer360.settings import Settings
+from tests.support import privacy_warehouse
+from tests.support.pipeline_run import PROJECT, run_day, stage_env
+from tests.support.shared_runs import END, assert_ok, clone_home
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-_spec = importlib.util.spec_from_file_location("privacy_warehouse", FIXTURES / "privacy_warehouse.py")
-privacy_warehouse = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(privacy_warehouse)
 EVA, TOM, LOAD_DATE = privacy_warehouse.EVA, privacy_warehouse.TOM, privacy_warehouse.LOAD_DATE
 # Folders under the home the pipeline does not write: the sources' deliveries and the generator's truth.
 NOT_WRITTEN_BY_THE_PIPELINE = ("landing", "ground_truth")

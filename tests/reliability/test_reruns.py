@@ -15,12 +15,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from pipeline_run import run_day, run_stages
 
-from conftest import END, assert_ok, clone_home, data_file
 from customer360.landing.contract import CHANNELS
 from customer360.publish import current_database
 from customer360.publish.snapshot import table_checksums
+from tests.support.pipeline_run import run_day, run_stages
+from tests.support.shared_runs import END, assert_ok, clone_home, data_file
 
 pytestmark = pytest.mark.slow
 

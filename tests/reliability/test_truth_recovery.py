@@ -1,6 +1,6 @@
 """Truths the generator plants, recovered by the published marts.
 
-The generator plants (``customer360.datagen.people.PLANTED_COHORTS``; the truth is in
+The generator plants (``customer360_dev.datagen.people.PLANTED_COHORTS``; the truth is in
 ``ground_truth/planted.parquet``) gold customers, costly customers, customers whose buying declines,
 complainers who leave, hidden gems (small spend, large audience), and churners (buyers who dropped out for
 good). One pipeline run on ``CUSTOMERS`` customers over ``DAYS`` days; each test maps the published
@@ -18,11 +18,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from pipeline_run import run_day
 
 from customer360.identity.evaluate import CHANNEL_ALIASES
 from customer360.publish import current_database
 from customer360.settings import Settings
+from tests.support.pipeline_run import run_day
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,7 @@ MIN_PRECISION = 0.8
 @pytest.fixture(scope="module")
 def published(tmp_path_factory) -> tuple[Settings, pd.DataFrame, duckdb.DuckDBPyConnection]:
     """(settings, customer_id -> person truth, read-only connection to the published marts)."""
-    from customer360.datagen.generate import generate
+    from customer360_dev.datagen.generate import generate
 
     home = tmp_path_factory.mktemp("truth")
     generate(home / "landing", customers=CUSTOMERS, days=DAYS, seed=SEED, end_date=END)

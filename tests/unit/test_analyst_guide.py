@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from customer360.analyst import connect_snapshot
 from customer360.settings import Settings
+from tests.support import published_snapshot
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "analyst-guide.md"
-FIXTURE_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "published_snapshot.py"
 SQL_BLOCK = re.compile(r"```sql\n(.*?)```", re.S)
-
-
-def _load_fixture() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("published_snapshot_fixture", FIXTURE_FILE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 EXAMPLES = SQL_BLOCK.findall(GUIDE.read_text(encoding="utf-8"))
@@ -36,9 +26,8 @@ def test_guide_has_the_six_promised_examples() -> None:
 
 @pytest.fixture(scope="module")
 def snapshot_connection(tmp_path_factory):
-    fixture = _load_fixture()
     settings = Settings(home=tmp_path_factory.mktemp("guide"))
-    fixture.publish_fixture_snapshot(settings)
+    published_snapshot.publish_fixture_snapshot(settings)
     con = connect_snapshot(settings)
     yield con
     con.close()

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import io
 import json
 from pathlib import Path
-from types import ModuleType
 
 import duckdb
 import pytest
@@ -18,25 +16,13 @@ from customer360.analyst import SnapshotNotFoundError, connect_snapshot, sqlalch
 from customer360.analyst.commands import register
 from customer360.analyst.sql import spreadsheet_safe, write_csv
 from customer360.settings import Settings
-
-FIXTURE_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "published_snapshot.py"
-
-
-def _load_fixture() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("published_snapshot_fixture", FIXTURE_FILE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-fixture = _load_fixture()
+from tests.support import published_snapshot
 
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory) -> Settings:
     settings = Settings(home=tmp_path_factory.mktemp("analyst"))
-    fixture.publish_fixture_snapshot(settings)
+    published_snapshot.publish_fixture_snapshot(settings)
     return settings
 
 
@@ -145,7 +131,7 @@ def test_json_format_is_an_array_of_objects_with_typed_values(sql) -> None:
     records = json.loads(out)
     assert len(records) == 2
     first = records[0]
-    assert first["as_of_date"] == fixture.AS_OF_DATE
+    assert first["as_of_date"] == published_snapshot.AS_OF_DATE
     assert isinstance(first["monetary"], float) and isinstance(first["recent"], bool)
     assert isinstance(first["scores"], list) and set(first["info"]) == {"segment"}
     code, out, _ = sql("select 1 as x where false", "--format", "json")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from customer360.bench.run import (
+from customer360.settings import Settings
+from customer360_dev.bench.run import (
     PeakMemory,
     StageTiming,
     _summarise,
     compare_with_baseline,
     stage_details,
 )
-from customer360.settings import Settings
 
 
 def _run(*seconds: float) -> list[StageTiming]:

@@ -1,28 +1,25 @@
-"""The pandas peer of the bench (customer360.bench.peer, customer360.bench.pandas_models): it computes what
-the dbt models compute, to the cent and the quintile, on a tiny warehouse whose amounts tie exactly in decimal
-while their float sums differ in the last bit.
+"""The pandas peer of the bench (customer360_dev.bench.peer, customer360_dev.bench.pandas_models): it
+computes what the dbt models compute, to the cent and the quintile, on a tiny warehouse whose amounts tie
+exactly in decimal while their float sums differ in the last bit.
 
 The SQL side is the models' own SQL: the module compiles int_customer_purchase_days, customer_rfm and
-customer_clv with dbt (in-process, tests/fixtures/dbt_runner.py) for a warehouse holding only what they read.
+customer_clv with dbt (in-process, tests/support/dbt_runner.py) for a warehouse holding only what they read.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import date
 from pathlib import Path
-from types import ModuleType
 
 import duckdb
 import pandas as pd
 import pytest
 
-from customer360.bench import peer
-from customer360.bench.pandas_models import PeerInputs, customer_rfm, ntile, pandas_models, purchase_days
 from customer360.settings import Settings
+from customer360_dev.bench import peer
+from customer360_dev.bench.pandas_models import PeerInputs, customer_rfm, ntile, pandas_models, purchase_days
+from tests.support import dbt_runner
 
-FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
 SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "rfm_segment_map.csv"
 AS_OF = date(2026, 11, 24)
 WINDOW_DAYS = 365
@@ -44,15 +41,6 @@ ORDER_LINES = [
     ("pos", "T-7", 1, None, "2026-11-02", True, "3.00", "1.00"),  # no resolved customer
 ]
 CUSTOMERS = ["C-A", "C-B", "C-C", "C-D", "C-E", "C-F", "C-G"]  # C-G never ordered
-
-
-def _load_fixture(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"customer360_test_{name}", FIXTURES_DIR / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _write_inputs(path: Path) -> None:
@@ -100,7 +88,6 @@ def compiled_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = Settings(home=home, warehouse_path=home / "warehouse" / "customer360.duckdb", duckdb_threads=2)
     settings.warehouse_path.parent.mkdir(parents=True)
     _write_inputs(settings.warehouse_path)
-    dbt_runner = _load_fixture("dbt_runner")
     env = {"CUSTOMER360_TARGET": "duckdb", "CUSTOMER360_WAREHOUSE_PATH": str(settings.warehouse_path)}
     selected = ["--select", *peer.PEER_MODELS]
     call = dbt_runner.run_dbt(

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from customer360.bench.commands import BASELINE_DIR
-from customer360.bench.results_page import (
+from customer360.cli import main
+from customer360_dev.bench.commands import BASELINE_DIR
+from customer360_dev.bench.results_page import (
     PAGE_NAME,
     newest_by_scale,
     read_results,
     render_page,
     write_results_page,
 )
-from customer360.cli import main
 
 
 def _result(scale: str, measured_at: str, total_s: float, peak_mib: float) -> dict:
@@ -107,7 +107,7 @@ def test_given_render_only_when_the_command_runs_then_it_writes_the_page_and_ben
     def no_benchmark(*args, **kwargs):
         raise AssertionError("--render-only ran the benchmark")
 
-    monkeypatch.setattr("customer360.bench.run.benchmark", no_benchmark)
+    monkeypatch.setattr("customer360_dev.bench.run.benchmark", no_benchmark)
     # WHEN `customer360 bench --render-only --results-dir <folder>` runs
     assert main(["bench", "--render-only", "--results-dir", str(tmp_path)]) == 0
     # THEN the page is in the folder, and the command says where

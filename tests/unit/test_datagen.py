@@ -20,10 +20,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from customer360.datagen.behaviour import build_schedule
-from customer360.datagen.generate import STATS_FILE, generate
-from customer360.datagen.people import build_persons
 from customer360.landing.contract import CHANNELS, Channel, Column
+from customer360_dev.datagen.behaviour import build_schedule
+from customer360_dev.datagen.generate import STATS_FILE, generate
+from customer360_dev.datagen.people import build_persons
 
 END = date(2025, 3, 31)
 BOOLS = {"true", "false", "1", "0", "yes", "no", "y", "n"}
@@ -435,7 +435,7 @@ def test_given_a_run_when_reading_tickets_then_resolved_tickets_appear_again_wit
 
 
 def test_given_the_cli_when_registering_then_generate_parses_arguments_and_rejects_bad_ones(tmp_path: Path):
-    from customer360.datagen.commands import register
+    from customer360_dev.datagen.commands import register
 
     parser = argparse.ArgumentParser(prog="customer360")
     register(parser.add_subparsers())

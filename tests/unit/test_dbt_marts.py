@@ -10,13 +10,10 @@ warehouse. dbt runs in-process with target and log paths in tmp.
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from types import ModuleType
 
 import duckdb
 import pandas as pd
@@ -27,26 +24,13 @@ from customer360.churn.warehouse_features import load_features
 from customer360.model_artifacts import refit_date
 from customer360.model_runs import run_models
 from customer360.settings import Settings
+from tests.support import dbt_runner, raw_warehouse
 
-FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
 AS_OF_DATE = "2026-11-24"
 AS_OF = date(2026, 11, 24)
 REFIT = refit_date(AS_OF, Settings().model_refit_days)  # the models' refit date (a Monday: 2026-11-23)
 TRAINING = REFIT - timedelta(days=90)  # the churn model's feature date (horizon 90 days)
 HORIZON_DAYS = 90
-
-
-def _load_fixture(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"customer360_test_{name}", FIXTURES_DIR / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
-    spec.loader.exec_module(module)
-    return module
-
-
-raw_warehouse = _load_fixture("raw_warehouse")
-dbt_runner = _load_fixture("dbt_runner")
 
 
 def _vars(as_of_date: str | None) -> list[str]:

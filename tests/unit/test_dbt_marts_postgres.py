@@ -9,16 +9,14 @@ historical net revenue, churn score 0.5), which is all the analytics layer needs
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from tests.support import dbt_runner, raw_warehouse
+
 pytestmark = pytest.mark.postgres
 
-FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
 AS_OF_DATE = "2026-11-24"
 
 ANALYTICS_SQL = f"""
@@ -39,19 +37,6 @@ from analytics.customer_clv_predictions;
 create table analytics.clv_model_runs (run_id text, as_of_date date, model text);
 create table analytics.churn_model_runs (run_id text, as_of_date date, model text);
 """
-
-
-def _load_fixture(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"customer360_test_{name}", FIXTURES_DIR / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
-    spec.loader.exec_module(module)
-    return module
-
-
-raw_warehouse = _load_fixture("raw_warehouse")
-dbt_runner = _load_fixture("dbt_runner")
 
 
 def test_given_postgres_target_when_all_three_layers_build_then_the_marts_match_the_duckdb_definitions(

@@ -2,7 +2,7 @@
 
 One module-scoped build: raw fixture -> `dbt build --selector staging` -> fixture identity tables ->
 `dbt build --selector core`, each `dbt build` running the data tests and dbt unit tests of what it
-selects. The tests then read the warehouse. dbt runs in-process (tests/fixtures/dbt_runner.py) with target
+selects. The tests then read the warehouse. dbt runs in-process (tests/support/dbt_runner.py) with target
 and log paths in tmp, so nothing is written into the repository. The last tests build the same raw fixture
 through the pipeline's own runner (customer360.dbt_runner) for two dates: the run context and dbt's partial
 parsing.
@@ -10,35 +10,19 @@ parsing.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from types import ModuleType
 
 import duckdb
 import pytest
 
 from customer360 import dbt_runner as pipeline_dbt
 from customer360.settings import Settings
+from tests.support import dbt_runner, raw_warehouse
 
-FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
 AS_OF_DATE = "2026-11-24"
-
-
-def _load_fixture(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"customer360_test_{name}", FIXTURES_DIR / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
-    spec.loader.exec_module(module)
-    return module
-
-
-raw_warehouse = _load_fixture("raw_warehouse")
-dbt_runner = _load_fixture("dbt_runner")
 
 
 def _vars(as_of_date: str | None) -> list[str]:

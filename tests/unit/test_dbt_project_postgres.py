@@ -8,30 +8,15 @@ drops the database again. Without the variable it uses the server tests/conftest
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from tests.support import dbt_runner, raw_warehouse
+
 pytestmark = pytest.mark.postgres
 
-FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures"
 AS_OF_DATE = "2026-11-24"
-
-
-def _load_fixture(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"customer360_test_{name}", FIXTURES_DIR / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
-    spec.loader.exec_module(module)
-    return module
-
-
-raw_warehouse = _load_fixture("raw_warehouse")
-dbt_runner = _load_fixture("dbt_runner")
 
 
 def _conninfo(params: dict[str, str]) -> str:

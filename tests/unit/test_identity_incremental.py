@@ -1,6 +1,6 @@
 """Incremental identity resolution gives what a run over every record gives (identity.incremental).
 
-Generated records (customer360.identity.synthetic: typos, shared phones, households, CRM versions) arrive
+Generated records (customer360_dev.identity_synthetic: typos, shared phones, households, CRM versions) arrive
 over three days: each day adds records, some records are seen again later (a contact signature's
 ``observed_at`` moves), a CRM contact gets a new version, and records disappear. One warehouse resolves the
 days incrementally, another resolves every record each day; every identity table must be the same.
@@ -19,9 +19,9 @@ import pytest
 
 from customer360.identity import resolve
 from customer360.identity.clustering import Guard
-from customer360.identity.synthetic import synthetic_records, write_input_table
 from customer360.settings import Settings
 from customer360.warehouse import connect
+from customer360_dev.identity_synthetic import synthetic_records, write_input_table
 
 DAYS = (date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3))
 CUTS = (datetime(2025, 9, 1), datetime(2025, 11, 1), None)

@@ -11,9 +11,9 @@ import pytest
 from customer360.identity import resolve
 from customer360.identity.audit import audit_identity, format_audit
 from customer360.identity.blocklist import load_blocklist
-from customer360.identity.synthetic import write_input_table
 from customer360.settings import Settings
 from customer360.warehouse import connect
+from customer360_dev.identity_synthetic import write_input_table
 
 COLUMNS = (
     "source_channel", "source_record_id", "observed_at", "account_id", "loyalty_id", "email", "phone",
@@ -413,7 +413,7 @@ def test_given_pairs_scored_in_small_slices_then_the_edges_are_those_of_one_slic
     from customer360.identity.deterministic import deterministic_edges
     from customer360.identity.records import guard_codes, read_records
     from customer360.identity.rules import guards_for
-    from customer360.identity.synthetic import synthetic_records
+    from customer360_dev.identity_synthetic import synthetic_records
 
     settings = Settings(home=tmp_path)
     records, _ = synthetic_records(2000, seed=5)

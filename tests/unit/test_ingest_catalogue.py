@@ -4,16 +4,12 @@ rows change."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-# tests/ingest_catalogue.py, until tests/ is a package
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import ingest_catalogue as catalogue  # noqa: E402
-from customer360.landing.contract import CHANNELS  # noqa: E402
+from customer360.landing.contract import CHANNELS
+from tests.support import ingest_catalogue as catalogue
 
 
 @pytest.fixture(scope="module")

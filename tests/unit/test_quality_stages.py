@@ -17,17 +17,16 @@ import pytest
 
 pytest.importorskip("great_expectations")
 
-from quality_warehouse import (  # noqa: E402
+from customer360.quality import StageResult, run_checkpoint  # noqa: E402
+from customer360.quality.runner import load_suites  # noqa: E402
+from customer360.settings import Settings  # noqa: E402
+from tests.support.quality_warehouse import (  # noqa: E402
     AS_OF_DATE,
     OLDER_RUN_ID,
     RUN_ID,
     build_good_warehouse,
     execute,
 )
-
-from customer360.quality import StageResult, run_checkpoint  # noqa: E402
-from customer360.quality.runner import load_suites  # noqa: E402
-from customer360.settings import Settings  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -5,30 +5,17 @@ from __future__ import annotations
 
 import argparse
 import html
-import importlib.util
 import json
 import re
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from customer360.report import build_report
 from customer360.report.sections import SECTIONS
 from customer360.settings import Settings
+from tests.support import published_snapshot
 
-FIXTURE_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "published_snapshot.py"
-
-
-def _load_fixture() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("published_snapshot_fixture", FIXTURE_FILE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-fixture = _load_fixture()
 SECTION_KEYS = [s.key for s in SECTIONS]
 
 
@@ -41,9 +28,9 @@ def _sections(page: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def full_report(tmp_path_factory) -> tuple[Settings, str]:
     settings = Settings(home=tmp_path_factory.mktemp("full"))
-    fixture.publish_fixture_snapshot(settings)
-    fixture.write_run_artifacts(settings)
-    path = build_report(settings, fixture.AS_OF_DATE, fixture.RUN_ID)
+    published_snapshot.publish_fixture_snapshot(settings)
+    published_snapshot.write_run_artifacts(settings)
+    path = build_report(settings, published_snapshot.AS_OF_DATE, published_snapshot.RUN_ID)
     return settings, path.read_text(encoding="utf-8")
 
 
@@ -57,7 +44,7 @@ def test_full_snapshot_gives_a_chart_in_every_section_and_no_note(full_report) -
         assert f'id="chart-{key}" class="plotly-graph-div' in body, key
         assert "no data" not in body, key
     assert 'class="no-data"' not in page
-    assert (settings.run_dir(fixture.AS_OF_DATE) / "report.html").is_file()
+    assert (settings.run_dir(published_snapshot.AS_OF_DATE) / "report.html").is_file()
 
 
 def test_report_is_self_contained_and_carries_run_identity(full_report) -> None:
@@ -68,7 +55,7 @@ def test_report_is_self_contained_and_carries_run_identity(full_report) -> None:
     assert re.search(r"<link[^>]+href=", page) is None
     assert "Plotly.newPlot" in page and len(page) > 1_000_000  # plotly.js itself is inline
     assert "<title>customer360 report for 2026-11-24</title>" in page
-    assert html.escape(fixture.RUN_ID) in page
+    assert html.escape(published_snapshot.RUN_ID) in page
     assert re.search(r"generated at</dt><dd>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", page)
 
 
@@ -90,8 +77,10 @@ def test_missing_mart_turns_only_its_section_into_a_note(tmp_path: Path) -> None
     """GIVEN a snapshot without service_quality_daily WHEN the report is built THEN only the service section
     shows "no data" naming the mart, and every other section still has its chart."""
     settings = Settings(home=tmp_path)
-    fixture.publish_fixture_snapshot(settings, omit=["service_quality_daily"])
-    page = build_report(settings, fixture.AS_OF_DATE, fixture.RUN_ID).read_text(encoding="utf-8")
+    published_snapshot.publish_fixture_snapshot(settings, omit=["service_quality_daily"])
+    page = build_report(settings, published_snapshot.AS_OF_DATE, published_snapshot.RUN_ID).read_text(
+        encoding="utf-8"
+    )
     sections = _sections(page)
     assert "no data: mart service_quality_daily is not in snapshot" in sections["service-quality"]
     assert "plotly-graph-div" not in sections["service-quality"]
@@ -106,12 +95,14 @@ def test_empty_mart_and_held_back_mart_say_why(tmp_path: Path) -> None:
     it is absent) WHEN the report is built THEN the CLV section says the mart has no rows, and the RFM grid
     and churn sections say customer_rfm was held back by the quality gate."""
     settings = Settings(home=tmp_path)
-    db = fixture.publish_fixture_snapshot(settings, omit=["customer_rfm"], empty=["customer_clv"])
+    db = published_snapshot.publish_fixture_snapshot(settings, omit=["customer_rfm"], empty=["customer_clv"])
     manifest = db.parent / "manifest.json"
     payload = json.loads(manifest.read_text())
     manifest.write_text(json.dumps({**payload, "held_back": ["customer_rfm"]}))
     sections = _sections(
-        build_report(settings, fixture.AS_OF_DATE, fixture.RUN_ID).read_text(encoding="utf-8")
+        build_report(settings, published_snapshot.AS_OF_DATE, published_snapshot.RUN_ID).read_text(
+            encoding="utf-8"
+        )
     )
     assert "no data: mart customer_clv has no rows in snapshot" in sections["clv-distribution"]
     for key in ("rfm-grid", "churn-by-segment"):
@@ -125,8 +116,9 @@ def test_text_from_data_and_quality_files_is_escaped(tmp_path: Path) -> None:
     import duckdb
 
     settings = Settings(home=tmp_path)
-    fixture.write_warehouse(
-        settings.warehouse_path, omit=[m for m in fixture.MARTS if m != "customer_next_best_action"]
+    published_snapshot.write_warehouse(
+        settings.warehouse_path,
+        omit=[m for m in published_snapshot.MARTS if m != "customer_next_best_action"],
     )
     con = duckdb.connect(str(settings.warehouse_path))
     con.execute("update marts.customer_next_best_action set action_name = '<script>alert(1)</script>'")
@@ -135,17 +127,19 @@ def test_text_from_data_and_quality_files_is_escaped(tmp_path: Path) -> None:
 
     from customer360.publish import publish_marts
 
-    publish_marts(settings, date.fromisoformat(fixture.AS_OF_DATE), fixture.RUN_ID)
+    publish_marts(settings, date.fromisoformat(published_snapshot.AS_OF_DATE), published_snapshot.RUN_ID)
     hostile = '<img src=x onerror="alert(2)">'
-    fixture.write_run_artifacts(
+    published_snapshot.write_run_artifacts(
         settings,
         quality={
-            "raw": fixture.quality_result("raw", passed=1, failed=1, critical_failures=[f"rule {hostile}"])
+            "raw": published_snapshot.quality_result(
+                "raw", passed=1, failed=1, critical_failures=[f"rule {hostile}"]
+            )
         },
         channels=["web_orders", "<b>odd channel</b>"],
         run_id="run <i>1</i>",
     )
-    page = build_report(settings, fixture.AS_OF_DATE, "run <i>1</i>").read_text(encoding="utf-8")
+    page = build_report(settings, published_snapshot.AS_OF_DATE, "run <i>1</i>").read_text(encoding="utf-8")
     body = page[page.index("</head>") :]
     assert "<script>alert(1)" not in body
     assert hostile not in body and html.escape(hostile) in body
@@ -160,7 +154,7 @@ def test_no_snapshot_yet_gives_every_section_a_note_and_still_writes_the_page(tm
     """GIVEN no published snapshot and no run files WHEN the report is built THEN it is written, each chart
     section says nothing is published yet, and the quality tables say "not run"."""
     settings = Settings(home=tmp_path)
-    page = build_report(settings, fixture.AS_OF_DATE, None).read_text(encoding="utf-8")
+    page = build_report(settings, published_snapshot.AS_OF_DATE, None).read_text(encoding="utf-8")
     sections = _sections(page)
     assert len(sections) == len(SECTION_KEYS)
     assert all("no data: nothing is published under" in body for body in sections.values())
@@ -172,8 +166,8 @@ def test_report_reads_the_snapshot_its_run_published_and_flags_another(tmp_path:
     WHEN reports are built for run A and for an unknown run of 2026-11-23 THEN A's report reads A's snapshot
     without a caveat, and the other says it shows another date's snapshot."""
     settings = Settings(home=tmp_path)
-    fixture.publish_fixture_snapshot(settings, run_id="run-A")
-    fixture.publish_fixture_snapshot(settings, as_of_date="2026-11-25", run_id="run-B")
+    published_snapshot.publish_fixture_snapshot(settings, run_id="run-A")
+    published_snapshot.publish_fixture_snapshot(settings, as_of_date="2026-11-25", run_id="run-B")
     page_a = build_report(settings, "2026-11-24", "run-A").read_text(encoding="utf-8")
     assert re.search(r"<dt>snapshot</dt><dd[^>]*>2026-11-24__", page_a)
     assert 'class="caveat"' not in page_a
@@ -194,20 +188,20 @@ def test_report_command_rebuilds_the_page_with_the_run_id_from_the_summary(
     get_settings.cache_clear()
     try:
         settings = get_settings()
-        fixture.publish_fixture_snapshot(
-            settings, omit=[m for m in fixture.MARTS if m != "customer_lifecycle"]
+        published_snapshot.publish_fixture_snapshot(
+            settings, omit=[m for m in published_snapshot.MARTS if m != "customer_lifecycle"]
         )
-        run_dir = settings.run_dir(fixture.AS_OF_DATE)
+        run_dir = settings.run_dir(published_snapshot.AS_OF_DATE)
         run_dir.mkdir(parents=True)
-        (run_dir / "summary.json").write_text(json.dumps({"run_id": fixture.RUN_ID}))
+        (run_dir / "summary.json").write_text(json.dumps({"run_id": published_snapshot.RUN_ID}))
         parser = argparse.ArgumentParser()
         commands.register(parser.add_subparsers())
-        args = parser.parse_args(["report", "--date", fixture.AS_OF_DATE])
+        args = parser.parse_args(["report", "--date", published_snapshot.AS_OF_DATE])
         assert args.func(args) == 0
     finally:
         get_settings.cache_clear()
     out = capsys.readouterr().out
     assert out.strip() == f"report: {run_dir / 'report.html'}"
     page = (run_dir / "report.html").read_text(encoding="utf-8")
-    assert html.escape(fixture.RUN_ID) in page
+    assert html.escape(published_snapshot.RUN_ID) in page
     assert 'id="chart-lifecycle-funnel"' in page

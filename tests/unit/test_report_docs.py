@@ -4,25 +4,14 @@ messages when the dbt project, the warehouse or a run is missing."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 from datetime import date
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from customer360.report.docs_site import build_docs, generate_dbt_docs, publish_quality_docs
 from customer360.settings import Settings
-
-FIXTURE_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "published_snapshot.py"
-
-
-def _load_fixture() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("published_snapshot_fixture", FIXTURE_FILE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.support import published_snapshot
 
 
 def _data_docs(settings: Settings, day: str, text: str) -> None:
@@ -100,7 +89,7 @@ def test_dbt_docs_generate_writes_a_static_site(tmp_path: Path, monkeypatch) -> 
     for name in ("DBT_LOG_PATH", "DBT_TARGET_PATH", *settings.dbt_env()):
         monkeypatch.setenv(name, "")  # restored after the test: _prepare_environment sets them in-process
         monkeypatch.delenv(name)
-    _load_fixture().write_warehouse(settings.warehouse_path)
+    published_snapshot.write_warehouse(settings.warehouse_path)
     outcome = generate_dbt_docs(settings, date(2026, 11, 24))
     assert outcome.ok, outcome.message
     target = tmp_path / "docs" / "dbt"

@@ -31,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     audit.add_argument("--json", action="store_true", help="print the audit as JSON")
     audit.set_defaults(func=run_audit)
 
-    bench = commands.add_parser("bench", help="resolve synthetic records in a scratch warehouse and time it")
+    bench = commands.add_parser(
+        "bench", help="resolve synthetic records in a scratch warehouse and time it (development install)"
+    )
     bench.add_argument("--persons", type=int, default=100_000, help="synthetic persons (default 100000)")
     bench.add_argument("--seed", type=int, default=7)
     bench.add_argument("--dir", type=Path, default=None, help="scratch folder (default: a temporary one)")
@@ -99,9 +101,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from customer360.identity.synthetic import run_benchmark
+    from customer360.dev_tools import DevToolsMissing, import_dev_module
 
-    report = run_benchmark(args.persons, args.seed, args.dir)
+    try:
+        synthetic = import_dev_module("customer360_dev.identity_synthetic", "`customer360 identity bench`")
+    except DevToolsMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report = synthetic.run_benchmark(args.persons, args.seed, args.dir)
     print(json.dumps(report, indent=2, default=str) if args.json else _bench_text(report))
     return 0
 

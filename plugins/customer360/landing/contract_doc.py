@@ -39,7 +39,7 @@ Ingest never stops at a bad file or a bad row, never loses a row silently and ne
 landing root. Every file under the landing root gets a row in `audit.file_manifest` per run, with one
 status: `loaded`, `unchanged`, `skipped_duplicate`, `failed` (refused) or `ignored`. Tests:
 `tests/unit/test_ingest_cases.py` (one or more per behaviour, named `test_caseN_...`) and the generated
-catalogue of bad files `tests/ingest_catalogue.py` (`tests/unit/test_ingest_catalogue.py`).
+catalogue of bad files `tests/support/ingest_catalogue.py` (`tests/unit/test_ingest_catalogue.py`).
 
 - **A record that cannot be parsed is quarantined, and reading goes on.** It goes to `audit.quarantine`
   with file, line, column (or `(whole record)` when the record as a whole is wrong: a wrong number of

@@ -18,18 +18,18 @@ from typing import Protocol
 
 import numpy as np
 
-from customer360.datagen.batch import Batch
-from customer360.datagen.behaviour import build_schedule
-from customer360.datagen.crm import CrmContacts
-from customer360.datagen.defaults import DEFAULT_DIRT, TRUTH_DIR_NAME
-from customer360.datagen.dirt import DIRT_KINDS, EXACT_DUPLICATE_SHARE, duplicate, spoil
-from customer360.datagen.formatting import take
-from customer360.datagen.marketing import MarketingEvents
-from customer360.datagen.orders import PosTransactions, WebOrders, build_catalogue
-from customer360.datagen.people import build_persons
-from customer360.datagen.service import SupportTickets, SurveyResponses
-from customer360.datagen.truth import SourceRecordsWriter, write_persons, write_planted
 from customer360.landing.contract import CHANNELS
+from customer360_dev.datagen.batch import Batch
+from customer360_dev.datagen.behaviour import build_schedule
+from customer360_dev.datagen.crm import CrmContacts
+from customer360_dev.datagen.defaults import DEFAULT_DIRT, TRUTH_DIR_NAME
+from customer360_dev.datagen.dirt import DIRT_KINDS, EXACT_DUPLICATE_SHARE, duplicate, spoil
+from customer360_dev.datagen.formatting import take
+from customer360_dev.datagen.marketing import MarketingEvents
+from customer360_dev.datagen.orders import PosTransactions, WebOrders, build_catalogue
+from customer360_dev.datagen.people import build_persons
+from customer360_dev.datagen.service import SupportTickets, SurveyResponses
+from customer360_dev.datagen.truth import SourceRecordsWriter, write_persons, write_planted
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def generate(
     Files go to ``<out>/<channel>/<YYYY-MM-DD>/<channel>_<YYYY-MM-DD>.<ext>``; the ground truth and the
     generation stats to ``truth_dir`` (default ``<out>/../ground_truth``).
     """
-    from customer360.datagen.writer import landing_file, write_batch
+    from customer360_dev.datagen.writer import landing_file, write_batch
 
     _check_arguments(customers, days, dirt)
     started = time.perf_counter()

@@ -58,9 +58,9 @@ def _print_details(details: dict) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from customer360.bench.results_page import write_results_page
-    from customer360.bench.run import benchmark, compare_with_baseline
     from customer360.settings import get_settings
+    from customer360_dev.bench.results_page import write_results_page
+    from customer360_dev.bench.run import benchmark, compare_with_baseline
 
     if args.render_only:
         print(f"results page: {write_results_page(args.results_dir)}")

@@ -1,6 +1,6 @@
 """The pandas peer: RFM scores and historical customer value computed by the dbt models' SQL and by plain
-pandas (customer360.bench.pandas_models) from the same relations, timed on the same warehouse, with a check
-that both give the same rows.
+pandas (customer360_dev.bench.pandas_models) from the same relations, timed on the same warehouse, with a
+check that both give the same rows.
 
 Both sides compute the same three results: int_customer_purchase_days and customer_rfm from the order lines
 (int_order_lines_unioned, with the RFM segment seed), and customer_clv from the orders (fct_orders, the order
@@ -25,9 +25,9 @@ from typing import Any
 
 import pandas as pd
 
-from customer360.bench.pandas_models import PREDICTION_COLUMNS, PeerInputs, pandas_models
 from customer360.settings import Settings
 from customer360.warehouse import duckdb_config
+from customer360_dev.bench.pandas_models import PREDICTION_COLUMNS, PeerInputs, pandas_models
 
 PEER_MODELS = ("int_customer_purchase_days", "customer_rfm", "customer_clv")
 SCRATCH_CATALOG = "memory"  # DuckDB's in-memory database of a connection to ":memory:"

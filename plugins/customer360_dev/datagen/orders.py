@@ -14,16 +14,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from customer360.datagen import identifiers as ids
-from customer360.datagen import vocab
-from customer360.datagen.batch import Batch, concat_batches, line_numbers
-from customer360.datagen.behaviour import (
+from customer360_dev.datagen import identifiers as ids
+from customer360_dev.datagen import vocab
+from customer360_dev.datagen.batch import Batch, concat_batches, line_numbers
+from customer360_dev.datagen.behaviour import (
     STATUS_CANCELLED,
     STATUS_PENDING,
     STATUS_RETURNED,
     Schedule,
 )
-from customer360.datagen.formatting import (
+from customer360_dev.datagen.formatting import (
     amsterdam_offset_hours,
     concat,
     int_text,
@@ -37,7 +37,7 @@ from customer360.datagen.formatting import (
     to_datetime64,
     with_nulls,
 )
-from customer360.datagen.people import STORES_BY_COUNTRY, Persons
+from customer360_dev.datagen.people import STORES_BY_COUNTRY, Persons
 
 SKUS_PER_CATEGORY = 300
 NEAR_DUPLICATE_SHARE = 0.002

@@ -1,13 +1,12 @@
 """Synthetic contact records with a known truth, for benchmarks and tests of identity resolution.
 
-Not the pipeline's data generator (``customer360.datagen``): this writes the identity stage's *input* table
-(``intermediate.int_contact_records_unioned``) directly, vectorised with numpy and Arrow, so that
-resolution can
-be timed at scale (``customer360 identity bench --persons 1000000``) and checked against the truth without
-running ingest and dbt. It reproduces the difficulties that matter for matching: the same person in several
-channels with variant emails (case, gmail dots and +tags, googlemail, domain typos), phone formats, Chinese
-names in hanzi and in pinyin (either order), duplicate CRM records, households sharing an address, namesakes,
-and shared role emails and placeholder phones that must not merge people.
+Not the pipeline's data generator (``customer360_dev.datagen``): this writes the identity stage's *input*
+table (``intermediate.int_contact_records_unioned``) directly, vectorised with numpy and Arrow, so that
+resolution can be timed at scale (``customer360 identity bench --persons 1000000``) and checked against the
+truth without running ingest and dbt. It reproduces the difficulties that matter for matching: the same person
+in several channels with variant emails (case, gmail dots and +tags, googlemail, domain typos), phone formats,
+Chinese names in hanzi and in pinyin (either order), duplicate CRM records, households sharing an address,
+namesakes, and shared role emails and placeholder phones that must not merge people.
 """
 
 from __future__ import annotations

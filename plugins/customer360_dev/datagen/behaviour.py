@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from customer360.datagen import vocab
-from customer360.datagen.people import PLANTED_COHORTS, Persons
+from customer360_dev.datagen import vocab
+from customer360_dev.datagen.people import PLANTED_COHORTS, Persons
 
 NEVER = np.iinfo(np.int32).max
 SECONDS_PER_DAY = 86_400

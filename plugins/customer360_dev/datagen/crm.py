@@ -12,10 +12,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from customer360.datagen import identifiers as ids
-from customer360.datagen.batch import Batch, concat_batches
-from customer360.datagen.behaviour import CRM_DELETE, Schedule
-from customer360.datagen.formatting import (
+from customer360_dev.datagen import identifiers as ids
+from customer360_dev.datagen.batch import Batch, concat_batches
+from customer360_dev.datagen.behaviour import CRM_DELETE, Schedule
+from customer360_dev.datagen.formatting import (
     concat,
     date_text,
     int_text,
@@ -27,7 +27,7 @@ from customer360.datagen.formatting import (
     to_datetime64,
     with_nulls,
 )
-from customer360.datagen.people import Persons
+from customer360_dev.datagen.people import Persons
 
 NEAR_DUPLICATE_SHARE = 0.002
 LANGUAGES: dict[str, str] = {"NL": "nl", "DE": "de", "BE": "nl", "GB": "en", "FR": "fr", "CN": "zh"}

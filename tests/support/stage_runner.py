@@ -1,7 +1,7 @@
 """Run pipeline stages in this process, in the order given, the way the DAG's tasks call them.
 
 ``python stage_runner.py --date D --run-id R stage [stage ...]`` (the home comes from ``CUSTOMER360_HOME``);
-``tests/reliability/pipeline_run.py`` runs the same ``main`` in a process forked from ``stage_server.py``.
+``tests/support/pipeline_run.py`` runs the same ``main`` in a process forked from ``stage_server.py``.
 Prints one JSON line per stage (``{"stage", "ok", "error"}``). Like the DAG, an ingest error does not stop
 the sequence (``validate:raw`` decides) and ``summarize`` runs whatever happened before it; any other error
 stops the stages after it except ``summarize``.

@@ -15,8 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from customer360.datagen import vocab
-from customer360.datagen.formatting import (
+from customer360_dev.datagen import vocab
+from customer360_dev.datagen.formatting import (
     PhoneTemplate,
     ascii_fold,
     concat,

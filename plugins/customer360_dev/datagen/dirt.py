@@ -15,8 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from customer360.datagen.batch import Batch
-from customer360.datagen.formatting import comma_money_text, take
+from customer360_dev.datagen.batch import Batch
+from customer360_dev.datagen.formatting import comma_money_text, take
 
 EXACT_DUPLICATE_SHARE = 0.003
 

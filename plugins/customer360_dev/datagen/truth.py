@@ -15,10 +15,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from customer360.datagen import vocab
-from customer360.datagen.behaviour import NEVER, Schedule
-from customer360.datagen.formatting import concat, take, with_nulls
-from customer360.datagen.people import PLANTED_COHORTS, Persons
+from customer360_dev.datagen import vocab
+from customer360_dev.datagen.behaviour import NEVER, Schedule
+from customer360_dev.datagen.formatting import concat, take, with_nulls
+from customer360_dev.datagen.people import PLANTED_COHORTS, Persons
 
 SOURCE_RECORDS_FILE = "source_records.parquet"
 PERSONS_FILE = "persons.parquet"

@@ -132,7 +132,7 @@ def run_pipeline_timed(settings: Settings, logical_date: date, label: str) -> li
 
 def ensure_data(base: Path, scale: str) -> tuple[Path, float | None]:
     """Generate the scale's landing data once; return its folder and the generation time (None if cached)."""
-    from customer360.datagen.generate import generate
+    from customer360_dev.datagen.generate import generate
 
     params = SCALES[scale]
     landing = base / scale / "landing"
@@ -190,7 +190,7 @@ def benchmark(settings: Settings, scale: str, repeat: int, first_repeat: int | N
     runs, each from a copy of the state the last first run left (so every daily run adds the same day)."""
     base = settings.home / "bench"
     landing, generate_seconds = ensure_data(base, scale)
-    from customer360.bench.peer import compare
+    from customer360_dev.bench.peer import compare
 
     first_repeat = repeat if first_repeat is None else first_repeat
     first_runs, daily_runs, peers = [], [], []

@@ -15,6 +15,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -28,6 +29,8 @@ from customer360.airflow_setup import airflow_bin, airflow_env, ensure_airflow
 from customer360.settings import Settings
 
 COMPONENTS = ("api-server", "dag-processor", "scheduler")
+# The scheduler starts with the pipeline's libraries imported, so its task processes inherit them.
+PRELOADED_AIRFLOW = Path(__file__).with_name("preloaded_airflow.py")
 START_TIMEOUT_SECONDS = 180
 FINISHED = ("success", "failed")
 
@@ -149,7 +152,7 @@ def running_airflow(settings: Settings, **extra_env: str) -> Iterator[Airflow]:
             with (logs / f"{component}.log").open("wb") as log:
                 processes.append(
                     subprocess.Popen(
-                        [airflow_bin(), component],
+                        _command(component),
                         env=env,
                         stdout=log,
                         stderr=subprocess.STDOUT,
@@ -162,6 +165,12 @@ def running_airflow(settings: Settings, **extra_env: str) -> Iterator[Airflow]:
     finally:
         for process in processes:
             _stop(process)
+
+
+def _command(component: str) -> list[str]:
+    if component == "scheduler":
+        return [sys.executable, str(PRELOADED_AIRFLOW), component]
+    return [airflow_bin(), component]
 
 
 def _stop(process: subprocess.Popen, grace: float = 30) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pyarrow as pa
 
-from customer360.datagen.formatting import take
+from customer360_dev.datagen.formatting import take
 
 
 @dataclass

@@ -13,8 +13,8 @@ checked over the whole catalogue (``check_catalogue``):
 - no other file's rows change: the valid file loaded next to every case keeps exactly the raw rows it gets
   when loaded alone.
 
-Run ``uv run --frozen --no-sync python tests/ingest_catalogue.py`` to build the catalogue in a temporary
-folder, load it and print its counts; ``tests/unit/test_ingest_catalogue.py`` asserts the rule.
+Run ``uv run --frozen --no-sync python -m tests.support.ingest_catalogue`` to build the catalogue in a
+temporary folder, load it and print its counts; ``tests/unit/test_ingest_catalogue.py`` asserts the rule.
 """
 
 from __future__ import annotations
@@ -94,10 +94,8 @@ class Outcome:
 
 
 def _generate(out: Path) -> Path:
-    try:  # the generator moves to the developer package (customer360_dev)
-        from customer360_dev.datagen.generate import generate  # type: ignore[import-not-found]
-    except ImportError:
-        from customer360.datagen.generate import generate
+    from customer360_dev.datagen.generate import generate
+
     landing = out / "generated"
     generate(landing, customers=600, days=20, seed=22, end_date=DAY, dirt=0.0, truth_dir=out / "truth")
     return landing

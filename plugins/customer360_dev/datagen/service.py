@@ -12,11 +12,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from customer360.datagen import identifiers as ids
-from customer360.datagen import vocab
-from customer360.datagen.batch import Batch
-from customer360.datagen.behaviour import SECONDS_PER_DAY, Schedule
-from customer360.datagen.formatting import (
+from customer360_dev.datagen import identifiers as ids
+from customer360_dev.datagen import vocab
+from customer360_dev.datagen.batch import Batch
+from customer360_dev.datagen.behaviour import SECONDS_PER_DAY, Schedule
+from customer360_dev.datagen.formatting import (
     concat,
     int_text,
     iso_text,
@@ -25,7 +25,7 @@ from customer360.datagen.formatting import (
     to_datetime64,
     with_nulls,
 )
-from customer360.datagen.people import Persons
+from customer360_dev.datagen.people import Persons
 
 TICKET_CHANNELS = ("phone", "email", "chat", "social", "store")
 PRIORITIES = ("low", "normal", "high", "urgent")

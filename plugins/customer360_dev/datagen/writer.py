@@ -15,10 +15,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from customer360.datagen.batch import Batch
-from customer360.datagen.dirt import DIRT_KINDS
-from customer360.datagen.formatting import concat, csv_field, json_object, json_raw, json_string
 from customer360.landing.contract import Channel
+from customer360_dev.datagen.batch import Batch
+from customer360_dev.datagen.dirt import DIRT_KINDS
+from customer360_dev.datagen.formatting import concat, csv_field, json_object, json_raw, json_string
 
 FILE_EXTENSIONS = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
 NUMBER_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"

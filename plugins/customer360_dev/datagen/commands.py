@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from customer360.cli_types import iso_date
-from customer360.datagen.defaults import DEFAULT_DIRT, DEFAULT_SEED
+from customer360_dev.datagen.defaults import DEFAULT_DIRT, DEFAULT_SEED
 
 
 def _share(text: str) -> float:
@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from customer360.datagen.generate import generate
+    from customer360_dev.datagen.generate import generate
 
     out = args.out
     if out is None:

@@ -11,8 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from customer360.datagen.formatting import concat, replace_where, take, with_nulls
-from customer360.datagen.people import COUNTRY_NAMES, Persons
+from customer360_dev.datagen.formatting import concat, replace_where, take, with_nulls
+from customer360_dev.datagen.people import COUNTRY_NAMES, Persons
 
 NAME_KINDS = 5
 

@@ -11,11 +11,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from customer360.datagen import identifiers as ids
-from customer360.datagen import vocab
-from customer360.datagen.batch import Batch
-from customer360.datagen.behaviour import EVENT_TYPES, Schedule
-from customer360.datagen.formatting import (
+from customer360_dev.datagen import identifiers as ids
+from customer360_dev.datagen import vocab
+from customer360_dev.datagen.batch import Batch
+from customer360_dev.datagen.behaviour import EVENT_TYPES, Schedule
+from customer360_dev.datagen.formatting import (
     concat,
     int_text,
     iso_text,
@@ -24,7 +24,7 @@ from customer360.datagen.formatting import (
     to_datetime64,
     with_nulls,
 )
-from customer360.datagen.people import Persons
+from customer360_dev.datagen.people import Persons
 
 SHOP_URL = "https://shop.example.com"
 # marketing channel per event type: email, sms, social, web, push

@@ -1,0 +1,1 @@
+"""The run report in a headless browser."""

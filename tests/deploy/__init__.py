@@ -1,0 +1,1 @@
+"""Deployment files (docker-compose.yml, Dockerfile), checked without a Docker engine."""

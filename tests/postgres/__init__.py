@@ -1,0 +1,1 @@
+"""The pipeline, the warehouse sync and Airflow on a PostgreSQL server."""
