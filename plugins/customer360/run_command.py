@@ -159,19 +159,48 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def latest_summary_date(runs_dir: Path) -> date | None:
+    """The logical date of the run that finished last (its ``summary.json`` written last), or None.
+
+    "Latest" is the latest run, not the latest date: after a backfill of an older date, ``customer360
+    summary`` shows that backfill. Folders not named as a date are ignored.
+    """
+    if not runs_dir.exists():
+        return None
+    candidates: list[tuple[float, date]] = []
+    for path in runs_dir.glob("*/summary.json"):
+        try:
+            day = date.fromisoformat(path.parent.name)
+        except ValueError:
+            continue
+        candidates.append((path.stat().st_mtime, day))
+    return max(candidates)[1] if candidates else None
+
+
 def show_summary(args: argparse.Namespace) -> int:
     from customer360.settings import get_settings
     from customer360.summary import load_summary, render_summary
 
     settings = get_settings()
-    dates = (
-        sorted(p.name for p in settings.runs_dir.glob("*/summary.json")) if settings.runs_dir.exists() else []
-    )
-    day = args.date or (date.fromisoformat(Path(dates[-1]).parent.name) if dates else None)
-    summary = load_summary(settings, day) if day else None
-    if summary is None:
-        print("no run summary found: run `customer360 run` first", file=sys.stderr)
+    day = args.date or latest_summary_date(settings.runs_dir)
+    if day is None:
+        print(
+            f"no run summary under {settings.runs_dir}: no run has finished in this home yet; "
+            "run `customer360 run` first",
+            file=sys.stderr,
+        )
         return 2
+    summary = load_summary(settings, day)
+    if summary is None:
+        print(
+            f"no run summary for {day} (no {settings.run_dir(day.isoformat()) / 'summary.json'}): "
+            "run `customer360 run --date "
+            f"{day}` first, or leave out --date for the latest run",
+            file=sys.stderr,
+        )
+        return 2
+    if args.date is None:
+        print(f"The latest run: {day} (pass --date YYYY-MM-DD for another date)")
     render_summary(summary)
     return 0 if summary["status"] == "success" else 1
 
