@@ -102,11 +102,23 @@ def _watch(process: subprocess.Popen, run_dir: Path, started_at: datetime) -> No
 
 
 def run(args: argparse.Namespace) -> int:
-    from customer360.airflow_setup import airflow_bin, ensure_airflow
+    from customer360.run_lock import EXIT_LOCKED, RunLockedError, run_lock
     from customer360.settings import get_settings
-    from customer360.summary import build_summary, load_summary, render_summary
 
     settings = get_settings()
+    try:
+        with run_lock(settings, "customer360 run", args.date) as lock:
+            return _run_locked(args, settings, lock)
+    except RunLockedError as exc:
+        print(f"customer360 run: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+
+
+def _run_locked(args: argparse.Namespace, settings, lock) -> int:
+    from customer360.airflow_setup import airflow_bin, ensure_airflow
+    from customer360.run_lock import record_holder
+    from customer360.summary import build_summary, load_summary, render_summary
+
     if not _landing_dates(settings.landing_root):
         if args.no_generate:
             print(f"no landing data under {settings.landing_root}", file=sys.stderr)
@@ -119,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    record_holder(lock, logical_date=logical_date.isoformat())
     run_dir = settings.run_dir(logical_date.isoformat())
     run_dir.mkdir(parents=True, exist_ok=True)
     log = run_dir / "airflow.log"
@@ -128,11 +141,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"Running DAG {DAG_ID} for {logical_date} (Airflow log: {log})")
     started_at = datetime.now(UTC)
     with log.open("a", encoding="utf-8") as fh:
+        # The DAG process inherits the run lock: if this command is killed, the home stays locked until
+        # the DAG run it started has ended too.
         process = subprocess.Popen(
             [airflow_bin(), "dags", "test", DAG_ID, logical_date.isoformat()],
             env=env,
             stdout=fh,
             stderr=subprocess.STDOUT,
+            pass_fds=(lock.fd,),
         )
         try:
             _watch(process, run_dir, started_at)
