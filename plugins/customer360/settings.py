@@ -7,6 +7,7 @@ file. Nothing else in the package holds a path or a threshold as a literal: it a
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from functools import lru_cache
@@ -18,6 +19,8 @@ ENV_PREFIX = "CUSTOMER360_"
 DEFAULT_INGEST_MAX_FIELD_CHARS = 1 << 20
 DEFAULT_INGEST_MAX_LINE_CHARS = 8 << 20
 DEFAULT_INGEST_MAX_FILE_BYTES = 20 << 30
+DEFAULT_SNAPSHOT_STORAGE_VERSION = "v1.0.0"
+_STORAGE_VERSION = re.compile(r"v\d+\.\d+\.\d+|latest")
 
 
 def _env(name: str, default: str) -> str:
@@ -139,6 +142,12 @@ class Settings:
 
     # Publishing
     keep_snapshots: int = field(default_factory=lambda: _env_int("KEEP_SNAPSHOTS", 7))
+    # DuckDB storage version of the published snapshot: the oldest DuckDB release that must open it. The
+    # default v1.0.0 (storage format 64) opens in every DuckDB CLI from 0.10 to 1.5 as well as 2.x, and
+    # keeps every type the marts use; "latest" writes DuckDB 2.0's format, which DuckDB 1.x cannot read.
+    snapshot_storage_version: str = field(
+        default_factory=lambda: _env("SNAPSHOT_STORAGE_VERSION", DEFAULT_SNAPSHOT_STORAGE_VERSION)
+    )
     pseudonym_salt: str = field(default_factory=lambda: _env("PSEUDONYM_SALT", "customer360-dev-salt"))
 
     def __post_init__(self) -> None:
@@ -159,6 +168,11 @@ class Settings:
             raise ValueError(
                 f"{ENV_PREFIX}SCHEDULE_END ({self.schedule_end}) is before {ENV_PREFIX}SCHEDULE_START "
                 f"({self.schedule_start})"
+            )
+        if not _STORAGE_VERSION.fullmatch(self.snapshot_storage_version):
+            raise ValueError(
+                f"{ENV_PREFIX}SNAPSHOT_STORAGE_VERSION={self.snapshot_storage_version!r} is not a DuckDB "
+                "version such as v1.0.0 (or latest)"
             )
         for limit in ("ingest_max_field_chars", "ingest_max_line_chars", "ingest_max_file_bytes"):
             if getattr(self, limit) < 1:
