@@ -74,6 +74,37 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not a whole number") from exc
 
 
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/customer360"
+# The PostgreSQL warehouse given in parts, as docker-compose and libpq-style deployments do (and as
+# ``Settings.dbt_env`` hands it to dbt's profiles.yml): used when CUSTOMER360_POSTGRES_URL is not set.
+POSTGRES_URL_PARTS = ("PG_HOST", "PG_PORT", "PG_USER", "PG_PASSWORD", "PG_DBNAME")
+
+
+def _postgres_url() -> str:
+    """``CUSTOMER360_POSTGRES_URL`` if set; else a URL of the ``CUSTOMER360_PG_*`` parts that are set (the
+    default URL's values for the others); else the default URL."""
+    from urllib.parse import quote
+
+    url = os.environ.get(ENV_PREFIX + "POSTGRES_URL", "")
+    if url:
+        return url
+    parts = {name: os.environ.get(ENV_PREFIX + name, "") for name in POSTGRES_URL_PARTS}
+    if not any(parts.values()):
+        return DEFAULT_POSTGRES_URL
+    port = _env_int("PG_PORT", 5432)
+    user = quote(parts["PG_USER"] or "postgres", safe="")
+    password = ":" + quote(parts["PG_PASSWORD"], safe="") if parts["PG_PASSWORD"] else ""
+    host = parts["PG_HOST"] or "127.0.0.1"
+    dbname = quote(parts["PG_DBNAME"] or "customer360", safe="")
+    return f"postgresql://{user}{password}@{host}:{port}/{dbname}"
+
+
+def environment_variables() -> frozenset[str]:
+    """Every ``CUSTOMER360_*`` variable the settings read."""
+    names = {f.name.upper() for f in fields(Settings) if f.name != "project_dir"}
+    return frozenset(ENV_PREFIX + n for n in (*names, *POSTGRES_URL_PARTS, "AIRFLOW_HOME"))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every knob of the pipeline. Field names map to ``CUSTOMER360_<FIELD_NAME_UPPER>``."""
@@ -88,9 +119,8 @@ class Settings:
 
     # Warehouse target for dbt and the Python stages: "duckdb" (embedded) or "postgres" (scale-out).
     target: str = field(default_factory=lambda: _env("TARGET", "duckdb"))
-    postgres_url: str = field(
-        default_factory=lambda: _env("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/customer360")
-    )
+    # ``CUSTOMER360_POSTGRES_URL``, or else the URL made of ``CUSTOMER360_PG_*`` (``_postgres_url``).
+    postgres_url: str = field(default_factory=lambda: _postgres_url())
     duckdb_threads: int = field(default_factory=lambda: _env_int("DUCKDB_THREADS", os.cpu_count() or 2))
     duckdb_memory_limit: str = field(default_factory=lambda: _env("DUCKDB_MEMORY_LIMIT", "6GB"))
     # Rebuild the staging layer in full instead of incrementally (customer360.incremental explains when
