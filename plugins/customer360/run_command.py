@@ -70,13 +70,69 @@ def _generate_demo(settings, args) -> None:
     print(f"  generated in {time.perf_counter() - started:.1f} s")
 
 
-def _watch(process: subprocess.Popen, run_dir: Path, started_at: datetime) -> None:
-    """Show which stage runs, how many are done, and the time taken, until the DAG process ends."""
+def task_id_of(stage: str) -> str:
+    """The DAG task that records ``stage`` in the progress events (dags/customer360_daily.py)."""
+    kind, _, arg = stage.partition(":")
+    if kind == "identity":
+        return "resolve_identity"
+    if kind == "models":
+        return "fit_models"
+    return f"{kind}_{arg}" if arg else kind
+
+
+def task_states(sql_alchemy_conn: str, run_id: str) -> dict[str, dict]:
+    """State, try number and retries of each task instance of one run of the daily DAG, read from the
+    Airflow metadata database the run writes (SQLite in the embedded mode); {} when it cannot be read yet."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(sql_alchemy_conn, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "select task_id, state, try_number, max_tries from task_instance "
+                    "where dag_id = :dag_id and run_id = :run_id"
+                ),
+                {"dag_id": DAG_ID, "run_id": run_id},
+            ).fetchall()
+    except sa.exc.SQLAlchemyError:
+        return {}  # not migrated yet, or locked by the writer for a moment: ask again at the next poll
+    finally:
+        engine.dispose()
+    return {r[0]: {"state": r[1], "try_number": r[2], "max_tries": r[3]} for r in rows}
+
+
+def retry_announcements(
+    states: dict[str, dict], events: list[dict], announced: set[tuple[str, int]]
+) -> list[str]:
+    """A line for each task Airflow has set to retry since the last call (``announced`` remembers them),
+    with the error of the attempt that failed, from the progress events."""
+    errors = {task_id_of(e["stage"]): e.get("error") for e in events if e["event"] == "error"}
+    lines = []
+    for task_id, info in sorted(states.items()):
+        key = (task_id, info["try_number"])
+        if info["state"] != "up_for_retry" or key in announced:
+            continue
+        announced.add(key)
+        reason = errors.get(task_id) or "see the Airflow log"
+        tries = max(info["max_tries"] + 1, info["try_number"])
+        lines.append(
+            f"{task_id} failed on try {info['try_number']} of {tries} and will be retried after Airflow's "
+            f"retry delay: {reason}"
+        )
+    return lines
+
+
+def _watch(process: subprocess.Popen, run_dir: Path, started_at: datetime, env: dict[str, str]) -> None:
+    """Show which stage runs, how many are done, and the time taken, until the DAG process ends; announce
+    each task Airflow retries, with the error of the attempt that failed."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from customer360.progress import read_events
 
     total = len(PIPELINE_STAGES)
+    announced: set[tuple[str, int]] = set()
+    polls = 0
     with Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
@@ -89,13 +145,20 @@ def _watch(process: subprocess.Popen, run_dir: Path, started_at: datetime) -> No
         while True:
             finished = process.poll() is not None
             events = [e for e in read_events(run_dir) if str(e.get("at", "")) >= started_at.isoformat()]
-            done = {e["stage"] for e in events if e["event"] in ("end", "error")}
-            failed = [e["stage"] for e in events if e["event"] == "error"]
-            running = [e["stage"] for e in events if e["event"] == "start" and e["stage"] not in done]
+            last = {e["stage"]: e["event"] for e in events}  # a retried stage starts again
+            done = {name for name, event in last.items() if event in ("end", "error")}
+            failed = [name for name, event in last.items() if event == "error"]
+            running = [name for name, event in last.items() if event == "start"]
             description = running[-1] if running else ("finishing" if done else "starting Airflow")
             if failed:
                 description += f" ([red]failed: {', '.join(sorted(set(failed)))}[/red])"
             progress.update(bar, completed=min(len(done), total), description=description)
+            # Task states every few polls: a failed attempt is followed by a wait of minutes before its retry.
+            if failed and events and polls % 4 == 0:
+                states = task_states(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], events[-1]["run_id"])
+                for line in retry_announcements(states, events, announced):
+                    progress.console.print(f"[yellow]retry:[/yellow] {line}")
+            polls += 1
             if finished:
                 break
             time.sleep(0.5)
@@ -151,7 +214,7 @@ def _run_locked(args: argparse.Namespace, settings, lock) -> int:
             pass_fds=(lock.fd,),
         )
         try:
-            _watch(process, run_dir, started_at)
+            _watch(process, run_dir, started_at, env)
         except KeyboardInterrupt:
             process.terminate()
             raise
