@@ -203,6 +203,7 @@ def _run_locked(args: argparse.Namespace, settings, lock) -> int:
     env = ensure_airflow(settings, log)
     print(f"Running DAG {DAG_ID} for {logical_date} (Airflow log: {log})")
     started_at = datetime.now(UTC)
+    log_offset = log.stat().st_size if log.exists() else 0
     with log.open("a", encoding="utf-8") as fh:
         # The DAG process inherits the run lock: if this command is killed, the home stays locked until
         # the DAG run it started has ended too.
@@ -218,6 +219,7 @@ def _run_locked(args: argparse.Namespace, settings, lock) -> int:
         except KeyboardInterrupt:
             process.terminate()
             raise
+    _write_task_logs(env, log, log_offset)
     summary_path = run_dir / "summary.json"
     fresh = summary_path.exists() and summary_path.stat().st_mtime >= started_at.timestamp()
     summary = load_summary(settings, logical_date) if fresh else None
@@ -236,6 +238,20 @@ def _run_locked(args: argparse.Namespace, settings, lock) -> int:
         print(f"\nThe run failed. Airflow's log: {log}", file=sys.stderr)
         return 1
     return 0
+
+
+def _write_task_logs(env: dict[str, str], log: Path, offset: int) -> None:
+    """Give the Airflow UI this run's task logs (customer360.airflow_task_logs explains why it has none)."""
+    with log.open("a", encoding="utf-8") as fh:
+        done = subprocess.run(
+            [sys.executable, "-m", "customer360.airflow_task_logs", str(log), str(offset)],
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    if done.returncode != 0:
+        print(f"The task logs could not be written for the Airflow UI; see {log}", file=sys.stderr)
 
 
 def latest_summary_date(runs_dir: Path) -> date | None:
