@@ -73,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
 
         day = getattr(args, "date", None) or getattr(args, "as_of_date", None)
         try:
-            with run_lock(get_settings(), writer, day):
+            # The command's name only: its arguments may be personal data (erase --email ...), and the lock
+            # file keeps the last holder's record.
+            with run_lock(get_settings(), writer, day, argv=writer.split()):
                 return int(args.func(args) or 0)
         except RunLockedError as exc:
             print(f"{writer}: {exc}", file=sys.stderr)

@@ -116,3 +116,36 @@ def test_given_a_run_whose_dag_process_outlives_it_then_the_home_stays_locked_un
     else:
         pytest.fail("the lock was not released after its last holder ended")
     assert (tmp_path / "run.lock").exists()
+
+
+def test_given_an_erasure_command_when_it_holds_the_lock_then_the_lock_file_keeps_no_personal_data(
+    tmp_path, monkeypatch
+):
+    # GIVEN `customer360 erase --email ... --phone ...` (it writes the warehouse, so it takes the lock)
+    from customer360 import cli
+    from customer360.settings import get_settings
+
+    seen = {}
+
+    def fake_erase(args):
+        seen["holder"] = (tmp_path / "run.lock").read_text(encoding="utf-8")
+        return 0
+
+    monkeypatch.setenv("CUSTOMER360_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    for action in parser._subparsers._group_actions[0].choices.values():
+        if action.get_default("func") and action.get_default("func").__name__ == "erase_command":
+            fake_erase.__module__ = "customer360.privacy.commands"
+            fake_erase.__qualname__ = "erase_command"
+            action.set_defaults(func=fake_erase)
+    try:
+        # WHEN it runs
+        assert cli.main(["erase", "--email", "jane@example.com", "--phone", "+31612345678"]) == 0
+    finally:
+        get_settings.cache_clear()
+    # THEN the lock named the command while it ran, but none of its arguments
+    assert '"command": "customer360 erase"' in seen["holder"]
+    text = (tmp_path / "run.lock").read_text(encoding="utf-8")
+    assert "jane@example.com" not in text + seen["holder"] and "+31612345678" not in text + seen["holder"]
