@@ -37,6 +37,16 @@ DEV_COMMANDS = {
     "customer360_dev.bench.commands": ("bench", "benchmark every stage (development install)"),
 }
 
+# Commands that write the warehouse (``module:function`` of their handler) hold the home's run lock
+# (customer360.run_lock) while they run; ``customer360 run`` takes it itself, to pass it to its DAG run.
+WAREHOUSE_WRITERS = {
+    "customer360.run_command:run_stage": "customer360 stage",
+    "customer360.ingest.commands:run": "customer360 ingest",
+    "customer360.identity.commands:run_resolve": "customer360 identity resolve",
+    "customer360.privacy.commands:erase_command": "customer360 erase",
+    "customer360.privacy.commands:erase_queue_command": "customer360 privacy erase-queue",
+}
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -79,8 +89,22 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    writer = WAREHOUSE_WRITERS.get(f"{args.func.__module__}:{args.func.__qualname__}")
     try:
-        return int(args.func(args) or 0)
+        if writer is None:
+            return int(args.func(args) or 0)
+        from customer360.run_lock import EXIT_LOCKED, RunLockedError, run_lock
+        from customer360.settings import get_settings
+
+        day = getattr(args, "date", None) or getattr(args, "as_of_date", None)
+        try:
+            # The command's name only: its arguments may be personal data (erase --email ...), and the lock
+            # file keeps the last holder's record.
+            with run_lock(get_settings(), writer, day, argv=writer.split()):
+                return int(args.func(args) or 0)
+        except RunLockedError as exc:
+            print(f"{writer}: {exc}", file=sys.stderr)
+            return EXIT_LOCKED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -72,13 +72,69 @@ def _generate_demo(settings, args) -> None:
     print(f"  generated in {time.perf_counter() - started:.1f} s")
 
 
-def _watch(process: subprocess.Popen, run_dir: Path, started_at: datetime) -> None:
-    """Show which stage runs, how many are done, and the time taken, until the DAG process ends."""
+def task_id_of(stage: str) -> str:
+    """The DAG task that records ``stage`` in the progress events (dags/customer360_daily.py)."""
+    kind, _, arg = stage.partition(":")
+    if kind == "identity":
+        return "resolve_identity"
+    if kind == "models":
+        return "fit_models"
+    return f"{kind}_{arg}" if arg else kind
+
+
+def task_states(sql_alchemy_conn: str, run_id: str) -> dict[str, dict]:
+    """State, try number and retries of each task instance of one run of the daily DAG, read from the
+    Airflow metadata database the run writes (SQLite in the embedded mode); {} when it cannot be read yet."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(sql_alchemy_conn, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "select task_id, state, try_number, max_tries from task_instance "
+                    "where dag_id = :dag_id and run_id = :run_id"
+                ),
+                {"dag_id": DAG_ID, "run_id": run_id},
+            ).fetchall()
+    except sa.exc.SQLAlchemyError:
+        return {}  # not migrated yet, or locked by the writer for a moment: ask again at the next poll
+    finally:
+        engine.dispose()
+    return {r[0]: {"state": r[1], "try_number": r[2], "max_tries": r[3]} for r in rows}
+
+
+def retry_announcements(
+    states: dict[str, dict], events: list[dict], announced: set[tuple[str, int]]
+) -> list[str]:
+    """A line for each task Airflow has set to retry since the last call (``announced`` remembers them),
+    with the error of the attempt that failed, from the progress events."""
+    errors = {task_id_of(e["stage"]): e.get("error") for e in events if e["event"] == "error"}
+    lines = []
+    for task_id, info in sorted(states.items()):
+        key = (task_id, info["try_number"])
+        if info["state"] != "up_for_retry" or key in announced:
+            continue
+        announced.add(key)
+        reason = errors.get(task_id) or "see the Airflow log"
+        tries = max(info["max_tries"] + 1, info["try_number"])
+        lines.append(
+            f"{task_id} failed on try {info['try_number']} of {tries} and will be retried after Airflow's "
+            f"retry delay: {reason}"
+        )
+    return lines
+
+
+def _watch(process: subprocess.Popen, run_dir: Path, started_at: datetime, env: dict[str, str]) -> None:
+    """Show which stage runs, how many are done, and the time taken, until the DAG process ends; announce
+    each task Airflow retries, with the error of the attempt that failed."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from customer360.progress import read_events
 
     total = len(PIPELINE_STAGES)
+    announced: set[tuple[str, int]] = set()
+    polls = 0
     with Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
@@ -91,25 +147,44 @@ def _watch(process: subprocess.Popen, run_dir: Path, started_at: datetime) -> No
         while True:
             finished = process.poll() is not None
             events = [e for e in read_events(run_dir) if str(e.get("at", "")) >= started_at.isoformat()]
-            done = {e["stage"] for e in events if e["event"] in ("end", "error")}
-            failed = [e["stage"] for e in events if e["event"] == "error"]
-            running = [e["stage"] for e in events if e["event"] == "start" and e["stage"] not in done]
+            last = {e["stage"]: e["event"] for e in events}  # a retried stage starts again
+            done = {name for name, event in last.items() if event in ("end", "error")}
+            failed = [name for name, event in last.items() if event == "error"]
+            running = [name for name, event in last.items() if event == "start"]
             description = running[-1] if running else ("finishing" if done else "starting Airflow")
             if failed:
                 description += f" ([red]failed: {', '.join(sorted(set(failed)))}[/red])"
             progress.update(bar, completed=min(len(done), total), description=description)
+            # Task states every few polls: a failed attempt is followed by a wait of minutes before its retry.
+            if failed and events and polls % 4 == 0:
+                states = task_states(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], events[-1]["run_id"])
+                for line in retry_announcements(states, events, announced):
+                    progress.console.print(f"[yellow]retry:[/yellow] {line}")
+            polls += 1
             if finished:
                 break
             time.sleep(0.5)
 
 
 def run(args: argparse.Namespace) -> int:
-    from customer360.airflow_setup import airflow_bin, ensure_airflow
-    from customer360.dev_tools import DEV_PACKAGE, HOW_TO_GET, DevToolsMissing
+    from customer360.run_lock import EXIT_LOCKED, RunLockedError, run_lock
     from customer360.settings import get_settings
-    from customer360.summary import build_summary, load_summary, render_summary
 
     settings = get_settings()
+    try:
+        with run_lock(settings, "customer360 run", args.date) as lock:
+            return _run_locked(args, settings, lock)
+    except RunLockedError as exc:
+        print(f"customer360 run: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+
+
+def _run_locked(args: argparse.Namespace, settings, lock) -> int:
+    from customer360.airflow_setup import airflow_bin, ensure_airflow
+    from customer360.dev_tools import DEV_PACKAGE, HOW_TO_GET, DevToolsMissing
+    from customer360.run_lock import record_holder
+    from customer360.summary import build_summary, load_summary, render_summary
+
     if not _landing_dates(settings.landing_root):
         if args.no_generate:
             print(f"no landing data under {settings.landing_root}", file=sys.stderr)
@@ -131,6 +206,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    record_holder(lock, logical_date=logical_date.isoformat())
     run_dir = settings.run_dir(logical_date.isoformat())
     run_dir.mkdir(parents=True, exist_ok=True)
     log = run_dir / "airflow.log"
@@ -139,18 +215,23 @@ def run(args: argparse.Namespace) -> int:
     env = ensure_airflow(settings, log)
     print(f"Running DAG {DAG_ID} for {logical_date} (Airflow log: {log})")
     started_at = datetime.now(UTC)
+    log_offset = log.stat().st_size if log.exists() else 0
     with log.open("a", encoding="utf-8") as fh:
+        # The DAG process inherits the run lock: if this command is killed, the home stays locked until
+        # the DAG run it started has ended too.
         process = subprocess.Popen(
             [airflow_bin(), "dags", "test", DAG_ID, logical_date.isoformat()],
             env=env,
             stdout=fh,
             stderr=subprocess.STDOUT,
+            pass_fds=(lock.fd,),
         )
         try:
-            _watch(process, run_dir, started_at)
+            _watch(process, run_dir, started_at, env)
         except KeyboardInterrupt:
             process.terminate()
             raise
+    _write_task_logs(env, log, log_offset)
     summary_path = run_dir / "summary.json"
     fresh = summary_path.exists() and summary_path.stat().st_mtime >= started_at.timestamp()
     summary = load_summary(settings, logical_date) if fresh else None
@@ -171,19 +252,62 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_task_logs(env: dict[str, str], log: Path, offset: int) -> None:
+    """Give the Airflow UI this run's task logs (customer360.airflow_task_logs explains why it has none)."""
+    with log.open("a", encoding="utf-8") as fh:
+        done = subprocess.run(
+            [sys.executable, "-m", "customer360.airflow_task_logs", str(log), str(offset)],
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    if done.returncode != 0:
+        print(f"The task logs could not be written for the Airflow UI; see {log}", file=sys.stderr)
+
+
+def latest_summary_date(runs_dir: Path) -> date | None:
+    """The logical date of the run that finished last (its ``summary.json`` written last), or None.
+
+    "Latest" is the latest run, not the latest date: after a backfill of an older date, ``customer360
+    summary`` shows that backfill. Folders not named as a date are ignored.
+    """
+    if not runs_dir.exists():
+        return None
+    candidates: list[tuple[float, date]] = []
+    for path in runs_dir.glob("*/summary.json"):
+        try:
+            day = date.fromisoformat(path.parent.name)
+        except ValueError:
+            continue
+        candidates.append((path.stat().st_mtime, day))
+    return max(candidates)[1] if candidates else None
+
+
 def show_summary(args: argparse.Namespace) -> int:
     from customer360.settings import get_settings
     from customer360.summary import load_summary, render_summary
 
     settings = get_settings()
-    dates = (
-        sorted(p.name for p in settings.runs_dir.glob("*/summary.json")) if settings.runs_dir.exists() else []
-    )
-    day = args.date or (date.fromisoformat(Path(dates[-1]).parent.name) if dates else None)
-    summary = load_summary(settings, day) if day else None
-    if summary is None:
-        print("no run summary found: run `customer360 run` first", file=sys.stderr)
+    day = args.date or latest_summary_date(settings.runs_dir)
+    if day is None:
+        print(
+            f"no run summary under {settings.runs_dir}: no run has finished in this home yet; "
+            "run `customer360 run` first",
+            file=sys.stderr,
+        )
         return 2
+    summary = load_summary(settings, day)
+    if summary is None:
+        print(
+            f"no run summary for {day} (no {settings.run_dir(day.isoformat()) / 'summary.json'}): "
+            "run `customer360 run --date "
+            f"{day}` first, or leave out --date for the latest run",
+            file=sys.stderr,
+        )
+        return 2
+    if args.date is None:
+        print(f"The latest run: {day} (pass --date YYYY-MM-DD for another date)")
     render_summary(summary)
     return 0 if summary["status"] == "success" else 1
 

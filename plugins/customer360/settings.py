@@ -7,6 +7,7 @@ file. Nothing else in the package holds a path or a threshold as a literal: it a
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from functools import lru_cache
@@ -18,6 +19,8 @@ ENV_PREFIX = "CUSTOMER360_"
 DEFAULT_INGEST_MAX_FIELD_CHARS = 1 << 20
 DEFAULT_INGEST_MAX_LINE_CHARS = 8 << 20
 DEFAULT_INGEST_MAX_FILE_BYTES = 20 << 30
+DEFAULT_SNAPSHOT_STORAGE_VERSION = "v1.0.0"
+_STORAGE_VERSION = re.compile(r"v\d+\.\d+\.\d+|latest")
 
 
 def _env(name: str, default: str) -> str:
@@ -71,6 +74,37 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not a whole number") from exc
 
 
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/customer360"
+# The PostgreSQL warehouse given in parts, as docker-compose and libpq-style deployments do (and as
+# ``Settings.dbt_env`` hands it to dbt's profiles.yml): used when CUSTOMER360_POSTGRES_URL is not set.
+POSTGRES_URL_PARTS = ("PG_HOST", "PG_PORT", "PG_USER", "PG_PASSWORD", "PG_DBNAME")
+
+
+def _postgres_url() -> str:
+    """``CUSTOMER360_POSTGRES_URL`` if set; else a URL of the ``CUSTOMER360_PG_*`` parts that are set (the
+    default URL's values for the others); else the default URL."""
+    from urllib.parse import quote
+
+    url = os.environ.get(ENV_PREFIX + "POSTGRES_URL", "")
+    if url:
+        return url
+    parts = {name: os.environ.get(ENV_PREFIX + name, "") for name in POSTGRES_URL_PARTS}
+    if not any(parts.values()):
+        return DEFAULT_POSTGRES_URL
+    port = _env_int("PG_PORT", 5432)
+    user = quote(parts["PG_USER"] or "postgres", safe="")
+    password = ":" + quote(parts["PG_PASSWORD"], safe="") if parts["PG_PASSWORD"] else ""
+    host = parts["PG_HOST"] or "127.0.0.1"
+    dbname = quote(parts["PG_DBNAME"] or "customer360", safe="")
+    return f"postgresql://{user}{password}@{host}:{port}/{dbname}"
+
+
+def environment_variables() -> frozenset[str]:
+    """Every ``CUSTOMER360_*`` variable the settings read."""
+    names = {f.name.upper() for f in fields(Settings) if f.name != "project_dir"}
+    return frozenset(ENV_PREFIX + n for n in (*names, *POSTGRES_URL_PARTS, "AIRFLOW_HOME"))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every knob of the pipeline. Field names map to ``CUSTOMER360_<FIELD_NAME_UPPER>``."""
@@ -85,9 +119,8 @@ class Settings:
 
     # Warehouse target for dbt and the Python stages: "duckdb" (embedded) or "postgres" (scale-out).
     target: str = field(default_factory=lambda: _env("TARGET", "duckdb"))
-    postgres_url: str = field(
-        default_factory=lambda: _env("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/customer360")
-    )
+    # ``CUSTOMER360_POSTGRES_URL``, or else the URL made of ``CUSTOMER360_PG_*`` (``_postgres_url``).
+    postgres_url: str = field(default_factory=lambda: _postgres_url())
     duckdb_threads: int = field(default_factory=lambda: _env_int("DUCKDB_THREADS", os.cpu_count() or 2))
     duckdb_memory_limit: str = field(default_factory=lambda: _env("DUCKDB_MEMORY_LIMIT", "6GB"))
     # Rebuild the staging layer in full instead of incrementally (customer360.incremental explains when
@@ -146,6 +179,12 @@ class Settings:
 
     # Publishing
     keep_snapshots: int = field(default_factory=lambda: _env_int("KEEP_SNAPSHOTS", 7))
+    # DuckDB storage version of the published snapshot: the oldest DuckDB release that must open it. The
+    # default v1.0.0 (storage format 64) opens in every DuckDB CLI from 0.10 to 1.5 as well as 2.x, and
+    # keeps every type the marts use; "latest" writes DuckDB 2.0's format, which DuckDB 1.x cannot read.
+    snapshot_storage_version: str = field(
+        default_factory=lambda: _env("SNAPSHOT_STORAGE_VERSION", DEFAULT_SNAPSHOT_STORAGE_VERSION)
+    )
     pseudonym_salt: str = field(default_factory=lambda: _env("PSEUDONYM_SALT", "customer360-dev-salt"))
 
     def __post_init__(self) -> None:
@@ -167,6 +206,11 @@ class Settings:
             raise ValueError(
                 f"{ENV_PREFIX}SCHEDULE_END ({self.schedule_end}) is before {ENV_PREFIX}SCHEDULE_START "
                 f"({self.schedule_start})"
+            )
+        if not _STORAGE_VERSION.fullmatch(self.snapshot_storage_version):
+            raise ValueError(
+                f"{ENV_PREFIX}SNAPSHOT_STORAGE_VERSION={self.snapshot_storage_version!r} is not a DuckDB "
+                "version such as v1.0.0 (or latest)"
             )
         for limit in ("ingest_max_field_chars", "ingest_max_line_chars", "ingest_max_file_bytes"):
             if getattr(self, limit) < 1:

@@ -81,6 +81,58 @@ def _model_runs(latest: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def _ingest_warnings(settings: Settings, logical_date: date, channels: dict[str, Any]) -> list[str]:
+    """Every ingest warning of the run, one line each with its reason: files ignored or skipped as
+    duplicates, schema drift, quarantined rows, and channels with no landing folder for the date."""
+    warnings: list[str] = []
+    day = logical_date.isoformat()
+    missing = [name for name in channels if not (settings.landing_root / name / day).is_dir()]
+    if channels and len(missing) == len(channels):
+        warnings.append(
+            f"ingest: no landing files for {day} in any channel (under {settings.landing_root}): "
+            "nothing new was loaded, and the marts show the data of earlier dates"
+        )
+    else:
+        warnings.extend(
+            f"ingest {name}: no landing folder for {day} ({settings.landing_root / name / day})"
+            for name in missing
+        )
+    for name, info in channels.items():
+        ignored = info.get("ignored") or []
+        if ignored:
+            warnings.append(f"ingest {name}: {len(ignored)} file(s) under the landing root ignored:")
+            warnings.extend(f"ingest {name}: {entry}" for entry in ignored)
+        warnings.extend(
+            f"ingest {name}: duplicate file skipped: {entry}" for entry in info.get("duplicates") or []
+        )
+        warnings.extend(f"ingest {name}: schema drift: {note}" for note in info.get("drift") or [])
+        quarantined = info.get("rows_quarantined") or 0
+        if quarantined:
+            warnings.append(
+                f"ingest {name}: {quarantined:,} row(s) quarantined, each with its file, line, column and "
+                f"reason in the warehouse's audit.quarantine (where channel = '{name}')"
+            )
+    return warnings
+
+
+def retry_warnings(events: list[dict[str, Any]]) -> list[str]:
+    """One line per failed attempt of a stage that Airflow then ran again, with the attempt's error."""
+    warnings: list[str] = []
+    attempts: dict[str, int] = {}
+    pending: dict[str, str] = {}  # stage -> error of its last attempt, until it starts again
+    for event in events:
+        name = event["stage"]
+        if event["event"] == "start":
+            attempts[name] = attempts.get(name, 0) + 1
+            if name in pending:
+                warnings.append(
+                    f"{name}: attempt {attempts[name] - 1} failed and was retried: {pending.pop(name)}"
+                )
+        elif event["event"] == "error":
+            pending[name] = event.get("error") or "unknown error"
+    return warnings
+
+
 def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[str, Any]:
     run_dir = settings.run_dir(logical_date.isoformat())
     events = read_events(run_dir, run_id)
@@ -94,13 +146,7 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
             problems.extend(f"ingest {name}: {f}" for f in failures)
         elif info["status"] != "ok":
             problems.append(f"ingest {name}: {info['status']}")
-    warnings = [
-        f"ingest {name}: {len(info['ignored'])} file(s) under the landing root ignored, "
-        f"e.g. {info['ignored'][0]}"
-        for name, info in channels.items()
-        if info.get("ignored")
-    ]
-
+    warnings = _ingest_warnings(settings, logical_date, channels)
     quality: dict[str, Any] = {}
     for layer in QUALITY_LAYERS:
         event = latest.get(f"validate:{layer}")
@@ -119,6 +165,10 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
         else:
             quality[layer] = {"status": "failed", "error": event.get("error")}
             problems.append(f"quality gate {layer}: {event.get('error') or 'did not finish'}")
+
+    for layer in QUALITY_LAYERS:
+        warnings.extend(f"quality gate {layer}: {m}" for m in quality[layer].get("warning_messages", []))
+    warnings.extend(retry_warnings(events))
 
     stages = []
     for name, event in latest.items():

@@ -201,7 +201,8 @@ def test_sqlalchemy_url_reads_and_refuses_writes(published) -> None:
 
     url = sqlalchemy_url(published)
     database = published.published_dir / "current" / "marts.duckdb"
-    assert url == f"duckdb:///{database}?access_mode=read_only" and url.startswith("duckdb:////")
+    assert url == f"duckdb:///{database}?access_mode=read_only&enable_external_access=false"
+    assert url.startswith("duckdb:////")
     for engine in (
         sa.create_engine(url, poolclass=sa.pool.NullPool),
         sa.create_engine(

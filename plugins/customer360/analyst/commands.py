@@ -10,6 +10,10 @@ READ_ONLY_HINT = (
     "The published snapshot is read-only. To keep results, write them to your own database: "
     "`duckdb mine.duckdb` then `attach '<snapshot>' as marts (read_only)`, or export with --format csv."
 )
+NO_FILES_HINT = (
+    "customer360 sql reads the marts only: it cannot read or write other files (COPY ... TO, EXPORT, "
+    "ATTACH, read_csv). Export a result with --format csv or json and redirect it to a file."
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run a read-only SQL query against the published marts",
         description=(
             "Run one SQL query against the published snapshot (every mart is a table: "
-            "select * from customer_clv). The snapshot is opened read-only: queries run, writes fail. "
+            "select * from customer_clv). The snapshot is opened read-only and without file access: queries "
+            "run; writes, COPY ... TO and reading other files fail. "
             "CSV output is safe to open in a spreadsheet (text starting with = + - @ is prefixed with ')."
         ),
     )
@@ -73,6 +78,8 @@ def run_sql(args: argparse.Namespace) -> int:
         print(f"customer360 sql: the query failed: {message}", file=sys.stderr)
         if "read-only" in message.lower():
             print(READ_ONLY_HINT, file=sys.stderr)
+        elif "disabled by configuration" in message.lower():
+            print(NO_FILES_HINT, file=sys.stderr)
         return 1
     finally:
         con.close()

@@ -1,8 +1,11 @@
 """Read-only SQL over the published snapshot, and its output as a table, CSV or JSON.
 
-The guard is DuckDB's read-only mode, not a parser: every connection made here opens the snapshot with
-``read_only=True``, so ``insert``/``create``/``drop`` fail in DuckDB with its own message, while any query,
-however written, runs. Results stream in Arrow batches; only the text table keeps a bounded number of rows.
+The guard is DuckDB's own configuration, not a parser: every connection made here opens the snapshot with
+``read_only=True``, so ``insert``/``create``/``drop`` fail in DuckDB with its own message, and with
+``enable_external_access=false``, so nothing reaches the file system or the network either (``COPY ... TO``,
+``EXPORT DATABASE``, ``ATTACH``, ``read_csv``, ``INSTALL`` fail), while any query of the marts, however
+written, runs. External access cannot be turned back on in a running database. Results stream in Arrow
+batches; only the text table keeps a bounded number of rows.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ DEFAULT_TABLE_MAX_ROWS = 500  # rows the text table shows; csv and json write ev
 TABLE_MAX_CELL_CHARS = 60  # a longer value is cut with "…" in the text table
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection): prefix it with "'".
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-READ_ONLY_URL_QUERY = "access_mode=read_only"
+# What every analyst connection is opened with: DuckDB's read-only mode, and no access to files or network.
+READ_ONLY_CONFIG = {"access_mode": "read_only", "enable_external_access": "false"}
+READ_ONLY_URL_QUERY = "&".join(f"{key}={value}" for key, value in READ_ONLY_CONFIG.items())
 
 
 class SnapshotNotFoundError(FileNotFoundError):
@@ -57,7 +62,8 @@ def snapshot_database(settings: Settings | None = None, snapshot: Path | None = 
 
 
 def connect_snapshot(settings: Settings | None = None, snapshot: Path | None = None) -> Any:
-    """A read-only DuckDB connection to the published snapshot (marts are tables in ``main``).
+    """A read-only DuckDB connection to the published snapshot (marts are tables in ``main``) that cannot
+    read or write other files (``enable_external_access=false``).
 
     >>> con = connect_snapshot()
     >>> con.execute("select count(*) from dim_customers").fetchone()
@@ -69,7 +75,7 @@ def connect_snapshot(settings: Settings | None = None, snapshot: Path | None = N
     con = duckdb.connect(
         str(database),
         read_only=True,
-        config=duckdb_config(s),
+        config=duckdb_config(s, enable_external_access=False),
     )
     con.execute("set enable_progress_bar = false")  # it would mix with rows written to standard output
     return con
@@ -78,8 +84,8 @@ def connect_snapshot(settings: Settings | None = None, snapshot: Path | None = N
 def sqlalchemy_url(settings: Settings | None = None, snapshot: Path | None = None) -> str:
     """The SQLAlchemy URL (duckdb-engine) of the snapshot, read-only: what Superset or Metabase are given.
 
-    ``duckdb:////abs/path/marts.duckdb?access_mode=read_only``; duckdb-engine passes the query parameter to
-    DuckDB as the ``access_mode`` setting. The snapshot need not exist yet.
+    ``duckdb:////abs/path/marts.duckdb?access_mode=read_only&enable_external_access=false``; duckdb-engine
+    passes the query parameters to DuckDB as settings when it connects. The snapshot need not exist yet.
     """
     if snapshot is not None:
         database = (snapshot / SNAPSHOT_DB if snapshot.is_dir() else snapshot).absolute()

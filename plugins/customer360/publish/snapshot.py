@@ -113,9 +113,15 @@ def publish_marts(
     # Row order carries no meaning in a mart (readers sort; ``table_checksums`` ignores it), and not keeping
     # it lets DuckDB copy and write Parquet in parallel instead of in one ordered stream (DECISIONLOG.md,
     # "Publish without row order").
+    # Written in the storage format of ``snapshot_storage_version``, so the DuckDB releases analysts have
+    # installed (not only the one the pipeline runs) open it.
     con = duckdb.connect(
         str(staging_dir / SNAPSHOT_DB),
-        config=duckdb_config(settings, preserve_insertion_order=False),
+        config=duckdb_config(
+            settings,
+            preserve_insertion_order=False,
+            storage_compatibility_version=settings.snapshot_storage_version,
+        ),
     )
     try:
         con.execute(f"attach {sql_string(warehouse_db)} as warehouse (read_only)")
@@ -190,6 +196,21 @@ def _fsync_tree(root: Path) -> None:
     for path in sorted(root.rglob("*"), key=lambda p: p.is_dir()):
         fsync_path(path)
     fsync_path(root)
+
+
+def storage_version(database: Path) -> str:
+    """The storage version a DuckDB database file was written for, as DuckDB reports it on opening the file
+    (``v1.0.0+``: readable by DuckDB 1.0.0 and later, and by 0.10.x)."""
+    import duckdb
+
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        (version,) = con.execute(
+            "select tags['storage_version'] from duckdb_databases() where database_name = current_database()"
+        ).fetchone()
+        return str(version)
+    finally:
+        con.close()
 
 
 def table_checksums(database: Path) -> dict[str, tuple[int, str]]:
