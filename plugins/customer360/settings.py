@@ -93,10 +93,10 @@ def _postgres_url() -> str:
         return DEFAULT_POSTGRES_URL
     port = _env_int("PG_PORT", 5432)
     user = quote(parts["PG_USER"] or "postgres", safe="")
-    password = ":" + quote(parts["PG_PASSWORD"], safe="") if parts["PG_PASSWORD"] else ""
+    auth = ":" + quote(parts["PG_PASSWORD"], safe="") if parts["PG_PASSWORD"] else ""
     host = parts["PG_HOST"] or "127.0.0.1"
     dbname = quote(parts["PG_DBNAME"] or "customer360", safe="")
-    return f"postgresql://{user}{password}@{host}:{port}/{dbname}"
+    return f"postgresql://{user}{auth}@{host}:{port}/{dbname}"
 
 
 def environment_variables() -> frozenset[str]:

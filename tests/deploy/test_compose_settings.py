@@ -15,8 +15,8 @@ PROJECT = Path(__file__).resolve().parents[2]
 # What an operator's .env holds (a password with characters a URL must escape).
 DOTENV = {
     "POSTGRES_USER": "airflow",
-    "POSTGRES_PASSWORD": "p@ss:w/rd",
-    "AIRFLOW_JWT_SECRET": "jwt",
+    "POSTGRES_PASSWORD": "change-me:p@ss/w",
+    "AIRFLOW_JWT_SECRET": "change-me-jwt",
     "CUSTOMER360_PSEUDONYM_SALT": "salt-from-env",
 }
 INTERPOLATION = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:-|:\?)(?P<arg>[^}]*))?\}")
@@ -73,12 +73,12 @@ def test_given_the_compose_environment_then_the_warehouse_is_the_compose_postgre
     # THEN the warehouse is the compose file's PostgreSQL service, database customer360 (made by
     # scripts/postgres-init.sql), with the .env credentials, the password escaped in the URL
     assert s.target == "postgres"
-    assert s.postgres_url == "postgresql://airflow:p%40ss%3Aw%2Frd@postgres:5432/customer360"
+    assert s.postgres_url == "postgresql://airflow:change-me%3Ap%40ss%2Fw@postgres:5432/customer360"
     assert "create database customer360" in (PROJECT / "scripts" / "postgres-init.sql").read_text()
     # AND dbt's profiles.yml gets the same server and the password as written in .env
     dbt = s.dbt_env()
     assert (dbt["CUSTOMER360_PG_HOST"], dbt["CUSTOMER360_PG_PORT"]) == ("postgres", "5432")
-    assert (dbt["CUSTOMER360_PG_USER"], dbt["CUSTOMER360_PG_PASSWORD"]) == ("airflow", "p@ss:w/rd")
+    assert (dbt["CUSTOMER360_PG_USER"], dbt["CUSTOMER360_PG_PASSWORD"]) == ("airflow", "change-me:p@ss/w")
     assert dbt["CUSTOMER360_PG_DBNAME"] == "customer360"
     # AND the other settings are the compose file's
     assert s.home == Path("/opt/customer360/var")

@@ -15,9 +15,16 @@ import duckdb
 import pandas as pd
 import pytest
 
+from customer360.model_runs import MODEL_RUNS_DDL
 from customer360.settings import Settings
 from customer360_dev.bench import peer
-from customer360_dev.bench.pandas_models import PeerInputs, customer_rfm, ntile, pandas_models, purchase_days
+from customer360_dev.bench.pandas_models import (
+    PeerInputs,
+    customer_rfm,
+    pandas_models,
+    purchase_days,
+    scores_by_value,
+)
 from tests.support import dbt_runner
 
 SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "rfm_segment_map.csv"
@@ -78,6 +85,7 @@ def _write_inputs(path: Path) -> None:
             "0.1, 0.1, 0.1, 'fitted' from marts.dim_customers"  # another date: not read
         )
         con.execute(f"create table seeds.rfm_segment_map as select * from read_csv('{SEED}')")
+        con.execute(MODEL_RUNS_DDL)  # customer_clv reads the CLV model's version of the date
 
 
 @pytest.fixture(scope="module")
@@ -102,24 +110,27 @@ def _inputs(settings: Settings) -> PeerInputs:
         return peer.load_inputs(con)
 
 
-def test_given_n_rows_when_split_into_quintiles_then_the_first_n_mod_5_quintiles_hold_one_more_row():
-    assert ntile(7).tolist() == [1, 1, 2, 2, 3, 4, 5]
-    assert ntile(3).tolist() == [1, 2, 3]
+def test_given_values_with_ties_when_scored_by_value_then_equal_values_share_a_score():
+    # GIVEN seven values, two pairs of them equal, and a missing one
+    values = pd.Series([10.0, 20.0, 20.0, 30.0, 40.0, 40.0, None])
+    # WHEN scored as customer_rfm scores them: 1 + floor(5 x (rank - 1) / (n - 1)), capped at 5
+    scores = scores_by_value(values).tolist()
+    # THEN ranks 1, 2, 2, 4, 5, 5, 7 give 1, 1, 1, 3, 4, 4, 5: ties share a score, the null ranks last
+    assert scores == [1, 1, 1, 3, 4, 4, 5]
+    assert scores_by_value(pd.Series([7.0])).tolist() == [1]
 
 
-def test_given_sums_tied_in_decimal_but_not_as_floats_when_scored_then_customer_id_breaks_the_tie(
+def test_given_sums_tied_in_decimal_but_not_as_floats_when_scored_then_both_get_the_same_scores(
     compiled_home: Settings,
 ):
     # GIVEN A's 0.10 + 0.20 and B's 0.30: equal in decimal, not as floats
     assert 0.10 + 0.20 != 0.30
     # WHEN pandas scores the customers
     rfm = pandas_models(_inputs(compiled_home), AS_OF, WINDOW_DAYS)["customer_rfm"].set_index("customer_id")
-    # THEN both have 30 cents, and the tie goes to the smaller id: A gets the lower quintile on every measure
+    # THEN both have 30 cents and, equal on every measure, the same scores (no id breaks the tie)
     assert rfm.loc["C-A", "monetary_cents"] == rfm.loc["C-B", "monetary_cents"] == 30
-    assert rfm.loc[["C-A", "C-B"], ["r_score", "f_score", "m_score"]].to_numpy().tolist() == [
-        [4, 1, 1],
-        [5, 2, 2],
-    ]
+    a, b = rfm.loc[["C-A", "C-B"], ["r_score", "f_score", "m_score"]].to_numpy().tolist()
+    assert a == b
 
 
 def test_given_the_compiled_models_when_the_peer_compares_then_sql_and_pandas_give_the_same_rows(

@@ -2,8 +2,8 @@
 in plain pandas from the same relations the models read, to the same definitions (see the models' YAML).
 
 Amounts are integer cents (``*_cents``): the models sum decimal(18,2) values exactly, and so do integer
-sums here, so equal amounts stay equal and quintile ties split the same way as in SQL (a float sum such as
-0.10 + 0.20 is not equal to 0.30 and would move a customer across a quintile edge).
+sums here, so equal amounts stay equal and get equal scores, as in SQL (a float sum such as
+0.10 + 0.20 is not equal to 0.30 and would move a customer across a score edge).
 """
 
 from __future__ import annotations
@@ -42,11 +42,16 @@ class PeerInputs:
     segment_map: pd.DataFrame
 
 
-def ntile(n: int, buckets: int = 5) -> np.ndarray:
-    """SQL ``ntile(buckets)`` over n ordered rows: the first ``n % buckets`` groups hold one row more."""
-    base, extra = divmod(n, buckets)
-    sizes = [base + 1] * extra + [base] * (buckets - extra)
-    return np.repeat(np.arange(1, buckets + 1), sizes)[:n]
+def scores_by_value(values: pd.Series, buckets: int = 5) -> np.ndarray:
+    """customer_rfm's score of each value: ``least(buckets, 1 + floor(buckets x percent_rank))``, where
+    percent_rank = (rank - 1) / (n - 1) over ascending values (0 for a single row): equal values share
+    their rank, so they always get the same score. Nulls rank last, as in SQL's ascending order."""
+    n = len(values)
+    if n == 0:
+        return np.empty(0, dtype="int64")
+    worse = values.rank(method="min", na_option="bottom").to_numpy() - 1  # rows with a strictly lower value
+    share = worse / (n - 1) if n > 1 else np.zeros(n)
+    return np.minimum(buckets, 1 + np.floor(buckets * share)).astype("int64")
 
 
 def purchase_days(order_lines: pd.DataFrame, as_of_date: date) -> pd.DataFrame:
@@ -71,11 +76,11 @@ def customer_rfm(
     days: pd.DataFrame, segment_map: pd.DataFrame, as_of_date: date, window_days: int
 ) -> pd.DataFrame:
     """customer_rfm: recency, frequency (purchase days) and monetary value over the window
-    (as_of_date - window_days, as_of_date], quintile scores with customer_id breaking ties, the segment."""
+    (as_of_date - window_days, as_of_date], scores by value (equal values, equal scores), the segment."""
     as_of = pd.Timestamp(as_of_date)
     start = as_of - pd.Timedelta(days=window_days - 1)
     window = days[(days["purchase_date"] >= start) & (days["purchase_date"] <= as_of)]
-    per_customer = window.groupby("customer_id", sort=True)  # sorted by customer_id: the tie-breaker order
+    per_customer = window.groupby("customer_id", sort=True)
     rfm = pd.DataFrame(
         {
             "recency_days": (as_of - per_customer["purchase_date"].max()).dt.days,
@@ -83,25 +88,24 @@ def customer_rfm(
             "monetary_cents": per_customer["net_cents"].sum(min_count=1),
         }
     ).reset_index()
-    n = len(rfm)
-    for score, values in (
-        ("r_score", -rfm["recency_days"].to_numpy()),  # descending: the most recent gets the highest score
-        ("f_score", rfm["frequency"].to_numpy()),
-        ("m_score", rfm["monetary_cents"].to_numpy(dtype="float64", na_value=np.inf)),  # nulls last
-    ):
-        scores = np.empty(n, dtype="int64")
-        scores[np.argsort(values, kind="stable")] = ntile(n)  # stable: equal values keep customer_id order
-        rfm[score] = scores
+    rfm["r_score"] = scores_by_value(-rfm["recency_days"])  # the most recent gets the highest score
+    rfm["f_score"] = scores_by_value(rfm["frequency"])
+    rfm["m_score"] = scores_by_value(rfm["monetary_cents"])
     rfm["fm_score"] = (rfm["f_score"] + rfm["m_score"] + 1) // 2
     rfm["rfm_cell"] = rfm["r_score"].astype(str) + rfm["f_score"].astype(str) + rfm["m_score"].astype(str)
     return rfm.merge(segment_map, on=["r_score", "fm_score"], how="left")
 
 
 def customer_clv(
-    orders: pd.DataFrame, customers: pd.DataFrame, clv_predictions: pd.DataFrame, as_of_date: date
+    orders: pd.DataFrame,
+    customers: pd.DataFrame,
+    clv_predictions: pd.DataFrame,
+    days: pd.DataFrame,
+    as_of_date: date,
 ) -> pd.DataFrame:
     """customer_clv: every customer's revenue orders so far (revenue, margin counting an order without a
-    full cost as 0, order count; 0 without orders) beside the CLV predictions for the as-of date."""
+    full cost as 0, order count; 0 without orders) beside the CLV predictions for the as-of date; a
+    purchaser without a prediction has model_status 'failed' (the CLV models did not score them)."""
     as_of = pd.Timestamp(as_of_date)
     revenue = orders[orders["is_revenue"] & orders["customer_id"].notna() & (orders["ordered_date"] <= as_of)]
     per_customer = revenue.assign(margin_cents=revenue["margin_cents"].fillna(0)).groupby(
@@ -120,6 +124,8 @@ def customer_clv(
     clv = customers[["customer_id"]].merge(history, left_on="customer_id", right_index=True, how="left")
     clv = clv.fillna({"historical_revenue_cents": 0, "historical_margin_cents": 0, "order_count": 0})
     clv = clv.merge(predictions, on="customer_id", how="left")
+    purchaser = clv["customer_id"].isin(days["customer_id"])
+    clv["model_status"] = clv["model_status"].fillna(pd.Series("failed", index=clv.index).where(purchaser))
     clv["model_status"] = clv["model_status"].fillna("no_purchase")
     return clv
 
@@ -130,5 +136,7 @@ def pandas_models(inputs: PeerInputs, as_of_date: date, window_days: int) -> dic
     return {
         "int_customer_purchase_days": days,
         "customer_rfm": customer_rfm(days, inputs.segment_map, as_of_date, window_days),
-        "customer_clv": customer_clv(inputs.orders, inputs.customers, inputs.clv_predictions, as_of_date),
+        "customer_clv": customer_clv(
+            inputs.orders, inputs.customers, inputs.clv_predictions, days, as_of_date
+        ),
     }
