@@ -5,15 +5,17 @@ Comparisons (each pair of records falls in the first level whose condition holds
 * **given name** and **family name** (two comparisons): exact (term-frequency adjusted: a common name is
   weaker evidence), swapped (this record's given name is the other's family name and the reverse),
   Jaro-Winkler >= 0.92 and >= 0.80, an initial (given name only: ``J.`` and ``Jan``), different.
-* **birth date**: exact, day and month transposed, one of day/month/year different, different.
+* **birth date**: exact, day and month transposed, one of day/month/year different, within a year, within
+  ten years, different.
 * **email**: exact, same domain with the local part one edit apart (only when one side's local part is more
   than its name: ``maria.deboer@`` and ``maria_deboer@`` are namesakes as often as one person, and the name
   comparison already counts the name), same local part with the domain one edit apart (``gmial.com``),
   different. The same local part at another provider is not a level: it is as often two namesakes.
 * **phone**: exact (E.164, or the digits of a number no region parses), same last 8 digits, different.
 * **address** (one comparison: street, postal code and city are not independent): same street and postal
-  code, similar street (Jaro-Winkler >= 0.9) and same postal code, same postal code, same street and city,
-  same postal area (first 3 characters), same city (term-frequency adjusted), different.
+  code; similar street (Jaro-Winkler >= 0.9) and same postal code; similar street and a postal code one
+  edit apart or a similar city; same postal code; same street elsewhere; postal code one edit apart; same
+  city (term-frequency adjusted); similar city (Jaro-Winkler >= 0.9); different.
 
 Term frequencies: exact given names, family names and cities adjust the weight by how common the value is.
 
@@ -45,6 +47,7 @@ MIN_TRAINING_RECORDS = 50
 NAME_JW_HIGH = 0.92
 NAME_JW_LOW = 0.80
 STREET_JW = 0.90
+CITY_JW = 0.90
 PHONE_SUFFIX_DIGITS = 8
 POSTAL_PREFIX = 3
 
@@ -112,6 +115,10 @@ def comparisons() -> list[dict[str, Any]]:
                    '+ case when month("birth_date_l") = month("birth_date_r") then 1 else 0 end '
                    '+ case when day("birth_date_l") = day("birth_date_r") then 1 else 0 end) = 2',
                    "one part different", 0.02, 0.003),
+            _level('abs(date_diff(\'day\', "birth_date_l", "birth_date_r")) <= 365', "within a year",
+                   0.01, 0.01),
+            _level('abs(date_diff(\'day\', "birth_date_l", "birth_date_r")) <= 3653', "within ten years",
+                   0.01, 0.1),
             {"sql_condition": "ELSE", "label_for_charts": "different", "m_probability": 0.04,
              "u_probability": 0.997},
         ],
@@ -155,22 +162,26 @@ def comparisons() -> list[dict[str, Any]]:
     # postal code and city), and counting them as three independent agreements would let a shared address
     # outweigh two different names, emails and phones (a household).
     street_same = '"street_fold_l" = "street_fold_r"'
+    street_like = f'{jw}("street_fold_l", "street_fold_r") >= {STREET_JW}'
     postal_same = '"postal_key_l" = "postal_key_r"'
+    postal_typo = 'damerau_levenshtein("postal_key_l", "postal_key_r") <= 1'
+    city_like = f'{jw}("city_fold_l", "city_fold_r") >= {CITY_JW}'
     address = {
         "output_column_name": "address",
         "comparison_description": "address (street, postal code, city)",
         "comparison_levels": [
-            _null('coalesce("postal_key_l", "city_fold_l") is null '
-                  'or coalesce("postal_key_r", "city_fold_r") is null'),
+            _null('coalesce("street_fold_l", "postal_key_l", "city_fold_l") is null '
+                  'or coalesce("street_fold_r", "postal_key_r", "city_fold_r") is null'),
             _level(f"{street_same} and {postal_same}", "same street and postal code", 0.6, 0.0005),
-            _level(f'{jw}("street_fold_l", "street_fold_r") >= {STREET_JW} and {postal_same}',
-                   "similar street, same postal code", 0.02, 0.0002),
-            _level(f'{postal_same}', "same postal code", 0.02, 0.003),
-            _level(f'{street_same} and "city_fold_l" = "city_fold_r"', "same street and city", 0.02, 0.0002),
-            _level(f'left("postal_key_l", {POSTAL_PREFIX}) = left("postal_key_r", {POSTAL_PREFIX})',
-                   "same postal area", 0.01, 0.01),
+            _level(f"{street_like} and {postal_same}", "similar street, same postal code", 0.02, 0.0002),
+            _level(f"{street_like} and ({postal_typo} or {city_like})",
+                   "similar street, postal code one edit apart or similar city", 0.02, 0.0001),
+            _level(postal_same, "same postal code", 0.02, 0.003),
+            _level(street_same, "same street elsewhere", 0.01, 0.0002),
+            _level(postal_typo, "postal code one edit apart", 0.01, 0.01),
             _level('"city_fold_l" = "city_fold_r"', "same city", 0.05, 0.05,
                    tf_adjustment_column="city_fold", tf_adjustment_weight=1.0),
+            _level(city_like, "similar city", 0.01, 0.01),
             {"sql_condition": "ELSE", "label_for_charts": "different", "m_probability": 0.05,
              "u_probability": 0.93},
         ],
