@@ -13,7 +13,10 @@ the rows holding it (``email_key`` / ``phone_key``):
   dates. The value then makes no deterministic link, and a probabilistic edge between two
   records sharing it stands only when both are named and their names do not conflict: a nameless receipt with
   the family phone belongs to nobody in particular, and neither do two records whose names conflict (without
-  birth dates to tell, a name that differs is the other member). The records that share it are recorded in
+  birth dates to tell, a name that differs is the other member).
+* **conflicting names**: a model link between two records whose names conflict and whose birth dates are not
+  known to be equal never stands, household value or not (a family shares a surname, an address and often
+  a phone, and the model may score that high). The records that share it are recorded in
   ``identity.household_keys``; the ``customer_households`` mart groups the customers that hold one.
 
 Both are properties of a value over all its holders, and every holder of a value a changed row holds is
@@ -129,8 +132,11 @@ def household_edge_mask(
     records: pa.Table, households: pa.Table, left: np.ndarray, right: np.ndarray
 ) -> np.ndarray:
     """For probabilistic edges ``(left[i], right[i])``: True where the edge stands. An edge between two
-    records that share a household value stands only when both are named and their names do not conflict."""
-    if len(left) == 0 or households.num_rows == 0:
+    records whose names conflict and whose birth dates are not known to be equal never stands (two members
+    of one family share a surname, an address and often a phone: the model may score them high, but
+    ``Pieter`` and ``Bram`` are two people); an edge between two records that share a household value
+    stands only when both are named."""
+    if len(left) == 0:
         return np.ones(len(left), dtype=bool)
     con = duckdb.connect()
     named = pc.fill_null(records.column("name_is_matchable").combine_chunks(), False)
@@ -152,14 +158,20 @@ def household_edge_mask(
     try:
         dropped = (
             con.sql(
-                f"""select distinct e.i
+                f"""select e.i
+            from edges as e
+            join people as a on a.row = e.l
+            join people as b on b.row = e.r
+            where {NAME_CONFLICT_SQL} and coalesce(a.birth_date <> b.birth_date, true)
+            union
+            select e.i
             from edges as e
             join hh as x on x.row = e.l
             join hh as y on y.row = e.r and y.identifier_type = x.identifier_type
                 and y.identifier = x.identifier
             join people as a on a.row = e.l
             join people as b on b.row = e.r
-            where a.name_sorted is null or b.name_sorted is null or {NAME_CONFLICT_SQL}"""
+            where a.name_sorted is null or b.name_sorted is null"""
             )
             .to_arrow_table()
             .column("i")

@@ -24,6 +24,9 @@ maximisation on pairs blocked on two fields at a time (name and birth date, birt
 and postal code, name and email: each session trains the comparisons outside its rule), the prior from pairs
 that deterministic rules link. The result is a :class:`MatchModel` saved as a versioned JSON file
 (``model_store``).
+
+Scoring (``predict_pairs``): Splink scores the blocked pairs; a pair is kept at or above the threshold and
+only when it agrees on more than the names (``CORROBORATING_LEVELS``).
 """
 
 from __future__ import annotations
@@ -433,16 +436,61 @@ def predict_pairs(con: object, relation: str, model: MatchModel, threshold: floa
         blocked = linker.inference.compute_blocked_pairs_for_predict()
         (candidates,) = con.execute(f"select count(*) from {blocked.physical_name}").fetchall()[0]
         predictions = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+        sides = ", ".join(f'l.{c} as "{c}_l", r.{c} as "{c}_r"' for c in PAIR_COLUMNS)
         scored = con.sql(
-            f"""select least(idx_l, idx_r) as idx_l, greatest(idx_l, idx_r) as idx_r, match_probability,
+            f"""with pairs as (
+                select p.idx_l, p.idx_r, p.match_probability, p.match_weight, {sides}
+                from {predictions.physical_name} as p
+                join {relation} as l on l.idx = p.idx_l
+                join {relation} as r on r.idx = p.idx_r
+            )
+            select least(idx_l, idx_r) as idx_l, greatest(idx_l, idx_r) as idx_r, match_probability,
                 match_weight
-            from {predictions.physical_name} order by 1, 2"""
+            from pairs
+            where {corroborated_sql(model)}
+            order by 1, 2"""
         ).to_arrow_table()
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
         for column in TF_COLUMNS:
             con.execute(f"drop view if exists identity_tf_{column}")
     return scored, int(candidates)
+
+
+# Agreement on the names alone never links two records: namesakes (the same full name in the same city) are
+# too common. A pair also needs one of these levels or a stronger one in its comparison.
+CORROBORATING_LEVELS = {
+    "birth_date": "one part different",
+    "email": "same local part, domain one edit apart",
+    "phone": "same last 8 digits",
+    "address": "postal code one edit apart",
+}
+
+
+# the columns the comparisons read, as ``<column>_l`` / ``<column>_r``
+PAIR_COLUMNS = (
+    "given_name", "surname", "birth_date", "email_key", "email_local", "email_domain", "email_local_is_name",
+    "phone_key", "phone_digits", "street_fold", "postal_key", "city_fold",
+)  # fmt: skip
+
+
+def corroborated_sql(model: MatchModel) -> str:
+    """SQL over a pair's ``<column>_l`` / ``<column>_r`` columns: the pair falls in a corroborating level (or
+    a stronger one) of at least one comparison, i.e. it agrees on more than its names. A level holds when
+    its condition does and no null level does (as Splink assigns levels)."""
+    conditions = []
+    for comparison in model.splink["comparisons"]:
+        name = comparison["output_column_name"]
+        if name not in CORROBORATING_LEVELS:
+            continue
+        nulls = [lv["sql_condition"] for lv in comparison["comparison_levels"] if lv.get("is_null_level")]
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        labels = [lv.get("label_for_charts") for lv in levels]
+        strong = levels[: labels.index(CORROBORATING_LEVELS[name]) + 1]
+        agree = " or ".join(f"coalesce(({lv['sql_condition']}), false)" for lv in strong)
+        present = " and ".join(f"not coalesce(({c}), false)" for c in nulls) or "true"
+        conditions.append(f"(({present}) and ({agree}))")
+    return "(" + " or ".join(conditions or ["true"]) + ")"
 
 
 def splink_input_sql(records: str, sizes: str, max_block_size: int) -> str:
