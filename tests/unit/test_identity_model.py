@@ -457,3 +457,23 @@ def test_given_no_model_then_the_report_has_no_identity_section(tmp_path):
     from customer360.report.identity_model import identity_model_sections
 
     assert identity_model_sections(Settings(home=tmp_path)) == []
+
+
+def test_given_a_model_when_the_train_command_runs_then_it_saves_the_next_version_beside_the_previous(
+    settings,
+):
+    """GIVEN version 1 and generated records in the warehouse WHEN `identity train` runs THEN version 2 is
+    saved with its training window and record count, version 1 is untouched, and every level's weight is
+    listed with version 1's weight beside it."""
+    from customer360.identity.model_store import train_in_warehouse
+    from customer360.identity.synthetic import synthetic_records
+
+    records, _ = synthetic_records(400, seed=4)
+    with connect(settings) as con:
+        write_input_table(con, records)
+    before = model_path(settings, 1).read_bytes()
+    model, path, changes = train_in_warehouse(settings, date(2026, 12, 31))
+    assert model.version == 2 and path == model_path(settings, 2) and versions(settings) == [1, 2]
+    assert model.training_window["to"] == "2026-12-31" and model.training_records > 0
+    assert model_path(settings, 1).read_bytes() == before
+    assert changes and all(row["previous_weight"] is not None for row in changes)
