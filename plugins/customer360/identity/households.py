@@ -138,40 +138,43 @@ def household_edge_mask(
     stands only when both are named."""
     if len(left) == 0:
         return np.ones(len(left), dtype=bool)
-    con = duckdb.connect()
     named = pc.fill_null(records.column("name_is_matchable").combine_chunks(), False)
     null = pa.scalar(None, pa.string())
-    con.register(
-        "people",
-        pa.table(
-            {
-                "row": pa.array(np.arange(records.num_rows, dtype=np.int64)),
-                "given_name": pc.if_else(named, records.column("given_name").combine_chunks(), null),
-                "name_sorted": pc.if_else(named, records.column("name_sorted").combine_chunks(), null),
-                "name_script": records.column("name_script"),
-                "birth_date": records.column("birth_date"),
-            }
-        ),
+    people = pa.table(
+        {
+            "given_name": pc.if_else(named, records.column("given_name").combine_chunks(), null),
+            "name_sorted": pc.if_else(named, records.column("name_sorted").combine_chunks(), null),
+            "name_script": records.column("name_script").combine_chunks(),
+            "birth_date": records.column("birth_date").combine_chunks(),
+        }
     )
-    con.register("hh", households)
+    # Both sides of every edge side by side (gathered by position, not joined: the planner cannot know the
+    # sizes of Arrow tables and could pair every record with every other before filtering).
+    con = duckdb.connect()
+    con.register(
+        "left_people",
+        people.take(pa.array(left, pa.int64())).append_column("i", pa.array(np.arange(len(left)))),
+    )
+    con.register("right_people", people.take(pa.array(right, pa.int64())))
     con.register("edges", pa.table({"i": np.arange(len(left)), "l": left, "r": right}))
+    con.register("hh", households)
     try:
-        dropped = (
+        sides = con.sql(
+            f"""select a.i,
+                {NAME_CONFLICT_SQL} and coalesce(a.birth_date <> b.birth_date, true) as conflict,
+                a.name_sorted is null or b.name_sorted is null as unnamed
+            from left_people as a positional join right_people as b order by a.i"""
+        ).to_arrow_table()
+        shared = (
             con.sql(
-                f"""select e.i
-            from edges as e
-            join people as a on a.row = e.l
-            join people as b on b.row = e.r
-            where {NAME_CONFLICT_SQL} and coalesce(a.birth_date <> b.birth_date, true)
-            union
-            select e.i
-            from edges as e
-            join hh as x on x.row = e.l
-            join hh as y on y.row = e.r and y.identifier_type = x.identifier_type
-                and y.identifier = x.identifier
-            join people as a on a.row = e.l
-            join people as b on b.row = e.r
-            where a.name_sorted is null or b.name_sorted is null"""
+                """with
+                left_values as materialized (
+                    select e.i, e.r, x.identifier_type, x.identifier
+                    from edges as e join hh as x on x.row = e.l
+                )
+                select distinct v.i
+                from left_values as v join hh as y on y.row = v.r and y.identifier_type = v.identifier_type
+                    and y.identifier = v.identifier"""
             )
             .to_arrow_table()
             .column("i")
@@ -179,6 +182,12 @@ def household_edge_mask(
         )
     finally:
         con.close()
+    conflict = np.asarray(pc.fill_null(sides.column("conflict"), False).to_numpy(zero_copy_only=False), bool)
+    unnamed = np.asarray(pc.fill_null(sides.column("unnamed"), True).to_numpy(zero_copy_only=False), bool)
+    dropped = np.flatnonzero(conflict)
+    in_household = np.zeros(len(left), dtype=bool)
+    in_household[shared.astype(np.int64)] = True
+    dropped = np.union1d(dropped, np.flatnonzero(in_household & unnamed))
     keep = np.ones(len(left), dtype=bool)
     keep[dropped] = False
     return keep
