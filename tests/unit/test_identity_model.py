@@ -160,6 +160,8 @@ def test_given_two_birth_dates_then_a_typo_is_not_a_different_date(left, right, 
         ("jurrien71@ziggo.nl", "jurrein71@ziggo.nl", "same domain, local part one edit apart"),
         ("wangxiaoming@gmail.com", "wangxiaoming@gmial.com", "same local part, domain one edit apart"),
         ("jurrien71@ziggo.nl", "jurrien71@kpnmail.nl", "different"),
+        ("tweber55@gmail.com", "tweber56@gmail.com", "different"),
+        ("h.peeters71@telenet.be", "hpeeters71@telenet.be", "same domain, local part one edit apart"),
         ("piet@ziggo.nl", "klaas@ziggo.nl", "different"),
     ],
 )

@@ -7,10 +7,11 @@ Comparisons (each pair of records falls in the first level whose condition holds
   Jaro-Winkler >= 0.92 and >= 0.80, an initial (given name only: ``J.`` and ``Jan``), different.
 * **birth date**: exact, day and month transposed, one of day/month/year different, within a year, within
   ten years, different.
-* **email**: exact, same domain with the local part one edit apart (only when one side's local part is more
-  than its name: ``maria.deboer@`` and ``maria_deboer@`` are namesakes as often as one person, and the name
-  comparison already counts the name), same local part with the domain one edit apart (``gmial.com``),
-  different. The same local part at another provider is not a level: it is as often two namesakes.
+* **email**: exact, same domain with the local part one edit apart in its letters (digits equal: ``tweber55``
+  and ``tweber56`` are two people; only when one side's local part is more than its name:
+  ``maria.deboer@`` and ``maria_deboer@`` are namesakes as often as one person, and the name comparison
+  already counts the name), same local part with the domain one edit apart (``gmial.com``), different.
+  The same local part at another provider is not a level: it is as often two namesakes.
 * **phone**: exact (E.164, or the digits of a number no region parses), same last 8 digits, different.
 * **address** (one comparison: street, postal code and city are not independent): same street and postal
   code; similar street (Jaro-Winkler >= 0.9) and same postal code; similar street and a postal code one
@@ -140,9 +141,11 @@ def comparisons() -> list[dict[str, Any]]:
             _level('"email_domain_l" = "email_domain_r" '
                    'and damerau_levenshtein("email_local_l", "email_local_r") <= 1 '
                    'and least(length("email_local_l"), length("email_local_r")) >= 5 '
+                   """and regexp_replace("email_local_l", '[^0-9]', '', 'g') """
+                   """= regexp_replace("email_local_r", '[^0-9]', '', 'g') """
                    f'and {not_names}', "same domain, local part one edit apart", 0.01, 0.00001),
             _level('"email_local_l" = "email_local_r" and length("email_local_l") >= 5 '
-                   'and damerau_levenshtein("email_domain_l", "email_domain_r") <= 1',
+                   'and damerau_levenshtein("email_domain_l", "email_domain_r") = 1',
                    "same local part, domain one edit apart", 0.005, 0.000005),
             {"sql_condition": "ELSE", "label_for_charts": "different", "m_probability": 0.3,
              "u_probability": 0.9994},
