@@ -37,3 +37,53 @@
     {%- endfor -%}
     {{ dbt.concat(["'sig-'", "md5(" ~ dbt.concat(parts) ~ ")"]) }}
 {%- endmacro %}
+
+{#-
+    identity_blocklist(): the values that identify no one, as the identity stage's
+    plugins/customer360/identity/blocklist.yml lists them (tests/unit/test_identity_guards.py checks that the
+    two lists are the same). Phones: digits only; one repeated digit, seven or more equal trailing digits and
+    seven-digit runs are placeholders by rule (identity.normalize_phone).
+-#}
+{% macro identity_blocklist() -%}
+{%- set lists -%}
+role_email_local_parts: [abuse, accounts, admin, administrator, billing, booking, bookings, contact,
+  customerservice, customer.service, donotreply, do-not-reply, do_not_reply, enquiries, feedback, finance,
+  hello, help, helpdesk, hr, info, invoice, invoices, jobs, kantoor, klantenservice, mail, marketing,
+  no-reply, no_reply, noreply, office, orders, postmaster, reception, sales, service, shop, support, team,
+  test, webmaster]
+blocked_email_domains: [example.com, example.net, example.org, test.com, localhost, invalid, noemail.com,
+  none.com]
+placeholder_phone_digits: ["0000000000", "1234567890", "0123456789", "0612345678", "31612345678",
+  "0201234567"]
+placeholder_phone_pattern: "^(0+|1+|2+|3+|4+|5+|6+|7+|8+|9+)$|^[0-9]{0,4}(0{7,}|1{7,}|2{7,}|3{7,}|4{7,}|5{7,}|6{7,}|7{7,}|8{7,}|9{7,})$|0123456|1234567|2345678|3456789|9876543|8765432|7654321|6543210"
+{%- endset -%}
+{{ return(fromyaml(lists)) }}
+{%- endmacro %}
+
+{#-
+    identity_record_is_collapsible(): true when the row (with the fields of identity_fields()) holds an
+    identifier that may link two people: an account id, a loyalty id, a name, an email that is not a role
+    mailbox or placeholder domain, or a phone that is not a placeholder.
+-#}
+{% macro identity_record_is_collapsible() -%}
+    {%- set blocklist = identity_blocklist() -%}
+    {%- set email = "lower(trim(email))" -%}
+    {%- set local_part = "regexp_replace(" ~ dbt.split_part(email, "'@'", 1) ~ ", '[+].*$', '')" -%}
+    {%- set domain = dbt.split_part(email, "'@'", 2) -%}
+    {%- set digits = "regexp_replace(phone, '[^0-9]', '', 'g')" -%}
+    (
+        nullif(trim(cast(account_id as {{ dbt.type_string() }})), '') is not null
+        or nullif(trim(cast(loyalty_id as {{ dbt.type_string() }})), '') is not null
+        or nullif(trim(coalesce(full_name, first_name, last_name)), '') is not null
+        or (
+            nullif(trim(email), '') is not null
+            and {{ local_part }} not in ('{{ blocklist.role_email_local_parts | join("', '") }}')
+            and {{ domain }} not in ('{{ blocklist.blocked_email_domains | join("', '") }}')
+        )
+        or (
+            {{ digits }} <> ''
+            and {{ digits }} not in ('{{ blocklist.placeholder_phone_digits | join("', '") }}')
+            and not {{ regex_matches(digits, blocklist.placeholder_phone_pattern) }}
+        )
+    )
+{%- endmacro %}

@@ -216,6 +216,24 @@ def resolve_identity(logical_date: date, run_id: str, settings: Settings | None 
     return _jsonable(detail)
 
 
+def train_identity_model(logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Train the next identity match model version (the monthly DAG; ``customer360 identity train``)."""
+    from customer360.identity.model_store import train_in_warehouse
+
+    s = _settings(settings)
+    model, path, changes = train_in_warehouse(s, logical_date)
+    return _jsonable(
+        {
+            "run_id": run_id,
+            "version": model.version,
+            "path": str(path),
+            "training_window": model.training_window,
+            "training_records": model.training_records,
+            "weights": changes,
+        }
+    )
+
+
 def fit_models(logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
     """Score every customer with the CLV models (BG/NBD, Gamma-Gamma) and the churn model of the date's refit
     date (fitted when missing); a model that cannot fit is recorded, never fails the run

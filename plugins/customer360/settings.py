@@ -140,6 +140,30 @@ class Settings:
     max_emails_per_customer: int = field(default_factory=lambda: _env_int("MAX_EMAILS_PER_CUSTOMER", 3))
     max_phones_per_customer: int = field(default_factory=lambda: _env_int("MAX_PHONES_PER_CUSTOMER", 3))
     match_threshold: float = field(default_factory=lambda: _env_float("MATCH_THRESHOLD", 0.92))
+    # The identity match model (customer360.identity.model_store): where its versions are kept (default
+    # <home>/models/identity), which version daily runs use (0: the newest), and how `identity train` fits
+    # one.
+    identity_model_dir: Path | None = None
+    identity_model_version: int = field(default_factory=lambda: _env_int("IDENTITY_MODEL_VERSION", 0))
+    identity_training_window_days: int = field(
+        default_factory=lambda: _env_int("IDENTITY_TRAINING_WINDOW_DAYS", 365)
+    )
+    identity_training_max_records: int = field(
+        default_factory=lambda: _env_int("IDENTITY_TRAINING_MAX_RECORDS", 500_000)
+    )
+    identity_training_seed: int = field(default_factory=lambda: _env_int("IDENTITY_TRAINING_SEED", 42))
+    identity_training_max_pairs: float = field(
+        default_factory=lambda: _env_float("IDENTITY_TRAINING_MAX_PAIRS", 10_000_000)
+    )
+    # A customer holds at most this many birth dates: 2 lets the model link a record with a mistyped birth
+    # date (the model weighs the difference); 1 forbids any difference.
+    identity_max_birth_dates_per_customer: int = field(
+        default_factory=lambda: _env_int("IDENTITY_MAX_BIRTH_DATES_PER_CUSTOMER", 2)
+    )
+    # An email or phone held by more people than this links nobody (customer360.identity.households).
+    identity_max_people_per_value: int = field(
+        default_factory=lambda: _env_int("IDENTITY_MAX_PEOPLE_PER_VALUE", 6)
+    )
     late_arrival_days: int = field(default_factory=lambda: _env_int("LATE_ARRIVAL_DAYS", 400))
 
     # Ingest limits (docs/landing-contract.md, "Limits"): a value longer than ``ingest_max_field_chars`` or
@@ -195,6 +219,7 @@ class Settings:
             "published_dir": ("PUBLISHED_DIR", self.home / "published"),
             "runs_dir": ("RUNS_DIR", self.home / "runs"),
             "model_dir": ("MODEL_DIR", self.home / "models"),
+            "identity_model_dir": ("IDENTITY_MODEL_DIR", self.home / "models" / "identity"),
             "channels_file": ("CHANNELS_FILE", self.project_dir / "config" / "channels.yml"),
         }
         for attr, (env_name, default) in derived.items():

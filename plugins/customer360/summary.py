@@ -196,7 +196,15 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
     identity_run = (
         {
             k: identity_detail.get(k)
-            for k in ("mode", "mode_reason", "records", "records_resolved", "customers")
+            for k in (
+                "mode",
+                "mode_reason",
+                "records",
+                "records_resolved",
+                "customers",
+                "model_version",
+                "model_trained",
+            )
         }
         if identity_detail.get("mode")
         else None
@@ -305,6 +313,9 @@ def render_summary(summary: dict[str, Any]) -> None:
             f"{identity['records_resolved']:,} of {identity['records']:,} records resolved, "
             f"{identity['customers']:,} customers"
         )
+        if identity.get("model_version"):
+            trained = " (trained by this run: no model existed)" if identity.get("model_trained") else ""
+            console.print(f"match model:      v{identity['model_version']}{trained}")
     models = summary.get("models") or []
     if models:
         table = Table(title="Models (analytics.model_runs: fitted, reused, skipped or failed)")

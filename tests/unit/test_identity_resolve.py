@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -14,6 +15,7 @@ from customer360.identity.blocklist import load_blocklist
 from customer360.settings import Settings
 from customer360.warehouse import connect
 from customer360_dev.identity_synthetic import write_input_table
+from tests.support.identity_model import install_model, train_model_file
 
 COLUMNS = (
     "source_channel", "source_record_id", "observed_at", "account_id", "loyalty_id", "email", "phone",
@@ -51,9 +53,19 @@ def query(settings: Settings, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
+@pytest.fixture(scope="module")
+def trained_model(tmp_path_factory) -> Path:
+    """One match model trained on generated records, shared by the tests of this module (training on each
+    test's handful of records would learn nothing)."""
+    home = tmp_path_factory.mktemp("identity-model")
+    return train_model_file(Settings(home=home))
+
+
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(home=tmp_path)
+def settings(tmp_path, trained_model) -> Settings:
+    settings = Settings(home=tmp_path)
+    install_model(settings, trained_model)
+    return settings
 
 
 def test_every_record_once_with_rule_and_contact_points(settings):
@@ -192,10 +204,10 @@ def test_different_birth_dates_block_a_probabilistic_merge(settings):
     assert result.accepted_edges_by_rule["probabilistic"] == 1
 
 
-def test_domain_typo_and_pinyin_swap_are_matched_probabilistically(settings):
-    """GIVEN an email with a domain typo, and a pinyin name in swapped order at the same address
-    WHEN resolved THEN both join the customer, every record linked by a probabilistic score above
-    threshold."""
+def test_domain_typo_and_pinyin_swap_are_matched(settings):
+    """GIVEN an email with a provider domain typo, and a pinyin name in swapped order at the same address
+    WHEN resolved THEN both join the customer: the typo is corrected by the email normaliser (an email link),
+    the swapped name is linked by the match model with a probability above the threshold."""
     load(
         settings,
         [
@@ -226,10 +238,12 @@ def test_domain_typo_and_pinyin_swap_are_matched_probabilistically(settings):
     )
     resolve(settings, DAY1, "r1")
     assert len(set(customers(settings).values())) == 1
-    scores = query(
-        settings, "select match_score from identity.customer_source_xref where match_rule = 'probabilistic'"
+    rules = dict(query(settings, "select source_record_id, match_rule from identity.customer_source_xref"))
+    assert rules == {"c1": "email", "m1": "email", "o1": "probabilistic"}
+    ((score,),) = query(
+        settings, "select match_score from identity.customer_source_xref where source_record_id = 'o1'"
     )
-    assert len(scores) == 3 and all(0.92 <= s <= 1 for (s,) in scores)
+    assert 0.92 <= score <= 1
 
 
 def test_ids_are_stable_across_runs_with_new_records(settings):
@@ -363,8 +377,9 @@ def test_audit_shows_largest_customer_its_bridge_and_rejections(settings):
         rec("crm_contacts", "z2", 6, phone="0623987651", birth_date="1972-02-02"),
     ]
     load(settings, rows)
-    resolve(settings, DAY1, "r1")
-    report = audit_identity(settings, top=5)
+    strict = settings.with_overrides(identity_max_birth_dates_per_customer=1)
+    resolve(strict, DAY1, "r1")
+    report = audit_identity(strict, top=5)
     largest = report.clusters[0]
     assert largest.record_count == 4
     assert largest.bridges[0].label == "email=fam@ziggo.nl" and largest.bridges[0].parts == [2, 2]
@@ -403,19 +418,25 @@ def test_resolution_writes_nothing_when_it_fails_midway(settings, monkeypatch):
         assert con.execute("select count(*) from identity.resolution_runs").fetchall() == [(1,)]
 
 
-def test_given_pairs_scored_in_small_slices_then_the_edges_are_those_of_one_slice(tmp_path, monkeypatch):
-    """GIVEN generated records WHEN candidate pairs are scored 7 at a time THEN the probabilistic edges are
-    exactly those of scoring every pair at once (slicing bounds memory, it does not change results)."""
+def test_given_a_trained_model_when_the_same_records_are_scored_twice_then_the_edges_are_identical(
+    tmp_path, trained_model
+):
+    """GIVEN generated records and the trained model WHEN the probabilistic edges are computed twice THEN
+    they are identical, pair for pair and score for score (the model is a fixed file: same records, same
+    answer)."""
     import numpy as np
 
     from customer360.identity import probabilistic
     from customer360.identity.clustering import cluster_records
     from customer360.identity.deterministic import deterministic_edges
+    from customer360.identity.model_store import load_model
     from customer360.identity.records import guard_codes, read_records
     from customer360.identity.rules import guards_for
     from customer360_dev.identity_synthetic import synthetic_records
 
     settings = Settings(home=tmp_path)
+    install_model(settings, trained_model)
+    model = load_model(settings)
     records, _ = synthetic_records(2000, seed=5)
     with connect(settings) as con:
         write_input_table(con, records)
@@ -423,9 +444,10 @@ def test_given_pairs_scored_in_small_slices_then_the_edges_are_those_of_one_slic
         first = cluster_records(
             rows.num_rows, deterministic_edges(rows), guard_codes(rows), guards_for(settings)
         )
-        whole, stats = probabilistic.probabilistic_edges(con, rows, first.labels, settings.match_threshold)
-        monkeypatch.setattr(probabilistic, "SCORE_BATCH_PAIRS", 7)
-        sliced, _ = probabilistic.probabilistic_edges(con, rows, first.labels, settings.match_threshold)
-    assert stats.candidate_pairs > 50 and len(whole) > 0
-    assert np.array_equal(whole.left, sliced.left) and np.array_equal(whole.right, sliced.right)
-    assert np.array_equal(whole.score, sliced.score)
+        once, stats = probabilistic.probabilistic_edges(
+            con, rows, first.labels, settings.match_threshold, model
+        )
+        again, _ = probabilistic.probabilistic_edges(con, rows, first.labels, settings.match_threshold, model)
+    assert stats.candidate_pairs > 50 and len(once) > 0
+    assert np.array_equal(once.left, again.left) and np.array_equal(once.right, again.right)
+    assert np.array_equal(once.score, again.score)

@@ -1,4 +1,4 @@
-"""CLI: ``customer360 identity resolve|audit|bench`` and ``customer360 evaluate identity``.
+"""CLI: ``customer360 identity resolve|train|audit|bench`` and ``customer360 evaluate identity``.
 
 Heavy imports happen inside the command functions, so building the parser stays fast.
 """
@@ -22,6 +22,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     resolve.add_argument("--run-id", default=None, help="run id (default: manual__<as-of-date>)")
     resolve.add_argument("--json", action="store_true", help="print the result as JSON")
     resolve.set_defaults(func=run_resolve)
+
+    train = commands.add_parser(
+        "train",
+        help="train the next version of the match model on the warehouse's contact records",
+        description=(
+            "Train the identity match model (Splink, Fellegi-Sunter) on the named contact records observed "
+            "in "
+            "the training window (settings.identity_training_window_days up to --as-of-date; fixed seed "
+            "settings.identity_training_seed) and save it as the next version under "
+            "settings.identity_model_dir. Daily runs use the newest version (or "
+            "CUSTOMER360_IDENTITY_MODEL_VERSION); the next run after a new version is a full resolution."
+        ),
+    )
+    train.add_argument("--as-of-date", type=iso_date, required=True, help="end of the training window")
+    train.add_argument("--json", action="store_true", help="print the model's metadata and weights as JSON")
+    train.set_defaults(func=run_train)
 
     audit = commands.add_parser("audit", help="largest customers, their bridges and guard rejections")
     audit.add_argument(
@@ -70,7 +86,32 @@ def run_resolve(args: argparse.Namespace) -> int:
             f"{result.merges} merges, {result.splits} splits, {result.guard_rejections} guard rejections) "
             f"in {result.seconds:.1f}s; rule set {result.ruleset_hash}"
             + (" (changed)" if result.ruleset_changed else "")
+            + f"; {result.model_note}"
         )
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from customer360.identity.model_store import train_in_warehouse
+    from customer360.settings import get_settings
+
+    try:
+        model, path, changes = train_in_warehouse(get_settings(), args.as_of_date)
+    except LookupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({**model.as_dict(), "path": str(path), "weights": changes}, indent=2, default=str))
+        return 0
+    window = model.training_window
+    print(
+        f"identity match model v{model.version}: trained on {model.training_records:,} records observed "
+        f"{window.get('from') or 'any time'} .. {window.get('to')} (seed {model.seed}) -> {path}"
+    )
+    for row in changes:
+        previous = "" if row["previous_weight"] is None else f" (was {row['previous_weight']:+.2f})"
+        weight = "n/a" if row["weight"] is None else f"{row['weight']:+.2f}"
+        print(f"  {row['comparison']:<12} {row['level']:<40} {weight}{previous}")
     return 0
 
 

@@ -44,8 +44,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from customer360.identity.blocking import block_keys_sql
 from customer360.identity.blocklist import Blocklist
-from customer360.identity.probabilistic import block_keys_sql
+from customer360.identity.phone_regions import channel_regions
 from customer360.identity.records import (
     READ_SELECT,
     RECORD_ORDER,
@@ -109,7 +110,9 @@ def plan_scope(
         if scope is not None:
             return scope
         reason = "the input's rows do not add up to the cached rows and their changes"
-    records = contiguous(read_records(con, settings.default_phone_region, blocklist))
+    records = contiguous(
+        read_records(con, settings.default_phone_region, blocklist, channel_regions(settings))
+    )
     return Scope(FULL, reason, records, records.num_rows)
 
 
@@ -151,7 +154,7 @@ def _incremental_scope(
     con.execute("drop table identity_input")
     if inputs != cached - removed + new_raw.num_rows:  # a row repeated in the input, or repeated no more
         return None
-    new_rows = prepare_records(new_raw, settings.default_phone_region, blocklist)
+    new_rows = prepare_records(new_raw, settings.default_phone_region, blocklist, channel_regions(settings))
     con.register("identity_new_arrow", new_rows)
     try:
         con.execute("create or replace temp table identity_new as select * from identity_new_arrow")
@@ -191,6 +194,12 @@ def _scope_records(con: object, max_block_size: int) -> None:
     match_keys = ("account_key", "loyalty_key", "email_key", "phone_key")
     holders = " or ".join(
         f"{k} in (select {k} from identity_changed where {k} is not null)" for k in match_keys
+    )
+    # A phone read again in the person's region, or kept as digits (identity.phone_regions), has a key the
+    # cache does not hold: holders of the same last 8 digits include every record it can match.
+    holders += (
+        " or right(phone_digits, 8) in (select right(phone_digits, 8) from identity_changed"
+        " where length(phone_digits) >= 6)"
     )
     con.execute(
         f"""create or replace temp table {SCOPE_RELATION} as

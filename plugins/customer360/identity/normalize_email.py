@@ -44,7 +44,21 @@ GMAIL_CANONICAL_DOMAIN = "gmail.com"
 MICROSOFT_DOMAIN_PATTERN = r"^(outlook|hotmail|live|msn)\.(com|[a-z]{2}|co\.uk|com\.[a-z]{2})$"
 
 # Part of the identity rule-set hash: change it when the provider rules above change.
-EMAIL_RULES_VERSION = "email-v1: gmail dots+tags, googlemail alias, microsoft tags"
+EMAIL_RULES_VERSION = "email-v2: gmail dots+tags, googlemail alias, microsoft tags, provider typos"
+# Mail providers whose domain a one-letter typo (``gmial.com``, ``zigo.nl``) is corrected to: a domain not in
+# this list that is one edit (Damerau-Levenshtein) from exactly one of them becomes that domain.
+KNOWN_EMAIL_DOMAINS = tuple(
+    sorted(
+        "gmail.com googlemail.com mail.com gmx.com gmx.de gmx.net gmx.at web.de hotmail.com hotmail.nl "
+        "hotmail.de hotmail.fr hotmail.be hotmail.co.uk outlook.com outlook.de outlook.fr outlook.be "
+        "outlook.nl "
+        "live.com live.nl live.de live.fr live.be live.co.uk msn.com yahoo.com yahoo.de yahoo.fr yahoo.co.uk "
+        "ymail.com icloud.com me.com aol.com proton.me protonmail.com ziggo.nl kpnmail.nl kpnplanet.nl "
+        "planet.nl "
+        "home.nl xs4all.nl telenet.be skynet.be orange.fr free.fr laposte.net t-online.de freenet.de qq.com "
+        "163.com 126.com foxmail.com sina.com btinternet.com sky.com".split()
+    )
+)
 
 EMAIL_COLUMNS = ("email_normalized", "email_is_valid", "email_is_matchable")
 
@@ -79,6 +93,7 @@ def _normalize_distinct(raw: pa.Array, blocklist: Blocklist) -> pa.Table:
     )
     valid = pc.fill_null(valid, False)
 
+    domain = corrected_domains(domain)
     is_gmail = pc.fill_null(pc.is_in(domain, value_set=pa.array(GMAIL_DOMAINS)), False)
     is_microsoft = pc.fill_null(pc.match_substring_regex(domain, MICROSOFT_DOMAIN_PATTERN), False)
     untagged = pc.replace_substring_regex(local, r"\+.*$", "")
@@ -109,3 +124,29 @@ def email_local_part(normalized: pa.Array) -> pa.Array:
 def email_domain(normalized: pa.Array) -> pa.Array:
     """The domain of normalised emails (null stays null)."""
     return pc.struct_field(pc.extract_regex(normalized, r"^(?P<local>.*)@(?P<domain>[^@]*)$"), "domain")
+
+
+def corrected_domains(domains: pa.Array) -> pa.Array:
+    """Each domain, or the one known provider domain it is a one-letter typo of (``gmial.com`` ->
+    ``gmail.com``); a domain one edit from two known domains, or known itself, is kept."""
+    import numpy as np
+    from rapidfuzz import process
+    from rapidfuzz.distance import DamerauLevenshtein
+
+    distinct = pc.unique(domains.drop_null())
+    if len(distinct) == 0:
+        return domains
+    known = pa.array(KNOWN_EMAIL_DOMAINS, pa.string())
+    candidates = distinct.filter(pc.invert(pc.is_in(distinct, value_set=known)))
+    if len(candidates) == 0:
+        return domains
+    distance = process.cdist(
+        candidates.to_pylist(), list(KNOWN_EMAIL_DOMAINS), scorer=DamerauLevenshtein.distance, workers=1
+    )
+    one_edit = distance == 1
+    unique = one_edit.sum(axis=1) == 1
+    target = np.where(unique, one_edit.argmax(axis=1), -1)
+    typos = candidates.filter(pa.array(unique))
+    fixes = known.take(pa.array(target[unique], pa.int64()))
+    position = pc.index_in(domains, value_set=typos)
+    return pc.coalesce(fixes.take(position), domains)

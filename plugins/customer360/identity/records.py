@@ -20,6 +20,7 @@ from customer360.identity.blocklist import Blocklist
 from customer360.identity.normalize_email import normalize_emails
 from customer360.identity.normalize_name import fold_text, normalize_names
 from customer360.identity.normalize_phone import normalize_phones
+from customer360.identity.phone_regions import row_regions
 
 INPUT_TABLE = "intermediate.int_contact_records_unioned"
 # Source record -> identity record: a contact signature stands for many source records (dbt builds it).
@@ -107,18 +108,35 @@ def check_input(con: object) -> None:
         )
 
 
-def read_records(con: object, default_phone_region: str, blocklist: Blocklist) -> pa.Table:
+def read_records(
+    con: object,
+    default_phone_region: str,
+    blocklist: Blocklist,
+    channel_regions: dict[str, str] | None = None,
+) -> pa.Table:
     """Read, order and normalise the input rows (every version of every record)."""
     check_input(con)
     raw = con.sql(_READ_SQL).to_arrow_table()
-    return prepare_records(raw, default_phone_region, blocklist)
+    return prepare_records(raw, default_phone_region, blocklist, channel_regions)
 
 
-def prepare_records(raw: pa.Table, default_phone_region: str, blocklist: Blocklist) -> pa.Table:
-    """Add normalised contact points and comparison keys to records already in record order."""
+def prepare_records(
+    raw: pa.Table,
+    default_phone_region: str,
+    blocklist: Blocklist,
+    channel_regions: dict[str, str] | None = None,
+) -> pa.Table:
+    """Add normalised contact points and comparison keys to records already in record order. A phone without
+    a country code is read in the record's country, else its channel's region (``channel_regions``, from
+    ``config/channels.yml``), else ``default_phone_region`` (``identity.phone_regions``)."""
     emails = normalize_emails(raw.column("email"), blocklist)
-    phones = normalize_phones(
-        raw.column("phone"), raw.column("country_code"), default_phone_region, blocklist
+    regions = row_regions(
+        combined(raw.column("source_channel")), combined(raw.column("country_code")), channel_regions or {}
+    )
+    phones = normalize_phones(raw.column("phone"), regions, default_phone_region, blocklist)
+    international = pc.fill_null(
+        pc.match_substring_regex(pc.utf8_normalize(combined(raw.column("phone")), "NFKC"), r"^\s*(\+|00)"),
+        False,
     )
     names = normalize_names(
         raw.column("first_name"), raw.column("last_name"), raw.column("full_name"), blocklist
@@ -142,6 +160,7 @@ def prepare_records(raw: pa.Table, default_phone_region: str, blocklist: Blockli
         "phone_key": pc.if_else(phones.column("phone_is_matchable"), phones.column("phone_e164"), null),
         "phone_digits": phones.column("phone_digits"),
         "phone_is_placeholder": phones.column("phone_is_placeholder"),
+        "phone_international": international,
         **{name: names.column(name) for name in names.column_names},
         "birth_date": raw.column("birth_date"),
         "postal_key": raw.column("postal_key"),

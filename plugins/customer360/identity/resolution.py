@@ -25,6 +25,12 @@ from customer360.identity.changes import ChangeLog, drop_capture_tables
 from customer360.identity.clustering import ACCEPTED, ClusterResult, Guard, cluster_records
 from customer360.identity.deterministic import deterministic_edges
 from customer360.identity.edges import ALL_RULES, FORCED_PRIORITY, RULE_BY_PRIORITY, EdgeSet
+from customer360.identity.households import (
+    HOUSEHOLD_KEYS_TABLE,
+    classify_shared_values,
+    household_edge_mask,
+    household_free,
+)
 from customer360.identity.incremental import (
     BLOCK_SIZES_RELATION,
     ERASURE_LOG_TABLE,
@@ -35,6 +41,9 @@ from customer360.identity.incremental import (
     record_components,
     write_state,
 )
+from customer360.identity.match_model import MatchModel
+from customer360.identity.model_store import load_model, train_from_warehouse
+from customer360.identity.phone_regions import apply_person_regions, channel_regions
 from customer360.identity.probabilistic import DEFAULT_MAX_BLOCK_SIZE, probabilistic_edges
 from customer360.identity.records import (
     INPUT_TABLE,
@@ -125,6 +134,16 @@ class ResolutionResult:
     # earlier answer)
     records_changed: int = 0
     step_seconds: dict[str, float] = field(default_factory=dict)
+    # the match model used (identity.model_store) and whether this run trained it (no model existed)
+    model_version: int = 0
+    model_trained: bool = False
+    households: int = 0
+
+    @property
+    def model_note(self) -> str:
+        if self.model_trained:
+            return f"match model v{self.model_version} trained by this run (no model existed)"
+        return f"match model v{self.model_version}"
 
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)
@@ -145,13 +164,22 @@ def resolve(
     the shipped blocklist and the settings' limits; passing others is a rule change and is recorded."""
     blocklist = blocklist or load_blocklist()
     guards = guards or guards_for(settings)
-    ruleset = build_ruleset(settings, blocklist, guards, max_block_size)
     # On PostgreSQL: a scratch DuckDB with the input and identity's state; identity.* is written back.
     pull = (INPUT_TABLE, IDENTITY_SCHEMA, ERASURE_LOG_TABLE)
     with stage_connection(settings, pull=pull, push=(IDENTITY_SCHEMA,)) as con:
         con.execute("set enable_progress_bar = false")
         try:
-            return _resolve(con, settings, as_of_date, run_id, blocklist, guards, ruleset, max_block_size)
+            model = load_model(settings)
+            trained = model is None
+            if model is None:
+                check_input(con)
+                model, path = train_from_warehouse(con, settings, as_of_date, blocklist, guards)
+                log.info("identity: no match model yet: trained v%s (%s)", model.version, path)
+            ruleset = build_ruleset(settings, blocklist, guards, max_block_size, model)
+            result = _resolve(
+                con, settings, as_of_date, run_id, blocklist, guards, ruleset, max_block_size, model, trained
+            )
+            return result
         finally:
             drop_run_tables(con)
             drop_capture_tables(con)
@@ -166,19 +194,21 @@ def _resolve(
     guards: tuple[Guard, ...],
     ruleset: RuleSet,
     max_block_size: int,
+    model: MatchModel,
+    model_trained: bool,
 ) -> ResolutionResult:
     started = time.perf_counter()
     steps: dict[str, float] = {}
     tick = time.perf_counter()
     check_input(con)
     scope = plan_scope(con, settings, ruleset.hash, blocklist, max_block_size)
-    records = scope.records
+    records, households = guarded_records(scope.records, settings, blocklist)
     steps["read_normalise"] = time.perf_counter() - tick
     count = records.num_rows
     codes = guard_codes(records)
 
     tick = time.perf_counter()
-    det = deterministic_edges(records)
+    det = deterministic_edges(household_free(records, households))
     first = cluster_records(count, det, codes, guards)
     steps["deterministic"] = time.perf_counter() - tick
 
@@ -188,9 +218,11 @@ def _resolve(
         records,
         first.labels,
         settings.match_threshold,
+        model,
         max_block_size,
         block_sizes=None if scope.full else BLOCK_SIZES_RELATION,
     )
+    prob = prob.take(np.flatnonzero(household_edge_mask(records, households, prob.left, prob.right)))
     steps["probabilistic"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -228,6 +260,7 @@ def _resolve(
         changes = ChangeLog(con)
         _write_xref(con, outputs, assignment.customer_ids, rule, score, in_scope, changes)
         _write_contact_points(con, outputs, in_scope, changes)
+        household_count = _write_household_keys(con, records, group, households, in_scope)
         changed_records = changes.write()
         _write_edges(con, records, group, edges, final, run_id, in_scope)
         write_state(con, scope, components, fingerprint(ruleset.hash), as_of_date, run_id)
@@ -259,6 +292,9 @@ def _resolve(
             rows_normalised=scope.new_rows,
             records_changed=changed_records,
             step_seconds=steps,
+            model_version=model.version,
+            model_trained=model_trained,
+            households=household_count,
         )
         steps["write"] = time.perf_counter() - tick
         result.seconds = round(time.perf_counter() - started, 3)
@@ -276,6 +312,50 @@ def _resolve(
         result.seconds,
     )
     return result
+
+
+def guarded_records(records: pa.Table, settings: Settings, blocklist: Blocklist) -> tuple[pa.Table, pa.Table]:
+    """The scope's rows with phones read in the person's region, shared values cleared from the keys, and the
+    household values (``identity.households``)."""
+    records = apply_person_regions(records, settings, blocklist, channel_regions(settings))
+    return classify_shared_values(records, settings.identity_max_people_per_value)
+
+
+def _write_household_keys(
+    con: object, records: pa.Table, group: np.ndarray, households: pa.Table, scope: str | None
+) -> int:
+    """``identity.household_keys``: one row per record and household value it holds (any version); returns
+    the number of household values in the scope."""
+    rows = pa.array(households.column("row").to_numpy().astype(np.int64))
+    table = pa.table(
+        {
+            "source_channel": records.column("source_channel").take(rows),
+            "source_record_id": records.column("source_record_id").take(rows),
+            "identifier_type": households.column("identifier_type"),
+            "identifier": households.column("identifier"),
+        }
+    )
+    con.register("identity_household_rows", table)
+    try:
+        con.execute(
+            f"""create table if not exists {HOUSEHOLD_KEYS_TABLE} (source_channel varchar,
+            source_record_id varchar, identifier_type varchar, identifier varchar)"""
+        )
+        if scope is None:
+            con.execute(f"delete from {HOUSEHOLD_KEYS_TABLE}")
+        else:
+            con.execute(
+                f"""delete from {HOUSEHOLD_KEYS_TABLE} as t using {scope} as s
+                where s.source_channel = t.source_channel and s.source_record_id = t.source_record_id"""
+            )
+        con.execute(
+            f"""insert into {HOUSEHOLD_KEYS_TABLE}
+            select distinct source_channel, source_record_id, identifier_type, identifier
+            from identity_household_rows order by all"""
+        )
+    finally:
+        con.unregister("identity_household_rows")
+    return int(pc.count_distinct(households.column("identifier")).as_py()) if households.num_rows else 0
 
 
 def _record_numbers(records: pa.Table, latest: np.ndarray) -> np.ndarray:

@@ -1,8 +1,8 @@
 """The identity rule set: everything that decides who is the same customer, with a version and a hash.
 
 Each resolution run records the rule set's version and hash in ``identity.resolution_runs``. When a rule
-changes (the blocklist, a threshold, a guard limit, the m/u weights), the hash changes, and the splits and
-merges that the change causes are recorded against it in ``identity.customer_merge_history``.
+changes (the blocklist, a threshold, a guard limit, the match model's version), the hash changes, and the
+splits and merges that the change causes are recorded against it in ``identity.customer_merge_history``.
 """
 
 from __future__ import annotations
@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from customer360.identity.blocklist import Blocklist
 from customer360.identity.clustering import Guard
 from customer360.identity.edges import ALL_RULES
+from customer360.identity.match_model import MatchModel
 from customer360.identity.normalize_email import EMAIL_RULES_VERSION
 from customer360.identity.normalize_name import NAME_RULES_VERSION
 from customer360.identity.normalize_phone import PHONE_RULES_VERSION
-from customer360.identity.probabilistic import scoring_fingerprint
+from customer360.identity.phone_regions import channel_regions
 from customer360.settings import Settings
 
-RULESET_VERSION = "1.0"
+RULESET_VERSION = "2.0"
 
 # Guards on identifiers that a person holds only one of. 0 switches a guard off. Candidates for Settings.
 DEFAULT_MAX_ACCOUNT_IDS_PER_CUSTOMER = 1
 DEFAULT_MAX_LOYALTY_IDS_PER_CUSTOMER = 1
-MAX_BIRTH_DATES_PER_CUSTOMER = 1
 
 
 @dataclass(frozen=True)
@@ -43,15 +43,21 @@ def guards_for(
     return (
         Guard("emails", settings.max_emails_per_customer),
         Guard("phones", settings.max_phones_per_customer),
-        Guard("birth_dates", MAX_BIRTH_DATES_PER_CUSTOMER),
+        Guard("birth_dates", settings.identity_max_birth_dates_per_customer),
         Guard("account_ids", max_account_ids),
         Guard("loyalty_ids", max_loyalty_ids),
     )
 
 
 def build_ruleset(
-    settings: Settings, blocklist: Blocklist, guards: tuple[Guard, ...], max_block_size: int
+    settings: Settings,
+    blocklist: Blocklist,
+    guards: tuple[Guard, ...],
+    max_block_size: int,
+    model: MatchModel | None = None,
 ) -> RuleSet:
+    from customer360.identity.model_store import model_fingerprint
+
     content = {
         "version": RULESET_VERSION,
         "rules": [[r.name, r.priority] for r in ALL_RULES],
@@ -61,7 +67,9 @@ def build_ruleset(
         "guards": [[g.name, g.limit] for g in guards],
         "match_threshold": settings.match_threshold,
         "max_block_size": max_block_size,
-        "scoring": scoring_fingerprint(),
+        "channel_phone_regions": channel_regions(settings),
+        "max_people_per_value": settings.identity_max_people_per_value,
+        "model": model_fingerprint(model) if model is not None else None,
     }
     description = json.dumps(content, sort_keys=True, ensure_ascii=False)
     return RuleSet(RULESET_VERSION, hashlib.sha256(description.encode()).hexdigest()[:16], description)

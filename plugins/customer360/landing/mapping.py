@@ -34,7 +34,7 @@ from customer360.landing.contract import CHANNELS, Channel, get_channel
 from customer360.landing.encoding import AUTO, DEFAULT_FALLBACK_ENCODINGS, canonical_codec
 from customer360.settings import Settings
 
-_CHANNEL_KEYS = {"encoding", "fallback_encodings", "delimiter", "timezone", "columns"}
+_CHANNEL_KEYS = {"encoding", "fallback_encodings", "delimiter", "timezone", "columns", "phone_region"}
 _DEFAULT_KEYS = {"encoding", "fallback_encodings"}
 
 
@@ -53,6 +53,9 @@ class ChannelConfig:
     delimiter: str = ","
     timezone: str = "UTC"
     config_file: Path | None = None
+    # ISO 3166 region for phone numbers written without a country code when the record itself, its account
+    # and the person's other records give no country (identity.phone_regions); None: the global default
+    phone_region: str | None = None
 
     @property
     def name(self) -> str:
@@ -169,6 +172,15 @@ def _columns(path: Path, where: str, channel: Channel, value: object) -> dict[st
     return mapping
 
 
+def _phone_region(path: Path, where: str, value: object) -> str:
+    import phonenumbers
+
+    region = str(value).strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise _fail(path, where, f"{value!r} is not an ISO 3166 region phonenumbers knows (e.g. NL, BE, DE)")
+    return region
+
+
 def load_channel_configs(settings: Settings) -> dict[str, ChannelConfig]:
     """Every channel's configuration: the contract's defaults overlaid with ``settings.channels_file``."""
     path = settings.channels_file
@@ -220,6 +232,9 @@ def load_channel_configs(settings: Settings) -> dict[str, ChannelConfig]:
             if "timezone" in section
             else base.timezone,
             config_file=path if path.exists() else None,
+            phone_region=_phone_region(path, f"{where}.phone_region", section["phone_region"])
+            if section.get("phone_region")
+            else None,
         )
     return configs
 

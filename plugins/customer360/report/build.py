@@ -56,6 +56,7 @@ def build_report(
     when given (a ``marts.duckdb`` file or its folder). Sections whose mart is missing or empty say so.
     """
     from customer360.report.html import PageInfo, plotly_bundle, render_page
+    from customer360.report.identity_model import identity_model_sections
     from customer360.report.run_quality import run_quality
     from customer360.report.sections import unavailable_sections
 
@@ -78,6 +79,7 @@ def build_report(
         caveat=ref.caveat(day, run_id) if ref and snapshot is None else None,
         headline=headline,
     )
+    sections = [*sections, *identity_model_sections(settings)]
     page = render_page(info, sections, run_quality(run_dir, run_id), plotly_bundle())
     run_dir.mkdir(parents=True, exist_ok=True)
     target = run_dir / REPORT_FILE

@@ -246,6 +246,7 @@ identified as (
         *,
         case
             when source_channel in ('{{ collapsed_identity_channels() | join("', '") }}')
+                and {{ identity_record_is_collapsible() }}
                 then {{ contact_signature_id() }}
             else source_record_id
         end as identity_record_id
