@@ -156,7 +156,10 @@ def record(con: duckdb.DuckDBPyConnection, as_of_date: date, run_id: str, rows: 
 def write_model_runs(settings: Settings, as_of_date: date, run_id: str, rows: list[dict[str, Any]]) -> None:
     from customer360.warehouse import stage_connection
 
-    with stage_connection(settings, push=(ANALYTICS_SCHEMA,), push_key="as_of_date") as con:
+    # on PostgreSQL the other models' rows of the date come along, or the push (by date) would drop them
+    with stage_connection(
+        settings, pull=(MODEL_RUNS_TABLE,), push=(ANALYTICS_SCHEMA,), push_key="as_of_date"
+    ) as con:
         record(con, as_of_date, run_id, rows)
 
 

@@ -21,7 +21,7 @@ from customer360.publish import current_database
 from customer360.publish.snapshot import table_checksums
 from customer360.settings import Settings
 from tests.support.airflow_scheduler import running_airflow
-from tests.support.shared_runs import BACKFILL_DAYS, END
+from tests.support.shared_runs import BACKFILL_DAYS, END, RUN_LOG_MARTS
 
 pytestmark = pytest.mark.slow
 
@@ -104,4 +104,5 @@ def test_given_catchup_when_compared_with_the_same_dates_run_one_by_one_then_eve
     caught_up = table_checksums(current_database(catchup[0]))
     one_by_one = table_checksums(current_database(backfill_run[0]))
     assert set(caught_up) == set(one_by_one)
-    assert sorted(t for t in one_by_one if caught_up[t] != one_by_one[t]) == []
+    # (model_runs logs each run by its id, which differs between a scheduled and a manual run)
+    assert sorted(t for t in one_by_one if caught_up[t] != one_by_one[t] and t not in RUN_LOG_MARTS) == []

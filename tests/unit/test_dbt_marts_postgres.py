@@ -4,7 +4,8 @@ their dbt unit tests) and the marts hold what the DuckDB build holds for the fix
 Needs a server: set CUSTOMER360_TEST_POSTGRES to a libpq connection string of a role that may create
 databases (as for test_dbt_project_postgres.py), else the server tests/conftest.py finds. The analytics
 tables the CLV and churn stages would write are stood in for by SQL (every purchaser alive, CLV =
-historical net revenue, churn score 0.5), which is all the analytics layer needs to run.
+historical net revenue, churn and baseline score 0.5, every model run 'skipped', no CLV validation
+rows), which is all the analytics layer needs to run.
 """
 
 from __future__ import annotations
@@ -32,10 +33,24 @@ create table analytics.churn_predictions as
 select customer_id, as_of_date, cast(0.5 as double precision) as churn_score, 'medium' as churn_band,
     cast(null as text) as top_reason_1, cast(null as text) as top_reason_2,
     cast(null as text) as top_reason_3,
-    'fallback' as model_status
+    'fallback' as model_status, cast(0.5 as double precision) as baseline_score
 from analytics.customer_clv_predictions;
 create table analytics.clv_model_runs (run_id text, as_of_date date, model text);
 create table analytics.churn_model_runs (run_id text, as_of_date date, model text);
+create table analytics.model_runs (
+    run_id text not null, as_of_date date not null, model text not null, version text, status text not null,
+    reason text, refit_date date, training_window_start date, training_window_end date,
+    data_fingerprint text, metrics json
+);
+insert into analytics.model_runs (run_id, as_of_date, model, status, reason, metrics)
+select 'stand-in', date '{AS_OF_DATE}', model, 'skipped', 'stood in by the test', '{{}}'::json
+from (values ('bgnbd'), ('gamma_gamma'), ('churn')) as models (model);
+create table analytics.clv_validation (
+    as_of_date date not null, model_version text not null, refit_date date not null,
+    calibration_end date not null, holdout_end date not null, curve text not null, x_label text not null,
+    x_value integer not null, n_customers bigint, actual double precision, predicted double precision,
+    relative_error double precision
+);
 """
 
 

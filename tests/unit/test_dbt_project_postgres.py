@@ -64,7 +64,7 @@ def test_given_postgres_target_when_both_selectors_build_then_marts_hold_the_sam
             "where p.email = 'anna.devries@example.com'"
         )
         assert cur.fetchall() == [
-            ("a***@example.com", "+3161****678", "crm,marketing,pos,surveys,web", "333", "Need attention")
+            ("a***@example.com", "+3161****678", "crm,marketing,pos,surveys,web", "555", "Champions")
         ]
         cur.execute("select count(*) from marts.dim_customers")
         assert cur.fetchone() == (5,)

@@ -48,6 +48,7 @@ from customer360.churn.features import (
 from customer360.churn.model import RANDOM_SEED, ChurnModel, bands, make_estimator, score
 from customer360.clv.commands import json_ready
 from customer360.clv.stage import ANALYTICS_SCHEMA, parse_as_of_date
+from customer360.model_runs import MODEL_RUNS_TABLE
 from customer360.model_runs import record as record_model_runs
 from customer360.model_tables import replace_as_of_date_rows
 from customer360.settings import Settings
@@ -459,7 +460,9 @@ def run(
     # On PostgreSQL: written in a scratch DuckDB, then the date's rows replace theirs in PostgreSQL.
     stored_artefact = artefact or (stored[0] if stored else None)
     model_run_log = [model_run_row(stored_artefact, record["artefact_status"])]
-    with stage_connection(settings, push=(ANALYTICS_SCHEMA,), push_key="as_of_date") as con:
+    with stage_connection(
+        settings, pull=(MODEL_RUNS_TABLE,), push=(ANALYTICS_SCHEMA,), push_key="as_of_date"
+    ) as con:
         write_results(con, run_id, predictions, record)
         record_model_runs(con, as_of, run_id, model_run_log)
     return {

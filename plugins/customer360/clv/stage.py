@@ -25,6 +25,7 @@ from customer360.clv.fit import MIN_REPEAT_CUSTOMERS, ClvModels, fit_models
 from customer360.clv.mle import ModelFit
 from customer360.clv.predict import predict
 from customer360.clv.summary import CustomerSummary, summarize
+from customer360.model_runs import MODEL_RUNS_TABLE
 from customer360.model_runs import record as record_model_runs
 from customer360.model_tables import replace_as_of_date_rows
 from customer360.settings import Settings
@@ -349,7 +350,10 @@ def run(settings: Settings, as_of_date: date | str, run_id: str) -> dict[str, An
     refit = model_artifacts.refit_date(as_of, settings.model_refit_days)
     # On PostgreSQL: a scratch DuckDB with the purchase days; the date's analytics rows are written back.
     with stage_connection(
-        settings, pull=(SOURCE_TABLE,), push=(ANALYTICS_SCHEMA,), push_key="as_of_date"
+        settings,
+        pull=(SOURCE_TABLE, MODEL_RUNS_TABLE),
+        push=(ANALYTICS_SCHEMA,),
+        push_key="as_of_date",
     ) as con:
         summary = load_summary(con, as_of, settings)
         training = summary if refit == as_of else load_summary(con, refit, settings)
