@@ -31,7 +31,7 @@ from customer360.privacy.pseudonym import (
     mask_email,
     mask_phone,
 )
-from customer360.privacy.scan import find_personal_data, scan
+from customer360.privacy.scan import dbt_fixture_values, find_personal_data, scan
 from customer360.publish import current_database, current_snapshot
 from customer360.publish.snapshot import publish_marts
 from customer360.settings import Settings
@@ -189,6 +189,51 @@ def test_given_leaks_in_a_mart_a_snapshot_a_parquet_file_and_a_log_then_the_scan
     assert any(loc.endswith("quality/raw.json") for loc in locations)
     assert any(loc.endswith("dbt/logs/dbt.log") for loc in locations)
     # and it never prints the value it found
+    assert "eva.jansen@gmail.com" not in json.dumps(report.as_dict())
+
+
+def test_given_a_constant_of_a_dbt_macro_in_compiled_sql_then_the_scan_does_not_report_it():
+    # GIVEN identity_blocklist()'s placeholder phone numbers, compiled into a model's SQL and dbt's log
+    allowed = dbt_fixture_values(PROJECT / "dbt_project")
+    compiled = "and regexp_replace(phone, '[^0-9]', '', 'g') not in ('0612345678', '0201234567')"
+    assert find_personal_data(compiled) != []
+    # THEN values written in the project's code are nobody's, and a number beside them still is somebody's
+    assert find_personal_data(compiled, allowed) == []
+    assert find_personal_data(f"{compiled} -- 020 203 0353", allowed) == [("phone", "020 203 0353")]
+
+
+def test_given_data_docs_with_a_leaking_page_then_the_scan_finds_it_and_skips_the_shipped_vendor_files(
+    tmp_path,
+):
+    from customer360.quality.data_docs import ASSETS_DIR, VENDOR_DIR, localize_site
+
+    # GIVEN a run's Data Docs site, localized as the pipeline does (its pages then use static/vendor/), whose
+    # validation page shows a sample row with a raw email
+    settings = Settings(home=tmp_path)
+    site = settings.runs_dir / "2026-11-20" / "gx" / "data_docs" / "local_site"
+    page = site / "validations" / "raw_crm_contacts" / "run.html"
+    page.parent.mkdir(parents=True)
+    page.write_text(
+        '<html><head><script src="https://code.jquery.com/jquery-3.7.1.min.js"></script></head>'
+        "<body><table><tr><td>eva.jansen@gmail.com</td></tr></table></body></html>",
+        encoding="utf-8",
+    )
+    (site / "index.html").write_text("<html><body>index</body></html>", encoding="utf-8")
+    localize_site(site)
+    vendor = site / VENDOR_DIR
+    # and the shipped library files hold strings that look like personal data (their authors' addresses)
+    shipped = vendor / "bootstrap-table-1.19.1.min.css"
+    assert find_personal_data(shipped.read_text(encoding="utf-8")) != []
+    # and one vendored file was changed after it was copied, and a file the code does not ship was added
+    tampered = vendor / "jquery-3.7.1.min.js"
+    tampered.write_bytes((ASSETS_DIR / "jquery-3.7.1.min.js").read_bytes() + b"\n// tom.bakker@gmail.com\n")
+    (vendor / "extra.js").write_text("var owner = '06-12345678';\n", encoding="utf-8")
+    # WHEN the scan runs
+    report = scan(settings)
+    flagged = {f.location.rsplit(":", 1)[0] for f in report.findings}
+    # THEN it names the page, the changed file and the unknown file, and no shipped library file
+    assert flagged == {str(page), str(tampered), str(vendor / "extra.js")}
+    assert str(page) in report.scanned and str(shipped) not in report.scanned
     assert "eva.jansen@gmail.com" not in json.dumps(report.as_dict())
 
 

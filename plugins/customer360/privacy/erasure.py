@@ -51,6 +51,7 @@ from customer360.identity.records import MEMBERS_TABLE
 from customer360.landing.contract import CHANNELS, Channel, raw_column_name
 from customer360.privacy.pseudonym import customer_key, identifier_hash, normalize_identifier
 from customer360.privacy.suppression import (
+    ERASED_REASON_PREFIX,
     OTHER_PERSON_COLUMNS,
     RECORD_KEYS,
     SUPPRESSION_TABLE,
@@ -496,7 +497,7 @@ def _erase_raw(con: duckdb.DuckDBPyConnection, request_id: str) -> dict[str, int
     """Delete the person's raw rows; each erased line counts as quarantined (without content)."""
     removed: dict[str, int] = {}
     now = datetime.now(UTC).replace(tzinfo=None)
-    reason = f"erased under erasure request {request_id}; content not kept"
+    reason = f"{ERASED_REASON_PREFIX} {request_id}; content not kept"
     for channel in _raw_channels(con):
         table = f"{RAW_SCHEMA}.{_quoted(channel.name)}"
         predicate = _raw_predicate(channel)

@@ -7,6 +7,11 @@
 - every text file of the run folders (``summary.json``, ``report.html``, ``progress.jsonl``, quality JSON,
   Data Docs), of the embedded Airflow's logs and of dbt's logs and artefacts under the home.
 
+The third-party scripts, styles and licences the Data Docs ship under ``static/vendor/`` are skipped when they
+are byte-identical to the files vendored with the code (``customer360/quality/data_docs_assets``): they
+carry their authors' contact addresses and digit runs shaped like phone numbers, and nothing of a run. Every
+other file of a Data Docs site (the pages, which show sample rows) is scanned.
+
 Masked values (``j***@gmail.com``, ``+3161****678``) and salted hashes do not match. Findings name the
 location (table and column, or file and line) and carry a *masked* example, so the scan's own output never
 repeats what it found. Tables are searched in DuckDB with a coarse RE2 pre-filter; Python's stricter patterns
@@ -15,14 +20,17 @@ then confirm each candidate value.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+import customer360.quality
 from customer360.privacy.pseudonym import mask_email, mask_phone
 from customer360.settings import Settings
 from customer360.sql_strings import sql_string
@@ -53,6 +61,10 @@ TEXT_SUFFIXES = (
     ".js",
 )
 BINARY_PROBE_BYTES = 8192
+# The third-party files Data Docs sites ship (customer360.quality.data_docs copies this folder into each
+# site's static/vendor/, its ASSETS_DIR and VENDOR_DIR; not imported here: that module loads GX).
+DATA_DOCS_ASSETS = Path(customer360.quality.__file__).with_name("data_docs_assets")
+DATA_DOCS_VENDOR_DIR = ("static", "vendor")
 
 # The person's own address in its usual shapes (Unicode local parts and domains included).
 EMAIL_PATTERN = re.compile(r"(?<![\w.%+\-])[\w.%+\-]*\w@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}(?!\w)")
@@ -269,6 +281,42 @@ def scan_parquet(path: Path, report: ScanReport) -> None:
 # --- files ----------------------------------------------------------------------------------------------
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=4)
+def vendored_assets(assets_dir: Path = DATA_DOCS_ASSETS) -> dict[tuple[str, ...], str]:
+    """SHA-256 of every file vendored for the Data Docs, by its path (as parts) under ``static/vendor/``."""
+    if not assets_dir.is_dir():
+        return {}
+    return {
+        path.relative_to(assets_dir).parts: _sha256(path)
+        for path in sorted(assets_dir.rglob("*"))
+        if path.is_file()
+    }
+
+
+def is_vendored_asset(path: Path, assets: dict[tuple[str, ...], str] | None = None) -> bool:
+    """Whether ``path`` is one of the shipped Data Docs library files, unchanged: it lies at
+    ``.../static/vendor/<p>`` where ``<p>`` is a vendored file, and its bytes are that file's.
+
+    Anything else under ``static/vendor/`` (a new file, a vendored file with one byte changed) is scanned."""
+    assets = vendored_assets() if assets is None else assets
+    parts = path.parts
+    size = len(DATA_DOCS_VENDOR_DIR)
+    for i in range(len(parts) - size):
+        if parts[i : i + size] == DATA_DOCS_VENDOR_DIR:
+            expected = assets.get(parts[i + size :])
+            if expected is not None and _sha256(path) == expected:
+                return True
+    return False
+
+
 def _is_binary(path: Path) -> bool:
     with path.open("rb") as fh:
         return b"\x00" in fh.read(BINARY_PROBE_BYTES)
@@ -316,6 +364,8 @@ def scan_folder(root: Path, report: ScanReport) -> None:
             scan_database(path, None, str(path), report)
         elif name.endswith(".wal") or name.endswith(".tmp"):
             continue
+        elif is_vendored_asset(path):
+            continue  # a third-party library file of the Data Docs, as shipped (see the module's docstring)
         elif name.endswith(TEXT_SUFFIXES) or not _is_binary(path):
             scan_text_file(path, report)
 
@@ -328,11 +378,12 @@ def dbt_fixture_values(dbt_project_dir: Path) -> frozenset[str]:
 
     ``dbt build`` runs the project's unit tests with every daily run, so their made-up rows (``given`` and
     ``expect``) end up in dbt's compiled SQL, artefacts and log, and so do examples in model descriptions
-    (``+31612345678`` in the manifest). Values written in the project's code are nobody's: the scan does not
-    report them.
+    (``+31612345678`` in the manifest) and constants of models and macros (the placeholder phone numbers of
+    ``identity_blocklist()``, compiled into every model that uses it). Values written in the project's code
+    are nobody's: the scan does not report them.
     """
     values: set[str] = set()
-    for pattern in ("*.yml", "*.yaml", "*.md", "*.csv"):
+    for pattern in ("*.yml", "*.yaml", "*.md", "*.csv", "*.sql"):
         for path in sorted(dbt_project_dir.rglob(pattern)):
             if any(
                 part in ("target", "dbt_packages", "logs") for part in path.relative_to(dbt_project_dir).parts

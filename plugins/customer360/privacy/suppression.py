@@ -32,6 +32,9 @@ SUPPRESSION_TABLE = f"{AUDIT_SCHEMA}.erasure_suppression"
 SUPPRESSION_DDL = f"""create table if not exists {SUPPRESSION_TABLE} (
     kind varchar not null, identifier_hash varchar not null, request_id varchar not null,
     added_at timestamp not null)"""
+# The quarantine reason of rows erased after they loaded (customer360.privacy.erasure) starts with this; the
+# raw gate leaves both kinds of privacy quarantine out of its quarantine share (expectations/raw.py).
+ERASED_REASON_PREFIX = "erased under erasure request"
 SUPPRESSED_REASON = "suppressed: the record matches an erasure request (audit.erasure_log); content not kept"
 
 # How the identity input names each channel's records (int_contact_records_unioned: source_channel and the
