@@ -7,22 +7,17 @@ test is skipped loudly, except under CI (``CI=true``), where it fails.
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
 import textwrap
-import warnings
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.support.browser import headless_chromium, require_chromium
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-UNDER_CI = os.environ.get("CI", "").lower() == "true"
 SUITES = """
 import great_expectations.expectations as gxe
 
@@ -44,51 +39,11 @@ def build_suites(as_of_date, run_id=None):
 """
 
 
-def _require_chromium() -> None:
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not (Path(p).exists() or shutil.which(Path(p).name))]
-    if not missing:
-        return
-    message = (
-        f"browser test cannot run: {', '.join(missing)} not installed "
-        "(run scripts/test-setup.sh, or apt-get install -y chromium chromium-driver)"
-    )
-    if UNDER_CI:
-        pytest.fail(message + " (CI=true: browser tests never skip in CI)")
-    print(f"\n*** SKIPPING: {message} ***", file=sys.stderr)
-    warnings.warn(message, stacklevel=2)
-    pytest.skip(message)
-
-
-def _offline_driver(profile_dir: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        # no host resolves: anything the pages still loaded from the network would fail and be logged
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        f"--user-data-dir={profile_dir}",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-
-
 def test_data_docs_index_and_icons_render_offline_in_headless_chromium(tmp_path: Path) -> None:
     """GIVEN the Data Docs of a checkpoint with a failed check WHEN Chromium opens them with no host resolving
     THEN the index table lists the validation, the validation page draws its Font Awesome status icons, and
     no SEVERE console entry appears (no failed load)."""
-    _require_chromium()
+    require_chromium()
     pytest.importorskip("great_expectations")
     from customer360.quality import run_checkpoint
     from customer360.settings import Settings
@@ -104,7 +59,13 @@ def test_data_docs_index_and_icons_render_offline_in_headless_chromium(tmp_path:
     index = Path(run_checkpoint(settings, "raw", date(2026, 11, 24), "manual__browser").docs_path)
     validation_page = next((index.parent / "validations").rglob("*.html"))
 
-    driver = _offline_driver(tmp_path / "chromium-profile")
+    driver = headless_chromium(
+        tmp_path / "chromium-profile",
+        1400,
+        1000,
+        # no host resolves: anything the pages still loaded from the network would fail and be logged
+        extra_args=("--host-resolver-rules=MAP * ~NOTFOUND",),
+    )
     try:
         driver.set_page_load_timeout(60)
         driver.get(index.as_uri())

@@ -7,10 +7,7 @@ Needs ``/usr/bin/chromium`` and ``/usr/bin/chromedriver`` (``scripts/test-setup.
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
-import warnings
 from datetime import date
 from pathlib import Path
 
@@ -18,53 +15,13 @@ import pytest
 
 from customer360.report.sections import SECTIONS
 from tests.support import published_snapshot
+from tests.support.browser import headless_chromium, require_chromium
 
 pytestmark = pytest.mark.browser
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 ARTIFACT = PROJECT_DIR / "var" / "test-artifacts" / "report.png"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-UNDER_CI = os.environ.get("CI", "").lower() == "true"
 WINDOW_WIDTH = 1400
-
-
-def _require_chromium() -> None:
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not (Path(p).exists() or shutil.which(Path(p).name))]
-    if not missing:
-        return
-    message = (
-        f"browser test cannot run: {', '.join(missing)} not installed "
-        "(run scripts/test-setup.sh, or apt-get install -y chromium chromium-driver)"
-    )
-    if UNDER_CI:
-        pytest.fail(message + " (CI=true: browser tests never skip in CI)")
-    print(f"\n*** SKIPPING: {message} ***", file=sys.stderr)
-    warnings.warn(message, stacklevel=2)
-    pytest.skip(message)
-
-
-def _driver(profile_dir: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile_dir}",
-        f"--window-size={WINDOW_WIDTH},1200",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
 
 
 def test_report_renders_every_chart_in_headless_chromium_without_console_errors(tmp_path: Path) -> None:
@@ -72,7 +29,7 @@ def test_report_renders_every_chart_in_headless_chromium_without_console_errors(
     WHEN headless Chromium opens the file
     THEN no SEVERE console entry appears, every chart section holds a drawn plotly SVG of non-zero size,
     the hostile name shows as text (no script ran), and a full-page screenshot is saved."""
-    _require_chromium()
+    require_chromium()
     from customer360.publish import publish_marts
     from customer360.report import build_report
     from customer360.settings import Settings
@@ -103,7 +60,7 @@ def test_report_renders_every_chart_in_headless_chromium_without_console_errors(
     )  # republish the change
     report = build_report(settings, published_snapshot.AS_OF_DATE, published_snapshot.RUN_ID)
 
-    driver = _driver(tmp_path / "chromium-profile")
+    driver = headless_chromium(tmp_path / "chromium-profile", WINDOW_WIDTH, 1200)
     try:
         driver.set_page_load_timeout(60)
         driver.get(report.as_uri())
