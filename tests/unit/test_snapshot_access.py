@@ -137,18 +137,6 @@ def test_given_the_documented_connect_args_when_copy_to_a_file_then_it_fails(pub
 # --- Superset's inspector -------------------------------------------------------------------------------
 
 
-def _column_reflection_broken() -> bool:
-    """SQLAlchemy 2.1 reflects columns' collations through pg_catalog.pg_collation.collnamespace; DuckDB's
-    pg_catalog.pg_collation has no such column, so duckdb-engine's get_columns fails with that pair."""
-    con = duckdb.connect()
-    try:
-        columns = {r[0] for r in con.execute("describe pg_catalog.pg_collation").fetchall()}
-    finally:
-        con.close()
-    major_minor = tuple(int(part) for part in sa.__version__.split(".")[:2])
-    return major_minor >= (2, 1) and "collnamespace" not in columns
-
-
 def test_given_the_sqlalchemy_url_when_inspected_as_superset_does_then_tables_are_listed(published):
     engine = sa.create_engine(sqlalchemy_url(published), poolclass=sa.pool.NullPool)
     try:
@@ -158,15 +146,6 @@ def test_given_the_sqlalchemy_url_when_inspected_as_superset_does_then_tables_ar
         engine.dispose()
 
 
-@pytest.mark.xfail(
-    _column_reflection_broken(),
-    reason=(
-        "SQLAlchemy >= 2.1 with DuckDB's pg_collation lacking collnamespace: duckdb-engine's get_columns "
-        "fails; SQLAlchemy 2.0.59 with duckdb 2.0.1 and duckdb-engine 0.17.0 works"
-    ),
-    raises=sa.exc.ProgrammingError,
-    strict=True,
-)
 def test_given_the_sqlalchemy_url_when_inspected_as_superset_does_then_columns_are_listed(published):
     engine = sa.create_engine(sqlalchemy_url(published), poolclass=sa.pool.NullPool)
     try:
