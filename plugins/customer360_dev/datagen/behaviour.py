@@ -26,6 +26,7 @@ REACTIVATION_SHARE = 0.08
 REACTIVATION_GAP_DAYS = (90.0, 240.0)
 DECLINE_RATE_FACTOR = 0.2  # planted decliners' purchase rate in the second half of the window
 COSTLY_RETURN_SHARE = 0.5  # extra chance that a planted costly customer's order comes back
+COSTLY_GENERAL_TICKETS_PER_YEAR = 6.0  # a planted costly customer's calls to the desk besides their orders
 EXISTING_ALIVE_SHARE = 0.85
 WEB_CANCEL_SHARE = 0.03
 WEB_RETURN_SHARE = 0.07
@@ -201,7 +202,10 @@ def simulate_orders(
         first_day + rng.exponential(1.0 / rate),
         persons.join_day + rng.uniform(0.0, 2.0, n),
     )
-    active = (~persons.is_prospect) & np.where(existing, rng.random(n) < EXISTING_ALIVE_SHARE, True)
+    gold = persons.planted == PLANTED_COHORTS.index("gold")
+    # Gold customers and hidden gems are customers now (the truth says what they are in the window).
+    stays = gold | persons.is_hidden_gem
+    active = (~persons.is_prospect) & (np.where(existing, rng.random(n) < EXISTING_ALIVE_SHARE, True) | stays)
     dropout_day = np.full(n, NEVER, dtype=np.int32)
     dropout_day[(~persons.is_prospect) & ~active] = first_day
     reactivated = np.zeros(n, dtype=bool)
@@ -225,6 +229,8 @@ def simulate_orders(
         chunks_bad.append(bad)
         p_drop = persons.dropout_prob[idx]
         p_drop = np.where(bad, 1.0 - (1.0 - p_drop) * (1.0 - BAD_SERVICE_DROPOUT), p_drop)
+        # planted gold customers stay (the most valuable get dedicated service: DOMAIN.md, Customize)
+        p_drop = np.where(gold[idx], 0.0, p_drop)
         # planted complainers who leave: gone for good after the first problem handled badly
         p_drop = np.where(bad & leaver[idx], 1.0, p_drop)
         drop = rng.random(len(idx)) < p_drop
@@ -744,7 +750,15 @@ def build_schedule(rng: np.random.Generator, persons: Persons, first_day: int, d
     orders = Orders(o_person, day, second, is_web, status, return_day, value, np.full(m, -1, np.int64))
 
     t_order, t_cat, t_day, t_bad = _order_tickets(rng, orders, has_ticket, bad, end_day)
-    general = rng.poisson(GENERAL_TICKETS_PER_YEAR * days / 365.0 * (1 + 5 * persons.problem_prob))
+    costly_person = persons.planted == PLANTED_COHORTS.index("costly")
+    general = rng.poisson(
+        (
+            GENERAL_TICKETS_PER_YEAR * (1 + 5 * persons.problem_prob)
+            + np.where(costly_person, COSTLY_GENERAL_TICKETS_PER_YEAR, 0.0)
+        )
+        * days
+        / 365.0
+    )
     g_person = np.repeat(np.arange(persons.n), general).astype(np.int32)
     g_cat = rng.choice([2, 4, 5], size=len(g_person), p=[0.3, 0.3, 0.4]).astype(np.int8)
     g_day = rng.integers(np.maximum(persons.join_day[g_person], first_day), end_day).astype(np.int32)
