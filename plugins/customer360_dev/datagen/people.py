@@ -468,7 +468,7 @@ def plant_cohorts(rng: np.random.Generator, eligible: np.ndarray) -> np.ndarray:
 
 
 def _planted_level(rng: np.random.Generator, level: float, n: int) -> np.ndarray:
-    """``n`` draws around ``level`` (gamma, mean ``level``, coefficient of variation 1/sqrt(PLANTED_LEVEL_SHAPE))."""
+    """``n`` gamma draws with mean ``level`` and coefficient of variation 1/sqrt(PLANTED_LEVEL_SHAPE)."""
     return rng.gamma(PLANTED_LEVEL_SHAPE, level / PLANTED_LEVEL_SHAPE, n)
 
 
@@ -636,7 +636,9 @@ def build_persons(rng: np.random.Generator, n: int, first_day: int, days: int) -
         gold, _planted_level(planted_rng, MEAN_ORDER_VALUE_EUR * GOLD_VALUE_FACTOR, n), order_value
     )
     order_value = np.where(
-        hidden_gem, _planted_level(planted_rng, MEAN_ORDER_VALUE_EUR * HIDDEN_GEM_VALUE_FACTOR, n), order_value
+        hidden_gem,
+        _planted_level(planted_rng, MEAN_ORDER_VALUE_EUR * HIDDEN_GEM_VALUE_FACTOR, n),
+        order_value,
     )
     dropout = np.where(gold, 0.0, dropout)
     order_value = np.where(costly, order_value * COSTLY_VALUE_FACTOR, order_value)
