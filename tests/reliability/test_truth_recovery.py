@@ -96,13 +96,14 @@ def _recall_precision(found: set[str], planted: set[str]) -> tuple[float, float]
     strict=False,
     reason=(
         "measured at 1,500 customers: the logistic model wins its backtest (AUC 0.669 vs RFM 0.669, "
-        "recency 0.643, BG/NBD 0.641 on 167 held-out customers) and is published, but on the planted "
-        "churners (dropped out for good: the latent state BG/NBD models, where the model learns 'no purchase "
-        "in 90 days') it scores 0.773 vs recency 0.781 and BG/NBD 0.781. On CDNOW it wins: 0.838 vs 0.828"
+        "recency 0.643, BG/NBD 0.641 on 167 held-out customers) and is published; on what the generator "
+        "says happened next (324 of 844 buy nothing in the 90 days after the as-of date) it scores 0.767 "
+        "vs BG/NBD 0.772, recency 0.756, RFM 0.719: within the noise, not above. On CDNOW it wins: 0.838 vs "
+        "0.828"
     ),
 )
 def test_given_planted_churners_when_scored_then_the_churn_score_beats_every_baseline(published) -> None:
-    _, truth, con = published
+    settings, truth, con = published
     scores = con.execute(
         """
         select r.customer_id, r.churn_score, r.baseline_score, r.model_status, f.recency_days,
@@ -112,7 +113,11 @@ def test_given_planted_churners_when_scored_then_the_churn_score_beats_every_bas
         """
     ).df()
     scores = scores.join(truth, on="customer_id", how="inner").dropna(subset=["churn_score", "is_churned"])
-    churned = scores["is_churned"].to_numpy(dtype=bool)
+    # churned as the mart defines it: no purchase in the horizon after the as-of date (the generator knows
+    # each person's next purchase after the window)
+    horizon_end = pd.Timestamp(END) + pd.Timedelta(days=settings.churn_horizon_days)
+    next_purchase = pd.to_datetime(scores["next_purchase_on"])
+    churned = (next_purchase.isna() | (next_purchase > horizon_end)).to_numpy(dtype=bool)
     assert 0.05 < churned.mean() < 0.95, churned.mean()
     model_auc = _auc(churned, scores["churn_score"].to_numpy())
     baselines = {
@@ -120,7 +125,10 @@ def test_given_planted_churners_when_scored_then_the_churn_score_beats_every_bas
         "bgnbd_no_purchase": _auc(churned, scores["baseline_score"].to_numpy()),
         "rfm_score": _auc(churned, -scores["rfm"].to_numpy()),
     }
-    print(f"planted churners: {churned.sum()} of {len(churned)}; AUC {model_auc:.3f} vs {baselines}")
+    print(
+        f"churners (no purchase in the horizon): {churned.sum()} of {len(churned)}; "
+        f"AUC {model_auc:.3f} vs {baselines}"
+    )
     assert all(model_auc > auc for auc in baselines.values()), (model_auc, baselines)
 
 

@@ -178,6 +178,7 @@ class Schedule:
     dropout_day: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     reactivated: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     first_order_day: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    next_purchase_day: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # after the window
 
 
 def _seconds(rng: np.random.Generator, n: int, start_hour: float, end_hour: float) -> np.ndarray:
@@ -192,8 +193,10 @@ def _evening_peak_seconds(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def simulate_orders(
     rng: np.random.Generator, persons: Persons, first_day: int, end_day: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Run the purchase process; returns order person, time, bad-service flag, dropout day, reactivated."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Run the purchase process; returns order person, time, bad-service flag, dropout day, reactivated and
+    each person's next purchase day after the window (NEVER when gone or never active): the process has drawn
+    it already, so the truth can say who buys after the window without a single extra draw."""
     n = persons.n
     existing = persons.join_day <= first_day
     rate = persons.purchase_rate
@@ -244,6 +247,10 @@ def simulate_orders(
         gone = idx[drop & ~back]
         dropout_day[gone] = np.floor(t[gone] - gap[drop & ~back]).astype(np.int32)
         idx = idx[~(drop & ~back)]
+    # still buying at the end: t is the next purchase, drawn after the last one in the window
+    next_purchase_day = np.where(
+        active & (dropout_day >= NEVER), np.minimum(np.floor(t), NEVER - 1), NEVER
+    ).astype(np.int32)
     if chunks_person:
         person = np.concatenate(chunks_person)
         time = np.concatenate(chunks_time)
@@ -253,7 +260,7 @@ def simulate_orders(
         person = np.zeros(0, np.int32)
         time = np.zeros(0)
         bad = has_ticket = np.zeros(0, bool)
-    return person, time, np.stack([has_ticket, bad]), dropout_day, reactivated
+    return person, time, np.stack([has_ticket, bad]), dropout_day, reactivated, next_purchase_day
 
 
 def _order_tickets(
@@ -715,7 +722,9 @@ def _surveys(
 def build_schedule(rng: np.random.Generator, persons: Persons, first_day: int, days: int) -> Schedule:
     """Simulate the window ``[first_day, first_day + days)`` for every person."""
     end_day = first_day + days
-    o_person, o_time, flags, dropout_day, reactivated = simulate_orders(rng, persons, first_day, end_day)
+    o_person, o_time, flags, dropout_day, reactivated, next_purchase_day = simulate_orders(
+        rng, persons, first_day, end_day
+    )
     has_ticket, bad = flags
     order = np.lexsort((o_person, o_time))
     o_person, o_time, has_ticket, bad = o_person[order], o_time[order], has_ticket[order], bad[order]
@@ -798,4 +807,5 @@ def build_schedule(rng: np.random.Generator, persons: Persons, first_day: int, d
         dropout_day=dropout_day,
         reactivated=reactivated,
         first_order_day=first_order_day,
+        next_purchase_day=next_purchase_day,
     )
