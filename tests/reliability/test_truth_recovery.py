@@ -5,7 +5,8 @@ The generator plants (``customer360_dev.datagen.people.PLANTED_COHORTS``; the tr
 complainers who leave, hidden gems (small spend, large audience), and churners (buyers who dropped out for
 good). One pipeline run on ``CUSTOMERS`` customers over ``DAYS`` days; each test maps the published
 customers to the generator's persons (``customer_source_xref`` x ``source_records.parquet``, the person
-behind most of a customer's records) and checks that a mart finds its cohort.
+behind most of a customer's records; a person split over several customers counts once, as the customer
+holding most of their records) and checks that a mart finds its cohort.
 """
 
 from __future__ import annotations
@@ -62,10 +63,17 @@ def published(tmp_path_factory) -> tuple[Settings, pd.DataFrame, duckdb.DuckDBPy
             from xref as x
             join source_records as s using (source_channel, source_record_id)
             group by all
+        ),
+        customer_person as (
+            select customer_id, arg_max(person_id, records) as person_id, max(records) as records
+            from votes
+            group by customer_id
         )
-        select customer_id, arg_max(person_id, records) as person_id
-        from votes
-        group by customer_id
+        -- a person identity split over several customers is judged on the one holding most of their records
+        -- (the split itself is identity's error, measured by make eval): the other parts carry no truth
+        select customer_id, person_id
+        from customer_person
+        qualify row_number() over (partition by person_id order by records desc, customer_id) = 1
         """
     ).df()
     truth = people.merge(con.execute("select * from planted").df(), on="person_id", how="left")
@@ -87,13 +95,15 @@ def _recall_precision(found: set[str], planted: set[str]) -> tuple[float, float]
 @pytest.mark.xfail(
     strict=False,
     reason=(
-        "measured at 1,500 customers: the churn model lost its backtest (AUC 0.667 vs BG/NBD 0.678 on 166 "
-        "held-out customers), so the calibrated BG/NBD baseline is published; on the planted churners it "
-        "scores 0.790 vs recency 0.792. On CDNOW (23,502 labelled) the model wins: 0.803 vs 0.793"
+        "measured at 1,500 customers: the logistic model wins its backtest (AUC 0.669 vs RFM 0.669, "
+        "recency 0.643, BG/NBD 0.641 on 167 held-out customers) and is published; on what the generator "
+        "says happened next (324 of 844 buy nothing in the 90 days after the as-of date) it scores 0.767 "
+        "vs BG/NBD 0.772, recency 0.756, RFM 0.719: within the noise, not above. On CDNOW it wins: 0.838 vs "
+        "0.828"
     ),
 )
 def test_given_planted_churners_when_scored_then_the_churn_score_beats_every_baseline(published) -> None:
-    _, truth, con = published
+    settings, truth, con = published
     scores = con.execute(
         """
         select r.customer_id, r.churn_score, r.baseline_score, r.model_status, f.recency_days,
@@ -103,7 +113,11 @@ def test_given_planted_churners_when_scored_then_the_churn_score_beats_every_bas
         """
     ).df()
     scores = scores.join(truth, on="customer_id", how="inner").dropna(subset=["churn_score", "is_churned"])
-    churned = scores["is_churned"].to_numpy(dtype=bool)
+    # churned as the mart defines it: no purchase in the horizon after the as-of date (the generator knows
+    # each person's next purchase after the window)
+    horizon_end = pd.Timestamp(END) + pd.Timedelta(days=settings.churn_horizon_days)
+    next_purchase = pd.to_datetime(scores["next_purchase_on"])
+    churned = (next_purchase.isna() | (next_purchase > horizon_end)).to_numpy(dtype=bool)
     assert 0.05 < churned.mean() < 0.95, churned.mean()
     model_auc = _auc(churned, scores["churn_score"].to_numpy())
     baselines = {
@@ -111,15 +125,19 @@ def test_given_planted_churners_when_scored_then_the_churn_score_beats_every_bas
         "bgnbd_no_purchase": _auc(churned, scores["baseline_score"].to_numpy()),
         "rfm_score": _auc(churned, -scores["rfm"].to_numpy()),
     }
-    print(f"planted churners: {churned.sum()} of {len(churned)}; AUC {model_auc:.3f} vs {baselines}")
+    print(
+        f"churners (no purchase in the horizon): {churned.sum()} of {len(churned)}; "
+        f"AUC {model_auc:.3f} vs {baselines}"
+    )
     assert all(model_auc > auc for auc in baselines.values()), (model_auc, baselines)
 
 
 @pytest.mark.xfail(
     strict=False,
     reason=(
-        "measured at 1,500 customers: 13 complainers left; P(ranked above a customer who stayed) = 0.61: "
-        "the published score is the BG/NBD baseline, blind to complaints (the model lost its backtest)"
+        "measured at 1,500 customers: 6 complainers left; P(ranked above a customer who stayed) = 0.766 "
+        "(0.579 under the BG/NBD baseline): the model now sees complaints since the last purchase, but not "
+        "enough to rank 6 leavers above 80% of the stayers"
     ),
 )
 def test_given_planted_complainers_who_leave_when_scored_then_they_rank_above_the_customers_who_stay(
@@ -152,25 +170,14 @@ def test_given_planted_decliners_when_scored_then_their_churn_risk_is_above_the_
     assert declining.mean() > steady.mean()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "measured at 1,500 customers (CI): precision 1.00, recall 0.40: of 5 planted gems who bought, 2 "
-        "reach "
-        "the top 1% of influence the definition asks (issue 21 stays open: plants and cut-off to reconcile)"
-    ),
-)
 def test_given_planted_hidden_gems_when_influence_is_scored_then_they_are_found(published) -> None:
     _, truth, con = published
     flagged = set(
         con.execute("select customer_id from customer_influence where is_hidden_gem").df()["customer_id"]
     )
-    planted = set(
-        truth.index[
-            truth["is_hidden_gem"].fillna(False).astype(bool)
-            & truth["bought_in_window"].fillna(False).astype(bool)
-        ]
-    )
+    # every planted gem: a customer who bought nothing in the window spends least (percentile 0)
+    planted = set(truth.index[truth["is_hidden_gem"].fillna(False).astype(bool)])
+    assert len(planted) >= 5, len(planted)
     recall, precision = _recall_precision(flagged, planted)
     print(
         f"hidden gems: planted {len(planted)}, flagged {len(flagged)}, "
@@ -185,13 +192,6 @@ def _value_flags(con: duckdb.DuckDBPyConnection, column: str) -> set[str]:
     )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "measured at 1,500 customers (CI): recall 0.67: gold is the top 5% by realised 12-month value, and "
-        "a third of the planted gold customers spend below that edge (issue 21 stays open)"
-    ),
-)
 def test_given_planted_gold_customers_when_tiered_then_the_gold_flag_finds_them(published) -> None:
     _, truth, con = published
     # gold is judged on a year of realised value: the planted gold customers who were customers all window
@@ -211,13 +211,6 @@ def test_given_planted_gold_customers_when_tiered_then_the_gold_flag_finds_them(
     assert len(planted) >= 5 and recall >= MIN_RECALL, recall
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "measured at 1,500 customers (CI): recall 0.40: most planted costly customers keep a positive "
-        "contribution after returns and ticket cost (issue 21 stays open: plants and definition to reconcile)"
-    ),
-)
 def test_given_planted_costly_customers_when_tiered_then_the_costly_flag_finds_them(published) -> None:
     _, truth, con = published
     planted = set(

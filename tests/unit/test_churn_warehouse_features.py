@@ -54,6 +54,8 @@ def _build(
         frame["feature_date"] = feature_date
         frame["complaints_90d"] = 0.0
         frame["sla_breaches_90d"] = 0.0
+        frame["complaints_since_last_purchase"] = 0.0
+        frame["sla_breaches_since_last_purchase"] = 0.0
         frame["last_csat"] = np.nan
         frame["last_nps"] = np.nan
         rows.append(frame)
@@ -72,7 +74,8 @@ def _build(
         con.execute(
             "create table intermediate.int_churn_features as select customer_id, "
             "cast(feature_date as date) as feature_date, recency_days, frequency, monetary, trend_ratio, "
-            "tenure_days, complaints_90d, sla_breaches_90d, last_csat, last_nps from features"
+            "tenure_days, complaints_90d, sla_breaches_90d, complaints_since_last_purchase, "
+            "sla_breaches_since_last_purchase, last_csat, last_nps from features"
         )
         con.execute(
             "create table analytics.clv_model_runs (run_id varchar, as_of_date date, model varchar, "

@@ -126,7 +126,13 @@ def _warehouse(settings: Settings, purchases: pd.DataFrame, as_of: date) -> None
         frame = customers.merge(purchase_features(purchases, day), on="customer_id", how="left")
         frames.append(
             frame.assign(
-                feature_date=day, complaints_90d=0.0, sla_breaches_90d=0.0, last_csat=np.nan, last_nps=np.nan
+                feature_date=day,
+                complaints_90d=0.0,
+                sla_breaches_90d=0.0,
+                complaints_since_last_purchase=0.0,
+                sla_breaches_since_last_purchase=0.0,
+                last_csat=np.nan,
+                last_nps=np.nan,
             )
         )
     rows = pd.concat(frames, ignore_index=True)
@@ -143,7 +149,8 @@ def _warehouse(settings: Settings, purchases: pd.DataFrame, as_of: date) -> None
         con.execute(
             "create table intermediate.int_churn_features as select customer_id, "
             "cast(feature_date as date) as feature_date, recency_days, frequency, monetary, trend_ratio, "
-            "tenure_days, complaints_90d, sla_breaches_90d, last_csat, last_nps from rows"
+            "tenure_days, complaints_90d, sla_breaches_90d, complaints_since_last_purchase, "
+            "sla_breaches_since_last_purchase, last_csat, last_nps from rows"
         )
 
 

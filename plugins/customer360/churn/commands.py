@@ -23,7 +23,7 @@ EXIT_INPUT_ERROR = 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    churn = subparsers.add_parser("churn", help="churn model (gradient boosting vs baselines)")
+    churn = subparsers.add_parser("churn", help="churn model (logistic regression vs baselines)")
     commands = churn.add_subparsers(dest="churn_command", metavar="COMMAND", required=True)
     backtest = commands.add_parser(
         "backtest",
@@ -84,7 +84,12 @@ def backtest_transactions(
             clv = bgnbd_features(con, models, day, horizon_days, PURCHASE_DAYS_VIEW).to_pandas()
             frames.append(
                 purchase.merge(clv.drop(columns=["feature_date"]), on="customer_id", how="left").assign(
-                    complaints_90d=0.0, sla_breaches_90d=0.0, last_csat=float("nan"), last_nps=float("nan")
+                    complaints_90d=0.0,
+                    sla_breaches_90d=0.0,
+                    complaints_since_last_purchase=0.0,
+                    sla_breaches_since_last_purchase=0.0,
+                    last_csat=float("nan"),
+                    last_nps=float("nan"),
                 )
             )
         features = validate_features(pd.concat(frames, ignore_index=True))

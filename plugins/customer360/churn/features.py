@@ -17,6 +17,8 @@ The feature table (one row per customer per feature_date; built by a dbt model i
 | tenure_days | float | days since the first purchase day |
 | complaints_90d | float | complaint tickets opened in (D-90, D] |
 | sla_breaches_90d | float | tickets in (D-90, D] whose resolution breached the SLA |
+| complaints_since_last_purchase | float | complaints opened after the last purchase day (up to D) |
+| sla_breaches_since_last_purchase | float | tickets opened after it whose SLA was breached by D |
 | last_csat | float | latest customer-satisfaction score up to D (1-5); null if never surveyed |
 | last_nps | float | latest NPS answer up to D (0-10); null if never surveyed |
 | p_alive | float | BG/NBD P(alive) at D (``analytics.customer_clv_predictions``) |
@@ -46,6 +48,8 @@ FEATURE_COLUMNS = (
     "tenure_days",
     "complaints_90d",
     "sla_breaches_90d",
+    "complaints_since_last_purchase",
+    "sla_breaches_since_last_purchase",
     "last_csat",
     "last_nps",
     "p_alive",

@@ -1,11 +1,14 @@
 """Churn model: train on features as of T with labels from (T, T + horizon], score customers as of today.
 
-Estimator: scikit-learn ``HistGradientBoostingClassifier``. Why not logistic regression: the churn signal is
-strongly non-linear (risk rises steeply with recency relative to a customer's own purchase rhythm, and
-frequency x recency interact), survey answers are missing for most customers (the boosted trees route missing
-values natively, a linear model needs imputation plus indicator columns), and it fits a million rows
-quickly on one core. Shallow trees, L2 regularisation and early stopping on an internal validation split
-keep it from memorising the training date.
+Estimator: an L2-regularised logistic regression on transformed features (scikit-learn ``Pipeline``): counts,
+days and amounts as log(1 + x), the trend ratio as its log, the BG/NBD probabilities as log-odds (so the
+BG/NBD baseline is one input the model can weigh, and it adds what the baseline cannot see: complaints, SLA
+breaches, surveys, spend), missing values as the training median plus a 0/1 "was missing" column, then
+standardised. Why not gradient boosting (used until issue 21): on the generator's few hundred training
+customers a boosted tree model overfits and lost its backtest to the BG/NBD baseline, so the baseline was
+published; the logistic model beats every baseline on the generator and matches the boosted model on
+CDNOW (figures and commands: DECISIONLOG.md, "Churn estimator"). A fit is a few passes over the data, also
+at a million customers.
 
 Reasons without SHAP or permutation importance: for each customer and feature j, the contribution is the
 change in predicted log-odds when j alone is set to its reference value (the training median):
@@ -35,7 +38,7 @@ from customer360.churn.features import FEATURE_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
 
 # Band thresholds on the churn score (candidates for Settings.churn_band_high / churn_band_medium).
 HIGH_BAND_MIN_SCORE = 0.6
@@ -44,14 +47,11 @@ TOP_REASONS = 3
 # Contributions below this (log-odds) are noise, not reasons.
 MIN_REASON_LOG_ODDS = 1e-3
 RANDOM_SEED = 20250101
-# OpenMP threads for fitting (a candidate for Settings). The pipeline shares small machines with other tasks;
-# with more busy threads than cores, OpenMP's spin-waiting makes HistGradientBoosting's fit many times slower
-# on a loaded machine (a fit runs thousands of short parallel regions, each waiting for every thread), so one
-# thread is the predictable default.
+# BLAS/OpenMP threads for fitting and for scoring (candidates for Settings). The pipeline shares small
+# machines with other tasks, where more busy threads than cores make threaded numeric code wait on each other;
+# one thread fits predictably, and scoring with reasons (one pass per feature over every customer) gains
+# from a second one.
 MODEL_THREADS = 1
-# OpenMP threads for predicting: one parallel region per tree over all rows, so no spin-waiting penalty, and
-# scoring with reasons (one pass per feature over every customer) is the stage's largest cost, so it gains
-# from a second thread even on a busy machine.
 SCORING_THREADS = 2
 
 _EPS = 1e-9
@@ -59,13 +59,15 @@ _EPS = 1e-9
 
 @dataclass
 class ChurnModel:
-    estimator: HistGradientBoostingClassifier
+    estimator: Pipeline
     feature_columns: tuple[str, ...]
     reference_values: dict[str, float]
     n_train: int
     positives_share: float
     fit_seconds: float
     params: dict[str, object] = field(default_factory=dict)
+    # Each feature's (min, max) among the training customers: scoring clips to it (``within_training_range``).
+    feature_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 @contextmanager
@@ -81,23 +83,53 @@ def feature_matrix(features: pd.DataFrame, columns: tuple[str, ...] = FEATURE_CO
     return features.loc[:, list(columns)].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
 
 
-def make_estimator() -> HistGradientBoostingClassifier:
-    """The churn estimator. ``learning_rate`` 0.1 (scikit-learn's default) rather than 0.05: early stopping
-    keeps fewer trees for the same backtest, and every reason pass walks every tree, so the reasons cost
-    less. 0.2 kept fewer trees still but lost a little backtest AUC (DECISIONLOG.md, "Churn learning
-    rate")."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
+# How each feature enters the logistic model (module docstring); a feature not listed enters as it is.
+LOG1P_FEATURES = frozenset(
+    {
+        "recency_days",
+        "frequency",
+        "monetary",
+        "tenure_days",
+        "complaints_90d",
+        "sla_breaches_90d",
+        "complaints_since_last_purchase",
+        "sla_breaches_since_last_purchase",
+        "expected_purchases_90d",
+    }
+)
+LOG_FEATURES = frozenset({"trend_ratio"})
+LOGIT_FEATURES = frozenset({"p_alive", "p_no_purchase_horizon"})
+# Inverse L2 strength: the training sets of small shops hold a few hundred customers.
+REGULARISATION_C = 0.3
+_PROBABILITY_CLIP = 1e-4
 
-    return HistGradientBoostingClassifier(
-        learning_rate=0.1,
-        max_iter=400,
-        max_leaf_nodes=15,
-        min_samples_leaf=40,
-        l2_regularization=1.0,
-        early_stopping=True,
-        validation_fraction=0.15,
-        n_iter_no_change=20,
-        random_state=RANDOM_SEED,
+
+def transform_features(X: np.ndarray, columns: tuple[str, ...]) -> np.ndarray:
+    """The model's inputs from the raw feature matrix (columns named by ``columns``); NaN stays NaN."""
+    out = np.array(X, dtype=np.float64, copy=True)
+    for j, column in enumerate(columns):
+        if column in LOG1P_FEATURES:
+            out[:, j] = np.log1p(np.clip(out[:, j], 0.0, None))
+        elif column in LOG_FEATURES:
+            out[:, j] = np.log(np.clip(out[:, j], _EPS, None))
+        elif column in LOGIT_FEATURES:
+            p = np.clip(out[:, j], _PROBABILITY_CLIP, 1.0 - _PROBABILITY_CLIP)
+            out[:, j] = np.log(p) - np.log1p(-p)
+    return out
+
+
+def make_estimator(columns: tuple[str, ...] = FEATURE_COLUMNS) -> Pipeline:
+    """The churn estimator for the raw feature columns ``columns`` (module docstring)."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    return make_pipeline(
+        FunctionTransformer(transform_features, kw_args={"columns": tuple(columns)}),
+        SimpleImputer(strategy="median", add_indicator=True),
+        StandardScaler(),
+        LogisticRegression(C=REGULARISATION_C, max_iter=2000, random_state=RANDOM_SEED),
     )
 
 
@@ -112,8 +144,8 @@ def train(features_T: pd.DataFrame, labels: np.ndarray | pd.Series) -> ChurnMode
             "a churn model needs both outcomes"
         )
     # A feature without one known value in the training data (no survey answered, no BG/NBD column) tells
-    # the model nothing, and scikit-learn's binning cannot bin it ("window shape cannot be larger than
-    # input array shape"): such features are left out of this fit, and the model lists the ones it uses.
+    # the model nothing and has no median to impute: such features are left out of this fit, and the model
+    # lists the ones it uses.
     X_all = feature_matrix(features_T)
     known = np.isfinite(X_all).any(axis=0)
     if not known.any():
@@ -122,14 +154,18 @@ def train(features_T: pd.DataFrame, labels: np.ndarray | pd.Series) -> ChurnMode
     X = X_all[:, known]
     started = time.perf_counter()
     with limited_threads():
-        estimator = make_estimator().fit(X, y)
+        estimator = make_estimator(columns).fit(X, y)
     seconds = time.perf_counter() - started
     medians = np.nanmedian(X, axis=0)
     reference = {
         column: float(value) if np.isfinite(value) else float("nan")
         for column, value in zip(columns, medians, strict=True)
     }
+    low, high = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
     return ChurnModel(
+        feature_ranges={
+            column: (float(lo), float(hi)) for column, lo, hi in zip(columns, low, high, strict=True)
+        },
         estimator=estimator,
         feature_columns=columns,
         reference_values=reference,
@@ -137,14 +173,20 @@ def train(features_T: pd.DataFrame, labels: np.ndarray | pd.Series) -> ChurnMode
         positives_share=float(y.mean()),
         fit_seconds=seconds,
         params={
-            "n_iter": int(estimator.n_iter_),
-            **{
-                k: v
-                for k, v in estimator.get_params().items()
-                if k in ("learning_rate", "max_leaf_nodes", "min_samples_leaf", "l2_regularization")
-            },
+            "n_iter": int(estimator[-1].n_iter_[0]),
+            "C": REGULARISATION_C,
+            "coefficients": dict(
+                zip(_input_names(columns, estimator), (float(c) for c in estimator[-1].coef_[0]), strict=True)
+            ),
         },
     )
+
+
+def _input_names(columns: tuple[str, ...], estimator: Pipeline) -> list[str]:
+    """The logistic model's inputs: the features, then a ``<feature>_missing`` column per imputed one."""
+    imputer = estimator[1]
+    missing = [] if imputer.indicator_ is None else list(imputer.indicator_.features_)
+    return [*columns, *(f"{columns[j]}_missing" for j in missing)]
 
 
 def _log_odds(probability: np.ndarray) -> np.ndarray:
@@ -152,10 +194,26 @@ def _log_odds(probability: np.ndarray) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 
+def within_training_range(model: ChurnModel, X: np.ndarray) -> np.ndarray:
+    """``X`` with each feature clipped to the range the model saw in training (NaN stays NaN).
+
+    A linear model extrapolates without limit, and the scoring date's features can lie beyond the training
+    date's: tenure and frequency grow with the data's age (on 180 days of data, the training date T = R - 90
+    has at most 90 days of history, the scoring date twice that). Beyond the range it learned, the model
+    keeps the edge's effect rather than extending the line."""
+    clipped = np.array(X, dtype=np.float64, copy=True)
+    for j, column in enumerate(model.feature_columns):
+        if column in model.feature_ranges:
+            low, high = model.feature_ranges[column]
+            clipped[:, j] = np.clip(clipped[:, j], low, high)
+    return clipped
+
+
 def predict_scores(model: ChurnModel, features: pd.DataFrame) -> np.ndarray:
-    """P(churn) for each row of ``features``."""
+    """P(churn) for each row of ``features`` (clipped to the training range)."""
+    X = within_training_range(model, feature_matrix(features, model.feature_columns))
     with limited_threads(SCORING_THREADS):
-        return model.estimator.predict_proba(feature_matrix(features, model.feature_columns))[:, 1]
+        return model.estimator.predict_proba(X)[:, 1]
 
 
 def contributions(model: ChurnModel, X: np.ndarray) -> np.ndarray:
@@ -200,7 +258,7 @@ def score(model: ChurnModel, features_now: pd.DataFrame) -> pd.DataFrame:
     """customer_id, churn_score, churn_band ('low' | 'medium' | 'high'), top_reason_1..3 for each row."""
     import pandas as pd
 
-    X = feature_matrix(features_now, model.feature_columns)
+    X = within_training_range(model, feature_matrix(features_now, model.feature_columns))
     churn_score = predict_scores(model, features_now)
     reasons = top_reasons(contributions(model, X), model.feature_columns)
     return pd.DataFrame(

@@ -30,14 +30,21 @@ PURCHASES = BgNbdParams(r=0.6, alpha=60.0, a=0.8, b=3.0)
 SPEND = GammaGammaParams(p=6.0, q=4.0, v=15.0)
 
 
-def _service_features(kappa: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _service_features(
+    kappa: np.ndarray, recency_days: np.ndarray, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     n = kappa.shape[0]
     complaints = rng.poisson(kappa)
+    breaches = rng.binomial(complaints, 0.3)
+    # a complaint of the last 90 days falls after the last purchase with chance min(1, recency / 90)
+    after = np.clip(np.nan_to_num(recency_days, nan=0.0) / 90.0, 0.0, 1.0)
     csat = np.clip(np.round(4.3 - 0.8 * kappa + rng.normal(0, 0.7, n)), 1, 5)
     nps = np.clip(np.round(8.0 - 1.5 * kappa + rng.normal(0, 1.5, n)), 0, 10)
     return {
         "complaints_90d": complaints.astype(np.float64),
-        "sla_breaches_90d": rng.binomial(complaints, 0.3).astype(np.float64),
+        "sla_breaches_90d": breaches.astype(np.float64),
+        "complaints_since_last_purchase": rng.binomial(complaints, after).astype(np.float64),
+        "sla_breaches_since_last_purchase": rng.binomial(breaches, after).astype(np.float64),
         "last_csat": np.where(rng.random(n) < 0.4, csat, np.nan),
         "last_nps": np.where(rng.random(n) < 0.3, nps, np.nan),
     }
@@ -89,6 +96,8 @@ def simulate_features(
     for feature_date in (as_of_date - timedelta(days=horizon_days), as_of_date):
         features = purchase_features(purchase_days, feature_date)
         index = features["customer_id"].str.slice(1).astype(np.int64).to_numpy()
-        service = pd.DataFrame(_service_features(kappa[index], rng))
+        service = pd.DataFrame(
+            _service_features(kappa[index], features["recency_days"].to_numpy(dtype=np.float64), rng)
+        )
         frames.append(_with_clv(pd.concat([features, service], axis=1), horizon_days))
     return pd.concat(frames, ignore_index=True)

@@ -62,7 +62,7 @@ MIN_TRAIN_CUSTOMERS = 200
 MIN_CUSTOMERS_PER_CLASS = 20
 
 ARTEFACT_MODEL = "churn"
-MODEL_NAME = "hist_gradient_boosting"
+MODEL_NAME = "logistic_regression"
 BASELINE_NAME = f"baseline_{BGNBD_NO_PURCHASE}"
 PREDICTIONS_TABLE = f"{ANALYTICS_SCHEMA}.churn_predictions"
 RUNS_TABLE = f"{ANALYTICS_SCHEMA}.churn_model_runs"

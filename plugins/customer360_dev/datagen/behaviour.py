@@ -26,6 +26,7 @@ REACTIVATION_SHARE = 0.08
 REACTIVATION_GAP_DAYS = (90.0, 240.0)
 DECLINE_RATE_FACTOR = 0.2  # planted decliners' purchase rate in the second half of the window
 COSTLY_RETURN_SHARE = 0.5  # extra chance that a planted costly customer's order comes back
+COSTLY_GENERAL_TICKETS_PER_YEAR = 6.0  # a planted costly customer's calls to the desk besides their orders
 EXISTING_ALIVE_SHARE = 0.85
 WEB_CANCEL_SHARE = 0.03
 WEB_RETURN_SHARE = 0.07
@@ -177,6 +178,7 @@ class Schedule:
     dropout_day: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     reactivated: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     first_order_day: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    next_purchase_day: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # after the window
 
 
 def _seconds(rng: np.random.Generator, n: int, start_hour: float, end_hour: float) -> np.ndarray:
@@ -191,8 +193,10 @@ def _evening_peak_seconds(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def simulate_orders(
     rng: np.random.Generator, persons: Persons, first_day: int, end_day: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Run the purchase process; returns order person, time, bad-service flag, dropout day, reactivated."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Run the purchase process; returns order person, time, bad-service flag, dropout day, reactivated and
+    each person's next purchase day after the window (NEVER when gone or never active): the process has drawn
+    it already, so the truth can say who buys after the window without a single extra draw."""
     n = persons.n
     existing = persons.join_day <= first_day
     rate = persons.purchase_rate
@@ -201,7 +205,10 @@ def simulate_orders(
         first_day + rng.exponential(1.0 / rate),
         persons.join_day + rng.uniform(0.0, 2.0, n),
     )
-    active = (~persons.is_prospect) & np.where(existing, rng.random(n) < EXISTING_ALIVE_SHARE, True)
+    gold = persons.planted == PLANTED_COHORTS.index("gold")
+    # Gold customers and hidden gems are customers now (the truth says what they are in the window).
+    stays = gold | persons.is_hidden_gem
+    active = (~persons.is_prospect) & (np.where(existing, rng.random(n) < EXISTING_ALIVE_SHARE, True) | stays)
     dropout_day = np.full(n, NEVER, dtype=np.int32)
     dropout_day[(~persons.is_prospect) & ~active] = first_day
     reactivated = np.zeros(n, dtype=bool)
@@ -225,6 +232,8 @@ def simulate_orders(
         chunks_bad.append(bad)
         p_drop = persons.dropout_prob[idx]
         p_drop = np.where(bad, 1.0 - (1.0 - p_drop) * (1.0 - BAD_SERVICE_DROPOUT), p_drop)
+        # planted gold customers stay (the most valuable get dedicated service: DOMAIN.md, Customize)
+        p_drop = np.where(gold[idx], 0.0, p_drop)
         # planted complainers who leave: gone for good after the first problem handled badly
         p_drop = np.where(bad & leaver[idx], 1.0, p_drop)
         drop = rng.random(len(idx)) < p_drop
@@ -238,6 +247,10 @@ def simulate_orders(
         gone = idx[drop & ~back]
         dropout_day[gone] = np.floor(t[gone] - gap[drop & ~back]).astype(np.int32)
         idx = idx[~(drop & ~back)]
+    # still buying at the end: t is the next purchase, drawn after the last one in the window
+    next_purchase_day = np.where(
+        active & (dropout_day >= NEVER), np.minimum(np.floor(t), NEVER - 1), NEVER
+    ).astype(np.int32)
     if chunks_person:
         person = np.concatenate(chunks_person)
         time = np.concatenate(chunks_time)
@@ -247,7 +260,7 @@ def simulate_orders(
         person = np.zeros(0, np.int32)
         time = np.zeros(0)
         bad = has_ticket = np.zeros(0, bool)
-    return person, time, np.stack([has_ticket, bad]), dropout_day, reactivated
+    return person, time, np.stack([has_ticket, bad]), dropout_day, reactivated, next_purchase_day
 
 
 def _order_tickets(
@@ -709,7 +722,9 @@ def _surveys(
 def build_schedule(rng: np.random.Generator, persons: Persons, first_day: int, days: int) -> Schedule:
     """Simulate the window ``[first_day, first_day + days)`` for every person."""
     end_day = first_day + days
-    o_person, o_time, flags, dropout_day, reactivated = simulate_orders(rng, persons, first_day, end_day)
+    o_person, o_time, flags, dropout_day, reactivated, next_purchase_day = simulate_orders(
+        rng, persons, first_day, end_day
+    )
     has_ticket, bad = flags
     order = np.lexsort((o_person, o_time))
     o_person, o_time, has_ticket, bad = o_person[order], o_time[order], has_ticket[order], bad[order]
@@ -744,7 +759,15 @@ def build_schedule(rng: np.random.Generator, persons: Persons, first_day: int, d
     orders = Orders(o_person, day, second, is_web, status, return_day, value, np.full(m, -1, np.int64))
 
     t_order, t_cat, t_day, t_bad = _order_tickets(rng, orders, has_ticket, bad, end_day)
-    general = rng.poisson(GENERAL_TICKETS_PER_YEAR * days / 365.0 * (1 + 5 * persons.problem_prob))
+    costly_person = persons.planted == PLANTED_COHORTS.index("costly")
+    general = rng.poisson(
+        (
+            GENERAL_TICKETS_PER_YEAR * (1 + 5 * persons.problem_prob)
+            + np.where(costly_person, COSTLY_GENERAL_TICKETS_PER_YEAR, 0.0)
+        )
+        * days
+        / 365.0
+    )
     g_person = np.repeat(np.arange(persons.n), general).astype(np.int32)
     g_cat = rng.choice([2, 4, 5], size=len(g_person), p=[0.3, 0.3, 0.4]).astype(np.int8)
     g_day = rng.integers(np.maximum(persons.join_day[g_person], first_day), end_day).astype(np.int32)
@@ -784,4 +807,5 @@ def build_schedule(rng: np.random.Generator, persons: Persons, first_day: int, d
         dropout_day=dropout_day,
         reactivated=reactivated,
         first_order_day=first_order_day,
+        next_purchase_day=next_purchase_day,
     )

@@ -41,13 +41,22 @@ NO_EMAIL_SHARE = 0.06
 NO_PHONE_SHARE = 0.12
 EMAIL_CHANGE_SHARE = 0.10
 MOVE_SHARE = 0.05
-HIDDEN_GEM_SHARE = 0.006
+# Hidden gems are influential by a percentile (the top 1% of customers by influence, customer_influence):
+# the plant holds that share, so the top 1% are the planted gems rather than gems plus ordinary customers
+# with one referral.
+HIDDEN_GEM_SHARE = 0.012
 # Planted cohorts with a known truth the marts must recover (written to ground_truth/planted.parquet):
 # their share of buyers, and what makes each one what it is. Drawn from their own random stream, so the
 # rest of the population is drawn exactly as without them.
 PLANTED_COHORTS: tuple[str, ...] = ("", "gold", "costly", "declining", "complainer_who_leaves")
 PLANTED_SHARES = {"gold": 0.02, "costly": 0.03, "declining": 0.03, "complainer_who_leaves": 0.02}
-GOLD_RATE_FACTOR, GOLD_VALUE_FACTOR, GOLD_DROPOUT_FACTOR = 2.5, 4.0, 0.2
+# Gold and hidden gems are defined by where they stand among all buyers (DOMAIN.md: gold = the top ~5% by
+# value, a gem = small purchases and a large audience), so their rate and basket are set relative to the
+# population's means (with PLANTED_LEVEL_SHAPE's spread) instead of multiplying a random draw: a multiple of
+# a low draw is still low (a planted "gold" customer buying 1.3 times a year is not gold by any definition).
+GOLD_RATE_FACTOR, GOLD_VALUE_FACTOR = 2.5, 4.0
+HIDDEN_GEM_RATE_FACTOR, HIDDEN_GEM_VALUE_FACTOR = 0.35, 0.4
+PLANTED_LEVEL_SHAPE = 8.0
 COSTLY_VALUE_FACTOR, COSTLY_PROBLEM_PROB = 0.6, 0.5
 COMPLAINER_PROBLEM_PROB = 0.5
 SOCIAL_HANDLE_SHARE = 0.15
@@ -447,14 +456,20 @@ def _render_phones(nsn: pa.Array, groups: np.ndarray) -> tuple[pa.Array, ...]:
 def plant_cohorts(rng: np.random.Generator, eligible: np.ndarray) -> np.ndarray:
     """The planted cohort of each person (an index into PLANTED_COHORTS; 0 for most), among ``eligible``.
 
-    gold: buys 2.5x as often, 4x as much, and rarely leaves; costly: small baskets, most orders returned and
-    a problem with half of them (``behaviour``: a return after a problem is likely); declining: buys a fifth
-    as often from the middle of the window on; complainer_who_leaves: a problem with half of the orders, and
-    leaves for good after the first one handled badly."""
+    gold: buys 2.5x as often as the average buyer and 4x as much per order, and stays (``behaviour``: never
+    drops out); costly: small baskets, most orders returned, a problem with half of them and frequent calls
+    to the service desk besides (``behaviour``), so the service they cost exceeds the margin they bring;
+    declining: buys a fifth as often from the middle of the window on; complainer_who_leaves: a problem with
+    half of the orders, and leaves for good after the first one handled badly."""
     cut = np.cumsum([PLANTED_SHARES[name] for name in PLANTED_COHORTS[1:]])
     u = rng.random(eligible.shape[0])
     cohort = np.searchsorted(cut, u, side="right") + 1
     return np.where(eligible & (u < cut[-1]), cohort, 0).astype(np.int8)
+
+
+def _planted_level(rng: np.random.Generator, level: float, n: int) -> np.ndarray:
+    """``n`` gamma draws with mean ``level`` and coefficient of variation 1/sqrt(PLANTED_LEVEL_SHAPE)."""
+    return rng.gamma(PLANTED_LEVEL_SHAPE, level / PLANTED_LEVEL_SHAPE, n)
 
 
 def build_persons(rng: np.random.Generator, n: int, first_day: int, days: int) -> Persons:
@@ -609,16 +624,23 @@ def build_persons(rng: np.random.Generator, n: int, first_day: int, days: int) -
     problem_persons = rng.random(n) < 0.04
     problem_prob = np.where(problem_persons, rng.beta(4, 8, n), rng.beta(1.2, 22, n))
     hidden_gem = (~is_prospect) & (rng.random(n) < HIDDEN_GEM_SHARE)
-    rate = np.where(hidden_gem, rate * 0.35, rate)
-    order_value = np.where(hidden_gem, order_value * 0.4, order_value)
     planted_rng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
     planted = plant_cohorts(planted_rng, ~is_prospect & ~hidden_gem)
     gold = planted == PLANTED_COHORTS.index("gold")
     costly = planted == PLANTED_COHORTS.index("costly")
     leaver = planted == PLANTED_COHORTS.index("complainer_who_leaves")
-    rate = np.where(gold, rate * GOLD_RATE_FACTOR, rate)
-    order_value = np.where(gold, order_value * GOLD_VALUE_FACTOR, order_value)
-    dropout = np.where(gold, dropout * GOLD_DROPOUT_FACTOR, dropout)
+    mean_rate = MEAN_PURCHASES_PER_YEAR / 365.0
+    rate = np.where(gold, _planted_level(planted_rng, mean_rate * GOLD_RATE_FACTOR, n), rate)
+    rate = np.where(hidden_gem, _planted_level(planted_rng, mean_rate * HIDDEN_GEM_RATE_FACTOR, n), rate)
+    order_value = np.where(
+        gold, _planted_level(planted_rng, MEAN_ORDER_VALUE_EUR * GOLD_VALUE_FACTOR, n), order_value
+    )
+    order_value = np.where(
+        hidden_gem,
+        _planted_level(planted_rng, MEAN_ORDER_VALUE_EUR * HIDDEN_GEM_VALUE_FACTOR, n),
+        order_value,
+    )
+    dropout = np.where(gold, 0.0, dropout)
     order_value = np.where(costly, order_value * COSTLY_VALUE_FACTOR, order_value)
     problem_prob = np.where(
         costly, COSTLY_PROBLEM_PROB, np.where(leaver, COMPLAINER_PROBLEM_PROB, problem_prob)

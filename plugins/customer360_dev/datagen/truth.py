@@ -135,7 +135,9 @@ def write_persons(truth_dir: Path, persons: Persons, schedule: Schedule) -> Path
 def write_planted(truth_dir: Path, persons: Persons, schedule: Schedule) -> Path:
     """The planted truths, one row per person: the cohort (gold, costly, declining, complainer_who_leaves;
     null for most), whether the person is a planted hidden gem, when they joined, whether they bought in the
-    window, and whether they churned (dropped out for good before the end; ``churned_on`` the day)."""
+    window, whether they churned (dropped out for good before the end; ``churned_on`` the day), and their
+    first purchase day after the window (``next_purchase_on``, null when they buy no more: the outcome the
+    churn mart predicts, "no purchase in the horizon after the as-of date")."""
     n = persons.n
     orders = np.bincount(schedule.orders.person, minlength=n)
     churned = (~persons.is_prospect) & (schedule.dropout_day < NEVER)
@@ -149,6 +151,7 @@ def write_planted(truth_dir: Path, persons: Persons, schedule: Schedule) -> Path
             "bought_in_window": orders > 0,
             "is_churned": churned,
             "churned_on": _dates(np.where(churned, schedule.dropout_day, NEVER)),
+            "next_purchase_on": _dates(schedule.next_purchase_day),
         }
     )
     path = truth_dir / PLANTED_FILE

@@ -12,7 +12,10 @@
 -- without a purchase by D (not in the churn population).
 -- Service features: complaints_90d = complaint tickets opened in (D-90, D]; sla_breaches_90d = tickets
 -- opened in (D-90, D] whose SLA was breached by the end of D (macro sla_met), both from the ticket version
--- current on D. Survey features: the latest CSAT and NPS answer submitted by D.
+-- current on D. complaints_since_last_purchase / sla_breaches_since_last_purchase: the same counts over the
+-- tickets opened after the customer's last purchase day (up to D, any age): a complaint not followed by a
+-- purchase is the mark of a customer leaving over it; null without a purchase by D.
+-- Survey features: the latest CSAT and NPS answer submitted by D.
 
 {%- set window = var('churn_trend_window_days') | int %}
 {%- set service_window = 90 %}
@@ -77,7 +80,8 @@ purchase_features as (
                 end
             ) + 1.0
         ) as trend_ratio,
-        cast({{ dbt.datediff('min(purchase_date)', 'feature_date', 'day') }} as double precision) as tenure_days
+        cast({{ dbt.datediff('min(purchase_date)', 'feature_date', 'day') }} as double precision) as tenure_days,
+        max(purchase_date) as last_purchase_date
     from purchases
     group by customer_id, feature_date
 ),
@@ -114,6 +118,28 @@ service_features as (
         and cast(opened_at as date) > {{ days_after('feature_date', -service_window) }}
         and cast(opened_at as date) <= feature_date
     group by customer_id, feature_date
+),
+
+since_purchase_features as (
+    select
+        purchase_features.customer_id,
+        purchase_features.feature_date,
+        cast(
+            sum(case when current_ticket_versions.is_complaint then 1 else 0 end) as double precision
+        ) as complaints_since_last_purchase,
+        cast(
+            sum(case when {{ sla_met('purchase_features.feature_date', 'current_ticket_versions') }} = false
+                then 1 else 0 end) as double precision
+        ) as sla_breaches_since_last_purchase
+    from purchase_features
+    inner join current_ticket_versions
+        on purchase_features.customer_id = current_ticket_versions.customer_id
+        and purchase_features.feature_date = current_ticket_versions.feature_date
+    where current_ticket_versions.version_rank = 1
+        and cast(current_ticket_versions.opened_at as date)
+            > purchase_features.last_purchase_date
+        and cast(current_ticket_versions.opened_at as date) <= purchase_features.feature_date
+    group by purchase_features.customer_id, purchase_features.feature_date
 ),
 
 survey_answers as (
@@ -163,6 +189,14 @@ final as (
         purchase_features.tenure_days,
         coalesce(service_features.complaints_90d, 0) as complaints_90d,
         coalesce(service_features.sla_breaches_90d, 0) as sla_breaches_90d,
+        case
+            when purchase_features.recency_days is not null
+                then coalesce(since_purchase_features.complaints_since_last_purchase, 0)
+        end as complaints_since_last_purchase,
+        case
+            when purchase_features.recency_days is not null
+                then coalesce(since_purchase_features.sla_breaches_since_last_purchase, 0)
+        end as sla_breaches_since_last_purchase,
         survey_features.last_csat,
         survey_features.last_nps
     from customer_dates
@@ -172,6 +206,9 @@ final as (
     left join service_features
         on customer_dates.customer_id = service_features.customer_id
         and customer_dates.feature_date = service_features.feature_date
+    left join since_purchase_features
+        on customer_dates.customer_id = since_purchase_features.customer_id
+        and customer_dates.feature_date = since_purchase_features.feature_date
     left join survey_features
         on customer_dates.customer_id = survey_features.customer_id
         and customer_dates.feature_date = survey_features.feature_date
