@@ -43,10 +43,11 @@ def con() -> duckdb.DuckDBPyConnection:
     db.execute(
         """
         create table service_quality_weekly as select * from (values
-            (date '2026-11-16', 'all', 3, 25, 12, 14, 0.5, 0.75),
-            (date '2026-11-16', 'email', 2, 15, 10, 9, 0.4, 0.6),
-            (date '2026-11-16', 'chat', 1, 10, 2, 5, 1.0, 1.0),
-            (date '2026-11-23', 'all', 0, 4, 3, 3, 0.0, null)
+            (date '2026-11-16', 'all', 3, 25, 12, 14, 0.5, 0.5),
+            (date '2026-11-16', 'email', 2, 15, 10, 8, 0.4, 0.625),
+            (date '2026-11-16', 'chat', 1, 10, 2, 6, 1.0, 1.0 / 3),
+            (date '2026-11-23', 'all', 0, 4, 3, 3, 0.0, 1.0),
+            (date '2026-12-21', 'all', 1, 2, 1, 1, 1.0, 1.0)
         ) as t(week_start, channel, complaints, tickets_opened, tickets_resolved, tickets_sla_judged,
                fcr_rate, sla_adherence_rate)
         """
@@ -174,33 +175,46 @@ def test_given_bands_when_revenue_at_risk_is_read_then_they_come_in_risk_order_w
     assert list(figure.data[1].y) == [25.0, 0.0, 87.5, None]
 
 
-def test_given_weekly_rates_when_read_then_only_rates_on_ten_or_more_tickets_are_drawn(
+def test_given_weekly_rates_when_read_then_four_weeks_are_pooled_and_drawn_from_ten_tickets(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    """GIVEN the week of 11-16 with 12 resolved / 14 decided tickets overall, email 10 / 9 and chat 2 / 5,
-    and a week of 11-23 with 3 / 3 WHEN read THEN the 'all' row of each week comes first; FCR is drawn for
-    'all' (12) and email (10) only, SLA adherence for 'all' (14) only (email has 9 decided); the chart's FCR
-    line of all channels is 0.5 then a gap, and email's SLA line is a gap."""
+    """GIVEN all channels' weeks of 11-16 (6 of 12 resolved at first contact, 7 of 14 within SLA), 11-23 (0 of
+    3, 3 of 3) and 12-21 (1 of 1, 1 of 1), email's 11-16 (4 of 10, 5 of 8) and chat's (2 of 2, 2 of 6) WHEN
+    read THEN 'all' comes first in each week and each rate pools the 4 weeks up to its week: all channels
+    11-16 FCR 6/12, SLA 7/14; 11-23 FCR (6 + 0) / 15 = 0.4, SLA (7 + 3) / 17; 12-21 alone (11-16 and 11-23
+    are more than 3 weeks before) with 1 ticket: not drawn. Email's FCR (10 tickets) is drawn, its SLA (8)
+    and chat's rates are not."""
     weeks = queries.service_weekly(con)
-    assert weeks["channel"].tolist() == ["all", "chat", "email", "all"]
-    enough = {
-        (str(w)[:10], c): (f, s)
-        for w, c, f, s in weeks[["week_start", "channel", "fcr_enough", "sla_enough"]].itertuples(index=False)
+    assert weeks["channel"].tolist() == ["all", "chat", "email", "all", "all"]
+    rows = {
+        (str(w)[:10], c): (float(fr), int(ft), float(sr), int(st), fe, se)
+        for w, c, fr, ft, sr, st, fe, se in weeks[
+            [
+                "week_start",
+                "channel",
+                "fcr_rate_4w",
+                "fcr_tickets_4w",
+                "sla_rate_4w",
+                "sla_tickets_4w",
+                "fcr_enough",
+                "sla_enough",
+            ]
+        ].itertuples(index=False)
     }
-    assert enough[("2026-11-16", "all")] == (True, True)
-    assert enough[("2026-11-16", "email")] == (True, False)
-    assert enough[("2026-11-16", "chat")] == (False, False)
-    assert enough[("2026-11-23", "all")] == (False, False)
+    assert rows[("2026-11-16", "all")] == (0.5, 12, 0.5, 14, True, True)
+    assert rows[("2026-11-16", "email")] == (0.4, 10, 0.625, 8, True, False)
+    assert rows[("2026-11-16", "chat")] == (1.0, 2, 2 / 6, 6, False, False)
+    assert rows[("2026-11-23", "all")] == (0.4, 15, 10 / 17, 17, True, True)
+    assert rows[("2026-12-21", "all")] == (1.0, 1, 1.0, 1, False, False)
     figure = charts.service_weekly(weeks)
     lines = {(t.name, t.yaxis): list(t.y) for t in figure.data if t.type == "scatter"}
-    assert lines[("all channels", "y2")] == [0.5, None]
+    assert lines[("all channels", "y2")] == [0.5, 0.4, None]
+    assert lines[("all channels", "y3")] == [0.5, 10 / 17, None]
     assert lines[("email", "y2")] == [0.4]
     assert lines[("email", "y3")] == [None]
+    assert lines[("chat", "y2")] == [None]
     bars = {t.name: list(t.y) for t in figure.data if t.type == "bar"}
-    assert bars == {
-        "chat": [1],
-        "email": [2],
-    }  # complaints stacked per channel, the 'all' row not added again
+    assert bars == {"chat": [1], "email": [2]}  # stacked per channel: the all-channels row is not added
 
 
 def test_given_kpi_dates_and_answers_when_satisfaction_is_read_then_trend_and_mix_are_both_there(

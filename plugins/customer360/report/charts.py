@@ -461,12 +461,12 @@ def satisfaction(rows: Any) -> Any:
 
 def service_weekly(weeks: Any) -> Any:
     """Per week: complaints stacked by channel (top); first-contact resolution (middle) and SLA adherence
-    (bottom) of all channels (thick) and of each channel (thin), each point drawn only when its rate rests on
-    enough tickets (``queries.MIN_TICKETS_PER_POINT``)."""
+    (bottom) over the ``queries.RATE_WEEKS`` weeks up to each week, of all channels (thick) and of each
+    channel (thin), each point drawn only when its rate rests on ``queries.MIN_TICKETS_PER_POINT`` tickets."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from customer360.report.queries import MIN_TICKETS_PER_POINT
+    from customer360.report.queries import MIN_TICKETS_PER_POINT, RATE_WEEKS
 
     fig = make_subplots(
         rows=3,
@@ -476,8 +476,9 @@ def service_weekly(weeks: Any) -> Any:
         row_heights=[0.36, 0.32, 0.32],
         subplot_titles=(
             "complaints opened per week",
-            f"first-contact resolution (points from {MIN_TICKETS_PER_POINT}+ resolved tickets)",
-            f"SLA adherence (points from {MIN_TICKETS_PER_POINT}+ decided tickets)",
+            f"first-contact resolution over {RATE_WEEKS} weeks "
+            f"(points from {MIN_TICKETS_PER_POINT}+ resolved tickets)",
+            f"SLA adherence over {RATE_WEEKS} weeks (points from {MIN_TICKETS_PER_POINT}+ decided tickets)",
         ),
     )
     channels = [c for c in dict.fromkeys(weeks["channel"]) if c != "all"]
@@ -503,8 +504,8 @@ def service_weekly(weeks: Any) -> Any:
         )
     for row, (rate, enough, count, label) in enumerate(
         (
-            ("fcr_rate", "fcr_enough", "tickets_resolved", "resolved"),
-            ("sla_adherence_rate", "sla_enough", "tickets_sla_judged", "decided"),
+            ("fcr_rate_4w", "fcr_enough", "fcr_tickets_4w", "resolved"),
+            ("sla_rate_4w", "sla_enough", "sla_tickets_4w", "decided"),
         ),
         start=2,
     ):
@@ -525,8 +526,8 @@ def service_weekly(weeks: Any) -> Any:
                     showlegend=channel == "all" and row == 2,
                     line={"color": colour[channel], "width": 4 if channel == "all" else 1.5},
                     marker={"size": 7 if channel == "all" else 4},
-                    customdata=part[count].astype(int).tolist(),
-                    hovertemplate="week of %{x}: %{y:.0%} of %{customdata} "
+                    customdata=part[count].fillna(0).astype(int).tolist(),
+                    hovertemplate=f"{RATE_WEEKS} weeks to the week of %{{x}}: %{{y:.0%}} of %{{customdata}} "
                     + label
                     + " tickets<extra>"
                     + ("all channels" if channel == "all" else _text(channel))

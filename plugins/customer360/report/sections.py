@@ -127,9 +127,10 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(
         "service-quality",
         "Complaints, first-contact resolution and SLA adherence by week",
-        "Complaints opened per week by contact channel; first-contact resolution and SLA adherence per week, "
-        "over all channels (thick line) and per channel, a point only where at least "
-        f"{queries.MIN_TICKETS_PER_POINT} tickets back the rate (service_quality_weekly).",
+        "Complaints opened per week by contact channel; first-contact resolution and SLA adherence over the "
+        f"{queries.RATE_WEEKS} weeks up to each week (tickets pooled), over all channels (thick line) and "
+        f"per channel, a point only where at least {queries.MIN_TICKETS_PER_POINT} tickets back the rate "
+        "(service_quality_weekly).",
         ("service_quality_weekly",),
         queries.service_weekly,
         charts.service_weekly,
