@@ -39,14 +39,23 @@ kpi_dates as (
     {%- endfor %}
 ),
 
+-- customers per first-seen day, so that each KPI date sums days rather than scanning every customer
+first_seen as (
+    select
+        cast(first_seen_at as date) as first_seen_date,
+        count(*) as customers
+    from customers
+    where not coalesce(is_deleted, false)
+    group by cast(first_seen_at as date)
+),
+
 known_customers as (
     select
         kpi_dates.kpi_date,
-        count(customers.customer_id) as customers
+        coalesce(sum(first_seen.customers), 0) as customers
     from kpi_dates
-    left join customers
-        on cast(customers.first_seen_at as date) <= kpi_dates.kpi_date
-        and not coalesce(customers.is_deleted, false)
+    left join first_seen
+        on first_seen.first_seen_date <= kpi_dates.kpi_date
     group by kpi_dates.kpi_date
 ),
 
