@@ -104,7 +104,9 @@ def clear_clv(settings: Settings, as_of_date: date) -> None:
     from customer360.clv import stage as clv_stage
     from customer360.warehouse import stage_connection
 
-    with stage_connection(settings, push=(ANALYTICS_SCHEMA,), push_key="as_of_date") as con:
+    with stage_connection(
+        settings, push=(ANALYTICS_SCHEMA,), push_key="as_of_date", push_key_values=(as_of_date,)
+    ) as con:
         _clear(
             con,
             as_of_date,
@@ -118,7 +120,9 @@ def clear_churn(settings: Settings, as_of_date: date) -> None:
     from customer360.churn import stage as churn_stage
     from customer360.warehouse import stage_connection
 
-    with stage_connection(settings, push=(ANALYTICS_SCHEMA,), push_key="as_of_date") as con:
+    with stage_connection(
+        settings, push=(ANALYTICS_SCHEMA,), push_key="as_of_date", push_key_values=(as_of_date,)
+    ) as con:
         _clear(
             con,
             as_of_date,
@@ -158,7 +162,11 @@ def write_model_runs(settings: Settings, as_of_date: date, run_id: str, rows: li
 
     # on PostgreSQL the other models' rows of the date come along, or the push (by date) would drop them
     with stage_connection(
-        settings, pull=(MODEL_RUNS_TABLE,), push=(ANALYTICS_SCHEMA,), push_key="as_of_date"
+        settings,
+        pull=(MODEL_RUNS_TABLE,),
+        push=(ANALYTICS_SCHEMA,),
+        push_key="as_of_date",
+        push_key_values=(as_of_date,),
     ) as con:
         record(con, as_of_date, run_id, rows)
 

@@ -40,27 +40,7 @@ def replace_as_of_date_rows(
         con.execute(statement)
     con.register(BATCH_VIEW, predictions)
     try:
-        con.execute("begin transaction")
-        con.execute(f"delete from {predictions_table} where as_of_date = ?", [as_of_date])
-        con.execute(f"insert into {predictions_table} by name select * from {BATCH_VIEW}")
-        con.execute(f"delete from {runs_table} where as_of_date = ?", [as_of_date])
-        if runs:
-            placeholders = ", ".join("?" * len(runs[0]))
-            con.executemany(f"insert into {runs_table} values ({placeholders})", runs)
-        for index, (table, rows) in enumerate(more.items()):
-            con.execute(f"delete from {table} where as_of_date = ?", [as_of_date])
-            if rows is None or len(rows) == 0:
-                continue
-            view = f"{BATCH_VIEW}_{index}"
-            con.register(view, rows)
-            try:
-                con.execute(f"insert into {table} by name select * from {view}")
-            finally:
-                con.unregister(view)
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+        _replace_rows(con, as_of_date, {predictions_table: BATCH_VIEW, runs_table: runs, **more})
     finally:
         con.unregister(BATCH_VIEW)
 
@@ -74,18 +54,31 @@ def replace_tables(
         con.execute(f"create schema if not exists {schema}")
     for statement in ddl:
         con.execute(statement)
+    _replace_rows(con, as_of_date, tables)
+
+
+def _replace_rows(con: duckdb.DuckDBPyConnection, as_of_date: date, tables: Mapping[str, Any]) -> None:
+    """In one transaction, delete ``as_of_date``'s rows of each table of ``tables`` and insert its new rows:
+    the name of a registered view (a str), tuples in column order (a list), or an Arrow table or DataFrame
+    (matched by column name). None or no rows: delete only. Any error rolls the whole date back."""
     con.execute("begin transaction")
     try:
         for index, (table, rows) in enumerate(tables.items()):
             con.execute(f"delete from {table} where as_of_date = ?", [as_of_date])
-            if rows is None or len(rows) == 0:
+            if isinstance(rows, str):
+                con.execute(f"insert into {table} by name select * from {rows}")
+            elif rows is None or len(rows) == 0:
                 continue
-            view = f"{BATCH_VIEW}_{index}"
-            con.register(view, rows)
-            try:
-                con.execute(f"insert into {table} by name select * from {view}")
-            finally:
-                con.unregister(view)
+            elif isinstance(rows, list | tuple):
+                placeholders = ", ".join("?" * len(rows[0]))
+                con.executemany(f"insert into {table} values ({placeholders})", rows)
+            else:
+                view = f"{BATCH_VIEW}_{index}"
+                con.register(view, rows)
+                try:
+                    con.execute(f"insert into {table} by name select * from {view}")
+                finally:
+                    con.unregister(view)
         con.execute("commit")
     except Exception:
         con.execute("rollback")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from customer360.settings import Settings
 
@@ -85,6 +85,7 @@ def stage_connection(
     pull: Sequence[str] = (),
     push: Sequence[str] = (),
     push_key: str | None = None,
+    push_key_values: Sequence[Any] = (),
     read_only: bool = False,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """The DuckDB connection a Python stage computes in.
@@ -92,8 +93,9 @@ def stage_connection(
     DuckDB target: the warehouse itself (``connect``). PostgreSQL target: a scratch DuckDB holding the
     ``pull`` tables (``schema.table`` or a whole ``schema``; missing ones are skipped); when the stage ends
     without an error the ``push`` tables are written back in one PostgreSQL transaction, replacing each table
-    or, with ``push_key``, only the rows whose key value the stage wrote. ``read_only``: a stage that only
-    reads opens the DuckDB file read-only (and pushes nothing).
+    or, with ``push_key``, only the rows whose key value the stage wrote or is in ``push_key_values`` (pass
+    the date a stage replaces, so that its old rows go even when the stage wrote none). ``read_only``: a
+    stage that only reads opens the DuckDB file read-only (and pushes nothing).
     """
     if engine(settings) == "duckdb":
         with connect(settings, read_only=read_only) as con:
@@ -101,7 +103,7 @@ def stage_connection(
         return
     from customer360.warehouse_sync import postgres_workspace
 
-    with postgres_workspace(settings, pull, () if read_only else push, push_key) as con:
+    with postgres_workspace(settings, pull, () if read_only else push, push_key, push_key_values) as con:
         yield con
 
 

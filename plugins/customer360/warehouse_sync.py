@@ -301,12 +301,21 @@ def replace_in_postgres(cur: Any, con: duckdb.DuckDBPyConnection, source: str, t
     return copy_to_postgres(cur, con, qualified(source), table)
 
 
-def merge_into_postgres(cur: Any, con: duckdb.DuckDBPyConnection, source: str, table: str, key: str) -> int:
-    """Replace the PostgreSQL rows of ``table`` whose ``key`` value occurs in the DuckDB ``source``."""
+def merge_into_postgres(
+    cur: Any,
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    table: str,
+    key: str,
+    replace_values: Sequence[Any] = (),
+) -> int:
+    """Replace the PostgreSQL rows of ``table`` whose ``key`` value occurs in the DuckDB ``source`` or in
+    ``replace_values`` (the values the stage replaced: their old rows go even when the stage wrote none)."""
     keys = [
         row[0]
         for row in con.execute(f"select distinct {quote_identifier(key)} from {qualified(source)}").fetchall()
     ]
+    keys += [value for value in replace_values if value not in keys]
     if pg_table_exists(cur, table) and keys:
         cur.execute(f"delete from {qualified(table)} where {quote_identifier(key)} = any(%s)", [keys])
     return copy_to_postgres(cur, con, qualified(source), table)
@@ -445,12 +454,17 @@ def pull_tables(settings: Settings, con: duckdb.DuckDBPyConnection, names: Seque
 
 
 def push_tables(
-    settings: Settings, con: duckdb.DuckDBPyConnection, names: Sequence[str], key: str | None = None
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    names: Sequence[str],
+    key: str | None = None,
+    key_values: Sequence[Any] = (),
 ) -> dict[str, int]:
     """Write DuckDB tables (``schema.table`` or whole schemas) to PostgreSQL in one transaction.
 
     Without ``key`` each table replaces its PostgreSQL copy; with ``key`` only the rows with the key values
-    the DuckDB table holds are replaced (e.g. one ``as_of_date`` of an append-only history).
+    the DuckDB table holds, and those with ``key_values``, are replaced (e.g. one ``as_of_date`` of an
+    append-only history: a rerun of that date that wrote no row still removes the date's old rows).
     """
     tables: list[str] = []
     for name in names:
@@ -467,7 +481,7 @@ def push_tables(
                 if key is None:
                     pushed[table] = replace_in_postgres(cur, con, table, table)
                 else:
-                    pushed[table] = merge_into_postgres(cur, con, table, table, key)
+                    pushed[table] = merge_into_postgres(cur, con, table, table, key, key_values)
         connection.commit()
     except BaseException:
         connection.rollback()
@@ -479,7 +493,11 @@ def push_tables(
 
 @contextmanager
 def postgres_workspace(
-    settings: Settings, pull: Sequence[str], push: Sequence[str], push_key: str | None = None
+    settings: Settings,
+    pull: Sequence[str],
+    push: Sequence[str],
+    push_key: str | None = None,
+    push_key_values: Sequence[Any] = (),
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A scratch DuckDB holding the ``pull`` tables from PostgreSQL; on success ``push`` tables go back."""
     import time
@@ -490,7 +508,7 @@ def postgres_workspace(
         log.info("pulled %s from PostgreSQL in %.2fs", pulled, time.perf_counter() - started)
         yield con
         started = time.perf_counter()
-        pushed = push_tables(settings, con, push, push_key)
+        pushed = push_tables(settings, con, push, push_key, push_key_values)
         log.info("pushed %s to PostgreSQL in %.2fs", pushed, time.perf_counter() - started)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from customer360.report.queries import CHANGE_FIGURES
 from customer360.report.sections import SECTIONS
 from tests.support import published_snapshot
 from tests.support.browser import headless_chromium, require_chromium
@@ -27,8 +28,10 @@ WINDOW_WIDTH = 1400
 def test_report_renders_every_chart_in_headless_chromium_without_console_errors(tmp_path: Path) -> None:
     """GIVEN the report built from the full fixture snapshot, with a hostile name in the data
     WHEN headless Chromium opens the file
-    THEN no SEVERE console entry appears, every chart section holds a drawn plotly SVG of non-zero size,
-    the hostile name shows as text (no script ran), and a full-page screenshot is saved."""
+    THEN no SEVERE console entry appears, every chart section (trends, revenue at risk, satisfaction and the
+    weekly service chart among them) holds a drawn plotly SVG of non-zero size, the "since the previous run"
+    table shows a row per figure with money in its currency, the hostile name shows as text (no script ran),
+    and a full-page screenshot is saved."""
     require_chromium()
     from customer360.publish import publish_marts
     from customer360.report import build_report
@@ -89,6 +92,14 @@ def test_report_renders_every_chart_in_headless_chromium_without_console_errors(
             });
             """
         )
+        changes = driver.execute_script(
+            """
+            const table = document.querySelector('#changes table.changes');
+            const box = table ? table.getBoundingClientRect() : {width: 0, height: 0};
+            return [table ? table.querySelectorAll('tbody tr').length : 0, box.width, box.height,
+                    table ? table.innerText : ''];
+            """
+        )
         pwned = driver.execute_script("return window.__pwned || null")
         quality_text = driver.execute_script("return document.querySelector('#data-quality').innerText")
         actions_text = driver.execute_script(
@@ -108,6 +119,11 @@ def test_report_renders_every_chart_in_headless_chromium_without_console_errors(
     assert sections == len(SECTIONS)  # every section the report defines (no identity model in this home)
     assert len(sizes) == sections, sizes
     assert all(width > 100 and height > 100 for _id, width, height in sizes), sizes
+    new_sections = ("kpi-trends", "revenue-at-risk", "satisfaction", "service-quality")
+    assert {f"chart-{key}" for key in new_sections} <= {div_id for div_id, _width, _height in sizes}
+    rows, width, height, text = changes
+    assert rows == len(CHANGE_FIGURES) and width > 100 and height > 100, changes
+    assert "net revenue, last 30 days\tEUR " in text, text
     assert pwned is None
     assert "<script>window.__pwned=1</script>" in quality_text
     assert "<img src=x onerror=window.__pwned=2>" in actions_text

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -207,6 +208,33 @@ def test_given_the_run_then_every_idic_mart_is_populated_and_consistent_with_the
         )
     finally:
         con.close()
+
+
+def test_given_the_run_then_its_report_shows_trends_revenue_at_risk_and_changes_with_currency(first_run):
+    # GIVEN the run, THEN kpi_daily holds the 28 dates up to the run's, revenue_at_risk holds every scored
+    # customer once, and the run's report draws the trends, revenue at risk, weekly service and satisfaction
+    # charts and compares the date with the one before, money in EUR
+    home, _ = first_run
+    settings = Settings(home=home)
+    con = duckdb.connect(str(current_database(settings)), read_only=True)
+    try:
+        assert con.execute("select count(*), max(kpi_date), min(currency) from kpi_daily").fetchone() == (
+            28,
+            LOGICAL_DATE,
+            "EUR",
+        )
+        assert (
+            con.execute("select sum(customers) from revenue_at_risk").fetchone()
+            == con.execute("select count(*) from customer_churn_risk").fetchone()
+        )
+    finally:
+        con.close()
+    page = (settings.run_dir(LOGICAL_DATE.isoformat()) / "report.html").read_text(encoding="utf-8")
+    for key in ("kpi-trends", "revenue-at-risk", "service-quality", "satisfaction"):
+        assert f'id="chart-{key}"' in page, key
+    previous = (LOGICAL_DATE - timedelta(days=1)).isoformat()
+    assert f"<th>{LOGICAL_DATE.isoformat()}</th><th>{previous}</th><th>change</th>" in page
+    assert re.search(r"net revenue, last 30 days</td><td>EUR [\d,]+\.\d\d</td>", page)
 
 
 def test_given_the_run_then_its_progress_log_names_each_dbt_layers_slowest_nodes(first_run):

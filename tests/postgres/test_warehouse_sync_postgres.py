@@ -289,3 +289,33 @@ def test_given_ingest_ran_on_duckdb_only_when_the_target_becomes_postgres_then_t
     load_channel(settings, "surveys", DAY, "run-2")
     assert _pg_counts(settings) == _cache_counts(settings)
     assert _pg_counts(settings)[0] == 2
+
+
+def test_given_a_dates_scores_in_postgres_when_a_rerun_of_that_date_writes_none_then_its_old_scores_are_gone(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """GIVEN churn scores for 2026-03-01 and 2026-03-02 in PostgreSQL
+    WHEN 2026-03-02 is rerun and its model stage leaves no score (the date is cleared, nothing inserted)
+    THEN PostgreSQL keeps 2026-03-01's scores and holds none of 2026-03-02's: the write-back deletes the
+    date it replaced, not only the dates present in its scratch copy."""
+    from customer360.churn import stage as churn_stage
+    from customer360.model_runs import clear_churn
+
+    first = duckdb.connect(str(tmp_path / "first.duckdb"))
+    first.execute("create schema analytics")
+    first.execute(churn_stage.PREDICTIONS_DDL)
+    first.execute(
+        f"insert into {churn_stage.PREDICTIONS_TABLE} (customer_id, as_of_date, churn_score, churn_band) "
+        "values ('c1', date '2026-03-01', 0.2, 'low'), ('c1', date '2026-03-02', 0.7, 'high'), "
+        "('c2', date '2026-03-02', 0.4, 'medium')"
+    )
+    _push(settings, first, (churn_stage.PREDICTIONS_TABLE,))
+
+    clear_churn(settings, date(2026, 3, 2))
+
+    with psycopg2.connect(settings.postgres_url) as pg, pg.cursor() as cur:
+        cur.execute(
+            "select customer_id, as_of_date::text, churn_band "
+            f"from {churn_stage.PREDICTIONS_TABLE} order by 2, 1"
+        )
+        assert cur.fetchall() == [("c1", "2026-03-01", "low")]

@@ -129,6 +129,7 @@ def test_given_the_layers_when_built_in_order_then_marts_wait_for_analytics_only
         "customer_influence",
         "customer_lifecycle",
         "customer_lifecycle_transitions",
+        "kpi_daily",
     } <= marts_models
     assert "customer_lifecycle_snapshot" in _names(built.marts.statuses, "snapshot.")
     assert analytics_models == {
@@ -138,6 +139,7 @@ def test_given_the_layers_when_built_in_order_then_marts_wait_for_analytics_only
         "customer_next_best_action",
         "model_runs",
         "clv_holdout_validation",
+        "revenue_at_risk",
     }
     assert not marts_models & analytics_models
     unit_tests = " ".join(
@@ -158,6 +160,8 @@ def test_given_the_layers_when_built_in_order_then_marts_wait_for_analytics_only
         "customer_profile_completeness_facts_and_growth",
         "customer_next_best_action_contact_cap",
         "customer_service_summary_complaint_windows",
+        "kpi_daily_figures_per_date_from_facts",
+        "revenue_at_risk_weights_revenue_by_churn_score_per_band",
     ):
         assert name in unit_tests
 
@@ -387,6 +391,72 @@ def test_given_the_run_when_features_load_then_bgnbd_columns_match_the_clv_predi
         f"where customer_id = '{wang}'"
     )
     assert risk[0][2] == "fallback" and math.isclose(risk[0][0], risk[0][1])
+
+
+def test_given_the_marts_when_kpi_daily_is_built_then_its_as_of_row_agrees_with_the_marts_of_that_date(
+    built: Built,
+) -> None:
+    """GIVEN the built fixture WHEN kpi_daily is read THEN it holds the 28 dates up to the as-of date, and the
+    as-of date's row counts what the other marts of that date count: active customers = lifecycle customers
+    who bought less than the horizon ago, at risk = those of them at half the horizon or more, net revenue of
+    the 30 days = fct_orders' revenue orders of (D-30, D], complaints = fct_support_tickets' of those days,
+    NPS = (promoters - detractors) / answers of (D-90, D]."""
+    dates = built.query("select count(*), min(kpi_date), max(kpi_date) from marts.kpi_daily")
+    assert dates == [(28, AS_OF - timedelta(days=27), AS_OF)]
+    kpi = built.frame(f"select * from marts.kpi_daily where kpi_date = date '{AS_OF_DATE}'").iloc[0]
+    lifecycle = built.query(
+        f"""select count(*) filter (where days_since_last_order < {HORIZON_DAYS}),
+                   count(*) filter (where days_since_last_order < {HORIZON_DAYS}
+                                    and days_since_last_order * 2 >= {HORIZON_DAYS})
+            from marts.customer_lifecycle"""
+    )[0]
+    assert (kpi["active_customers"], kpi["customers_at_risk"]) == lifecycle
+    revenue = built.query(
+        f"""select count(*), coalesce(sum(net_amount), 0) from marts.fct_orders
+            where is_revenue and currency = 'EUR' and ordered_date > date '{AS_OF_DATE}' - 30
+                and ordered_date <= date '{AS_OF_DATE}'"""
+    )[0]
+    assert (kpi["orders_30d"], kpi["net_revenue_30d"]) == revenue
+    complaints = built.query(
+        f"""select count(*) from marts.fct_support_tickets where is_complaint
+            and cast(opened_at as date) > date '{AS_OF_DATE}' - 30
+            and cast(opened_at as date) <= date '{AS_OF_DATE}'"""
+    )[0][0]
+    assert kpi["complaints_30d"] == complaints
+    promoters, detractors, answers = built.query(
+        f"""select count(*) filter (where nps_score >= 9), count(*) filter (where nps_score <= 6),
+                   count(nps_score)
+            from intermediate.int_survey_responses_linked
+            where submitted_date > date '{AS_OF_DATE}' - 90 and submitted_date <= date '{AS_OF_DATE}'"""
+    )[0]
+    assert kpi["nps_responses_90d"] == answers
+    if answers:
+        assert kpi["nps_90d"] == pytest.approx(100.0 * (promoters - detractors) / answers)
+    assert (
+        kpi["customers"]
+        == built.query(
+            f"select count(*) from marts.dim_customers where not is_deleted "
+            f"and cast(first_seen_at as date) <= date '{AS_OF_DATE}'"
+        )[0][0]
+    )
+
+
+def test_given_the_churn_scores_when_revenue_at_risk_is_built_then_bands_add_up_to_the_scored_customers(
+    built: Built,
+) -> None:
+    """GIVEN the built fixture's churn scores WHEN revenue_at_risk is read THEN its bands hold every customer
+    of customer_churn_risk once, their RFM-window revenue in total, and the score-weighted revenue."""
+    bands = built.query(
+        "select sum(customers), sum(net_revenue_12m), sum(revenue_at_risk) from marts.revenue_at_risk"
+    )[0]
+    expected = built.query(
+        """select count(*), sum(coalesce(r.monetary, 0)), sum(c.churn_score * coalesce(r.monetary, 0))
+           from marts.customer_churn_risk as c left join marts.customer_rfm as r using (customer_id)"""
+    )[0]
+    assert expected[0] > 0
+    assert (bands[0], bands[1]) == (expected[0], expected[1])
+    # each band's sum is rounded to cents once: at most half a cent per band (four bands) apart
+    assert float(bands[2] or 0) == pytest.approx(float(expected[2] or 0), abs=0.02)
 
 
 def test_given_the_lifecycle_snapshot_when_a_date_reruns_and_a_later_date_runs_then_only_changes_are_kept(

@@ -89,6 +89,14 @@ def test_given_postgres_target_when_all_three_layers_build_then_the_marts_match_
     analytics = dbt_runner.run_dbt(["build", "--selector", "analytics", *dbt_vars], tmp_path, env)
     assert analytics.success, analytics.report()
     assert any("customer_next_best_action_precedence_and_consent" in uid for uid in analytics.statuses)
+    kpi_unit_test = "unit_test.customer360.kpi_daily.kpi_daily_figures_per_date_from_facts"
+    assert marts.statuses.get(kpi_unit_test) == "pass"
+    assert (
+        analytics.statuses.get(
+            "unit_test.customer360.revenue_at_risk.revenue_at_risk_weights_revenue_by_churn_score_per_band"
+        )
+        == "pass"
+    )
 
     with psycopg2.connect(conninfo) as con, con.cursor() as cur:
         cur.execute(
@@ -119,3 +127,12 @@ def test_given_postgres_target_when_all_three_layers_build_then_the_marts_match_
         assert cur.fetchall() == [(-100.0,)]
         cur.execute("select influence_score, is_hidden_gem from marts.customer_influence where is_hidden_gem")
         assert cur.fetchall() == [(87.6, True)]
+        # the run report's marts: 28 KPI dates up to the as-of date; every stand-in score is 0.5 (medium), so
+        # revenue at risk is half the band's revenue
+        cur.execute("select count(*), max(kpi_date)::text, min(currency) from marts.kpi_daily")
+        assert cur.fetchall() == [(28, AS_OF_DATE, "EUR")]
+        cur.execute(
+            "select churn_band, customers > 0, abs(revenue_at_risk - net_revenue_12m * 0.5) <= 0.01 "
+            "from marts.revenue_at_risk"
+        )
+        assert cur.fetchall() == [("medium", True, True)]

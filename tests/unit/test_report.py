@@ -74,15 +74,15 @@ def test_data_quality_table_shows_rows_per_channel_and_expectations_per_stage(fu
 
 
 def test_missing_mart_turns_only_its_section_into_a_note(tmp_path: Path) -> None:
-    """GIVEN a snapshot without service_quality_daily WHEN the report is built THEN only the service section
+    """GIVEN a snapshot without service_quality_weekly WHEN the report is built THEN only the service section
     shows "no data" naming the mart, and every other section still has its chart."""
     settings = Settings(home=tmp_path)
-    published_snapshot.publish_fixture_snapshot(settings, omit=["service_quality_daily"])
+    published_snapshot.publish_fixture_snapshot(settings, omit=["service_quality_weekly"])
     page = build_report(settings, published_snapshot.AS_OF_DATE, published_snapshot.RUN_ID).read_text(
         encoding="utf-8"
     )
     sections = _sections(page)
-    assert "no data: mart service_quality_daily is not in snapshot" in sections["service-quality"]
+    assert "no data: mart service_quality_weekly is not in snapshot" in sections["service-quality"]
     assert "plotly-graph-div" not in sections["service-quality"]
     for key in SECTION_KEYS:
         if key != "service-quality":

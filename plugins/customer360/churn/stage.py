@@ -461,7 +461,11 @@ def run(
     stored_artefact = artefact or (stored[0] if stored else None)
     model_run_log = [model_run_row(stored_artefact, record["artefact_status"])]
     with stage_connection(
-        settings, pull=(MODEL_RUNS_TABLE,), push=(ANALYTICS_SCHEMA,), push_key="as_of_date"
+        settings,
+        pull=(MODEL_RUNS_TABLE,),
+        push=(ANALYTICS_SCHEMA,),
+        push_key="as_of_date",
+        push_key_values=(as_of,),
     ) as con:
         write_results(con, run_id, predictions, record)
         record_model_runs(con, as_of, run_id, model_run_log)

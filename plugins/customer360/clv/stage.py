@@ -354,6 +354,7 @@ def run(settings: Settings, as_of_date: date | str, run_id: str) -> dict[str, An
         pull=(SOURCE_TABLE, MODEL_RUNS_TABLE),
         push=(ANALYTICS_SCHEMA,),
         push_key="as_of_date",
+        push_key_values=(as_of,),
     ) as con:
         summary = load_summary(con, as_of, settings)
         training = summary if refit == as_of else load_summary(con, refit, settings)

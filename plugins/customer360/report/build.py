@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from customer360.report.snapshots import SnapshotRef, find_snapshot, snapshot_from_path
 from customer360.settings import Settings
@@ -39,9 +40,30 @@ def _read_snapshot(settings: Settings, ref: SnapshotRef):
         counts = queries.mart_row_counts(con)
         sections = build_sections(con, counts, ref.held_back, ref.name)
         headline = queries.headline_figures(con, counts)
+        currency = queries.currency(con, counts)
+        changes = _changes(con, counts, ref.held_back)
     finally:
         con.close()
-    return sections, headline
+    return sections, headline, currency, changes
+
+
+def _changes(con: Any, counts: dict[str, int], held_back: list[str]) -> dict[str, Any] | str:
+    """The figures of this date beside the previous date's, or why there are none (a sentence)."""
+    from customer360.report import queries
+
+    if not counts.get("kpi_daily"):
+        if "kpi_daily" in counts:
+            reason = "has no rows"
+        elif "kpi_daily" in held_back:
+            reason = "was held back from the snapshot by the quality gate"
+        else:
+            reason = "is not in the snapshot"
+        return f"no data: mart kpi_daily {reason}"
+    try:
+        return queries.kpi_changes(con) or "no data: mart kpi_daily holds no date"
+    except Exception as exc:  # noqa: BLE001 - a mart that does not match its contract must not sink the page
+        text = str(exc).strip()
+        return f"no data: could not read kpi_daily: {text.splitlines()[0] if text else type(exc).__name__}"
 
 
 def build_report(
@@ -68,8 +90,9 @@ def build_report(
             f"nothing is published under {settings.published_dir} yet (a run publishes its marts at the end)"
         )
         headline: dict[str, int | float | None] = {}
+        currency, changes = None, "no data: nothing is published yet"
     else:
-        sections, headline = _read_snapshot(settings, ref)
+        sections, headline, currency, changes = _read_snapshot(settings, ref)
     info = PageInfo(
         logical_date=day.isoformat(),
         run_id=run_id or "unknown",
@@ -78,6 +101,8 @@ def build_report(
         snapshot_path=str(ref.database) if ref else None,
         caveat=ref.caveat(day, run_id) if ref and snapshot is None else None,
         headline=headline,
+        currency=currency,
+        changes=changes,
     )
     sections = [*sections, *identity_model_sections(settings)]
     page = render_page(info, sections, run_quality(run_dir, run_id), plotly_bundle())

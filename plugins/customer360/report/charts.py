@@ -286,52 +286,267 @@ def churn_stacked(rows: Any) -> Any:
     )
 
 
-def service_trends(days: Any) -> Any:
-    """Complaints per day as bars; first-contact resolution and SLA adherence as lines on a second axis."""
-    import plotly.graph_objects as go
+def _dates(values: Any) -> list[str]:
+    """ISO dates (``2026-11-24``) from dates, datetimes or pandas timestamps (a day's midnight)."""
+    days = [d.date() if callable(getattr(d, "date", None)) else d for d in values]
+    return [d.isoformat() if hasattr(d, "isoformat") else str(d) for d in days]
 
-    dates = [d.isoformat() if hasattr(d, "isoformat") else str(d) for d in days["service_date"]]
-    fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            x=dates,
-            y=days["complaints"].astype(int).tolist(),
-            name="complaints",
-            marker={"color": "#d9534f"},
-            hovertemplate="%{x}: %{y} complaints<extra></extra>",
-        )
+
+def _floats(values: Any) -> list[float | None]:
+    """Floats for plotly, None (a gap) for missing values."""
+    return [None if v is None or v != v else float(v) for v in values]
+
+
+def _money(currency: object) -> str:
+    return f" ({_text(currency)})" if currency is not None and currency == currency else ""
+
+
+def kpi_trends(rows: Any) -> Any:
+    """Six small charts over the last dates: customers, active customers, customers at churn risk, net
+    revenue of the last 30 days (in its currency), complaints of the last 30 days and NPS."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    money = _money(rows["currency"].iloc[-1]) if len(rows) else ""
+    panels = (
+        ("customers", "customers", "#1d4f91", ",.0f"),
+        ("active_customers", "active customers", "#2e7dc8", ",.0f"),
+        ("customers_at_risk", "customers at churn risk", "#f2b134", ",.0f"),
+        ("net_revenue_30d", "net revenue, last 30 days" + money, "#4caf7d", ",.2f"),
+        ("complaints_30d", "complaints, last 30 days", "#d9534f", ",.0f"),
+        ("nps_90d", "NPS, last 90 days", "#7b5ea7", ".1f"),
     )
-    for column, name, colour in (
-        ("fcr_rate", "first-contact resolution", "#2e7dc8"),
-        ("sla_adherence_rate", "SLA adherence", "#4caf7d"),
-    ):
-        values = days[column].astype("float64")
+    fig = make_subplots(
+        rows=2,
+        cols=3,
+        subplot_titles=[title for _column, title, _colour, _format in panels],
+        horizontal_spacing=0.07,
+        vertical_spacing=0.16,
+    )
+    dates = _dates(rows["kpi_date"])
+    for index, (column, title, colour, number) in enumerate(panels):
         fig.add_trace(
             go.Scatter(
                 x=dates,
-                y=[None if v != v else float(v) for v in values],  # NaN (no resolved ticket) → gap
-                name=name,
+                y=_floats(rows[column]),
                 mode="lines+markers",
-                yaxis="y2",
+                name=title,
+                showlegend=False,
                 connectgaps=False,
                 line={"color": colour, "width": 2},
                 marker={"size": 4},
-                hovertemplate="%{x}: %{y:.0%} " + name + "<extra></extra>",
-            )
+                hovertemplate="%{x}: %{y:" + number + "}<extra>" + title + "</extra>",
+            ),
+            row=index // 3 + 1,
+            col=index % 3 + 1,
         )
+    fig.update_xaxes(type="date", tickformat="%d %b")
+    fig.update_yaxes(rangemode="tozero")  # counts and money: a change reads against zero
+    fig.update_yaxes(range=[-100, 100], rangemode="normal", row=2, col=3)  # NPS: its whole scale
+    fig.update_annotations(font_size=13)
+    return _layout(fig, height=560, margin={"l": 60, "r": 30, "t": 40, "b": 40})
+
+
+def revenue_at_risk(bands: Any) -> Any:
+    """Per churn band: the net revenue of the RFM window, and the part of it expected to be lost."""
+    import plotly.graph_objects as go
+
+    money = _money(bands["currency"].iloc[0]) if len(bands) else ""
+    labels = [_text(b) for b in bands["churn_band"]]
+    colours = [BAND_COLOURS.get(str(b), OTHER_COLOUR) for b in bands["churn_band"]]
+    revenue, at_risk = _floats(bands["net_revenue_12m"]), _floats(bands["revenue_at_risk"])
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=revenue,
+            name="net revenue of the last 12 months",
+            marker={"color": colours, "opacity": 0.3},
+            customdata=bands["customers"].astype(int).tolist(),
+            hovertemplate="%{x}: %{y:,.2f}" + money + " from %{customdata} customers<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=at_risk,
+            name="revenue at risk (revenue × churn score)",
+            marker={"color": colours},
+            text=[
+                f"{risk:,.0f} at risk of {total:,.0f}"
+                if risk is not None and total is not None
+                else "not scored"
+                for risk, total in zip(at_risk, revenue, strict=True)
+            ],
+            textposition="outside",
+            hovertemplate="%{x}: %{y:,.2f}" + money + " at risk<extra></extra>",
+        )
+    )
     return _layout(
         fig,
-        xaxis={"title": {"text": "day"}, "type": "date"},
-        yaxis={"title": {"text": "complaints"}, "rangemode": "tozero"},
-        yaxis2={
-            "title": {"text": "rate"},
-            "overlaying": "y",
-            "side": "right",
-            "tickformat": ".0%",
-            "range": [0, 1.05],
-            "showgrid": False,
-        },
+        barmode="overlay",
+        showlegend=False,
+        xaxis={"title": {"text": "churn band"}},
+        yaxis={"title": {"text": "net revenue" + money}, "rangemode": "tozero"},
     )
+
+
+NPS_COLOURS = {"promoter": "#4caf7d", "passive": "#b0b0b0", "detractor": "#d9534f"}
+
+
+def satisfaction(rows: Any) -> Any:
+    """NPS (left axis) and average CSAT (right axis) over the last dates, and the customers per category of
+    their latest NPS answer."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    trend = rows.loc[rows["part"] == "trend"]
+    mix = rows.loc[rows["part"] == "mix"]
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.68, 0.32],
+        specs=[[{"secondary_y": True}, {}]],
+        subplot_titles=("NPS and CSAT of the last 90 days, by date", "customers by latest NPS answer"),
+        horizontal_spacing=0.12,
+    )
+    dates = _dates(trend["kpi_date"])
+    fig.add_trace(
+        go.Scatter(
+            x=dates,
+            y=_floats(trend["nps_90d"]),
+            name="NPS (-100 to 100)",
+            mode="lines+markers",
+            line={"color": "#7b5ea7", "width": 2},
+            customdata=_floats(trend["nps_responses_90d"]),
+            hovertemplate="%{x}: NPS %{y:.1f} from %{customdata:.0f} answers<extra></extra>",
+        ),
+        row=1,
+        col=1,
+        secondary_y=False,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=dates,
+            y=_floats(trend["avg_csat_90d"]),
+            name="average CSAT (1-5)",
+            mode="lines+markers",
+            line={"color": "#2e7dc8", "width": 2, "dash": "dash"},
+            customdata=_floats(trend["csat_responses_90d"]),
+            hovertemplate="%{x}: CSAT %{y:.2f} from %{customdata:.0f} answers<extra></extra>",
+        ),
+        row=1,
+        col=1,
+        secondary_y=True,
+    )
+    fig.add_trace(
+        go.Bar(
+            x=[_text(c) for c in mix["nps_category"]],
+            y=_floats(mix["customers"]),
+            marker={"color": [NPS_COLOURS.get(str(c), OTHER_COLOUR) for c in mix["nps_category"]]},
+            name="customers",
+            showlegend=False,
+            hovertemplate="%{x}: %{y:.0f} customers<extra></extra>",
+        ),
+        row=1,
+        col=2,
+    )
+    fig.update_xaxes(type="date", tickformat="%d %b", row=1, col=1)
+    fig.update_yaxes(title_text="NPS", range=[-100, 100], row=1, col=1, secondary_y=False)
+    fig.update_yaxes(title_text="CSAT", range=[1, 5], row=1, col=1, secondary_y=True, showgrid=False)
+    fig.update_yaxes(title_text="customers", row=1, col=2)
+    fig.update_annotations(font_size=13)
+    return _layout(fig, legend={"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0})
+
+
+def service_weekly(weeks: Any) -> Any:
+    """Per week: complaints stacked by channel (top); first-contact resolution (middle) and SLA adherence
+    (bottom) over the ``queries.RATE_WEEKS`` weeks up to each week, of all channels (thick) and of each
+    channel (thin), each point drawn only when its rate rests on ``queries.MIN_TICKETS_PER_POINT`` tickets."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from customer360.report.queries import MIN_TICKETS_PER_POINT, RATE_WEEKS
+
+    fig = make_subplots(
+        rows=3,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08,
+        row_heights=[0.36, 0.32, 0.32],
+        subplot_titles=(
+            "complaints opened per week",
+            f"first-contact resolution over {RATE_WEEKS} weeks "
+            f"(points from {MIN_TICKETS_PER_POINT}+ resolved tickets)",
+            f"SLA adherence over {RATE_WEEKS} weeks (points from {MIN_TICKETS_PER_POINT}+ decided tickets)",
+        ),
+    )
+    channels = [c for c in dict.fromkeys(weeks["channel"]) if c != "all"]
+    palette = ["#2e7dc8", "#4caf7d", "#f2b134", "#7b5ea7", "#d9534f", "#1d4f91"]
+    colour = {c: palette[i % len(palette)] for i, c in enumerate(channels)}
+    colour["all"] = "#1f2933"
+    for channel in channels:
+        part = weeks.loc[weeks["channel"] == channel]
+        fig.add_trace(
+            go.Bar(
+                x=_dates(part["week_start"]),
+                y=part["complaints"].astype(int).tolist(),
+                name=_text(channel),
+                legendgroup=_text(channel),
+                marker={"color": colour[channel]},
+                customdata=part["tickets_opened"].astype(int).tolist(),
+                hovertemplate="week of %{x}: %{y} complaints of %{customdata} tickets<extra>"
+                + _text(channel)
+                + "</extra>",
+            ),
+            row=1,
+            col=1,
+        )
+    for row, (rate, enough, count, label) in enumerate(
+        (
+            ("fcr_rate_4w", "fcr_enough", "fcr_tickets_4w", "resolved"),
+            ("sla_rate_4w", "sla_enough", "sla_tickets_4w", "decided"),
+        ),
+        start=2,
+    ):
+        for channel in ["all", *channels]:
+            part = weeks.loc[weeks["channel"] == channel]
+            values = [
+                float(v) if ok else None
+                for v, ok in zip(part[rate].astype("float64"), part[enough].fillna(False), strict=True)
+            ]
+            fig.add_trace(
+                go.Scatter(
+                    x=_dates(part["week_start"]),
+                    y=values,
+                    mode="lines+markers",
+                    connectgaps=False,
+                    name="all channels" if channel == "all" else _text(channel),
+                    legendgroup=_text(channel),
+                    showlegend=channel == "all" and row == 2,
+                    line={"color": colour[channel], "width": 4 if channel == "all" else 1.5},
+                    marker={"size": 7 if channel == "all" else 4},
+                    customdata=part[count].fillna(0).astype(int).tolist(),
+                    hovertemplate=f"{RATE_WEEKS} weeks to the week of %{{x}}: %{{y:.0%}} of %{{customdata}} "
+                    + label
+                    + " tickets<extra>"
+                    + ("all channels" if channel == "all" else _text(channel))
+                    + "</extra>",
+                ),
+                row=row,
+                col=1,
+            )
+        fig.update_yaxes(tickformat=".0%", range=[0, 1.05], row=row, col=1)
+    fig.update_yaxes(title_text="complaints", rangemode="tozero", row=1, col=1)
+    first_week = _dates(weeks["week_start"].head(1))
+    fig.update_xaxes(  # one tick per week, on its Monday
+        type="date",
+        tickformat="%d %b",
+        dtick=7 * 24 * 3600 * 1000,
+        tick0=first_week[0] if first_week else None,
+    )
+    fig.update_annotations(font_size=13)
+    return _layout(fig, barmode="stack", height=720, margin={"l": 60, "r": 30, "t": 50, "b": 40})
 
 
 def actions_by_type(rows: Any) -> Any:

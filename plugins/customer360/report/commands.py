@@ -15,9 +15,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "report",
         help="rebuild the HTML report of one run (charts of the published marts, data quality)",
         description=(
-            "Write <runs>/<date>/report.html: one self-contained page with the RFM grid, value Pareto curve, "
-            "CLV distribution, lifecycle funnel and transitions, churn risk by segment, service quality, "
-            "next-best actions and the run's data-quality figures."
+            "Write <runs>/<date>/report.html: one self-contained page with the changes since the previous "
+            "date, trends over the last dates, the RFM grid, value Pareto curve, CLV distribution, lifecycle "
+            "funnel and transitions, churn risk by segment, revenue at risk, weekly service quality, "
+            "satisfaction, next-best actions and the run's data-quality figures."
         ),
     )
     report.add_argument("--date", type=iso_date, required=True, help="logical date of the run (YYYY-MM-DD)")

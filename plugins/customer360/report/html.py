@@ -65,6 +65,8 @@ class PageInfo:
     snapshot_path: str | None
     caveat: str | None
     headline: dict[str, int | float | None]
+    currency: str | None = None  # of the money figures, from the marts
+    changes: dict[str, Any] | str | None = None  # queries.kpi_changes, or a "no data: ..." sentence
 
 
 def _e(value: object) -> str:
@@ -83,19 +85,86 @@ def _slug(text: str) -> str:
     return "-".join(text.lower().split())
 
 
+MONEY_FIGURES = ("predicted_clv_12m", "revenue_at_risk")
+
+
 def _headline(info: PageInfo) -> str:
     labels = {
         "customers": "customers",
         "orders": "orders",
         "tickets": "support tickets",
         "predicted_clv_12m": "predicted CLV, next 12 months",
+        "revenue_at_risk": "revenue at risk (last 12 months' revenue × churn score)",
     }
     cards = [
-        f'<div class="figure"><b>{_e(_n(value))}</b><span>{_e(labels.get(key, key))}</span></div>'
+        f'<div class="figure"><b>{_e(_amount(value, info.currency) if key in MONEY_FIGURES else _n(value))}'
+        f"</b><span>{_e(labels.get(key, key))}</span></div>"
         for key, value in info.headline.items()
         if value is not None
     ]
     return f'<div class="figures">{"".join(cards)}</div>' if cards else ""
+
+
+def _amount(value: float | None, currency: str | None) -> str:
+    """Money with its currency code first (``EUR 1,234``); a bare number when the currency is unknown."""
+    if value is None:
+        return "–"
+    return f"{currency} {value:,.0f}" if currency else f"{value:,.0f}"
+
+
+def _figure(value: float | None, kind: str, currency: str | None) -> str:
+    if value is None:
+        return "–"
+    if kind == "money":
+        return f"{currency} {value:,.2f}" if currency else f"{value:,.2f}"
+    if kind == "score":
+        return f"{value:,.2f}"
+    return f"{value:,.0f}"
+
+
+def _change(change: float | None, before: float | None, kind: str, currency: str | None) -> str:
+    """The signed change, with its percentage for counts and money; "no change" at zero."""
+    if change is None:
+        return "–"
+    if change == 0:
+        return "no change"
+    sign = "+" if change > 0 else "−"
+    text = _figure(abs(change), kind, currency)
+    if kind != "score" and before:
+        text += f" ({change / abs(before):+.1%})".replace("-", "−")
+    return sign + text
+
+
+def _changes_section(info: PageInfo) -> str:
+    head = (
+        '<section id="changes" class="table-section" data-section="changes"><h2>Since the previous run</h2>'
+    )
+    changes = info.changes
+    if not isinstance(changes, dict):
+        note = changes or "no data: the snapshot was not read"
+        return head + f'<div class="no-data">{_e(note)}</div></section>'
+    previous = changes["previous_date"]
+    intro = (
+        f"This run's date, {_e(changes['date'])}, beside the previous date, {_e(previous)}: the figures of "
+        "kpi_daily, both computed from today's facts (so late data of the previous date counts there too)."
+        if previous
+        else f"Only {_e(changes['date'])} is in kpi_daily: nothing to compare with yet."
+    )
+    rows = []
+    money = changes["currency"]
+    for label, kind, value, before, change in changes["rows"]:
+        direction = "" if not change else (" up" if change > 0 else " down")
+        rows.append(
+            f'<tr><td class="text">{_e(label)}</td><td>{_e(_figure(value, kind, money))}</td>'
+            f"<td>{_e(_figure(before, kind, money))}</td>"
+            f'<td class="change{direction}">{_e(_change(change, before, kind, money))}</td></tr>'
+        )
+    table = (
+        f'<table class="changes"><thead><tr><th>figure</th><th>{_e(changes["date"])}</th>'
+        f"<th>{_e(previous or 'previous date')}</th><th>change</th></tr></thead>"
+        "<tbody>" + "".join(rows) + "</tbody></table>"
+    )
+    return head + f'<p class="intro">{intro}</p>{table}</section>'
 
 
 def _section(result: SectionResult) -> str:
@@ -166,7 +235,7 @@ def render_page(info: PageInfo, sections: list[SectionResult], quality: RunQuali
     """The whole page as one string."""
     title = f"customer360 report for {info.logical_date}"
     nav = "".join(f'<a href="#{_e(s.key)}">{_e(s.title)}</a>' for s in sections)
-    nav += '<a href="#data-quality">Data quality</a>'
+    nav = '<a href="#changes">Since the previous run</a>' + nav + '<a href="#data-quality">Data quality</a>'
     snapshot = (
         f'<div class="meta"><dt>snapshot</dt><dd title="{_e(info.snapshot_path)}">'
         f"{_e(info.snapshot_name)}</dd></div>"
@@ -199,6 +268,7 @@ def render_page(info: PageInfo, sections: list[SectionResult], quality: RunQuali
 <main>
 {caveat}
 {_headline(info)}
+{_changes_section(info)}
 {body}
 {_quality_section(quality)}
 </main>

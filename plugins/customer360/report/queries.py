@@ -177,30 +177,174 @@ def churn_by_segment(con: Any) -> Any:
     ).df()
 
 
-def service_daily(con: Any) -> Any:
-    """Complaints and tickets per day over all channels and categories, with FCR and SLA adherence rates.
+MIN_TICKETS_PER_POINT = 10  # a rate drawn from fewer tickets than this is left out of the chart
+RATE_WEEKS = 4  # the service rates pool each week with the weeks before it, up to this many weeks
 
-    A day's rate is the average of its channel × category rates weighted by each rate's denominator
-    (tickets resolved for FCR; tickets whose SLA is decided, open breaches included, for SLA adherence);
-    days without such tickets have no rate.
-    """
+
+def service_weekly(con: Any) -> Any:
+    """Service quality per week and channel (service_quality_weekly, channel 'all' included): the week's
+    complaints and tickets, and FCR and SLA adherence over the ``RATE_WEEKS`` weeks up to it (tickets pooled,
+    so a rate rests on more than one small week): ``fcr_rate_4w`` over ``fcr_tickets_4w`` resolved tickets,
+    ``sla_rate_4w`` over ``sla_tickets_4w`` tickets whose SLA is decided, and whether each rests on
+    ``MIN_TICKETS_PER_POINT`` tickets or more (``fcr_enough``, ``sla_enough``)."""
+    return con.execute(
+        """
+        with pooled as (
+            select
+                week_start,
+                channel,
+                complaints,
+                tickets_opened,
+                sum(tickets_resolved) over recent as fcr_tickets_4w,
+                sum(round(fcr_rate * tickets_resolved)) over recent as first_contact_4w,
+                sum(tickets_sla_judged) over recent as sla_tickets_4w,
+                sum(round(sla_adherence_rate * tickets_sla_judged)) over recent as within_sla_4w
+            from service_quality_weekly
+            where week_start is not null and channel is not null
+            window recent as (
+                partition by channel order by week_start
+                range between interval (? * 7 - 7) day preceding and current row
+            )
+        )
+        select
+            week_start,
+            channel,
+            complaints,
+            tickets_opened,
+            fcr_tickets_4w,
+            first_contact_4w / nullif(fcr_tickets_4w, 0) as fcr_rate_4w,
+            sla_tickets_4w,
+            within_sla_4w / nullif(sla_tickets_4w, 0) as sla_rate_4w,
+            coalesce(fcr_tickets_4w >= ?, false) as fcr_enough,
+            coalesce(sla_tickets_4w >= ?, false) as sla_enough
+        from pooled
+        order by week_start, channel = 'all' desc, channel
+        """,
+        [RATE_WEEKS, MIN_TICKETS_PER_POINT, MIN_TICKETS_PER_POINT],
+    ).df()
+
+
+def kpi_trends(con: Any) -> Any:
+    """The headline figures of the last dates (kpi_daily), oldest first, with their currency."""
     return con.execute(
         """
         select
-            service_date,
-            sum(complaints) as complaints,
-            sum(tickets_opened) as tickets_opened,
-            sum(fcr_rate * tickets_resolved)
-                / nullif(sum(tickets_resolved) filter (where fcr_rate is not null), 0) as fcr_rate,
-            sum(sla_adherence_rate * tickets_sla_judged)
-                / nullif(sum(tickets_sla_judged) filter (where sla_adherence_rate is not null), 0)
-                as sla_adherence_rate
-        from service_quality_daily
-        where service_date is not null
-        group by service_date
-        order by service_date
+            kpi_date,
+            currency,
+            customers,
+            active_customers,
+            customers_at_risk,
+            cast(net_revenue_30d as double) as net_revenue_30d,
+            orders_30d,
+            complaints_30d,
+            nps_90d,
+            nps_responses_90d,
+            avg_csat_90d,
+            csat_responses_90d
+        from kpi_daily
+        where kpi_date is not null
+        order by kpi_date
         """
     ).df()
+
+
+def revenue_at_risk(con: Any) -> Any:
+    """Per churn band (low, medium, high, unscored, in that order): customers, net revenue of the RFM window,
+    the revenue expected to be lost (revenue x churn score) and the currency (revenue_at_risk)."""
+    return con.execute(
+        """
+        select
+            churn_band,
+            currency,
+            customers,
+            cast(net_revenue_12m as double) as net_revenue_12m,
+            cast(revenue_at_risk as double) as revenue_at_risk,
+            avg_churn_score
+        from revenue_at_risk
+        where churn_band is not null
+        order by case churn_band when 'low' then 1 when 'medium' then 2 when 'high' then 3 else 4 end,
+            churn_band
+        """
+    ).df()
+
+
+def nps_mix(con: Any) -> Any:
+    """Customers per category of their latest NPS answer (customer_satisfaction): promoter, passive,
+    detractor, in that order."""
+    return con.execute(
+        """
+        select 'mix' as part, nps_category, count(*) as customers
+        from customer_satisfaction
+        where nps_category is not null
+        group by nps_category
+        order by
+            case nps_category when 'promoter' then 1 when 'passive' then 2 when 'detractor' then 3 else 4 end
+        """
+    ).df()
+
+
+def satisfaction(con: Any) -> Any:
+    """NPS and CSAT of the last dates (kpi_daily, rows with ``part`` 'trend') and the customers per category
+    of their latest NPS answer (customer_satisfaction, ``part`` 'mix': ``nps_category``, ``customers``)."""
+    import pandas as pd
+
+    trend = con.execute(
+        """
+        select 'trend' as part, kpi_date, nps_90d, nps_responses_90d, avg_csat_90d, csat_responses_90d
+        from kpi_daily
+        where kpi_date is not null and (nps_90d is not null or avg_csat_90d is not null)
+        order by kpi_date
+        """
+    ).df()
+    return pd.concat([trend, nps_mix(con)], ignore_index=True)
+
+
+# Figures compared with the previous date, in page order: (column of kpi_daily, label, kind).
+CHANGE_FIGURES: tuple[tuple[str, str, str], ...] = (
+    ("customers", "customers", "count"),
+    ("active_customers", "active customers (bought within the churn horizon)", "count"),
+    ("customers_at_risk", "customers at churn risk (half the horizon without an order)", "count"),
+    ("net_revenue_30d", "net revenue, last 30 days", "money"),
+    ("orders_30d", "revenue orders, last 30 days", "count"),
+    ("complaints_30d", "complaints, last 30 days", "count"),
+    ("nps_90d", "NPS, last 90 days", "score"),
+    ("avg_csat_90d", "average CSAT (1-5), last 90 days", "score"),
+)
+
+
+def kpi_changes(con: Any) -> dict[str, Any] | None:
+    """The as-of date's figures beside the previous date's (kpi_daily's two latest dates): ``date``,
+    ``previous_date``, ``currency`` and ``rows`` of ``(label, kind, value, previous, change)``; None when the
+    mart holds no date. ``change`` is None when either value is missing."""
+    rows = con.execute(
+        f"""
+        select kpi_date, currency, {", ".join(column for column, _label, _kind in CHANGE_FIGURES)}
+        from kpi_daily
+        where kpi_date is not null
+        order by kpi_date desc
+        limit 2
+        """
+    ).fetchall()
+    if not rows:
+        return None
+    latest = rows[0]
+    previous = rows[1] if len(rows) > 1 else None
+    figures = []
+    for index, (_column, label, kind) in enumerate(CHANGE_FIGURES, start=2):
+        value = _number(latest[index])
+        before = _number(previous[index]) if previous else None
+        change = value - before if value is not None and before is not None else None
+        figures.append((label, kind, value, before, change))
+    return {
+        "date": latest[0],
+        "previous_date": previous[0] if previous else None,
+        "currency": latest[1],
+        "rows": figures,
+    }
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def next_best_actions(con: Any) -> Any:
@@ -230,7 +374,24 @@ def headline_figures(con: Any, counts: dict[str, int]) -> dict[str, int | float 
         figures["predicted_clv_12m"] = con.execute(
             "select sum(cast(predicted_clv_12m as double)) from customer_clv"
         ).fetchone()[0]
+    if counts.get("revenue_at_risk"):
+        figures["revenue_at_risk"] = con.execute(
+            "select sum(cast(revenue_at_risk as double)) from revenue_at_risk"
+        ).fetchone()[0]
     return figures
+
+
+def currency(con: Any, counts: dict[str, int]) -> str | None:
+    """The currency of the marts' money (kpi_daily's, else the orders'), or None when neither says."""
+    for mart in ("kpi_daily", "revenue_at_risk", "fct_orders"):
+        if counts.get(mart):
+            try:
+                found = con.execute(f"select max(currency) from {mart}").fetchone()[0]
+            except Exception:  # noqa: BLE001 - a mart without the column: ask the next one
+                continue
+            if found:
+                return str(found)
+    return None
 
 
 def clv_holdout(con: Any) -> Any:

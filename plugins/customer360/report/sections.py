@@ -34,6 +34,17 @@ class SectionResult:
 
 SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(
+        "kpi-trends",
+        "Trends over the last runs",
+        "Customers, active customers (a purchase within the churn horizon), customers at churn risk (half "
+        "the horizon without an order), net revenue and complaints of the last 30 days and NPS of the last "
+        "90, on each of the last dates up to this run's, computed from the facts as they stand today "
+        "(kpi_daily).",
+        ("kpi_daily",),
+        queries.kpi_trends,
+        charts.kpi_trends,
+    ),
+    SectionSpec(
         "rfm-grid",
         "RFM grid",
         "Customers per recency × frequency score, labelled with the cell's main segment (customer_rfm).",
@@ -105,13 +116,33 @@ SECTIONS: tuple[SectionSpec, ...] = (
         charts.churn_stacked,
     ),
     SectionSpec(
+        "revenue-at-risk",
+        "Revenue at risk by churn band",
+        "Per churn band, the net revenue its customers brought in the last 12 months and the part expected "
+        "to be lost: each customer's revenue times their churn score (revenue_at_risk).",
+        ("revenue_at_risk",),
+        queries.revenue_at_risk,
+        charts.revenue_at_risk,
+    ),
+    SectionSpec(
         "service-quality",
-        "Complaints, first-contact resolution and SLA adherence",
-        "Complaints opened per day; FCR and SLA adherence over all channels and categories, weighted by "
-        "tickets resolved (service_quality_daily).",
-        ("service_quality_daily",),
-        queries.service_daily,
-        charts.service_trends,
+        "Complaints, first-contact resolution and SLA adherence by week",
+        "Complaints opened per week by contact channel; first-contact resolution and SLA adherence over the "
+        f"{queries.RATE_WEEKS} weeks up to each week (tickets pooled), over all channels (thick line) and "
+        f"per channel, a point only where at least {queries.MIN_TICKETS_PER_POINT} tickets back the rate "
+        "(service_quality_weekly).",
+        ("service_quality_weekly",),
+        queries.service_weekly,
+        charts.service_weekly,
+    ),
+    SectionSpec(
+        "satisfaction",
+        "Customer satisfaction",
+        "Net Promoter Score and average CSAT of the survey answers of the 90 days up to each date "
+        "(kpi_daily), and the customers by the category of their latest NPS answer (customer_satisfaction).",
+        ("kpi_daily", "customer_satisfaction"),
+        queries.satisfaction,
+        charts.satisfaction,
     ),
     SectionSpec(
         "next-best-actions",
