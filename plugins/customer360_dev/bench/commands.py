@@ -50,10 +50,20 @@ def _print_growth(result: dict, folders: list[Path]) -> None:
         if folder.is_dir():
             smaller += [data for _path, data in newest_by_scale(read_results(folder))]
     flags = growth_flags(result, smaller)
-    compared = sorted({(d.get("parameters") or {}).get("customers", 0) for d in smaller} - {0})
+    customers = (result.get("parameters") or {}).get("customers") or 0
+    compared = sorted(
+        {
+            (d.get("parameters") or {}).get("customers") or 0
+            for d in smaller
+            if 0 < ((d.get("parameters") or {}).get("customers") or 0) < customers
+            and any("s_per_m_records" in row for row in d.get("first_run") or [])
+        }
+    )
     for line in flags:
         print(f"FASTER THAN LINEAR: {line}")
-    if not flags and compared:
+    if not compared:
+        print("growth: no smaller scale's result with seconds per million records to compare with")
+    elif not flags:
         print(
             f"no stage grows faster than linearly against {', '.join(f'{c:,}' for c in compared)} customers"
         )

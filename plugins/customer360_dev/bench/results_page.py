@@ -97,13 +97,14 @@ def _peer_line(peer: dict[str, Any]) -> str:
         return ""
     agree = "the same scores and values" if peer.get("agree") else "DIFFERENT scores or values"
     return (
-        f"Pandas peer (RFM and historical value over {peer.get('customers_scored', 0):,} customers and "
+        f"DataFrame peers (RFM and historical value over {peer.get('customers_scored', 0):,} customers and "
         f"{peer.get('order_lines', 0):,} order lines, median): "
         f"SQL {peer.get('sql_seconds_median', 0):.2f} s, "
         f"pandas {peer.get('pandas_seconds_median', 0):.2f} s, "
         f"{peer.get('speedup_median')}x"
         + (
-            f"; polars {peer['polars_seconds_median']:.2f} s, {peer.get('polars_speedup_median')}x"
+            f"; polars {peer['polars_seconds_median']:.2f} s (SQL at {peer.get('polars_speedup_median')}x "
+            "polars' speed)"
             if peer.get("polars_seconds_median") is not None
             else ""
         )
