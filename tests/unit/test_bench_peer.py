@@ -145,6 +145,7 @@ def test_given_the_compiled_models_when_the_peer_compares_then_sql_and_pandas_gi
     assert result["historical_value_mismatches"] == 0
     assert result["polars_mismatches"] == dict.fromkeys(peer.PEER_MODELS, 0)
     assert result["polars_seconds"] > 0
+    assert set(result["cpu_seconds"]) == {"pandas", "polars", "sql"}
 
 
 def test_given_purchases_at_the_window_edge_when_rfm_is_computed_then_the_window_holds_window_days_days(

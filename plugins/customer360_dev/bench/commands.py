@@ -144,6 +144,9 @@ def _bench(args: argparse.Namespace) -> int:
             f"polars {peer.get('polars_mismatches')}"
         )
     )
+    cpu = peer.get("cpu_seconds") or {}
+    if cpu:
+        print("  CPU seconds: " + ", ".join(f"{side} {seconds:.2f}" for side, seconds in cpu.items()))
     _print_details(result["stage_details"])
     _print_targets(result)
     out_dir = settings.home / "bench" / "results"

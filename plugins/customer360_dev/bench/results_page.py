@@ -108,6 +108,12 @@ def _peer_line(peer: dict[str, Any]) -> str:
             if peer.get("polars_seconds_median") is not None
             else ""
         )
+        + (
+            "; CPU seconds "
+            + ", ".join(f"{side} {seconds:.2f}" for side, seconds in peer["cpu_seconds"].items())
+            if peer.get("cpu_seconds")
+            else ""
+        )
         + f"; {agree}."
     )
 
