@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import threading
+import time
 from datetime import date
 
 from customer360.settings import Settings
@@ -11,19 +15,44 @@ from customer360_dev.bench.run import (
     StageTiming,
     _summarise,
     compare_with_baseline,
+    cpu_seconds,
     stage_details,
 )
 
 
 def _run(*seconds: float) -> list[StageTiming]:
-    return [StageTiming(f"s{i}", s, 100.0 + i) for i, s in enumerate(seconds)]
+    return [StageTiming(f"s{i}", s, 100.0 + i, cpu_seconds=s / 2) for i, s in enumerate(seconds)]
 
 
 def test_summary_gives_min_median_and_peak_per_stage_and_in_total():
     rows = _summarise([_run(1.0, 10.0), _run(3.0, 20.0), _run(2.0, 30.0)])
-    assert rows[0] == {"stage": "s0", "min_s": 1.0, "median_s": 2.0, "peak_rss_mib": 100.0}
-    assert rows[1] == {"stage": "s1", "min_s": 10.0, "median_s": 20.0, "peak_rss_mib": 101.0}
-    assert rows[-1] == {"stage": "total", "min_s": 11.0, "median_s": 23.0, "peak_rss_mib": 101.0}
+    assert rows[0] == {"stage": "s0", "min_s": 1.0, "median_s": 2.0, "cpu_s": 1.0, "peak_rss_mib": 100.0}
+    assert rows[1] == {"stage": "s1", "min_s": 10.0, "median_s": 20.0, "cpu_s": 10.0, "peak_rss_mib": 101.0}
+    assert rows[-1] == {
+        "stage": "total",
+        "min_s": 11.0,
+        "median_s": 23.0,
+        "cpu_s": 11.5,
+        "peak_rss_mib": 101.0,
+    }
+
+
+def test_given_a_stage_that_computes_in_a_thread_and_a_child_when_timed_then_both_cpu_times_count():
+    # GIVEN a stage that burns 0.2 s of CPU in a thread of this process and 0.3 s in a child process (dbt
+    # and DuckDB work in threads; some tools run as children)
+    def burn(cpu_s: float) -> None:
+        started = time.thread_time()
+        while time.thread_time() - started < cpu_s:
+            sum(range(1000))
+
+    before = cpu_seconds()
+    worker = threading.Thread(target=burn, args=(0.2,))
+    worker.start()
+    worker.join()
+    child = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3:\n    pass\n"
+    subprocess.run([sys.executable, "-c", child], check=True)
+    # WHEN its CPU time is taken THEN both count, however long the busy machine made it last
+    assert cpu_seconds() - before >= 0.5
 
 
 def test_a_stage_more_than_one_and_a_half_times_slower_than_the_baseline_is_flagged():

@@ -25,6 +25,7 @@ from customer360_dev.bench.pandas_models import (
     purchase_days,
     scores_by_value,
 )
+from customer360_dev.bench.polars_models import polars_models
 from tests.support import dbt_runner
 
 SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "rfm_segment_map.csv"
@@ -142,6 +143,9 @@ def test_given_the_compiled_models_when_the_peer_compares_then_sql_and_pandas_gi
     assert result["purchase_day_mismatches"] == 0
     assert result["rfm_score_mismatches"] == 0
     assert result["historical_value_mismatches"] == 0
+    assert result["polars_mismatches"] == dict.fromkeys(peer.PEER_MODELS, 0)
+    assert result["polars_seconds"] > 0
+    assert set(result["cpu_seconds"]) == {"pandas", "polars", "sql"}
 
 
 def test_given_purchases_at_the_window_edge_when_rfm_is_computed_then_the_window_holds_window_days_days(
@@ -179,3 +183,26 @@ def test_given_models_compiled_for_another_date_when_compared_then_it_stops_and_
 ):
     with pytest.raises(ValueError, match="not compiled for as-of date 2026-11-25"):
         peer.compare(compiled_home, date(2026, 11, 25))
+
+
+def test_given_sums_tied_in_decimal_and_a_cancelled_order_when_polars_computes_then_it_matches_pandas(
+    compiled_home: Settings,
+):
+    # GIVEN the inputs as pandas and as polars frames (the same relations)
+    with duckdb.connect(str(compiled_home.warehouse_path), read_only=True) as con:
+        polars_inputs = peer.load_polars_inputs(con)
+    # WHEN both peers compute the three models
+    expected = pandas_models(_inputs(compiled_home), AS_OF, WINDOW_DAYS)
+    got = peer._as_pandas(polars_models(polars_inputs, AS_OF, WINDOW_DAYS))
+    # THEN every row agrees: tied sums share scores, a line without a margin is left out, a purchaser
+    # without a prediction is 'failed' and a customer without purchases 'no_purchase'
+    for name in peer.PEER_MODELS:
+        assert (
+            peer.row_mismatches(got[name][list(expected[name].columns)], expected[name], peer.KEYS[name]) == 0
+        )
+    rfm = got["customer_rfm"].set_index("customer_id")
+    assert rfm.loc["C-A", ["r_score", "f_score", "m_score"]].tolist() == (
+        rfm.loc["C-B", ["r_score", "f_score", "m_score"]].tolist()
+    )
+    status = got["customer_clv"].set_index("customer_id")["model_status"]
+    assert status["C-G"] == "no_purchase"

@@ -3,6 +3,7 @@ good snapshot; old snapshots are pruned."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing as mp
 import time
@@ -173,3 +174,50 @@ def test_given_marts_larger_than_a_row_group_then_the_snapshot_and_its_parquet_h
             assert (missing, extra) == (0, 0), f"{label} {name}: {missing} rows missing, {extra} extra"
         assert result["tables"][name] == 400_001
     con.close()
+
+
+def test_given_a_reader_holding_a_snapshot_when_newer_runs_publish_and_prune_it_then_it_reads_on_unchanged(
+    settings,
+):
+    # GIVEN a BI connection opened on the current snapshot of run 1
+    _write_marts(settings, 1)
+    publish_marts(settings, date(2026, 11, 1), "run-1")
+    held = duckdb.connect(str(current_database(settings)), read_only=True)
+    try:
+        # WHEN four more runs publish (three snapshots kept: run 1's folder is deleted under the reader)
+        for version in range(2, 6):
+            _write_marts(settings, version)
+            publish_marts(settings, date(2026, 11, version), f"run-{version}")
+        assert not any(
+            p.name.startswith("2026-11-01") for p in (settings.published_dir / "snapshots").iterdir()
+        )
+        # THEN the held connection still reads run 1's marts, every row of them
+        for name in MARTS:
+            assert held.execute(f"select max(version), count(*) from {name}").fetchone() == (1, 2001)
+    finally:
+        held.close()
+    # AND a connection opened now reads run 5's
+    con = duckdb.connect(str(current_database(settings)), read_only=True)
+    try:
+        assert con.execute("select max(version) from dim_customers").fetchone() == (5,)
+    finally:
+        con.close()
+
+
+def test_given_published_snapshots_when_later_runs_publish_then_no_published_file_is_written_again(settings):
+    # GIVEN run 1 published, its files' bytes recorded
+    _write_marts(settings, 1)
+    first = Path(publish_marts(settings, date(2026, 11, 1), "run-1")["snapshot"])
+    digests = {p.relative_to(first): hashlib.sha256(p.read_bytes()).hexdigest() for p in first.rglob("*.*")}
+    assert {str(p) for p in digests} >= {"marts.duckdb", "manifest.json", "parquet/fct_orders.parquet"}
+    # WHEN runs 2 and 3 publish, run 2 holding fct_orders back (so it is read from run 1's snapshot)
+    _write_marts(settings, 2)
+    publish_marts(settings, date(2026, 11, 2), "run-2", exclude={"fct_orders"})
+    _write_marts(settings, 3)
+    publish_marts(settings, date(2026, 11, 3), "run-3")
+    # THEN run 1's snapshot is byte for byte what it was (a new snapshot is a new file, never an update),
+    # and the database in it has no write-ahead log beside it (it was checkpointed whole before the swap)
+    assert {
+        p.relative_to(first): hashlib.sha256(p.read_bytes()).hexdigest() for p in first.rglob("*.*")
+    } == digests
+    assert not list(first.glob("*.wal"))

@@ -17,13 +17,56 @@ def _print_table(title: str, rows: list[dict]) -> None:
     from rich.table import Table
 
     table = Table(title=title)
-    for col in ("stage", "min s", "median s", "peak RSS MiB"):
+    for col in ("stage", "min s", "median s", "CPU s", "s per M records", "peak RSS MiB"):
         table.add_column(col, justify="left" if col == "stage" else "right")
     for row in rows:
+        per_m = row.get("s_per_m_records")
         table.add_row(
-            row["stage"], f"{row['min_s']:.2f}", f"{row['median_s']:.2f}", f"{row['peak_rss_mib']:.0f}"
+            row["stage"],
+            f"{row['min_s']:.2f}",
+            f"{row['median_s']:.2f}",
+            "" if row.get("cpu_s") is None else f"{row['cpu_s']:.2f}",
+            "" if per_m is None else f"{per_m:.2f}",
+            f"{row['peak_rss_mib']:.0f}",
         )
     Console().print(table)
+
+
+def _print_targets(result: dict) -> None:
+    from customer360_dev.bench.targets import check_targets, target_lines
+
+    print("targets (issue 24; smaller scales projected to 1M customers in proportion):")
+    for line in target_lines(check_targets(result)):
+        print(f"  {line}")
+
+
+def _print_growth(result: dict, folders: list[Path]) -> None:
+    """Flag stages growing faster than linearly against the newest smaller-scale result in ``folders``."""
+    from customer360_dev.bench.results_page import newest_by_scale, read_results
+    from customer360_dev.bench.targets import growth_flags
+
+    smaller = []
+    for folder in folders:
+        if folder.is_dir():
+            smaller += [data for _path, data in newest_by_scale(read_results(folder))]
+    flags = growth_flags(result, smaller)
+    customers = (result.get("parameters") or {}).get("customers") or 0
+    compared = sorted(
+        {
+            (d.get("parameters") or {}).get("customers") or 0
+            for d in smaller
+            if 0 < ((d.get("parameters") or {}).get("customers") or 0) < customers
+            and any("s_per_m_records" in row for row in d.get("first_run") or [])
+        }
+    )
+    for line in flags:
+        print(f"FASTER THAN LINEAR: {line}")
+    if not compared:
+        print("growth: no smaller scale's result with seconds per million records to compare with")
+    elif not flags:
+        print(
+            f"no stage grows faster than linearly against {', '.join(f'{c:,}' for c in compared)} customers"
+        )
 
 
 def _print_details(details: dict) -> None:
@@ -81,21 +124,33 @@ def _bench(args: argparse.Namespace) -> int:
         f"first run ({args.scale}, all history), {result['first_repeat']} run(s)", result["first_run"]
     )
     _print_table(f"daily run ({args.scale}, one new day), {args.repeat} runs", result["daily_run"])
+    print(
+        f"records read: first run {result.get('first_run_records', 0):,}, "
+        f"daily run {result.get('daily_run_records', 0):,}"
+    )
 
     peer = result["pandas_peer"]
     print(
-        f"RFM + historical value: SQL (dbt's compiled models) {peer['sql_seconds_median']:.2f} s vs pandas "
-        f"{peer['pandas_seconds_median']:.2f} s (median) -> {peer['speedup_median']}x; "
+        "RFM + historical value: SQL (dbt's compiled models in DuckDB) "
+        f"{peer['sql_seconds_median']:.2f} s vs pandas {peer['pandas_seconds_median']:.2f} s (median) -> "
+        f"{peer['speedup_median']}x, vs polars "
+        f"{peer.get('polars_seconds_median', float('nan')):.2f} s -> {peer.get('polars_speedup_median')}x; "
         f"{peer['customers_scored']:,} customers, {peer['order_lines']:,} order lines; "
         + (
-            "both give the same scores and values"
+            "all give the same scores and values"
             if peer["agree"]
             else f"MISMATCH: {peer.get('purchase_day_mismatches')} purchase days, "
-            f"{peer['rfm_score_mismatches']} RFM scores, {peer['historical_value_mismatches']} values"
+            f"{peer['rfm_score_mismatches']} RFM scores, {peer['historical_value_mismatches']} values; "
+            f"polars {peer.get('polars_mismatches')}"
         )
     )
+    cpu = peer.get("cpu_seconds") or {}
+    if cpu:
+        print("  CPU seconds: " + ", ".join(f"{side} {seconds:.2f}" for side, seconds in cpu.items()))
     _print_details(result["stage_details"])
+    _print_targets(result)
     out_dir = settings.home / "bench" / "results"
+    _print_growth(result, [BASELINE_DIR, out_dir])
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{args.scale}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     out.write_text(json.dumps(result, indent=2))

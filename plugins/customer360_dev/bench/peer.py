@@ -1,6 +1,6 @@
-"""The pandas peer: RFM scores and historical customer value computed by the dbt models' SQL and by plain
-pandas (customer360_dev.bench.pandas_models) from the same relations, timed on the same warehouse, with a
-check that both give the same rows.
+"""The DataFrame peers: RFM scores and historical customer value computed by the dbt models' SQL in DuckDB,
+by plain pandas (customer360_dev.bench.pandas_models) and by polars (customer360_dev.bench.polars_models)
+from the same relations, timed on the same warehouse, with a check that all three give the same rows.
 
 Both sides compute the same three results: int_customer_purchase_days and customer_rfm from the order lines
 (int_order_lines_unioned, with the RFM segment seed), and customer_clv from the orders (fct_orders, the order
@@ -11,6 +11,8 @@ roll-up the model reads), the customers (dim_customers) and the CLV predictions 
   int_customer_purchase_days just computed. dbt's start-up and compilation are not timed.
 - pandas: the inputs are read into DataFrames first (reported as ``pandas_load_seconds``, not timed: DuckDB
   reads them from its own storage), then the three results are computed.
+- polars: the same inputs read as polars DataFrames (Arrow, ``polars_load_seconds``, not timed), then the
+  three results planned lazily and collected together.
 
 Each side runs ``rounds`` times, alternately, and the fastest round counts (the machine may be busy).
 """
@@ -28,6 +30,7 @@ import pandas as pd
 from customer360.settings import Settings
 from customer360.warehouse import duckdb_config
 from customer360_dev.bench.pandas_models import PREDICTION_COLUMNS, PeerInputs, pandas_models
+from customer360_dev.bench.polars_models import PolarsInputs, polars_models
 
 PEER_MODELS = ("int_customer_purchase_days", "customer_rfm", "customer_clv")
 SCRATCH_CATALOG = "memory"  # DuckDB's in-memory database of a connection to ":memory:"
@@ -122,6 +125,22 @@ def load_inputs(con: Any) -> PeerInputs:
     return PeerInputs(**{name: con.execute(sql).df() for name, sql in INPUTS.items()})
 
 
+def load_polars_inputs(con: Any) -> PolarsInputs:
+    return PolarsInputs(**{name: con.sql(sql).pl() for name, sql in INPUTS.items()})
+
+
+def _as_pandas(results: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """polars results as pandas frames with the SQL side's date type, for ``row_mismatches``."""
+    frames = {}
+    for name, frame in results.items():
+        df = frame.to_pandas()
+        for column in ("purchase_date",):
+            if column in df.columns:
+                df[column] = pd.to_datetime(df[column]).astype("datetime64[us]")
+        frames[name] = df
+    return frames
+
+
 def row_mismatches(left: pd.DataFrame, right: pd.DataFrame, keys: list[str]) -> int:
     """Rows of either frame without a partner by ``keys``, plus matched rows with any other column unequal
     (two nulls are equal)."""
@@ -150,13 +169,24 @@ def compare(settings: Settings, as_of_date: date, rounds: int = 3) -> dict[str, 
         load_started = time.perf_counter()
         inputs = load_inputs(con)
         load_seconds = time.perf_counter() - load_started
+        load_started = time.perf_counter()
+        polars_inputs = load_polars_inputs(con)
+        polars_load_seconds = time.perf_counter() - load_started
 
-        pandas_rounds, sql_rounds = [], []
+        pandas_rounds, polars_rounds, sql_rounds = [], [], []
+        cpu: dict[str, list[float]] = {"pandas": [], "polars": [], "sql": []}
         for _ in range(max(1, rounds)):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             results = pandas_models(inputs, as_of_date, settings.rfm_window_days)
             pandas_rounds.append(time.perf_counter() - started)
+            cpu["pandas"].append(time.process_time() - cpu_started)
+            started, cpu_started = time.perf_counter(), time.process_time()
+            polars_results = polars_models(polars_inputs, as_of_date, settings.rfm_window_days)
+            polars_rounds.append(time.perf_counter() - started)
+            cpu["polars"].append(time.process_time() - cpu_started)
+            cpu_started = time.process_time()
             sql_rounds.append(sql_models(con, models))
+            cpu["sql"].append(time.process_time() - cpu_started)
         sql_results = {
             name: con.execute(sql.format(f"{SCRATCH_CATALOG}.main.{name}")).df()
             for name, sql in SQL_RESULTS.items()
@@ -164,7 +194,15 @@ def compare(settings: Settings, as_of_date: date, rounds: int = 3) -> dict[str, 
     finally:
         con.close()
     mismatches = {name: row_mismatches(results[name], sql_results[name], KEYS[name]) for name in PEER_MODELS}
+    polars_frames = _as_pandas(polars_results)
+    polars_mismatches = {
+        name: row_mismatches(
+            polars_frames[name][list(sql_results[name].columns)], sql_results[name], KEYS[name]
+        )
+        for name in PEER_MODELS
+    }
     pandas_seconds = min(pandas_rounds)
+    polars_seconds = min(polars_rounds)
     fastest_sql = min(sql_rounds, key=lambda r: sum(r.values()))
     sql_seconds = sum(fastest_sql.values())
     return {
@@ -178,6 +216,13 @@ def compare(settings: Settings, as_of_date: date, rounds: int = 3) -> dict[str, 
         "sql_models": list(fastest_sql),
         "sql_threads": settings.duckdb_threads,
         "speedup": round(pandas_seconds / sql_seconds, 1) if sql_seconds > 0 else None,
+        "polars_load_seconds": round(polars_load_seconds, 3),
+        "polars_seconds": round(polars_seconds, 3),
+        "polars_speedup": round(polars_seconds / sql_seconds, 2) if sql_seconds > 0 else None,
+        "polars_mismatches": polars_mismatches,
+        # CPU seconds (every thread of the process) of each side's fastest-CPU round: on a loaded machine
+        # the wall clock of a second-long computation depends on what else ran in that second
+        "cpu_seconds": {side: round(min(values), 3) for side, values in cpu.items()},
         "purchase_day_mismatches": mismatches["int_customer_purchase_days"],
         "rfm_score_mismatches": mismatches["customer_rfm"],
         "historical_value_mismatches": mismatches["customer_clv"],

@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from customer360_dev.bench.targets import check_targets, target_lines
+
 PAGE_NAME = "RESULTS.md"
 SCALE_ORDER = ("small", "medium", "large")
 
@@ -62,19 +64,32 @@ def _stage_table(data: dict[str, Any]) -> list[str]:
     first = {row["stage"]: row for row in data["first_run"]}
     daily = {row["stage"]: row for row in data["daily_run"]}
     stages = list(first) + [s for s in daily if s not in first]
-    lines = [
-        "| stage | first run, s | first run, peak GiB | daily run (median), s | daily run (min), s | "
-        "daily run, peak GiB |",
-        "|---|--:|--:|--:|--:|--:|",
+    rows = (*data["first_run"], *data["daily_run"])
+    # Columns newer results carry: CPU seconds (less sensitive to a shared machine's load than the wall
+    # clock) and seconds per million records read.
+    extra = [
+        (key, label)
+        for key, label in (("cpu_s", "CPU s"), ("s_per_m_records", "s per M records"))
+        if any(key in row for row in rows)
     ]
+    header = "| stage | first run, s | first run, peak GiB | daily run (median), s | daily run (min), s | "
+    header += "daily run, peak GiB |"
+    header += "".join(f" first run, {label} | daily run, {label} |" for _key, label in extra)
+    lines = [header, "|---|--:|--:|--:|--:|--:|" + "--:|--:|" * len(extra)]
     for stage in stages:
         f, d = first.get(stage, {}), daily.get(stage, {})
         name = f"**{stage}**" if stage == "total" else f"`{stage}`"
+        cells = "".join(f" {_per_m(f.get(key))} | {_per_m(d.get(key))} |" for key, _label in extra)
         lines.append(
             f"| {name} | {_seconds(f.get('median_s'))} | {_gib(f.get('peak_rss_mib'))} | "
             f"{_seconds(d.get('median_s'))} | {_seconds(d.get('min_s'))} | {_gib(d.get('peak_rss_mib'))} |"
+            + cells
         )
     return lines
+
+
+def _per_m(value: float | None) -> str:
+    return "" if value is None else f"{value:,.2f}"
 
 
 def _peer_line(peer: dict[str, Any]) -> str:
@@ -82,11 +97,24 @@ def _peer_line(peer: dict[str, Any]) -> str:
         return ""
     agree = "the same scores and values" if peer.get("agree") else "DIFFERENT scores or values"
     return (
-        f"Pandas peer (RFM and historical value over {peer.get('customers_scored', 0):,} customers and "
+        f"DataFrame peers (RFM and historical value over {peer.get('customers_scored', 0):,} customers and "
         f"{peer.get('order_lines', 0):,} order lines, median): "
         f"SQL {peer.get('sql_seconds_median', 0):.2f} s, "
         f"pandas {peer.get('pandas_seconds_median', 0):.2f} s, "
-        f"{peer.get('speedup_median')}x; {agree}."
+        f"{peer.get('speedup_median')}x"
+        + (
+            f"; polars {peer['polars_seconds_median']:.2f} s (SQL at {peer.get('polars_speedup_median')}x "
+            "polars' speed)"
+            if peer.get("polars_seconds_median") is not None
+            else ""
+        )
+        + (
+            "; CPU seconds "
+            + ", ".join(f"{side} {seconds:.2f}" for side, seconds in peer["cpu_seconds"].items())
+            if peer.get("cpu_seconds")
+            else ""
+        )
+        + f"; {agree}."
     )
 
 
@@ -134,9 +162,17 @@ def render_result(path: Path, data: dict[str, Any]) -> str:
         *_stage_table(data),
         "",
     ]
+    records = data.get("first_run_records")
+    if records:
+        lines += [
+            f"Records read: {records:,} by the first run, "
+            f"{data.get('daily_run_records', 0):,} by a daily run.",
+            "",
+        ]
     peer = _peer_line(data.get("pandas_peer") or {})
     if peer:
         lines += [peer, ""]
+    lines += [*target_lines(check_targets(data)), ""]
     details = _details_lines(data.get("stage_details") or {})
     if details:
         lines += [*details, ""]
