@@ -171,11 +171,16 @@ def _same_number_countries(records: pa.Table, country: pa.Array) -> pa.Array:
         return (
             con.sql(
                 f"""with
+                numbers as (select distinct e164 from phone_rows where known and e164 is not null),
                 on_file as (
-                    -- country codes are prefix-free: one split of the digits starts with a valid code
+                    -- country codes (1 to 3 digits) are prefix-free: one split starts with a valid code
                     select distinct n.e164, c.region, substr(n.e164, 2 + length(c.cc)) as nsn
-                    from (select distinct e164 from phone_rows where known and e164 is not null) as n
-                    join country_codes as c on starts_with(substr(n.e164, 2), c.cc)
+                    from (
+                        select e164, substr(e164, 2, 1) as cc from numbers
+                        union all select e164, substr(e164, 2, 2) from numbers
+                        union all select e164, substr(e164, 2, 3) from numbers
+                    ) as n
+                    join country_codes as c using (cc)
                 ),
                 national as (
                     select row, digits as nsn from phone_rows where not known and digits is not null
