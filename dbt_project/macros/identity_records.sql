@@ -62,8 +62,11 @@ placeholder_phone_pattern: "^(0+|1+|2+|3+|4+|5+|6+|7+|8+|9+)$|^[0-9]{0,4}(0{7,}|
 
 {#-
     identity_record_is_collapsible(): true when the row (with the fields of identity_fields()) holds an
-    identifier that may link two people: an account id, a loyalty id, a name, an email that is not a role
-    mailbox or placeholder domain, or a phone that is not a placeholder.
+    identifier that names one person: an account id, a loyalty id, a name, or an email that is not a role
+    mailbox or placeholder domain. A phone alone is not enough: a family's landline given at the till is
+    everyone's and no one's (a household value, identity/households.py), so receipts that carry nothing
+    but a phone stay one identity record each, and the identity stage links them by the phone only when
+    one person holds it. Placeholder phones are listed here for the privacy scan and the blocklist test.
 -#}
 {% macro identity_record_is_collapsible() -%}
     {%- set blocklist = identity_blocklist() -%}
@@ -79,11 +82,6 @@ placeholder_phone_pattern: "^(0+|1+|2+|3+|4+|5+|6+|7+|8+|9+)$|^[0-9]{0,4}(0{7,}|
             nullif(trim(email), '') is not null
             and {{ local_part }} not in ('{{ blocklist.role_email_local_parts | join("', '") }}')
             and {{ domain }} not in ('{{ blocklist.blocked_email_domains | join("', '") }}')
-        )
-        or (
-            {{ digits }} <> ''
-            and {{ digits }} not in ('{{ blocklist.placeholder_phone_digits | join("', '") }}')
-            and not {{ regex_matches(digits, blocklist.placeholder_phone_pattern) }}
         )
     )
 {%- endmacro %}

@@ -139,7 +139,7 @@ class Settings:
     default_phone_region: str = field(default_factory=lambda: _env("DEFAULT_PHONE_REGION", "NL"))
     max_emails_per_customer: int = field(default_factory=lambda: _env_int("MAX_EMAILS_PER_CUSTOMER", 3))
     max_phones_per_customer: int = field(default_factory=lambda: _env_int("MAX_PHONES_PER_CUSTOMER", 3))
-    match_threshold: float = field(default_factory=lambda: _env_float("MATCH_THRESHOLD", 0.92))
+    match_threshold: float = field(default_factory=lambda: _env_float("MATCH_THRESHOLD", 0.8))
     # The identity match model (customer360.identity.model_store): where its versions are kept (default
     # <home>/models/identity), which version daily runs use (0: the newest), and how `identity train` fits
     # one.

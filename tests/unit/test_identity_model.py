@@ -121,6 +121,21 @@ def level_of(comparison: str, left: dict[str, object], right: dict[str, object])
             {"given_name": "smit", "surname": "jan"},
             "swapped with family name",
         ),
+        (
+            {"given_name": "rednond", "surname": "melissa"},
+            {"given_name": "melissa", "surname": "redmond"},
+            "swapped with family name",
+        ),
+        (
+            {"given_name": "tippins", "surname": "hacry"},
+            {"given_name": "harry", "surname": "tippins"},
+            "swapped with family name",
+        ),
+        (
+            {"given_name": "bullock", "surname": "holly"},
+            {"given_name": "adele", "surname": "bullock"},
+            "different",
+        ),
         ({"given_name": "johannes"}, {"given_name": "johanes"}, "Jaro-Winkler >= 0.92"),
         ({"given_name": "mikhayla"}, {"given_name": "mikhvyla"}, "Jaro-Winkler >= 0.92"),
         ({"given_name": "kathryn"}, {"given_name": "katherine"}, "Jaro-Winkler >= 0.80"),
@@ -289,6 +304,35 @@ def test_given_a_retrained_model_then_unchanged_customers_keep_their_ids(setting
     assert ids["a"] == ids["a2"] and ids["b"] == ids["b2"] and ids["c"] == ids["c2"]
 
 
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [
+        ({"given_name": "eva", "surname": "smit"}, {"given_name": "anna", "surname": "smit"}, "exact"),
+        (
+            {"given_name": "rednond", "surname": "melissa"},
+            {"given_name": "melissa", "surname": "redmond"},
+            "swapped with given name",
+        ),
+        ({"surname": "schumann"}, {"surname": "schuman"}, "Jaro-Winkler >= 0.92"),
+        (
+            {"given_name": "bullock", "surname": "holly"},
+            {"given_name": "adele", "surname": "bullock"},
+            "in the other's given name",
+        ),
+        (
+            {"given_name": "holly", "surname": "bullock"},
+            {"given_name": "adele", "surname": "ward"},
+            "different",
+        ),
+    ],
+)
+def test_given_two_family_names_then_the_pair_falls_in_the_designed_level(left, right, expected):
+    """GIVEN two records' family (and given) names WHEN compared THEN a swap with a typo is still a swap, and
+    a family name written in the other record's given-name field (the other name changed as well) has a
+    level of its own rather than 'different'."""
+    assert level_of("family_name", left, right) == expected
+
+
 # --- guards and households ------------------------------------------------------------------------------
 
 
@@ -384,6 +428,82 @@ def test_given_a_receipt_phone_without_country_then_it_is_read_in_the_card_holde
     assert query(
         settings, "select phone_e164 from identity.contact_points where source_record_id = 't1'"
     ) == [("+32470582194",)]
+
+
+def test_given_a_receipt_with_only_a_national_phone_then_it_is_read_in_the_country_of_that_number(settings):
+    """GIVEN a Belgian CRM contact with '+32 474 80 97 66' and a till receipt with only '0474 80 97 66' (no
+    country, no card; the default region is NL), and a receipt with a national number that two contacts in
+    two countries hold WHEN resolved THEN the first receipt is read as Belgian and joins the contact, and the
+    ambiguous one is read in the default region and joins nobody."""
+    load(
+        settings,
+        [
+            rec("crm_contacts", "c1", 1, first_name="Michael", last_name="de Vries", country_code="BE",
+                phone="+32 474809766", birth_date="1980-01-02"),
+            rec("pos_transactions", "t1", 2, phone="0474809766"),
+            rec("crm_contacts", "c2", 3, first_name="Anne", last_name="Roux", country_code="FR",
+                phone="+33 641592653", birth_date="1970-03-04"),
+            rec("crm_contacts", "c3", 4, first_name="Jan", last_name="Smit", country_code="NL",
+                phone="+31 641592653", birth_date="1960-05-06"),
+            rec("pos_transactions", "t2", 5, phone="0641592653"),
+        ],
+    )  # fmt: skip
+    resolve(settings, DAY1, "r1")
+    ids = customers(settings)
+    assert ids["t1"] == ids["c1"]
+    assert query(
+        settings, "select phone_e164 from identity.contact_points where source_record_id = 't1'"
+    ) == [("+32474809766",)]
+    assert ids["t2"] == ids["c3"] != ids["c2"]  # read as Dutch (the default), not from the two candidates
+
+
+def test_given_a_family_landline_written_without_its_country_then_receipts_with_it_link_no_one(settings):
+    """GIVEN two Belgian CRM contacts of one family (different names and birth dates) sharing
+    '+32 2 239 48 80', and two till receipts with only '02 239 48 80' WHEN resolved THEN the line is a
+    household value however it is written: the receipts join neither person nor each other."""
+    load(
+        settings,
+        [
+            rec("crm_contacts", "julia", 1, first_name="Julia", last_name="Claes", country_code="BE",
+                phone="+32 22394880", birth_date="1993-09-03"),
+            rec("crm_contacts", "mila", 2, first_name="Mila", last_name="Claes", country_code="BE",
+                phone="+32 22394880", birth_date="1987-04-04"),
+            rec("pos_transactions", "t1", 3, phone="022394880"),
+            rec("pos_transactions", "t2", 4, phone="02 239 48 80"),
+        ],
+    )  # fmt: skip
+    resolve(settings, DAY1, "r1")
+    ids = customers(settings)
+    assert len({ids["julia"], ids["mila"], ids["t1"], ids["t2"]}) == 4
+
+
+def test_given_a_shared_phone_of_two_people_sharing_a_family_name_then_it_is_a_household(settings):
+    """GIVEN 'Julia Bernard' and 'Mila Bernard' (long shared family name, different birth dates) and '吴杰'
+    and 'Ping Wu' (two scripts, birth dates decades apart) each sharing a landline WHEN resolved THEN both
+    phones are household values and the four stay four customers; 'Sun Yang' and 'Yang Sun' with one
+    birth date are one person's names swapped and link."""
+    load(
+        settings,
+        [
+            rec("crm_contacts", "julia", 1, first_name="Julia", last_name="Bernard", country_code="GB",
+                phone="+44 2072342284", birth_date="1981-05-27"),
+            rec("crm_contacts", "mila", 2, first_name="Mila", last_name="Bernard", country_code="GB",
+                phone="+44 2072342284", birth_date="1953-01-07"),
+            rec("crm_contacts", "jie", 3, full_name="吴杰", country_code="NL", phone="+31 207990377",
+                birth_date="1985-08-29"),
+            rec("crm_contacts", "ping", 4, first_name="Ping", last_name="Wu", country_code="NL",
+                phone="+31 207990377", birth_date="1946-03-05"),
+            rec("crm_contacts", "sun1", 5, first_name="Sun", last_name="Yang", country_code="NL",
+                phone="+31 612398765", birth_date="1990-02-03"),
+            rec("crm_contacts", "sun2", 6, first_name="Yang", last_name="Sun", country_code="NL",
+                phone="+31 612398765", birth_date="1990-02-03"),
+        ],
+    )  # fmt: skip
+    result = resolve(settings, DAY1, "r1")
+    ids = customers(settings)
+    assert len({ids["julia"], ids["mila"], ids["jie"], ids["ping"]}) == 4
+    assert ids["sun1"] == ids["sun2"]
+    assert result.households == 2
 
 
 def test_given_a_number_valid_in_no_region_then_it_still_matches_exactly_as_digits(settings):

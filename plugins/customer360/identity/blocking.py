@@ -15,6 +15,10 @@ different clusters. Every key is one value per row (or null), so each key is one
 ``bk_email_local``   the email's local part without dots and +tags (domain typos: ``gmial.com``)
 ``bk_email_head``    domain + first 4 letters of the local part (a typo at the end of the local part)
 ``bk_email_tail``    domain + last 4 letters of the local part (a typo at the start)
+``bk_street``        the street with its house number (names and postal code both mistyped or changed)
+``bk_bd_city``       birth date + city (postal code mistyped and a name token changed)
+``bk_city_given``    city + given name (postal code mistyped or missing; the family name changed)
+``bk_city_family``   city + family name (postal code mistyped or missing; the given name changed)
 ===================  ========================================================================================
 
 Name tokens are sorted (``normalize_name``), so ``Jan Smit`` and ``Smit Jan`` have the same keys. A block
@@ -40,6 +44,10 @@ BLOCK_COLUMNS = (
     "bk_email_local",
     "bk_email_head",
     "bk_email_tail",
+    "bk_street",
+    "bk_bd_city",
+    "bk_city_given",
+    "bk_city_family",
 )
 
 # The columns the match model compares, derived from a normalised record (records.prepare_records).
@@ -97,7 +105,16 @@ select * exclude (toks, two_tokens),
     case when length(email_local) >= 6
         then email_domain || '|' || left(email_local, {a}) end as bk_email_head,
     case when length(email_local) >= 6
-        then email_domain || '|' || right(email_local, {a}) end as bk_email_tail
+        then email_domain || '|' || right(email_local, {a}) end as bk_email_tail,
+    -- a street without a house number is a whole street: too wide to say anything
+    case when regexp_matches(street_fold, '[0-9]') and regexp_matches(street_fold, '[^0-9 ]')
+        then street_fold end as bk_street,
+    case when birth_date is not null and city_fold is not null
+        then birth_date::varchar || '|' || city_fold end as bk_bd_city,
+    case when city_fold is not null and given_name is not null
+        then city_fold || '|' || given_name end as bk_city_given,
+    case when city_fold is not null and surname is not null
+        then city_fold || '|' || surname end as bk_city_family
 from tok
 """
 

@@ -8,12 +8,14 @@ the rows holding it (``email_key`` / ``phone_key``):
   shop's own number typed in at the till. It links nothing: the key is cleared, as
   for a blocklisted value (the record keeps its contact point in ``contact_points``).
 * **household value**: held by two records that *conflict*: names that cannot be one person's (in one script:
-  ``王芳`` and ``Fang Wang`` are not compared; given names with Jaro-Winkler below 0.8, not an initial of
-  the other nor one inside the other, and the sorted full names not alike either) and two different birth
-  dates. The value then makes no deterministic link, and a probabilistic edge between two
-  records sharing it stands only when both are named and their names do not conflict: a nameless receipt with
-  the family phone belongs to nobody in particular, and neither do two records whose names conflict (without
-  birth dates to tell, a name that differs is the other member).
+  given names with Jaro-Winkler below 0.8, not an initial of the other nor one inside the other, and not the
+  names swapped) and two different birth dates, or names in two scripts (``王芳`` and ``Fang Wang`` are not
+  compared) and birth dates that are not a typo of one another; and every phone whose last 8 digits are a
+  household phone's (the same line written with or without its country, or in no region at all). The value
+  then makes no deterministic link, and a probabilistic edge between two records sharing it stands only when
+  both are named and their names do not conflict: a nameless receipt with the family phone belongs to nobody
+  in particular, and neither do two records whose names conflict (without birth dates to tell, a name that
+  differs is the other member).
 * **conflicting names**: a model link between two records whose names conflict and whose birth dates are not
   known to be equal never stands, household value or not (a family shares a surname, an address and often
   a phone, and the model may score that high). The records that share it are recorded in
@@ -33,21 +35,38 @@ import pyarrow.compute as pc
 HOUSEHOLD_KEYS_TABLE = "identity.household_keys"
 KEY_COLUMNS = {"email": "email_key", "phone": "phone_key"}
 GIVEN_NAME_SIMILARITY = 0.80
-FULL_NAME_SIMILARITY = 0.90
 
 # Two names that cannot be one person's: same script, given names neither alike, nor an initial of the other,
-# nor one inside the other (``liz`` / ``elizabeth``, ``hans`` / ``johannes``), and the full names not alike.
+# nor one inside the other (``liz`` / ``elizabeth``, ``hans`` / ``johannes``), and not the two names swapped
+# (``Sun Yang`` / ``Yang Sun``). A shared family name does not make two given names alike: ``Julia Bernard``
+# and ``Mila Bernard`` conflict. A given name equal to its own record's family name (``Ryan Ryan``) is a field
+# filled twice, not a given name: it conflicts with nothing.
 NAME_CONFLICT_SQL = f"""(
     a.given_name is not null and b.given_name is not null and a.name_script = b.name_script
+    and a.given_name is distinct from a.surname and b.given_name is distinct from b.surname
     and jaro_winkler_similarity(a.given_name, b.given_name) < {GIVEN_NAME_SIMILARITY}
     and not ((length(a.given_name) = 1 or length(b.given_name) = 1)
         and left(a.given_name, 1) = left(b.given_name, 1))
     and not (least(length(a.given_name), length(b.given_name)) >= 3
         and (contains(a.given_name, b.given_name) or contains(b.given_name, a.given_name)))
-    and jaro_winkler_similarity(a.name_sorted, b.name_sorted) < {FULL_NAME_SIMILARITY}
+    and not (coalesce(jaro_winkler_similarity(a.given_name, b.surname), 0) >= {GIVEN_NAME_SIMILARITY}
+        and coalesce(jaro_winkler_similarity(a.surname, b.given_name), 0) >= {GIVEN_NAME_SIMILARITY})
 )"""
-# Two records of different people: names in conflict and two different birth dates.
-CONFLICT_SQL = f"""({NAME_CONFLICT_SQL} and a.birth_date <> b.birth_date)"""
+# Two birth dates that are not a typo of one another: more than one of day, month and year differ, and not
+# day and month transposed.
+BIRTH_DATES_APART_SQL = """(
+    (case when year(a.birth_date) = year(b.birth_date) then 1 else 0 end
+        + case when month(a.birth_date) = month(b.birth_date) then 1 else 0 end
+        + case when day(a.birth_date) = day(b.birth_date) then 1 else 0 end) < 2
+    and not (year(a.birth_date) = year(b.birth_date) and month(a.birth_date) = day(b.birth_date)
+        and day(a.birth_date) = month(b.birth_date))
+)"""
+# Two records of different people: names in conflict and two different birth dates; or names in two scripts
+# (``王芳`` and ``Fang Wang`` cannot be compared) and birth dates that are not a typo of one another.
+CONFLICT_SQL = f"""(
+    ({NAME_CONFLICT_SQL} and a.birth_date <> b.birth_date)
+    or (a.name_script <> b.name_script and {BIRTH_DATES_APART_SQL})
+)"""
 
 
 def classify_shared_values(records: pa.Table, limit: int) -> tuple[pa.Table, pa.Table]:
@@ -64,11 +83,13 @@ def classify_shared_values(records: pa.Table, limit: int) -> tuple[pa.Table, pa.
                 "email_key": records.column("email_key"),
                 "phone_key": records.column("phone_key"),
                 "given_name": pc.if_else(named, records.column("given_name").combine_chunks(), null),
+                "surname": pc.if_else(named, records.column("surname").combine_chunks(), null),
                 "name_sorted": pc.if_else(named, records.column("name_sorted").combine_chunks(), null),
                 "name_script": records.column("name_script"),
                 "birth_date": records.column("birth_date"),
                 "account_key": records.column("account_key"),
                 "loyalty_key": records.column("loyalty_key"),
+                "line": _phone_line(records),
             }
         ),
     )
@@ -95,15 +116,20 @@ def classify_shared_values(records: pa.Table, limit: int) -> tuple[pa.Table, pa.
                 con.sql(
                     f"""with
                     named as (
-                        select {column} as value, row, given_name, name_sorted, name_script, birth_date
+                        select {column} as value, row, given_name, surname, name_sorted, name_script,
+                            birth_date
                         from holders
                         where {column} is not null and name_sorted is not null and birth_date is not null
                             and {column} not in (select value from shared)
                     ),
-                    household as (
+                    conflicting as (
                         select distinct a.value
                         from named as a join named as b on a.value = b.value and a.row < b.row
                         where {CONFLICT_SQL}
+                    ),
+                    household as (
+                        select value from conflicting
+                        {_SAME_LINE if kind == "phone" else ""}
                     )
                     select '{kind}' as identifier_type, h.{column} as identifier, h.row
                     from holders as h join household as v on v.value = h.{column}
@@ -114,6 +140,24 @@ def classify_shared_values(records: pa.Table, limit: int) -> tuple[pa.Table, pa.
     finally:
         con.close()
     return pa.table(columns), pa.concat_tables(households)
+
+
+# A phone is one line however it is written: the family's landline written nationally at the till (read in
+# the wrong region, or kept as digits) is the same household value as the number with its country code.
+PHONE_LINE_DIGITS = 8
+_SAME_LINE = """union
+                        select distinct h.phone_key from holders as h
+                        where h.phone_key is not null and h.line in (
+                            select x.line from holders as x
+                            where x.line is not null and x.phone_key in (select value from conflicting))"""
+
+
+def _phone_line(records: pa.Table) -> pa.Array:
+    """The last ``PHONE_LINE_DIGITS`` digits of each record's phone as written (null when shorter)."""
+    digits = pc.fill_null(records.column("phone_digits").combine_chunks(), "")
+    long_enough = pc.greater_equal(pc.utf8_length(digits), PHONE_LINE_DIGITS)
+    line = pc.utf8_slice_codeunits(digits, -PHONE_LINE_DIGITS)
+    return pc.if_else(long_enough, line, pa.scalar(None, pa.string()))
 
 
 def household_free(records: pa.Table, households: pa.Table) -> pa.Table:
@@ -143,6 +187,7 @@ def household_edge_mask(
     people = pa.table(
         {
             "given_name": pc.if_else(named, records.column("given_name").combine_chunks(), null),
+            "surname": pc.if_else(named, records.column("surname").combine_chunks(), null),
             "name_sorted": pc.if_else(named, records.column("name_sorted").combine_chunks(), null),
             "name_script": records.column("name_script").combine_chunks(),
             "birth_date": records.column("birth_date").combine_chunks(),

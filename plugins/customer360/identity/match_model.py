@@ -3,8 +3,10 @@
 Comparisons (each pair of records falls in the first level whose condition holds; a null level adds nothing):
 
 * **given name** and **family name** (two comparisons): exact (term-frequency adjusted: a common name is
-  weaker evidence), swapped (this record's given name is the other's family name and the reverse),
-  Jaro-Winkler >= 0.92 and >= 0.80, an initial (given name only: ``J.`` and ``Jan``), different.
+  weaker evidence), swapped (this record's given name is alike the other's family name and the reverse,
+  Jaro-Winkler >= 0.92 both ways, or one the same and the other >= 0.80), Jaro-Winkler >= 0.92 and >= 0.80, an
+  initial (given name only: ``J.`` and ``Jan``), the family name in the other's given name field (family name
+  only: the other name was changed as well), different.
 * **birth date**: exact, day and month transposed, one of day/month/year different, within a year, within
   ten years, different.
 * **email**: exact, same domain with the local part one edit apart in its letters (digits equal: ``tweber55``
@@ -56,6 +58,21 @@ PHONE_SUFFIX_DIGITS = 8
 POSTAL_PREFIX = 3
 
 
+# Given and family name in each other's fields: both alike the other record's (a swap and a typo often come
+# together: ``Rednond Melissa`` / ``Melissa Redmond``), or one the same and the other still alike
+# (``Tippins Hacry`` / ``Harry Tippins``).
+_CROSS_GIVEN = 'jaro_winkler_similarity("given_name_l", "surname_r")'
+_CROSS_FAMILY = 'jaro_winkler_similarity("surname_l", "given_name_r")'
+SWAPPED_SQL = (
+    f"(({_CROSS_GIVEN} >= {NAME_JW_HIGH} and {_CROSS_FAMILY} >= {NAME_JW_HIGH}) "
+    f'or (("given_name_l" = "surname_r" or "surname_l" = "given_name_r") '
+    f"and {_CROSS_GIVEN} >= {NAME_JW_LOW} and {_CROSS_FAMILY} >= {NAME_JW_LOW}))"
+)
+# One name in the other field, the other name different: ``Bullock Holly`` / ``Adele Bullock``. For the family
+# name only (the given name comparison already says the given names differ).
+CROSSED_FAMILY_SQL = '"surname_l" = "given_name_r" or "given_name_l" = "surname_r"'
+
+
 def _null(condition: str) -> dict[str, Any]:
     return {"sql_condition": condition, "label_for_charts": "null", "is_null_level": True}
 
@@ -77,9 +94,7 @@ def comparisons() -> list[dict[str, Any]]:
             _null('"given_name_l" is null or "given_name_r" is null'),
             _level('"given_name_l" = "given_name_r"', "exact", 0.8, 0.005,
                    tf_adjustment_column="given_name", tf_adjustment_weight=1.0),
-            _level('"given_name_l" = "surname_r" and "surname_l" = "given_name_r"',
-                   "swapped with family name",
-                   0.01, 0.0001),
+            _level(SWAPPED_SQL, "swapped with family name", 0.01, 0.0001),
             _level(f'{jw}("given_name_l", "given_name_r") >= {NAME_JW_HIGH}', "Jaro-Winkler >= 0.92",
                    0.05, 0.001),
             _level(f'{jw}("given_name_l", "given_name_r") >= {NAME_JW_LOW}', "Jaro-Winkler >= 0.80",
@@ -97,10 +112,10 @@ def comparisons() -> list[dict[str, Any]]:
             _null('"surname_l" is null or "surname_r" is null'),
             _level('"surname_l" = "surname_r"', "exact", 0.8, 0.002,
                    tf_adjustment_column="surname", tf_adjustment_weight=1.0),
-            _level('"surname_l" = "given_name_r" and "given_name_l" = "surname_r"', "swapped with given name",
-                   0.01, 0.0001),
+            _level(SWAPPED_SQL, "swapped with given name", 0.01, 0.0001),
             _level(f'{jw}("surname_l", "surname_r") >= {NAME_JW_HIGH}', "Jaro-Winkler >= 0.92", 0.05, 0.001),
             _level(f'{jw}("surname_l", "surname_r") >= {NAME_JW_LOW}', "Jaro-Winkler >= 0.80", 0.02, 0.01),
+            _level(CROSSED_FAMILY_SQL, "in the other's given name", 0.01, 0.001),
             {"sql_condition": "ELSE", "label_for_charts": "different", "m_probability": 0.1,
              "u_probability": 0.98},
         ],

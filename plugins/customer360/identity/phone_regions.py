@@ -7,7 +7,9 @@ in this order:
    transaction's store);
 2. the country of the person's other records: the most frequent country among the records sharing the
    record's account id, loyalty id or email (for a POS receipt with a loyalty card, the card holder's CRM
-   contact);
+   contact); else the country of the one number on file, written with its country (or on a record that has
+   one), whose national number these digits are (``0474 80 97 66`` at the till, ``+32 474 80 97 66`` in the
+   CRM: the receipt is read as Belgian). Two such numbers in different countries tell nothing;
 3. the channel's ``phone_region`` in ``config/channels.yml``;
 4. ``settings.default_phone_region``.
 
@@ -16,9 +18,9 @@ rows whose region from 2 differs are normalised again with it (``apply_person_re
 valid in no region it was read in is kept as its digits, prefixed ``#``, in ``phone_key``: two records with
 the same digits still match exactly, nothing else (no suffix or fuzzy level treats it as a number).
 
-Incremental runs: step 2 looks only at records sharing an account id, loyalty id or email, and every holder
-of a key a changed row holds is resolved again (``identity.incremental``), so a record's region is the same as
-in a run over every record.
+Incremental runs: step 2 looks only at records sharing an account id, loyalty id or email, or the last 8
+digits of the phone, and every holder of a key a changed row holds, and of the same last 8 digits, is
+resolved again (``identity.incremental``), so a record's region is the same as in a run over every record.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def apply_person_regions(
     """Re-read the phones of rows without a country in the country of the person's other records, and keep a
     number no region parses as ``#<digits>`` for exact matching."""
     country = pc.utf8_upper(records.column("country_code").combine_chunks())
-    inferred = _key_group_countries(records, country)
+    inferred = pc.coalesce(_key_group_countries(records, country), _same_number_countries(records, country))
     own = pc.is_valid(country)
     national = pc.invert(pc.fill_null(records.column("phone_international").combine_chunks(), False))
     phone_rows = pc.and_(
@@ -132,6 +134,76 @@ def _scatter(column: pa.Array, positions: np.ndarray, values: pa.Array) -> pa.Ar
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     return pc.replace_with_mask(column, pa.array(mask), values.cast(column.type))
+
+
+# National numbers this short are too often someone else's in another country.
+MIN_NATIONAL_DIGITS = 8
+
+
+def _same_number_countries(records: pa.Table, country: pa.Array) -> pa.Array:
+    """Per row with a phone written without its country: the region of the only number on file whose national
+    significant number the row's digits are (as written, or without one trunk ``0``), among the numbers whose
+    country is known (written with ``+``/``00``, or on a record with a country); null when none or several."""
+    import duckdb
+    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+
+    codes = pa.table(
+        {
+            "cc": pa.array([str(c) for c in COUNTRY_CODE_TO_REGION_CODE], pa.string()),
+            "region": pa.array([r[0] for r in COUNTRY_CODE_TO_REGION_CODE.values()], pa.string()),
+        }
+    )
+    table = pa.table(
+        {
+            "row": pa.array(np.arange(records.num_rows, dtype=np.int64)),
+            "known": pc.or_(
+                pc.fill_null(records.column("phone_international").combine_chunks(), False),
+                pc.is_valid(country),
+            ),
+            "e164": records.column("phone_e164").combine_chunks(),
+            "digits": records.column("phone_digits").combine_chunks(),
+        }
+    )
+    con = duckdb.connect()
+    try:
+        con.register("phone_rows", table)
+        con.register("country_codes", codes)
+        return (
+            con.sql(
+                f"""with
+                numbers as (select distinct e164 from phone_rows where known and e164 is not null),
+                on_file as (
+                    -- country codes (1 to 3 digits) are prefix-free: one split starts with a valid code
+                    select distinct n.e164, c.region, substr(n.e164, 2 + length(c.cc)) as nsn
+                    from (
+                        select e164, substr(e164, 2, 1) as cc from numbers
+                        union all select e164, substr(e164, 2, 2) from numbers
+                        union all select e164, substr(e164, 2, 3) from numbers
+                    ) as n
+                    join country_codes as c using (cc)
+                ),
+                national as (
+                    select row, digits as nsn from phone_rows where not known and digits is not null
+                    union
+                    select row, substr(digits, 2) from phone_rows
+                    where not known and starts_with(digits, '0') and not starts_with(digits, '00')
+                ),
+                matched as (
+                    select n.row, min(f.region) as region, count(distinct f.e164) as numbers
+                    from national as n join on_file as f using (nsn)
+                    where length(n.nsn) >= {MIN_NATIONAL_DIGITS}
+                    group by n.row
+                )
+                select case when m.numbers = 1 then m.region end as region
+                from phone_rows as r left join matched as m using (row)
+                order by r.row"""
+            )
+            .to_arrow_table()
+            .column("region")
+            .combine_chunks()
+        )
+    finally:
+        con.close()
 
 
 def _key_group_countries(records: pa.Table, country: pa.Array) -> pa.Array:
