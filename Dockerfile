@@ -18,7 +18,8 @@ RUN apt-get update \
 WORKDIR /opt/customer360
 COPY pyproject.toml uv.lock README.md ./
 COPY plugins/customer360 ./plugins/customer360
-RUN uv sync --frozen --no-dev
+# bytecode compiled once at build: with PYTHONDONTWRITEBYTECODE every task process would recompile its imports
+RUN uv sync --frozen --no-dev --compile-bytecode
 
 COPY dags ./dags
 COPY dbt_project ./dbt_project

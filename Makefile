@@ -1,5 +1,7 @@
 # customer360 — two commands on a fresh machine: `make run` and `make test`.
-# uv is bootstrapped with pip when missing; everything else comes from uv.lock.
+# uv is bootstrapped with pip when missing; everything else comes from uv.lock. Bytecode is compiled at
+# install: with PYTHONDONTWRITEBYTECODE set (as on this project's machines), every process would otherwise
+# recompile what it imports (Airflow, dbt, GX), each pipeline task and test subprocess again.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -30,7 +32,7 @@ setup: .venv/.customer360-synced
 .venv/.customer360-synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
 		{ echo "installing uv with pip"; $(PYTHON) -m pip install --quiet --disable-pip-version-check uv; }
-	$(UV) sync --frozen --extra spark
+	$(UV) sync --frozen --extra spark --compile-bytecode
 	@touch $@
 
 run: setup
