@@ -33,7 +33,7 @@ from customer360.privacy.pseudonym import (
 )
 from customer360.privacy.scan import dbt_fixture_values, find_personal_data, scan
 from customer360.publish import current_database, current_snapshot
-from customer360.publish.snapshot import publish_marts
+from customer360.publish.snapshot import publish_marts, storage_version
 from customer360.settings import Settings
 from tests.support import privacy_warehouse
 from tests.support.pipeline_run import PROJECT, run_day, stage_env
@@ -299,6 +299,11 @@ def test_given_an_erasure_then_the_current_snapshot_is_rewritten_and_repointed(e
         assert con.execute("select count(*) from dim_customers").fetchone()[0] == 1
     manifest = json.loads((after / "manifest.json").read_text())
     assert manifest["erasures"][0]["request_id"] == result.request_id
+
+
+def test_given_an_erasure_then_the_rewritten_snapshot_keeps_the_storage_version_analysts_read(erased):
+    settings = erased[0]
+    assert storage_version(current_database(settings)) == f"{settings.snapshot_storage_version}+"
 
 
 def test_given_an_erased_person_when_a_new_file_delivers_them_again_then_ingest_suppresses_their_rows(erased):

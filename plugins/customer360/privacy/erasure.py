@@ -650,8 +650,11 @@ def _swap_link(link: Path, target: Path) -> None:
     os.replace(tmp, link)
 
 
-def _rewrite_snapshot(snapshot: Path, person: Person, salt: str, request_id: str) -> Path | None:
-    """A copy of ``snapshot`` without the person, or None when the person is not in it."""
+def _rewrite_snapshot(
+    snapshot: Path, person: Person, salt: str, request_id: str, storage_version: str
+) -> Path | None:
+    """A copy of ``snapshot`` without the person, or None when the person is not in it; written in the same
+    storage format as publish writes (``snapshot_storage_version``), so analysts' DuckDB still opens it."""
     import duckdb
 
     from customer360.publish.snapshot import SNAPSHOT_DB
@@ -665,7 +668,9 @@ def _rewrite_snapshot(snapshot: Path, person: Person, salt: str, request_id: str
     final = snapshot.parent / f"{base}__erased-{stamp}"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "parquet").mkdir(parents=True)
-    con = duckdb.connect(str(staging / SNAPSHOT_DB))
+    con = duckdb.connect(
+        str(staging / SNAPSHOT_DB), config={"storage_compatibility_version": storage_version}
+    )
     try:
         con.execute(f"attach {sql_string(source_db)} as snapshot_source (read_only)")
         _register_person(con, person, salt)
@@ -733,7 +738,9 @@ def erase_published(settings: Settings, person: Person, request_id: str) -> int:
     current = link.resolve() if link.exists() else None
     rewritten = 0
     for snapshot in sorted(p for p in snapshots.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        replacement = _rewrite_snapshot(snapshot, person, settings.pseudonym_salt, request_id)
+        replacement = _rewrite_snapshot(
+            snapshot, person, settings.pseudonym_salt, request_id, settings.snapshot_storage_version
+        )
         if replacement is None:
             continue
         if current is not None and snapshot.resolve() == current:
