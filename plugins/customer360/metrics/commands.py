@@ -74,7 +74,7 @@ def run_metrics(args: argparse.Namespace) -> int:
                     print(json.dumps(metric))
                 else:
                     print(f"{metric['name']} ({metric['type']}): {metric['description']}")
-                    print(f"    by: metric_time, {', '.join(metric['dimensions'])}")
+                    print(f"    by: {', '.join(metric['dimensions'])}")
             return 0
         options = {
             "group_by": args.group_by,

@@ -132,7 +132,8 @@ class SemanticLayer:
         return self.relation(metrics, **options).df()
 
     def metrics(self) -> list[dict[str, Any]]:
-        """Every metric: name, label, type, description and the dimensions it can be grouped by."""
+        """Every metric: name, label, type, description and the dimensions it can be grouped by (the time
+        dimensions at their finest grain, ``metric_time__day``: any coarser grain works too)."""
         found = []
         for metric in sorted(self.engine.list_metrics(), key=lambda m: m.name):
             found.append(
