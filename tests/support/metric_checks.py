@@ -17,11 +17,14 @@ RFM_WINDOW_DAYS = 365
 
 
 def metric_rows(layer: SemanticLayer, metrics: list[str], **options) -> dict[tuple, tuple]:
-    """The metrics' values keyed by the group-by values (dates as ISO strings), floats rounded."""
+    """The metrics' values keyed by the group-by values, both in the order asked (MetricFlow orders its output
+    columns its own way), dates as ISO strings, numbers as floats."""
     result = layer.relation(metrics, **options)
-    keys = len(options.get("group_by", ()))
+    group_by = list(options.get("group_by", ()))
+    keys = [result.columns.index(name) for name in group_by]
+    values = [result.columns.index(name) for name in metrics]
     return {
-        tuple(plain(v) for v in row[:keys]): tuple(plain(v) for v in row[keys:]) for row in result.fetchall()
+        tuple(plain(row[i]) for i in keys): tuple(plain(row[i]) for i in values) for row in result.fetchall()
     }
 
 
@@ -39,7 +42,7 @@ def plain(value):
         return value.isoformat()
     if value is None or isinstance(value, str | bool):
         return value
-    return round(float(value), 6)
+    return float(value)
 
 
 def _window_start(as_of_date: date) -> date:
