@@ -38,7 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         help="a MetricFlow filter (repeatable): \"{{ Dimension('customer__lifecycle_stage') }} = 'loyal'\"",
     )
-    parser.add_argument("--order-by", type=_names, default=[], help="comma-separated names; -name descends")
+    parser.add_argument(
+        "--order-by",
+        type=_names,
+        default=[],
+        help="comma-separated names; - first descends (--order-by=-revenue)",
+    )
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--start", type=date.fromisoformat, default=None, help="first metric_time (date)")
     parser.add_argument("--end", type=date.fromisoformat, default=None, help="last metric_time (date)")
