@@ -129,6 +129,7 @@ def test_given_the_layers_when_built_in_order_then_marts_wait_for_analytics_only
         "customer_influence",
         "customer_lifecycle",
         "customer_lifecycle_transitions",
+        "fct_survey_responses",
     } <= marts_models
     assert "customer_lifecycle_snapshot" in _names(built.marts.statuses, "snapshot.")
     assert analytics_models == {
@@ -138,6 +139,8 @@ def test_given_the_layers_when_built_in_order_then_marts_wait_for_analytics_only
         "customer_next_best_action",
         "model_runs",
         "clv_holdout_validation",
+        # the semantic layer's time spine (models/analytics/semantic): a calendar, published with the marts
+        "metricflow_time_spine",
     }
     assert not marts_models & analytics_models
     unit_tests = " ".join(
