@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "customer360.clv.commands",
     "customer360.churn.commands",
     "customer360.analyst.commands",
+    "customer360.metrics.commands",
     "customer360.report.commands",
     "customer360.privacy.commands",
     "customer360_dev.bench.commands",

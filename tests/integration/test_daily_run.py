@@ -19,10 +19,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from customer360.analyst import connect_snapshot
 from customer360.landing.contract import CHANNELS
+from customer360.metrics import SemanticLayer
 from customer360.publish import current_database
 from customer360.publish.snapshot import table_checksums
 from customer360.settings import Settings
+from tests.support import metric_checks
 from tests.support.shared_runs import without_run_logs
 
 pytestmark = pytest.mark.slow
@@ -235,6 +238,23 @@ def test_given_the_run_then_its_report_shows_trends_revenue_at_risk_and_changes_
     previous = (LOGICAL_DATE - timedelta(days=1)).isoformat()
     assert f"<th>{LOGICAL_DATE.isoformat()}</th><th>{previous}</th><th>change</th>" in page
     assert re.search(r"net revenue, last 30 days</td><td>EUR [\d,]+\.\d\d</td>", page)
+
+
+def test_given_the_run_then_every_metric_of_the_semantic_layer_equals_its_mart(first_run, tmp_path):
+    # GIVEN the run's published snapshot (its data has orders, tickets and survey answers)
+    home, _ = first_run
+    settings = Settings(home=home)
+    marts = connect_snapshot(settings)
+    try:
+        with SemanticLayer(settings, work_dir=tmp_path / "semantic") as layer:
+            # WHEN each KPI is asked by its dimensions THEN it equals the figure of the mart it stands for
+            metric_checks.check_order_metrics(layer, marts)
+            metric_checks.check_rfm_window_metrics(layer, marts, LOGICAL_DATE)
+            metric_checks.check_customer_state_metrics(layer, marts)
+            metric_checks.check_satisfaction_metrics(layer, marts, LOGICAL_DATE)
+            metric_checks.check_service_metrics(layer, marts)
+    finally:
+        marts.close()
 
 
 def test_given_the_run_then_its_progress_log_names_each_dbt_layers_slowest_nodes(first_run):
