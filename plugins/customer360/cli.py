@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "customer360.analyst.commands",
     "customer360.report.commands",
     "customer360.privacy.commands",
+    "customer360.activation.commands",
     "customer360_dev.bench.commands",
     "customer360_dev.identity_eval.commands",
 )
@@ -45,6 +46,7 @@ WAREHOUSE_WRITERS = {
     "customer360.identity.commands:run_resolve": "customer360 identity resolve",
     "customer360.privacy.commands:erase_command": "customer360 erase",
     "customer360.privacy.commands:erase_queue_command": "customer360 privacy erase-queue",
+    "customer360.activation.commands:activate_command": "customer360 activate",
 }
 
 

@@ -169,6 +169,9 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
     for layer in QUALITY_LAYERS:
         warnings.extend(f"quality gate {layer}: {m}" for m in quality[layer].get("warning_messages", []))
     warnings.extend(retry_warnings(events))
+    # Activation (customer360.activation): dead-lettered webhook batches are warnings; its totals are kept.
+    activation = ((latest.get("activate") or {}).get("detail") or {}) if "activate" in latest else {}
+    warnings.extend(activation.get("warnings", []))
 
     stages = []
     for name, event in latest.items():
@@ -222,6 +225,7 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
         "stages": stages,
         **{f"{layer}_build": build for layer, build in builds.items()},
         "identity_run": identity_run,
+        "activation": activation.get("totals"),
         "models": models,
         "marts": _mart_counts(settings),
         "published": published,
