@@ -336,6 +336,16 @@ def render_summary(summary: dict[str, Any]) -> None:
             version = row.get("version") or "-"
             table.add_row(row["model"], version, status, metric or "-", row["reason"] or "-")
         console.print(table)
+    act = summary.get("activation")
+    if act:
+        console.print(
+            f"activation:       {act['members']:,} audience members ({act['entered']:,} entered, "
+            f"{act['exited']:,} exited, {act['changed']:,} changed); {act['file_rows_written']:,} file rows, "
+            f"{act['webhook_events_sent']:,} webhook events in {act['webhook_batches_sent']:,} batches "
+            f"({act['webhook_retries']:,} retries, {act['webhook_dead_letters']:,} dead-lettered), "
+            f"{act['postgres_upserted']:,} rows upserted and {act['postgres_deleted']:,} deleted "
+            "in PostgreSQL"
+        )
     for problem in summary["problems"]:
         console.print(f"[red]problem:[/red] {problem}")
     for warning in summary.get("warnings", []):

@@ -9,9 +9,9 @@ Delivery: a 2xx answer delivers the batch. 429 and 5xx answers, timeouts and con
 up to ``activation_webhook_max_attempts`` attempts in all, after ``Retry-After`` when the server sends one
 (seconds or an HTTP date), else after an exponential backoff (``activation_webhook_backoff_seconds`` x
 2^(attempt-1), at most ``activation_webhook_max_backoff_seconds``). Other 4xx answers are not retried. A
-batch that still fails goes to ``state.webhook_dead_letters`` with its payload and the last error; the run
-goes on and says so in its warnings, and the next run of that date retries it (the dead letter is then
-marked resolved). Requests are spaced to at most ``activation_webhook_rate_per_second`` per second.
+batch that still fails goes to ``state.webhook_dead_letters`` with its payload (contact values left out)
+and the last error; the run goes on and says so in its warnings, and the next run of that date retries it
+(the dead letter is then marked resolved). Requests are spaced to at most ``activation_webhook_rate_per_second`` per second.
 
 Only the standard library (``urllib.request``): see DECISIONLOG.md, "Webhook delivery with urllib".
 """
@@ -178,6 +178,13 @@ def _events(con: duckdb.DuckDBPyConnection, audience: Audience, contact: bool) -
     return events
 
 
+def _without_contact(payload: dict[str, Any]) -> str:
+    """The payload as the dead-letter table keeps it: contact fields named, their values not kept (personal
+    data stays in the restricted model; the retry reads them again)."""
+    events = [{**e, "contact": sorted(e["contact"])} if "contact" in e else e for e in payload["events"]]
+    return json.dumps({**payload, "events": events, "contact_values": "not kept"})
+
+
 def deliver(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -276,7 +283,7 @@ def deliver(
                     audience.name,
                     run_date,
                     number,
-                    body.decode(),
+                    _without_contact(payload),
                     outcome.attempts,
                     outcome.http_status,
                     outcome.error,
