@@ -11,7 +11,8 @@ up to ``activation_webhook_max_attempts`` attempts in all, after ``Retry-After``
 2^(attempt-1), at most ``activation_webhook_max_backoff_seconds``). Other 4xx answers are not retried. A
 batch that still fails goes to ``state.webhook_dead_letters`` with its payload (contact values left out)
 and the last error; the run goes on and says so in its warnings, and the next run of that date retries it
-(the dead letter is then marked resolved). Requests are spaced to at most ``activation_webhook_rate_per_second`` per second.
+(the dead letter is then marked resolved). Requests are spaced to at most
+``activation_webhook_rate_per_second`` per second.
 
 Only the standard library (``urllib.request``): see DECISIONLOG.md, "Webhook delivery with urllib".
 """
