@@ -30,7 +30,7 @@ DOC_MD = """
 ### customer360_daily
 One run per day `D` (data interval `[D, D+1)` UTC, starting after `D` ends):
 ingest each channel → GX raw → dbt staging → GX staging → identity → dbt core marts → CLV and churn models
-→ dbt analytics marts → GX marts → publish the snapshot → summary.
+→ dbt analytics marts → GX marts → publish the snapshot → activate the audiences → summary.
 
 A red critical expectation stops everything downstream; the last published snapshot stays in place.
 Run folder: `var/runs/<D>/` (progress, quality results, Data Docs, summary, report).
@@ -126,6 +126,13 @@ def customer360_daily():
         except pipeline.PublishWithheldError as exc:
             _fail_fast(exc)
 
+    @task(retries=1)
+    def activate() -> dict:
+        from customer360 import pipeline
+
+        logical_date, run_id = _logical_date()
+        return pipeline.activate(logical_date, run_id)
+
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
     def summarize() -> dict:
         from customer360 import pipeline
@@ -149,6 +156,7 @@ def customer360_daily():
     ingested >> raw_checked >> staged >> staging_checked >> resolve_identity() >> core
     core >> fit_models() >> analytics >> marts_checked >> published >> summary
     ingested >> summary
+    published >> activate() >> summary
 
 
 customer360_daily()

@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "customer360.metrics.commands",
     "customer360.report.commands",
     "customer360.privacy.commands",
+    "customer360.activation.commands",
     "customer360_dev.bench.commands",
     "customer360_dev.identity_eval.commands",
 )
@@ -46,6 +47,7 @@ WAREHOUSE_WRITERS = {
     "customer360.identity.commands:run_resolve": "customer360 identity resolve",
     "customer360.privacy.commands:erase_command": "customer360 erase",
     "customer360.privacy.commands:erase_queue_command": "customer360 privacy erase-queue",
+    "customer360.activation.commands:activate_command": "customer360 activate",
 }
 
 

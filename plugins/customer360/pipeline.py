@@ -288,3 +288,24 @@ def summarize(logical_date: date, run_id: str, settings: Settings | None = None)
             + "\n  - ".join(summary["problems"])
         )
     return {"summary_path": str(path), "status": summary["status"]}
+
+
+def activate(logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Materialise the audiences of config/audiences.yml from the snapshot just published and send them to
+    their destinations (files, webhooks, PostgreSQL), each keeping state so a rerun sends nothing twice
+    (``customer360.activation``, docs/activation.md). Dead-lettered webhook batches are warnings; a
+    destination that fails fails the task after the others have delivered."""
+    from customer360.activation import ActivationError, totals
+    from customer360.activation import activate as run_activation
+
+    s = _settings(settings)
+    with stage(s.run_dir(logical_date.isoformat()), "activate", run_id) as detail:
+        result = run_activation(s, logical_date, run_id)
+        detail.update(result.as_dict())
+        detail["totals"] = totals(result)
+        if result.failures:
+            raise ActivationError(
+                f"activation of run {run_id}: {len(result.failures)} destination(s) failed; the others "
+                "delivered, and a rerun sends only what is missing:\n  - " + "\n  - ".join(result.failures)
+            )
+    return _jsonable({"totals": detail["totals"], "warnings": result.warnings})

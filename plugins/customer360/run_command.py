@@ -25,6 +25,7 @@ PIPELINE_STAGES = (
     + [f"ingest:{c}" for c in ("support_tickets", "marketing_events", "surveys")]
     + ["validate:raw", "dbt:staging", "validate:staging", "identity", "dbt:core"]
     + ["models:clv", "models:churn", "dbt:analytics", "validate:marts", "publish"]
+    + ["activate"]
 )
 
 
@@ -325,6 +326,7 @@ def run_stage(args: argparse.Namespace) -> int:
         "identity": lambda: pipeline.resolve_identity(args.date, run_id),
         "models": lambda: pipeline.fit_models(args.date, run_id),
         "publish": lambda: pipeline.publish(args.date, run_id),
+        "activate": lambda: pipeline.activate(args.date, run_id),
         "summarize": lambda: pipeline.summarize(args.date, run_id),
     }
     if name not in functions:

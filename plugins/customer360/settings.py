@@ -211,6 +211,34 @@ class Settings:
     )
     pseudonym_salt: str = field(default_factory=lambda: _env("PSEUDONYM_SALT", "customer360-dev-salt"))
 
+    # Activation (reverse ETL, docs/activation.md): the audience file, where the activation state and the
+    # file outbox live (default <home>/activation, <home>/outbox), the webhook and PostgreSQL destinations'
+    # endpoints (a destination whose endpoint is empty is skipped), and the webhook's batching, retries and
+    # rate limit (requests per second; 0: no limit).
+    activation_file: Path | None = None
+    activation_dir: Path | None = None
+    outbox_dir: Path | None = None
+    activation_webhook_url: str = field(default_factory=lambda: _env("ACTIVATION_WEBHOOK_URL", ""))
+    activation_postgres_url: str = field(default_factory=lambda: _env("ACTIVATION_POSTGRES_URL", ""))
+    activation_webhook_batch_size: int = field(
+        default_factory=lambda: _env_int("ACTIVATION_WEBHOOK_BATCH_SIZE", 500)
+    )
+    activation_webhook_max_attempts: int = field(
+        default_factory=lambda: _env_int("ACTIVATION_WEBHOOK_MAX_ATTEMPTS", 5)
+    )
+    activation_webhook_backoff_seconds: float = field(
+        default_factory=lambda: _env_float("ACTIVATION_WEBHOOK_BACKOFF_SECONDS", 1.0)
+    )
+    activation_webhook_max_backoff_seconds: float = field(
+        default_factory=lambda: _env_float("ACTIVATION_WEBHOOK_MAX_BACKOFF_SECONDS", 60.0)
+    )
+    activation_webhook_timeout_seconds: float = field(
+        default_factory=lambda: _env_float("ACTIVATION_WEBHOOK_TIMEOUT_SECONDS", 10.0)
+    )
+    activation_webhook_rate_per_second: float = field(
+        default_factory=lambda: _env_float("ACTIVATION_WEBHOOK_RATE_PER_SECOND", 5.0)
+    )
+
     def __post_init__(self) -> None:
         # Paths that default to places under ``home`` unless their own variable is set.
         derived = {
@@ -221,6 +249,9 @@ class Settings:
             "model_dir": ("MODEL_DIR", self.home / "models"),
             "identity_model_dir": ("IDENTITY_MODEL_DIR", self.home / "models" / "identity"),
             "channels_file": ("CHANNELS_FILE", self.project_dir / "config" / "channels.yml"),
+            "activation_file": ("ACTIVATION_FILE", self.project_dir / "config" / "audiences.yml"),
+            "activation_dir": ("ACTIVATION_DIR", self.home / "activation"),
+            "outbox_dir": ("OUTBOX_DIR", self.home / "outbox"),
         }
         for attr, (env_name, default) in derived.items():
             if getattr(self, attr) is None:
@@ -244,6 +275,13 @@ class Settings:
             raise ValueError(f"{ENV_PREFIX}MODEL_REFIT_DAYS must be at least 1, not {self.model_refit_days}")
         if self.clv_holdout_days < 1:
             raise ValueError(f"{ENV_PREFIX}CLV_HOLDOUT_DAYS must be at least 1, not {self.clv_holdout_days}")
+        if self.activation_webhook_batch_size < 1 or self.activation_webhook_max_attempts < 1:
+            raise ValueError(
+                f"{ENV_PREFIX}ACTIVATION_WEBHOOK_BATCH_SIZE and {ENV_PREFIX}ACTIVATION_WEBHOOK_MAX_ATTEMPTS "
+                "must be at least 1"
+            )
+        if self.activation_webhook_rate_per_second < 0:
+            raise ValueError(f"{ENV_PREFIX}ACTIVATION_WEBHOOK_RATE_PER_SECOND must be 0 (no limit) or more")
         if not 0 < self.tier_a_share < 1 or not 0 < self.tier_b_share < 1:
             raise ValueError("tier shares must lie between 0 and 1")
         if self.tier_a_share + self.tier_b_share >= 1:

@@ -169,6 +169,9 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
     for layer in QUALITY_LAYERS:
         warnings.extend(f"quality gate {layer}: {m}" for m in quality[layer].get("warning_messages", []))
     warnings.extend(retry_warnings(events))
+    # Activation (customer360.activation): dead-lettered webhook batches are warnings; its totals are kept.
+    activation = ((latest.get("activate") or {}).get("detail") or {}) if "activate" in latest else {}
+    warnings.extend(activation.get("warnings", []))
 
     stages = []
     for name, event in latest.items():
@@ -222,6 +225,7 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
         "stages": stages,
         **{f"{layer}_build": build for layer, build in builds.items()},
         "identity_run": identity_run,
+        "activation": activation.get("totals"),
         "models": models,
         "marts": _mart_counts(settings),
         "published": published,
@@ -332,6 +336,16 @@ def render_summary(summary: dict[str, Any]) -> None:
             version = row.get("version") or "-"
             table.add_row(row["model"], version, status, metric or "-", row["reason"] or "-")
         console.print(table)
+    act = summary.get("activation")
+    if act:
+        console.print(
+            f"activation:       {act['members']:,} audience members ({act['entered']:,} entered, "
+            f"{act['exited']:,} exited, {act['changed']:,} changed); {act['file_rows_written']:,} file rows, "
+            f"{act['webhook_events_sent']:,} webhook events in {act['webhook_batches_sent']:,} batches "
+            f"({act['webhook_retries']:,} retries, {act['webhook_dead_letters']:,} dead-lettered), "
+            f"{act['postgres_upserted']:,} rows upserted and {act['postgres_deleted']:,} deleted "
+            "in PostgreSQL"
+        )
     for problem in summary["problems"]:
         console.print(f"[red]problem:[/red] {problem}")
     for warning in summary.get("warnings", []):

@@ -72,6 +72,12 @@ def test_given_the_daily_dag_then_stages_run_in_the_designed_order(dagbag):
         assert "validate_raw" in dag.get_task(task_id).downstream_task_ids
 
 
+def test_given_the_daily_dag_then_activation_runs_after_publish_and_before_the_summary(dagbag):
+    dag = dagbag.dags["customer360_daily"]
+    assert "activate" in dag.get_task("publish").downstream_task_ids
+    assert "summarize" in dag.get_task("activate").downstream_task_ids
+
+
 def test_given_the_daily_dag_then_every_warehouse_task_shares_the_one_slot_pool(dagbag):
     dag = dagbag.dags["customer360_daily"]
     assert {t.pool for t in dag.tasks} == {"customer360_warehouse"}

@@ -277,3 +277,17 @@ def test_given_the_run_then_its_progress_log_names_each_dbt_layers_slowest_nodes
         by_type = detail["node_seconds_by_type"]
         assert {"model", "test"} <= set(by_type), stage
         assert sum(by_type.values()) >= seconds[0] > 0, stage
+
+
+def test_given_the_dag_runs_then_activate_sends_the_audiences_once_and_reruns_send_nothing(first_run, reruns):
+    home, first = first_run
+    sent = first.summary["activation"]
+    assert sent["members"] > 0 and sent["entered"] == sent["members"]
+    assert sent["file_rows_written"] == sent["members"]  # every shipped audience goes to the outbox once
+    manifests = sorted((home / "outbox").glob(f"*/*/{LOGICAL_DATE.isoformat()}/manifest.json"))
+    assert manifests and sum(json.loads(m.read_text())["rows"] for m in manifests) == sent["members"]
+    for rerun in reruns:
+        again = rerun.summary["activation"]
+        assert again["members"] == sent["members"] and again["file_rows_written"] == 0
+    # the files of the first run stay: the reruns found the same rows already delivered
+    assert {json.loads(m.read_text())["run_id"] for m in manifests} == {first.summary["run_id"]}

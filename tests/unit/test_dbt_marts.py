@@ -138,6 +138,7 @@ def test_given_the_layers_when_built_in_order_then_marts_wait_for_analytics_only
         "customer_value_tiers",
         "customer_churn_risk",
         "customer_next_best_action",
+        "customer_audience_attributes",
         "model_runs",
         "clv_holdout_validation",
         "revenue_at_risk",
