@@ -1,0 +1,10 @@
+"""Lineage: OpenLineage events for every task of the daily DAG and every dbt model it builds.
+
+- ``naming``: the OpenLineage names of the warehouse tables, the published marts and the landing files;
+- ``transport``: where events go (the run folder; an HTTP endpoint such as Marquez when one is set);
+- ``tasks``: what each task of ``customer360_daily`` reads and writes;
+- ``airflow_extractor``: hands those datasets to Airflow's OpenLineage provider;
+- ``dbt_events``: the dbt models' events, made by OpenLineage's dbt integration from dbt's artefacts.
+
+docs/lineage.md describes what is emitted and how to point it at Marquez.
+"""

@@ -1,0 +1,134 @@
+"""Where OpenLineage events go: the run folder always, an HTTP endpoint (Marquez) when one is set.
+
+``RunFolderTransport`` is an OpenLineage client transport (the client builds it from its ``type``, this
+class's dotted path): it appends each event as one JSON line to ``<runs dir>/<D>/openlineage/events.jsonl``,
+``D`` being the logical date of the DAG run the event belongs to, so one file holds one daily run's lineage
+whatever process or scheduler emitted it. Airflow's OpenLineage provider and the dbt events
+(``customer360.lineage.dbt_events``) both use ``transport_config``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import attr
+from openlineage.client.transport.transport import Config, Transport
+
+from customer360.settings import Settings
+
+EVENTS_FOLDER = "openlineage"
+EVENTS_FILE = "events.jsonl"
+# Events that name no date at all (none of the pipeline's do): kept beside the dated run folders.
+UNDATED = "undated"
+# Marquez's (and the OpenLineage HTTP spec's) endpoint; the timeout keeps a run from waiting on a dead server.
+HTTP_ENDPOINT = "api/v1/lineage"
+HTTP_TIMEOUT_SECONDS = 5.0
+
+
+def events_path(settings: Settings, logical_date: date | str) -> Path:
+    """The file holding the OpenLineage events of one logical date's run."""
+    day = logical_date if isinstance(logical_date, str) else logical_date.isoformat()
+    return settings.run_dir(day) / EVENTS_FOLDER / EVENTS_FILE
+
+
+@attr.define
+class RunFolderConfig(Config):
+    runs_dir: str
+    # A fixed logical date for every event (the dbt events of one build); else read from each event.
+    run_date: str | None = None
+
+    @classmethod
+    def from_dict(cls, params: dict[str, Any]) -> RunFolderConfig:
+        if "runs_dir" not in params:
+            raise RuntimeError("`runs_dir` key not passed to RunFolderConfig")
+        return cls(runs_dir=str(params["runs_dir"]), run_date=params.get("run_date"))
+
+
+class RunFolderTransport(Transport):
+    kind = "customer360_run_folder"
+    config_class = RunFolderConfig
+
+    def __init__(self, config: RunFolderConfig) -> None:
+        self.config = config
+
+    def emit(self, event: Any) -> None:
+        from openlineage.client.serde import Serde
+
+        path = Path(self.config.runs_dir) / (self.config.run_date or event_date(event)) / EVENTS_FOLDER
+        path.mkdir(parents=True, exist_ok=True)
+        line = (Serde.to_json(event) + "\n").encode("utf-8")
+        # One write on an O_APPEND descriptor: lines from several processes never interleave.
+        fd = os.open(path / EVENTS_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+
+def event_date(event: Any) -> str:
+    """The logical date (YYYY-MM-DD) an event belongs to: the logical date of its Airflow DAG run (the date
+    the DAG's tasks run the pipeline for), else its run's nominal start time, else the day the event
+    happened; ``UNDATED`` for an event without a run."""
+    run = getattr(event, "run", None)
+    facets = getattr(run, "facets", None) or {}
+    for name in ("airflow", "airflowDagRun"):
+        dag_run = getattr(facets.get(name), "dagRun", None)
+        logical = dag_run.get("logical_date") if isinstance(dag_run, dict) else None
+        if logical:
+            return _day(str(logical))
+    nominal = facets.get("nominalTime")
+    if nominal is not None and getattr(nominal, "nominalStartTime", None):
+        return _day(nominal.nominalStartTime)
+    when = getattr(event, "eventTime", None)
+    return _day(when) if run is not None and when else UNDATED
+
+
+def _day(moment: str) -> str:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00")).date().isoformat()
+
+
+def transport_config(settings: Settings, run_date: date | None = None) -> dict[str, Any]:
+    """The OpenLineage client's ``transport`` setting: the run folder, plus HTTP when a URL is set."""
+    folder: dict[str, Any] = {"type": f"{__name__}.RunFolderTransport", "runs_dir": str(settings.runs_dir)}
+    if run_date is not None:
+        folder["run_date"] = run_date.isoformat()
+    if not settings.openlineage_url:
+        return folder
+    http = {
+        "type": "http",
+        "url": settings.openlineage_url,
+        "endpoint": HTTP_ENDPOINT,
+        "timeout": HTTP_TIMEOUT_SECONDS,
+    }
+    return {
+        "type": "composite",
+        "continue_on_failure": True,
+        "continue_on_success": True,
+        "transports": {"run_folder": folder, "http": http},
+    }
+
+
+def client(settings: Settings, run_date: date | None = None):
+    """An OpenLineage client on ``transport_config``: no configuration file or environment is read."""
+    from openlineage.client import OpenLineageClient
+
+    return OpenLineageClient(config={"transport": transport_config(settings, run_date)})
+
+
+def read_events(settings: Settings, logical_date: date | str) -> list[dict[str, Any]]:
+    """The OpenLineage events written for one logical date, oldest first (a line cut short is skipped)."""
+    import json
+
+    path = events_path(settings, logical_date)
+    if not path.exists():
+        return []
+    events = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return events
