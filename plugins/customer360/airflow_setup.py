@@ -59,7 +59,7 @@ def openlineage_defaults(settings: Settings) -> dict[str, str]:
 
     if not settings.lineage_enabled:
         return {"AIRFLOW__OPENLINEAGE__DISABLED": "True"}
-    from customer360.lineage.transport import transport_config
+    from customer360.lineage.config import transport_config
 
     return {
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport_config(settings)),

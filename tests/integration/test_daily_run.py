@@ -234,7 +234,7 @@ def test_given_the_run_then_its_progress_log_names_each_dbt_layers_slowest_nodes
 def _lineage_of_first_run(home: Path) -> tuple[list[dict], str]:
     """The first DAG run's OpenLineage events (later reruns of the date append to the same file) and the
     Airflow run id they belong to."""
-    from customer360.lineage.transport import read_events
+    from customer360.lineage.config import read_events
 
     events = read_events(Settings(home=home), LOGICAL_DATE)
     task_events = [e for e in events if "airflow" in e["run"]["facets"]]

@@ -12,7 +12,7 @@ import pytest
 
 from customer360.builds import BUILD_NAMES
 from customer360.lineage import dbt_events, naming, tasks
-from customer360.lineage.transport import read_events
+from customer360.lineage.config import read_events
 from tests.support.shared_runs import END
 
 pytestmark = pytest.mark.slow
@@ -31,6 +31,16 @@ def test_given_a_run_then_each_dbt_build_is_one_start_and_complete_with_its_mode
     events = read_events(settings, END)
     jobs = _by_job(events)
     namespace = naming.warehouse_namespace(settings)
+    manifest = tasks._manifest(settings)
+    nodes = {**manifest["nodes"], **manifest["sources"]}
+    parents = {
+        node: {
+            f"{naming.warehouse_database(settings)}.{tasks._relation(nodes[p])}"
+            for p in manifest["parent_map"][node]
+            if p.startswith(("model.", "source."))
+        }
+        for node in manifest["parent_map"]
+    }
     for layer in BUILD_NAMES:
         # THEN the build is one run: a START and a COMPLETE with the same run id
         build = jobs[dbt_events.job_name(layer)]
@@ -51,8 +61,9 @@ def test_given_a_run_then_each_dbt_build_is_one_start_and_complete_with_its_mode
             (output,) = event["outputs"]
             assert output["namespace"] == namespace
             built[output["name"]].append(event["eventType"])
-            if event["eventType"] == "COMPLETE":
-                assert event["inputs"], output["name"]  # every model reads something
+            if event["eventType"] == "COMPLETE":  # the model's inputs: the models and sources it selects from
+                node = event["job"]["facets"]["dbt_node"]["unique_id"]
+                assert {i["name"] for i in event["inputs"]} == parents[node], node
         assert expected and set(built) == expected, (layer, expected ^ set(built))
         assert all(sorted(types) == ["COMPLETE", "START"] for types in built.values()), layer
 

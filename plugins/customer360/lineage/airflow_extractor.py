@@ -22,23 +22,23 @@ class DailyTaskExtractor(BaseExtractor):
         # The operator class of every TaskFlow @task (airflow.providers.standard.decorators.python).
         return ["_PythonDecoratedOperator"]
 
-    def _lineage(self, logical_date: date | None = None, run_id: str | None = None) -> OperatorLineage | None:
-        if self.operator.dag_id != DAG_ID:
-            return None  # the provider falls back to the task's inlets and outlets
-        from customer360.settings import get_settings
+    def _lineage(self, logical_date: date | None = None, run_id: str | None = None) -> OperatorLineage:
+        found = None
+        if self.operator.dag_id == DAG_ID:
+            from customer360.settings import get_settings
 
-        found = task_lineage(get_settings(), self.operator.task_id, logical_date, run_id)
+            found = task_lineage(get_settings(), self.operator.task_id, logical_date, run_id)
         if found is None:
-            return None
+            return OperatorLineage()  # no datasets: the provider falls back to the task's inlets and outlets
         return OperatorLineage(inputs=found.inputs, outputs=found.outputs)
 
-    def _execute_extraction(self) -> OperatorLineage | None:
+    def _execute_extraction(self) -> OperatorLineage:
         return self._lineage()
 
-    def extract_on_complete(self, task_instance) -> OperatorLineage | None:
+    def extract_on_complete(self, task_instance) -> OperatorLineage:
         return self._lineage(*_run_of(task_instance))
 
-    def extract_on_failure(self, task_instance) -> OperatorLineage | None:
+    def extract_on_failure(self, task_instance) -> OperatorLineage:
         return self._lineage(*_run_of(task_instance))
 
 

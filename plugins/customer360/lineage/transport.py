@@ -17,21 +17,12 @@ from typing import Any
 import attr
 from openlineage.client.transport.transport import Config, Transport
 
+from customer360.lineage.config import EVENTS_FILE, EVENTS_FOLDER, events_path, read_events, transport_config
 from customer360.settings import Settings
 
-EVENTS_FOLDER = "openlineage"
-EVENTS_FILE = "events.jsonl"
 # Events that name no date at all (none of the pipeline's do): kept beside the dated run folders.
 UNDATED = "undated"
-# Marquez's (and the OpenLineage HTTP spec's) endpoint; the timeout keeps a run from waiting on a dead server.
-HTTP_ENDPOINT = "api/v1/lineage"
-HTTP_TIMEOUT_SECONDS = 5.0
-
-
-def events_path(settings: Settings, logical_date: date | str) -> Path:
-    """The file holding the OpenLineage events of one logical date's run."""
-    day = logical_date if isinstance(logical_date, str) else logical_date.isoformat()
-    return settings.run_dir(day) / EVENTS_FOLDER / EVENTS_FILE
+__all__ = ["RunFolderTransport", "client", "event_date", "events_path", "read_events", "transport_config"]
 
 
 @attr.define
@@ -90,45 +81,8 @@ def _day(moment: str) -> str:
     return datetime.fromisoformat(moment.replace("Z", "+00:00")).date().isoformat()
 
 
-def transport_config(settings: Settings, run_date: date | None = None) -> dict[str, Any]:
-    """The OpenLineage client's ``transport`` setting: the run folder, plus HTTP when a URL is set."""
-    folder: dict[str, Any] = {"type": f"{__name__}.RunFolderTransport", "runs_dir": str(settings.runs_dir)}
-    if run_date is not None:
-        folder["run_date"] = run_date.isoformat()
-    if not settings.openlineage_url:
-        return folder
-    http = {
-        "type": "http",
-        "url": settings.openlineage_url,
-        "endpoint": HTTP_ENDPOINT,
-        "timeout": HTTP_TIMEOUT_SECONDS,
-    }
-    return {
-        "type": "composite",
-        "continue_on_failure": True,
-        "continue_on_success": True,
-        "transports": {"run_folder": folder, "http": http},
-    }
-
-
 def client(settings: Settings, run_date: date | None = None):
     """An OpenLineage client on ``transport_config``: no configuration file or environment is read."""
     from openlineage.client import OpenLineageClient
 
     return OpenLineageClient(config={"transport": transport_config(settings, run_date)})
-
-
-def read_events(settings: Settings, logical_date: date | str) -> list[dict[str, Any]]:
-    """The OpenLineage events written for one logical date, oldest first (a line cut short is skipped)."""
-    import json
-
-    path = events_path(settings, logical_date)
-    if not path.exists():
-        return []
-    events = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return events
