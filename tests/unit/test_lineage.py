@@ -117,8 +117,11 @@ class _Marquez(BaseHTTPRequestHandler):
         pass
 
 
-def test_given_a_marquez_url_when_events_are_emitted_then_marquez_and_the_run_folder_both_get_them(tmp_path):
+def test_given_a_marquez_url_when_events_are_emitted_then_marquez_and_the_run_folder_both_get_them(
+    tmp_path, monkeypatch
+):
     # GIVEN a local OpenLineage HTTP endpoint standing for Marquez, set as the lineage URL
+    monkeypatch.setattr(transport, "_http_paused_until", 0.0)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Marquez)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Marquez.received.clear()
@@ -136,6 +139,41 @@ def test_given_a_marquez_url_when_events_are_emitted_then_marquez_and_the_run_fo
         ("/api/v1/lineage", event.run.runId)
     ]
     assert _lines(transport.events_path(settings, "2026-11-20"))[0]["run"]["runId"] == event.run.runId
+
+
+class _Down(BaseHTTPRequestHandler):
+    requests = 0
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        _Down.requests += 1
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(503)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_given_a_marquez_that_fails_when_a_run_emits_many_events_then_it_is_asked_once_and_nothing_is_lost(
+    tmp_path, monkeypatch
+):
+    # GIVEN an OpenLineage endpoint that answers every POST with 503
+    monkeypatch.setattr(transport, "_http_paused_until", 0.0)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Down)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Down.requests = 0
+    try:
+        settings = Settings(home=tmp_path, openlineage_url=f"http://127.0.0.1:{server.server_address[1]}")
+        client = transport.client(settings)
+        # WHEN a build's worth of events is emitted
+        for _ in range(40):
+            client.emit(_event("2026-11-20T00:00:00+00:00"))
+    finally:
+        server.shutdown()
+    # THEN the endpoint got the first event and its retries only (three tries), not 40 events' retries, and
+    # every event is in the run folder
+    assert _Down.requests == 3
+    assert len(_lines(transport.events_path(settings, "2026-11-20"))) == 40
 
 
 def test_given_the_warehouse_targets_when_named_then_names_follow_the_dbt_integration(tmp_path):

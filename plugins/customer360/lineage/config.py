@@ -26,24 +26,29 @@ def events_path(settings: Settings, logical_date: date | str) -> Path:
 
 
 def transport_config(settings: Settings, run_date: date | None = None) -> dict[str, Any]:
-    """The OpenLineage client's ``transport`` setting: the run folder, plus HTTP when a URL is set."""
+    """The OpenLineage client's ``transport`` setting: the run folder, and the HTTP endpoint when a URL is
+    set (``customer360.lineage.transport.RunFolderTransport`` forwards each event to it)."""
     folder: dict[str, Any] = {"type": RUN_FOLDER_TRANSPORT, "runs_dir": str(settings.runs_dir)}
     if run_date is not None:
         folder["run_date"] = run_date.isoformat()
-    if not settings.openlineage_url:
-        return folder
-    http = {
-        "type": "http",
-        "url": settings.openlineage_url,
-        "endpoint": HTTP_ENDPOINT,
-        "timeout": HTTP_TIMEOUT_SECONDS,
-    }
-    return {
-        "type": "composite",
-        "continue_on_failure": True,
-        "continue_on_success": True,
-        "transports": {"run_folder": folder, "http": http},
-    }
+    if settings.openlineage_url:
+        folder["http"] = {
+            "type": "http",
+            "url": settings.openlineage_url,
+            "endpoint": HTTP_ENDPOINT,
+            "timeout": HTTP_TIMEOUT_SECONDS,
+            # Two more tries on a refused connection or a 429/5xx, not the client's default five: a run
+            # that emits hundreds of events must not wait minutes for a server that is down.
+            "retry": {
+                "total": 2,
+                "connect": 2,
+                "read": 2,
+                "backoff_factor": 0.3,
+                "status_forcelist": [429, 500, 502, 503, 504],
+                "allowed_methods": ["POST"],
+            },
+        }
+    return folder
 
 
 def read_events(settings: Settings, logical_date: date | str) -> list[dict[str, Any]]:

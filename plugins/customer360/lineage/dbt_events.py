@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime
 
-from customer360.lineage.transport import client
 from customer360.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,6 +36,8 @@ def emit_build_events(
     except Exception as exc:  # noqa: BLE001 - lineage must not fail the pipeline
         log.warning("no OpenLineage events for the dbt %s build: %s: %s", layer, type(exc).__name__, exc)
         return 0
+    from customer360.lineage.transport import client
+
     emitter = client(settings, as_of_date)
     sent = 0
     for event in events:
