@@ -98,9 +98,11 @@ def customer360_daily():
     @task(retries=1)
     def build(name: str) -> dict:
         from customer360 import pipeline
+        from customer360.lineage.airflow_parent import task_as_parent
 
         logical_date, run_id = _logical_date()
-        return pipeline.build_layer(name, logical_date, run_id)
+        with task_as_parent():  # the dbt models' OpenLineage events name this task as their parent
+            return pipeline.build_layer(name, logical_date, run_id)
 
     @task(retries=1)
     def resolve_identity() -> dict:

@@ -44,10 +44,29 @@ def airflow_env(settings: Settings, base: dict[str, str] | None = None) -> dict[
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         "CUSTOMER360_HOME": str(settings.home),
     }
+    defaults.update(openlineage_defaults(settings))
     for key, value in defaults.items():
         env.setdefault(key, value)
     env.update({k: str(v) for k, v in settings.dbt_env().items()})
     return env
+
+
+def openlineage_defaults(settings: Settings) -> dict[str, str]:
+    """Airflow's OpenLineage provider: on, writing to the run folders (and to Marquez when a URL is set),
+    with the extractor that names the daily DAG's datasets (docs/lineage.md). Emission runs in a thread of
+    the task's process instead of a fork of it. ``AIRFLOW__OPENLINEAGE__*`` set by the user win."""
+    import json
+
+    if not settings.lineage_enabled:
+        return {"AIRFLOW__OPENLINEAGE__DISABLED": "True"}
+    from customer360.lineage.config import transport_config
+
+    return {
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport_config(settings)),
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": settings.openlineage_namespace,
+        "AIRFLOW__OPENLINEAGE__EXTRACTORS": "customer360.lineage.airflow_extractor.DailyTaskExtractor",
+        "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
+    }
 
 
 def _run(args: list[str], env: dict[str, str], log: Path) -> None:

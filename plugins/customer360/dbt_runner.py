@@ -16,10 +16,11 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from customer360.builds import get_build
+from customer360.lineage.dbt_events import emit_build_events as lineage_events
 from customer360.settings import Settings
 
 # How many of a layer's slowest nodes a build reports (progress log, benchmark details).
@@ -52,6 +53,8 @@ class DbtLayerResult:
     # Node time summed by resource type (model, test, unit_test, snapshot, seed); with several threads the
     # sums exceed the wall time, and what is left of ``seconds`` is dbt's start, parse and scheduling.
     seconds_by_type: dict[str, float] = field(default_factory=dict)
+    # The OpenLineage events the build emitted and the time they took (included in ``seconds``).
+    lineage: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -63,6 +66,7 @@ class DbtLayerResult:
             "slowest_nodes": [{"node": name, "seconds": round(sec, 2)} for name, sec in self.slowest],
             "node_seconds_by_type": {kind: round(sec, 2) for kind, sec in self.seconds_by_type.items()},
             "log_path": str(self.log_path) if self.log_path else None,
+            "lineage": self.lineage,
         }
 
 
@@ -194,14 +198,20 @@ def build(
         *(extra_args or []),
     ]
     started = time.perf_counter()
+    started_at = datetime.now(UTC)
     with _environment(settings, run_vars):
         try:
             result = dbtRunner().invoke(args)
         finally:
             release_connections()
+        # OpenLineage events of the build and of each model (docs/lineage.md); never fails the build.
+        lineage_started = time.perf_counter()
+        lineage_sent = lineage_events(settings, layer, as_of_date, bool(result.success), started_at)
+        lineage_seconds = time.perf_counter() - lineage_started
     seconds = time.perf_counter() - started
     log_path = settings.home / "dbt" / "logs" / "dbt.log"
     outcome = DbtLayerResult(layer=layer, success=bool(result.success), seconds=seconds, log_path=log_path)
+    outcome.lineage = {"events": lineage_sent, "seconds": round(lineage_seconds, 2)}
     if result.exception is not None:
         raise DbtBuildError(f"dbt could not run the {layer} layer: {result.exception} (log: {log_path})")
     timings = []

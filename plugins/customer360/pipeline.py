@@ -130,6 +130,8 @@ def _ingest_detail(result) -> dict[str, Any]:
         "ignored": [f"{f.file}: {f.message}" for f in result.ignored],
         "drift": list(result.drift),
         "seconds": round(result.seconds, 2),
+        # The files this run loaded (relative to the landing root): the inputs of the task's lineage.
+        "loaded": [f.file for f in files if f.status == "loaded"],
     }
 
 

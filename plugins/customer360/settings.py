@@ -238,6 +238,14 @@ class Settings:
     activation_webhook_rate_per_second: float = field(
         default_factory=lambda: _env_float("ACTIVATION_WEBHOOK_RATE_PER_SECOND", 5.0)
     )
+    # Lineage (docs/lineage.md): OpenLineage events of every Airflow task and dbt model, written to
+    # ``<run dir>/openlineage/events.jsonl``; also sent to an OpenLineage HTTP endpoint (Marquez) when a URL
+    # is set (CUSTOMER360_OPENLINEAGE_URL, else OpenLineage's own OPENLINEAGE_URL). Nothing else is contacted.
+    lineage_enabled: bool = field(default_factory=lambda: _env_bool("LINEAGE_ENABLED", True))
+    openlineage_url: str = field(
+        default_factory=lambda: _env("OPENLINEAGE_URL", os.environ.get("OPENLINEAGE_URL", ""))
+    )
+    openlineage_namespace: str = field(default_factory=lambda: _env("OPENLINEAGE_NAMESPACE", "customer360"))
 
     def __post_init__(self) -> None:
         # Paths that default to places under ``home`` unless their own variable is set.

@@ -291,3 +291,108 @@ def test_given_the_dag_runs_then_activate_sends_the_audiences_once_and_reruns_se
         assert again["members"] == sent["members"] and again["file_rows_written"] == 0
     # the files of the first run stay: the reruns found the same rows already delivered
     assert {json.loads(m.read_text())["run_id"] for m in manifests} == {first.summary["run_id"]}
+
+
+def _lineage_of_first_run(home: Path) -> tuple[list[dict], str]:
+    """The first DAG run's OpenLineage events (later reruns of the date append to the same file) and the
+    Airflow run id they belong to."""
+    from customer360.lineage.config import read_events
+
+    events = read_events(Settings(home=home), LOGICAL_DATE)
+    task_events = [e for e in events if "airflow" in e["run"]["facets"]]
+    run_id = task_events[0]["run"]["facets"]["airflow"]["dagRun"]["run_id"]
+    return events, run_id
+
+
+def test_given_the_dag_run_then_every_task_has_a_start_and_a_complete_with_its_datasets(first_run):
+    # GIVEN the OpenLineage events Airflow's provider wrote for the first run (by default, to its run folder)
+    home, run = first_run
+    _succeeded(run)
+    from customer360.lineage import naming
+
+    settings = Settings(home=home)
+    events, run_id = _lineage_of_first_run(home)
+    tasks: dict[str, list[dict]] = {}
+    for event in events:
+        airflow = event["run"]["facets"].get("airflow")
+        if airflow and airflow["dagRun"]["run_id"] == run_id:
+            tasks.setdefault(event["job"]["name"].removeprefix("customer360_daily."), []).append(event)
+    # THEN every task of the DAG has one START and one COMPLETE, under the project's namespace
+    expected_tasks = {f"ingest_{c}" for c in CHANNELS} | {
+        "validate_raw", "dbt_staging", "validate_staging", "resolve_identity", "dbt_core", "fit_models",
+        "dbt_analytics", "validate_marts", "publish", "activate", "summarize",
+    }  # fmt: skip
+    assert set(tasks) == expected_tasks
+    for task_id, task_events in tasks.items():
+        assert [e["eventType"] for e in task_events] == ["START", "COMPLETE"], task_id
+        assert {e["job"]["namespace"] for e in task_events} == {"customer360"}, task_id
+
+    def names(task_id: str, side: str) -> set[str]:
+        return {d["name"] for d in tasks[task_id][-1][side]}
+
+    table = lambda relation: naming.warehouse_table(settings, relation).name  # noqa: E731
+    # AND the COMPLETE events name the expected datasets: landing files in, raw tables out for ingest ...
+    for channel in CHANNELS:
+        files = tasks[f"ingest_{channel}"][-1]["inputs"]
+        assert files and {f["namespace"] for f in files} == {"file"}, channel
+        assert all(f["name"].startswith(f"{home / 'landing' / channel}/") for f in files), channel
+        assert names(f"ingest_{channel}", "outputs") == {
+            table(f"raw.{channel}"), table("audit.file_manifest"), table("audit.quarantine")
+        }  # fmt: skip
+    assert {table(f"raw.{c}") for c in CHANNELS} <= names("validate_raw", "inputs")
+    # ... each dbt build reads what the stage before it wrote and writes what the next one reads ...
+    assert table("raw.web_orders") in names("dbt_staging", "inputs")
+    assert table("intermediate.int_contact_records_unioned") in names("dbt_staging", "outputs")
+    assert table("intermediate.int_contact_records_unioned") in names("resolve_identity", "inputs")
+    assert table("identity.customer_source_xref") in names("resolve_identity", "outputs")
+    assert table("identity.customer_source_xref") in names("dbt_core", "inputs")
+    assert table("marts.dim_customers") in names("dbt_core", "outputs")
+    assert table("analytics.churn_predictions") in names("fit_models", "outputs")
+    assert table("analytics.churn_predictions") in names("dbt_analytics", "inputs")
+    assert table("marts.customer_churn_risk") in names("dbt_analytics", "outputs")
+    # ... and publish copies every published mart from the warehouse into the snapshot
+    published = {naming.published_table(settings, mart).name for mart in run.summary["marts"]}
+    assert names("publish", "outputs") == published
+    assert {table(f"marts.{mart}") for mart in run.summary["marts"]} == names("publish", "inputs")
+    # ... and activate reads the published audience mart and writes its state and the day's outbox folders
+    assert naming.published_table(settings, "customer_audience_attributes").name in names(
+        "activate", "inputs"
+    )
+    assert any(name.startswith(str(settings.outbox_dir)) for name in names("activate", "outputs"))
+
+
+def test_given_the_dag_run_then_the_dbt_models_events_are_children_of_their_airflow_task(first_run):
+    # GIVEN the first run's events: each dbt build's START names the Airflow task that ran it as its parent
+    home, run = first_run
+    _succeeded(run)
+    from customer360.lineage import dbt_events
+
+    events, run_id = _lineage_of_first_run(home)
+    task_runs = {
+        e["job"]["name"]: e["run"]["runId"]
+        for e in events
+        if e["eventType"] == "START"
+        and e["run"]["facets"].get("airflow", {}).get("dagRun", {}).get("run_id") == run_id
+    }
+    for layer in ("staging", "core", "analytics"):
+        builds = [
+            e
+            for e in events
+            if e["job"]["name"] == dbt_events.job_name(layer)
+            and e["run"]["facets"]["parent"]["run"]["runId"] == task_runs[f"customer360_daily.dbt_{layer}"]
+        ]
+        # THEN the build is a START and a COMPLETE under its task, with the DAG run as the root (a task's run
+        # id is derived from its logical date and try, so the reruns' builds follow under the same parent) ...
+        builds = builds[:2]
+        assert [e["eventType"] for e in builds] == ["START", "COMPLETE"], layer
+        assert builds[0]["run"]["runId"] == builds[1]["run"]["runId"], layer
+        assert builds[0]["run"]["facets"]["parent"]["root"]["job"]["name"] == "customer360_daily"
+        # ... and its models are children of the build, each with a COMPLETE naming its output table
+        models = [
+            e
+            for e in events
+            if e["run"]["facets"].get("parent", {}).get("run", {}).get("runId") == builds[0]["run"]["runId"]
+            and e["job"]["name"].endswith(".build.run")
+        ]
+        assert {e["eventType"] for e in models} == {"START", "COMPLETE"}, layer
+        assert all(len(e["outputs"]) == 1 for e in models if e["eventType"] == "COMPLETE"), layer

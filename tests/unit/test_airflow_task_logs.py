@@ -132,3 +132,9 @@ def test_given_a_dags_test_run_when_its_logs_are_written_then_airflow_reads_ever
     assert "second try of flaky succeeds" in found["flaky/2"] and "first try fails" not in found["flaky/2"]
     assert "hello from the tiny task" in found["hello/1"]
     assert all("not found" not in text.lower() for text in found.values())
+    # The same run's OpenLineage events (docs/lineage.md): the failed try ends in FAIL, the retry in COMPLETE
+    from customer360.lineage.config import read_events
+
+    states = [(e["job"]["name"], e["eventType"]) for e in read_events(settings, "2026-12-06")]
+    assert [state for job, state in states if job == "tiny.flaky"] == ["START", "FAIL", "START", "COMPLETE"]
+    assert [state for job, state in states if job == "tiny.hello"] == ["START", "COMPLETE"]
