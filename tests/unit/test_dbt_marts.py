@@ -390,7 +390,7 @@ def test_given_the_run_when_features_load_then_bgnbd_columns_match_the_clv_predi
 
 
 LIFECYCLE_HISTORY = (
-    "int_history_dates int_customer_lifecycle_daily customer_lifecycle customer_lifecycle_history "
+    "int_customer_lifecycle_checkpoints customer_lifecycle customer_lifecycle_history "
     "customer_lifecycle_transitions"
 )
 
@@ -408,13 +408,12 @@ def test_given_the_lifecycle_history_when_a_later_date_runs_then_a_backfill_of_t
     later = built.dbt(["build", "--select", LIFECYCLE_HISTORY, *_vars("2026-12-20")])
     assert later.success, later.report()
     # THEN by 2026-12-20 Wang's last order (2026-09-09) is 102 days old: at_risk -> lapsed, dated by the
-    # first history date with the new stage (no data was delivered between 12-07, when 90 days passed, and
-    # 12-20), and every customer's current period is their stage in customer_lifecycle
+    # facts (90 days after that order), not by the run; every current period is customer_lifecycle's stage
     wang = built.customer("wang.xm@qq.com")
     assert built.query(
         "select cast(changed_on as varchar), from_stage, to_stage from marts.customer_lifecycle_transitions "
         f"where customer_id = '{wang}' order by changed_on desc limit 1"
-    ) == [("2026-12-20", "at_risk", "lapsed")]
+    ) == [("2026-12-08", "at_risk", "lapsed")]
     current = (
         "select customer_id, lifecycle_stage from marts.customer_lifecycle_history where valid_to is null"
     )

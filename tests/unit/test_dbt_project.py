@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -331,7 +331,7 @@ def test_given_built_marts_when_a_later_then_the_same_date_rebuilds_then_the_his
     select = [
         "--select",
         "int_history_dates int_customer_purchase_days customer_rfm customer_rfm_history customer_lifecycle "
-        "int_customer_lifecycle_daily customer_lifecycle_history customer_lifecycle_transitions",
+        "int_customer_lifecycle_checkpoints customer_lifecycle_history customer_lifecycle_transitions",
     ]
     before = _history_tables(warehouse)
     # WHEN a later date builds them, then AS_OF_DATE again (a backfill after a later run)
@@ -351,27 +351,16 @@ def test_given_built_marts_when_a_later_then_the_same_date_rebuilds_then_the_his
     ) == [(0,)]
 
 
-def test_given_raw_deliveries_when_the_history_builds_then_its_dates_are_the_delivery_days_and_the_as_of_date(
+def test_given_an_as_of_date_when_the_history_builds_then_its_dates_are_weekly_back_a_year_and_it_ends_in_rfm(
     warehouse: BuiltWarehouse,
 ) -> None:
-    # GIVEN the raw fixture's load dates up to AS_OF_DATE
-    channels = (
-        "crm_contacts",
-        "web_orders",
-        "pos_transactions",
-        "support_tickets",
-        "marketing_events",
-        "surveys",
-    )
-    union = " union ".join(
-        f"select _load_date from raw.{c} where _load_date <= date '{AS_OF_DATE}'" for c in channels
-    )
-    expected = sorted({d for (d,) in _query(warehouse, union)} | {date.fromisoformat(AS_OF_DATE)})
-    # THEN the history's dates are exactly those, and the RFM history's row for the as-of date is customer_rfm
+    # THEN the RFM history's dates are the as-of date and every 7 days before it within 365 days
+    as_of = date.fromisoformat(AS_OF_DATE)
     dates = [
         d for (d,) in _query(warehouse, "select as_of_date from intermediate.int_history_dates order by 1")
     ]
-    assert dates == expected and len(dates) > 1
+    assert dates == sorted(as_of - timedelta(days=offset) for offset in range(0, 365, 7))
+    # AND its rows for the as-of date are customer_rfm, and earlier dates hold the customers who had bought
     assert (
         _query(
             warehouse,
@@ -380,6 +369,9 @@ def test_given_raw_deliveries_when_the_history_builds_then_its_dates_are_the_del
         )
         == []
     )
+    assert _query(warehouse, "select count(distinct as_of_date) > 1 from marts.customer_rfm_history") == [
+        (True,)
+    ]
 
 
 def test_given_no_as_of_date_when_a_dated_model_compiles_then_dbt_stops_with_a_message_saying_how_to_pass_it(

@@ -1,27 +1,20 @@
--- The dates the history marts describe: every day on which a source delivered data (a raw row's
--- _load_date: the days the daily run processes) within the last var history_window_days days up to the
--- as-of date, and the as-of date itself. They come from the raw rows, not from the runs recorded, so that
--- the history is the same whatever dates ran before and in whatever order (docs/incremental.md,
--- "History marts").
+-- The dates customer_rfm_history describes: the as-of date and every var history_step_days (7) days before
+-- it within the last var history_window_days (365) days. They depend on the as-of date alone, not on the
+-- runs recorded, so that the history is the same whatever dates ran before and in whatever order
+-- (docs/incremental.md, "History marts").
 
-{%- set channels = ['crm_contacts', 'web_orders', 'pos_transactions', 'support_tickets', 'marketing_events', 'surveys'] %}
+{%- set step = var('history_step_days') | int %}
+{%- set window = var('history_window_days') | int %}
 
 with
 
-delivery_days as (
-    {%- for channel in channels %}
-    select distinct _load_date as history_date
-    from {{ source(channel, channel) }}
-    where _load_date <= {{ as_of_date() }}
-        and _load_date > {{ days_after(as_of_date(), -(var('history_window_days') | int)) }}
-    union
+history_dates as (
+    {%- for offset in range(0, window, step) %}
+    select {{ days_after(as_of_date(), -offset) }} as as_of_date
+    {{- ' union all' if not loop.last }}
     {%- endfor %}
-    select {{ as_of_date() }} as history_date
 ),
 
-final as (
-    select distinct cast(history_date as date) as as_of_date
-    from delivery_days
-)
+final as (select cast(as_of_date as date) as as_of_date from history_dates)
 
 select * from final

@@ -46,7 +46,7 @@ customer_dates as (
     from customers
 ),
 
--- the rules above, shared with the history (int_customer_lifecycle_daily): macros/history.sql
+-- the rules above, shared with the history (int_customer_lifecycle_checkpoints): macros/history.sql
 staged as (
     {{ lifecycle_stages('customer_dates', 'purchase_days', 'first_contacts') }}
 ),

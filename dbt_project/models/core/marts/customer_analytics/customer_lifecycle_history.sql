@@ -1,12 +1,12 @@
--- Each customer's lifecycle stages as periods (SCD type 2): one row per run of consecutive history dates
--- (int_customer_lifecycle_daily) with the same stage. valid_from is the first history date of the stage,
--- valid_to the first with the next stage (null for the current one). Rebuilt from the facts every run
+-- Each customer's lifecycle stages as periods (SCD type 2): one row per run of consecutive checkpoints
+-- (int_customer_lifecycle_checkpoints: the days a stage can change) with the same stage. valid_from is the
+-- day the stage began, valid_to the day the next one began (null for the current one). Rebuilt from the facts every run
 -- (docs/incremental.md, "History marts"), so it is the same whatever dates ran before, in any order, and a
 -- run for an earlier date never leaves a period that ends before it starts.
 
 with
 
-daily as (select * from {{ ref('int_customer_lifecycle_daily') }}),
+daily as (select * from {{ ref('int_customer_lifecycle_checkpoints') }}),
 
 marked as (
     select

@@ -1,5 +1,5 @@
 -- Every change of a customer's lifecycle stage in their history (customer_lifecycle_history) up to the
--- as-of date: the first history date with the new stage, the stage before and after. The first stage of a
+-- as-of date: the day the new stage began, the stage before and after. The first stage of a
 -- customer's history is where it starts, not a transition.
 
 with

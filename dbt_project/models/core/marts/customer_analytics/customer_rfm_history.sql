@@ -1,5 +1,5 @@
--- customer_rfm on every date of the history (int_history_dates: each day data was delivered in the
--- history window, and the as-of date), computed from the purchase days this run sees rather than appended
+-- customer_rfm on every date of the history (int_history_dates: the as-of date and every 7 days before it
+-- within 365 days), computed from the purchase days this run sees rather than appended
 -- run by run: a run for a date gives the same history whatever dates ran before it, and in any order
 -- (docs/incremental.md, "History marts"). Its row for the as-of date is customer_rfm's
 -- (tests/assert_history_rows_of_the_as_of_date_are_the_current_marts.sql).
