@@ -8,13 +8,13 @@ incremental builds (dbt_project/macros/deduplication.sql, ``version_of``).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import duckdb
 import pytest
 
 from tests.support.pipeline_run import run_stages
-from tests.support.shared_runs import END, clone_home, data_file
+from tests.support.shared_runs import END, clone_home
 
 pytestmark = pytest.mark.slow
 
@@ -28,19 +28,20 @@ def _stage_results(done) -> list[dict]:
 def test_given_a_web_order_delivered_again_with_fewer_lines_when_the_next_day_runs_then_only_new_lines_remain(
     single_run, tmp_path
 ):
-    # GIVEN a home that loaded END, and an order of END's web orders file with at least two lines
+    # GIVEN a home that loaded END, and a web order delivered by then with at least two lines
     settings = clone_home(single_run[0], tmp_path / "home")
-    orders = [
-        json.loads(line)
-        for line in data_file(settings.landing_root, "web_orders", END).read_text().splitlines()
-    ]
-    order = next(o for o in orders if len(o["lines"]) >= 2)
-    # AND the shop sends it again the next day, updated later, with its first line only (status changed)
+    order = next(
+        order
+        for path in sorted((settings.landing_root / "web_orders").rglob("*.jsonl"), reverse=True)
+        for order in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+        if len(order["lines"]) >= 2
+    )
+    # AND the shop sends it again the next day, updated then, with its first line only (status changed)
+    day = END + timedelta(days=1)
     later = dict(order)
     later["lines"] = order["lines"][:1]
     later["status"] = "cancelled"
-    later["updated_at"] = (datetime.fromisoformat(order["updated_at"]) + timedelta(days=1)).isoformat()
-    day = END + timedelta(days=1)
+    later["updated_at"] = f"{day.isoformat()}T12:00:00+00:00"
     folder = settings.landing_root / "web_orders" / day.isoformat()
     folder.mkdir(parents=True)
     (folder / f"web_orders_{day}.jsonl").write_text(json.dumps(later) + "\n", encoding="utf-8")
@@ -56,7 +57,8 @@ def test_given_a_web_order_delivered_again_with_fewer_lines_when_the_next_day_ru
         ).fetchall()
         # AND staging holds the order's first line only, from the new version, counting every raw row
         staging = con.execute(
-            "select line_number, order_status, superseded_count from staging.stg_web_orders__order_lines "
+            "select line_number, order_status, duplicate_count + superseded_count "
+            "from staging.stg_web_orders__order_lines "
             "where order_id = ?",
             [order["order_id"]],
         ).fetchall()
@@ -74,5 +76,5 @@ def test_given_a_web_order_delivered_again_with_fewer_lines_when_the_next_day_ru
         ).fetchall()
     assert [(layer, full) for layer, full, _ in builds] == [("core", False), ("staging", False)], builds
     assert [(n, s) for n, s, _ in staging] == [(first, "cancelled")]
-    assert 1 + staging[0][2] == raw_rows[0] == len(order["lines"]) + 1
+    assert 1 + staging[0][2] == raw_rows[0] >= len(order["lines"]) + 1
     assert lines == 1 and status == [("cancelled",)]
