@@ -158,8 +158,20 @@ def test_given_the_layers_when_built_in_order_then_marts_wait_for_analytics_only
         "customer_profile_completeness_facts_and_growth",
         "customer_next_best_action_contact_cap",
         "customer_service_summary_complaint_windows",
+        "int_customer_lifecycle_checkpoints_changes_dated_by_the_facts",
+        "customer_lifecycle_history_periods_from_daily_stages",
     ):
         assert name in unit_tests
+    # the history marts end in the current marts (dbt_project/tests/assert_*_history_*.sql), every core build
+    history_checks = {
+        uid.split(".")[2]: status
+        for uid, status in built.marts.statuses.items()
+        if uid.startswith("test.") and "_history_of_the_as_of_date_" in uid
+    }
+    assert history_checks == {
+        "assert_rfm_history_of_the_as_of_date_is_customer_rfm": "pass",
+        "assert_lifecycle_history_of_the_as_of_date_is_customer_lifecycle": "pass",
+    }
 
 
 def test_given_every_customer_when_next_best_action_runs_then_each_gets_exactly_one_action(
