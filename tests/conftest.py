@@ -26,7 +26,7 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 # Test modules go to xdist workers whole (`make test`: -n 2 --dist loadfile), longest first. Modules using
 # these session fixtures run the pipeline (each once per session, on whichever worker asks first:
 # tests/support/shared_runs.py): they start first, so the two workers make the runs side by side.
-PIPELINE_RUN_FIXTURES = frozenset({"single_run", "backfill_run"})
+PIPELINE_RUN_FIXTURES = frozenset({"single_run", "backfill_run", "shuffled_run"})
 # Unit modules that build a warehouse once for all their tests (the longest unit modules): they start
 # before the other unit modules, so that the last modules to run are short ones.
 BUILD_ONCE_MODULES = frozenset(

@@ -11,14 +11,22 @@
        such as the record's own `updated_at`, nulls last; then the latest delivery). `superseded_count` on
        the kept row is how many raw rows of its key it replaced.
 
+    3. With `version_of` (e.g. `['order_id']` for web order lines keyed by order_id and line_number), the
+       business key is part of a larger record delivered whole (one web order lists all its lines): the
+       record's latest version (the raw row ranked first by the same order as in step 2 within the
+       `version_of` key) replaces all of its rows. A line that the latest version no longer lists is
+       dropped, and its raw rows count in the `superseded_count` of the record's first kept row (by
+       business key), so that the sum below still holds. A redelivery with fewer lines but the same
+       `latest_version` value counts as the later version by its delivery.
+
     So for every staging model: raw rows delivered by the as-of date
         = count(*) + sum(duplicate_count) + sum(superseded_count).
     The result has the relation's columns and these two counts.
 
-    In an incremental build (the staging models are `incremental`, delete+insert on the business key) only
-    the keys with a raw row delivered since the previous build are recomputed, from all raw rows of those
-    keys, so every kept row and count is what a full rebuild would give (`delivered_since`,
-    customer360.incremental).
+    In an incremental build (the staging models are `incremental`, delete+insert on the business key, or on
+    the `version_of` key when given) only the keys with a raw row delivered since the previous build are
+    recomputed, from all raw rows of those keys, so every kept row and count is what a full rebuild would
+    give (`delivered_since`, customer360.incremental).
 
     The ranking runs on a narrow projection (the keys, the version expression, the hash and the lineage
     columns), and the kept rows are then joined back to the relation on (`_record_hash`, `_source_file`,
@@ -34,9 +42,14 @@
     the whole history. Read directly, the incremental build's first read takes the key columns of the new
     rows only, instead of every column of the history.
 -#}
-{% macro delivered_records(relation, key_columns, latest_version=none) -%}
+{% macro delivered_records(relation, key_columns, latest_version=none, version_of=none) -%}
     {%- set keys = key_columns | map('string') | map('trim') | list -%}
     {%- set partition = 'trim(' ~ (keys | join('), trim(')) ~ ')' -%}
+    {%- set records = (version_of | map('string') | map('trim') | list) if version_of else [] -%}
+    {%- set changed_keys = records if records else keys -%}
+    {%- set version_order -%}
+        {{ 'version_key desc nulls last,' if latest_version }} _load_date desc, _source_file desc, _source_line desc
+    {%- endset -%}
     {%- set joined_on -%}
         on delivered_row._record_hash = kept._record_hash
         and delivered_row._source_file = kept._source_file
@@ -45,18 +58,53 @@
     with
 
     kept as (
-        select _record_hash, _source_file, _source_line, duplicate_count, superseded_count
+        select
+            _record_hash,
+            _source_file,
+            _source_line,
+            duplicate_count,
+            {%- if records %}
+            superseded_count + case
+                when row_number() over (
+                    partition by {% for key in records %}record_key_{{ loop.index }}{{ ', ' if not loop.last }}{% endfor %}
+                    order by {% for key in keys %}business_key_{{ loop.index }}{{ ', ' if not loop.last }}{% endfor %}
+                ) = 1 then dropped_rows
+                else 0
+            end as superseded_count
+            {%- else %}
+            superseded_count
+            {%- endif %}
         from (
             select
                 *,
                 row_number() over (
                     partition by {% for key in keys %}business_key_{{ loop.index }}{{ ', ' if not loop.last }}{% endfor %}
-                    order by {{ 'version_key desc nulls last,' if latest_version }} _load_date desc, _source_file desc, _source_line desc
+                    order by {{ version_order }}
                 ) as version_rank
             from (
+            {%- if records %}
+            -- the rows of the record's latest version, and how many raw rows of the lines it dropped
+            select *, sum(1 - in_latest_version) over (
+                partition by {% for key in records %}record_key_{{ loop.index }}{{ ', ' if not loop.last }}{% endfor %}
+            ) as dropped_rows
+            from (
+            select *, max(
+                case when _source_file = latest_file and _source_line = latest_line then 1 else 0 end
+            ) over (
+                partition by {% for key in keys %}business_key_{{ loop.index }}{{ ', ' if not loop.last }}{% endfor %}
+            ) as in_latest_version
+            from (
+            select *,
+                first_value(_source_file) over latest_first as latest_file,
+                first_value(_source_line) over latest_first as latest_line
+            from (
+            {%- endif %}
                 select
                     {%- for key in keys %}
                     trim({{ key }}) as business_key_{{ loop.index }},
+                    {%- endfor %}
+                    {%- for key in records %}
+                    trim({{ key }}) as record_key_{{ loop.index }},
                     {%- endfor %}
                     {%- if latest_version %}
                     {{ latest_version }} as version_key,
@@ -79,13 +127,26 @@
                         select 1
                         from {{ relation }} as changed
                         where {{ delivered_since('changed') }}
-                        {%- for key in keys %}
+                        {%- for key in changed_keys %}
                             and trim(changed.{{ key }}) = trim(delivered_row.{{ key }})
                         {%- endfor %}
                     )
                 {%- endif %}
+            {%- if records %}
+            ) as raw_rows
+            window latest_first as (
+                partition by {% for key in records %}record_key_{{ loop.index }}{{ ', ' if not loop.last }}{% endfor %}
+                order by {{ version_order }}
+            )
+            ) as with_latest
+            ) as marked
             ) as delivered
             where duplicate_rank = 1
+                and in_latest_version = 1
+            {%- else %}
+            ) as delivered
+            where duplicate_rank = 1
+            {%- endif %}
         ) as versions
         where version_rank = 1
     )

@@ -27,7 +27,8 @@ records whose answer identity changed since the previous core build *started* (`
 golden record compares only the identity records that can have changed (those changes, and the records the
 staging build in between listed) when exactly one staging build ran since the last core build, and every
 record otherwise. The layer gets one more var, ``marts_full_rebuild``, true when it must be rebuilt in full;
-it is never built with ``--full-refresh``, which would also empty the history marts (customer_rfm_history).
+it is never built with ``--full-refresh`` (the history marts, rebuilt from the facts every run, no longer
+need that; the var keeps the builds' ``--vars`` the same).
 
 Some changes cannot be followed key by key, and the layer is rebuilt in full, with the reason logged and
 recorded in ``audit.dbt_layer_builds``:

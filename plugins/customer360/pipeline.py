@@ -253,6 +253,7 @@ def fit_models(logical_date: date, run_id: str, settings: Settings | None = None
 def publish(logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
     """Publish the marts as a read-only snapshot, swapped in whole, then write the run's report."""
     from customer360.publish import publish_marts
+    from customer360.publish.snapshot import newer_current_snapshot
     from customer360.quality.alerting import held_back_marts
     from customer360.report import build_report
 
@@ -265,6 +266,10 @@ def publish(logical_date: date, run_id: str, settings: Settings | None = None) -
                 f"not published: ingest refused {len(refused)} file(s) in run {run_id}; the last published "
                 "snapshot stays current:\n  - " + "\n  - ".join(refused)
             )
+        older = newer_current_snapshot(s, logical_date)
+        if older is not None:  # an older date never replaces a newer current snapshot unless asked
+            detail.update(warning=older, published=False)
+            return _jsonable(detail)
         held_back = held_back_marts(s, logical_date, run_id)  # marts whose checks failed (quality.alerting)
         detail.update(publish_marts(s, logical_date, run_id, exclude=held_back))
     # The report reads the snapshot just published; a report that cannot be drawn is a warning, not a

@@ -214,6 +214,8 @@ def _run_locked(args: argparse.Namespace, settings, lock) -> int:
 
     print(f"Preparing Airflow (SQLite metadata in {settings.airflow_home})...")
     env = ensure_airflow(settings, log)
+    if getattr(args, "publish_older", False):  # the publish task reads it (Settings.publish_older)
+        env["CUSTOMER360_PUBLISH_OLDER"] = "true"
     print(f"Running DAG {DAG_ID} for {logical_date} (Airflow log: {log})")
     started_at = datetime.now(UTC)
     log_offset = log.stat().st_size if log.exists() else 0
@@ -357,6 +359,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--customers", type=int, default=DEFAULT_DEMO["customers"], help="demo data: customers")
     p.add_argument("--days", type=int, default=DEFAULT_DEMO["days"], help="demo data: days of history")
     p.add_argument("--seed", type=int, default=DEFAULT_DEMO["seed"], help="demo data: random seed")
+    p.add_argument(
+        "--publish-older",
+        action="store_true",
+        help="make this date's snapshot current even when the current one is for a later date",
+    )
     p.set_defaults(func=run)
 
     p = subparsers.add_parser("summary", help="print the summary of a run")

@@ -203,6 +203,9 @@ class Settings:
 
     # Publishing
     keep_snapshots: int = field(default_factory=lambda: _env_int("KEEP_SNAPSHOTS", 7))
+    # A run for a date older than the current snapshot's leaves that snapshot current (BI does not move back
+    # in time) unless this is set (``customer360 run --publish-older``): docs/operations.md.
+    publish_older: bool = field(default_factory=lambda: _env_bool("PUBLISH_OLDER", False))
     # DuckDB storage version of the published snapshot: the oldest DuckDB release that must open it. The
     # default v1.0.0 (storage format 64) opens in every DuckDB CLI from 0.10 to 1.5 as well as 2.x, and
     # keeps every type the marts use; "latest" writes DuckDB 2.0's format, which DuckDB 1.x cannot read.

@@ -181,7 +181,9 @@ def build_summary(settings: Settings, logical_date: date, run_id: str) -> dict[s
 
     publish_event = latest.get("publish")
     published = publish_event.get("detail", {}) if publish_event and publish_event["event"] == "end" else {}
-    if not published:
+    if published.get("published") is False:  # an older date than the current snapshot's (publish_older)
+        warnings.append(f"publish: {published['warning']}")
+    elif not published:
         problems.append("the marts were not published in this run; the last good snapshot is still current")
     elif published.get("held_back"):
         problems.append(

@@ -2,7 +2,10 @@
 
 - ``single_run``: a home whose pipeline ran once for ``END`` (loads the whole history at once);
 - ``backfill_run``: a home that ran ``BACKFILL_DAYS`` dates one by one, ending with ``END``; the days before
-  ``END`` run without the read-only GX gates (they change nothing and cost half a run each).
+  ``END`` run without the read-only GX gates (they change nothing and cost half a run each);
+- ``shuffled_run``: a home that ran the same dates newest first, then the others from the oldest
+  (``SHUFFLED_DATES``): an earlier date after a later one, as `make run` then `customer360 run --date
+  <earlier>` does; the GX gates run on its last date.
 
 Each is made once per session (``tests.support.shared_runs.once_per_session``), on whichever xdist worker
 asks first; the data, the dates and the helpers that read the homes are in ``tests.support.shared_runs``.
@@ -18,7 +21,14 @@ import pytest
 
 from customer360.settings import Settings
 from tests.support.pipeline_run import DayRun, run_day
-from tests.support.shared_runs import BACKFILL_DAYS, DATA, END, assert_ok, once_per_session
+from tests.support.shared_runs import (
+    BACKFILL_DAYS,
+    DATA,
+    END,
+    SHUFFLED_DATES,
+    assert_ok,
+    once_per_session,
+)
 
 
 @pytest.fixture(scope="session")
@@ -55,4 +65,19 @@ def backfill_run(tmp_path_factory, landing) -> tuple[Settings, list[DayRun]]:
         return runs
 
     home, runs = once_per_session(tmp_path_factory, "backfill_run", make)
+    return Settings(home=home), runs
+
+
+@pytest.fixture(scope="session")
+def shuffled_run(tmp_path_factory, landing) -> tuple[Settings, list[DayRun]]:
+    def make(home: Path) -> list[DayRun]:
+        shutil.copytree(landing, home / "landing")
+        runs = []
+        for day in SHUFFLED_DATES:
+            run = run_day(Settings(home=home), day, f"shuffled__{day}", validate=day == SHUFFLED_DATES[-1])
+            assert_ok(run)
+            runs.append(run)
+        return runs
+
+    home, runs = once_per_session(tmp_path_factory, "shuffled_run", make)
     return Settings(home=home), runs

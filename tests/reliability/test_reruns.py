@@ -1,17 +1,16 @@
 """Reruns and backfills leave the same result: the pipeline's idempotence, proven on generated data.
 
 Stages run as the DAG runs them (``pipeline_run.run_day``: the ``customer360.pipeline`` functions in DAG
-order, one process per group). History marts (one row per customer per run date) are compared apart: a
-backfill writes a row for each day it ran, one run writes one, by design. Running one date three times is
-proven through the real DAG in tests/integration/test_daily_run.py (its rerun is the second run).
+order, one process per group). The history marts are compared too: they are rebuilt from the facts every
+run, so a backfill and one run give the same history (tests/reliability/test_run_order.py runs the dates in
+other orders). Running one date three times is proven through the real DAG in
+tests/integration/test_daily_run.py (its rerun is the second run).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import timedelta
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -19,14 +18,11 @@ import pytest
 from customer360.landing.contract import CHANNELS
 from customer360.publish import current_database
 from customer360.publish.snapshot import table_checksums
+from tests.support.customer_ids import with_customer_ids_of
 from tests.support.pipeline_run import run_day, run_stages
 from tests.support.shared_runs import END, RUN_LOG_MARTS, assert_ok, clone_home, data_file
 
 pytestmark = pytest.mark.slow
-
-# Marts with one row per run date (as_of_date in the grain, or built from dbt snapshots): their content
-# depends on which dates ran, so a backfill and a single run differ there on purpose.
-HISTORY_MARTS = ("customer_rfm_history", "customer_lifecycle_transitions")
 
 
 def _raw_counts(settings) -> dict[str, int]:
@@ -41,76 +37,20 @@ def _ingest(settings, day, run_id) -> list[dict]:
     return results
 
 
-def _with_customer_ids_of(database: Path, reference: Path, work: Path) -> tuple[Path, int]:
-    """A copy of the snapshot ``database`` in which each customer has the id (and pseudonymous key) that
-    ``reference`` gives the customer holding the same source records; and how many ids differed.
-
-    Stable ids depend on history: an id is minted when a cluster first appears and survives its later merges
-    (``identity.stable_ids``), so a customer whose records arrived over several days may keep an id that one
-    run over all the days would mint differently. The customers themselves (which source records make up each
-    one) must not depend on history: the translation fails unless they are the same on both sides."""
-    copy = work / "translated.duckdb"
-    shutil.copyfile(database, copy)
-    with duckdb.connect(str(copy)) as con:
-        con.execute(f"attach '{reference}' as ref (read_only)")
-        con.execute(
-            """
-            create temp table id_map as
-            select distinct mine.customer_id as old_id, theirs.customer_id as new_id
-            from main.customer_source_xref as mine
-            full join ref.customer_source_xref as theirs using (source_channel, source_record_id)
-            """
-        )
-        unmatched, pairs, old_ids, new_ids, differing = con.execute(
-            "select count(*) filter (where old_id is null or new_id is null), count(*), "
-            "count(distinct old_id), count(distinct new_id), count(*) filter (where old_id <> new_id) "
-            "from id_map"
-        ).fetchone()
-        assert unmatched == 0 and pairs == old_ids == new_ids, (
-            f"the customers differ, not only their ids: {pairs} id pairs for {old_ids} and {new_ids} "
-            f"customers, {unmatched} source records on one side only"
-        )
-        con.execute(
-            """
-            create temp table key_map as
-            select mine.customer_key as old_key, theirs.customer_key as new_key
-            from main.dim_customers as mine
-            join id_map on mine.customer_id = id_map.old_id
-            join ref.dim_customers as theirs on theirs.customer_id = id_map.new_id
-            """
-        )
-        tables = con.execute(
-            "select table_name from information_schema.columns "
-            "where table_catalog = 'translated' and column_name = 'customer_id'"
-        ).fetchall()
-        for (table,) in tables:
-            con.execute(
-                f'update main."{table}" as t set customer_id = id_map.new_id from id_map '
-                "where t.customer_id = id_map.old_id"
-            )
-        con.execute(
-            "update main.dim_customers as t set customer_key = key_map.new_key from key_map "
-            "where t.customer_key = key_map.old_key"
-        )
-    return copy, differing
-
-
 def test_given_a_backfill_day_by_day_when_compared_with_one_run_then_the_marts_are_identical(
     single_run, backfill_run, tmp_path
 ):
     # GIVEN one home that ran BACKFILL_DAYS dates up to END one by one and one that ran only END
     single_db = current_database(single_run[0])
     # (a customer's stable id may differ by history; compare the backfill with the single run's ids)
-    translated, ids_differing = _with_customer_ids_of(current_database(backfill_run[0]), single_db, tmp_path)
+    translated, ids_differing = with_customer_ids_of(current_database(backfill_run[0]), single_db, tmp_path)
     backfilled = table_checksums(translated)
     single = table_checksums(single_db)
-    # THEN both published the same marts for the same customers, and all but the per-run-date history marts
-    # are identical
+    # THEN both published the same marts for the same customers, and all of them are identical, the history
+    # marts included (rebuilt from the facts: docs/incremental.md, "History marts")
     assert set(backfilled) == set(single)
     # (scores never depend on the order of customer ids: equal values get equal scores, customer_rfm.yml)
-    differing = sorted(
-        t for t in single if backfilled[t] != single[t] and t not in HISTORY_MARTS + RUN_LOG_MARTS
-    )
+    differing = sorted(t for t in single if backfilled[t] != single[t] and t not in RUN_LOG_MARTS)
     assert differing == [], f"{ids_differing} customer id(s) differed by history"
 
 

@@ -17,7 +17,7 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -32,6 +32,9 @@ END = date(2026, 11, 20)
 # in order, whatever started it); ``make test-backfill`` proves it over 30 (``make test-backfill DAYS=N``
 # over N).
 BACKFILL_DAYS = int(os.environ.get("CUSTOMER360_TEST_BACKFILL_DAYS", "3"))
+# The backfill's dates in another order: the newest first, then the others from the oldest (END, END-2,
+# END-1 for three), so that an earlier date runs after a later one, and then a date between two that ran.
+SHUFFLED_DATES = (END, *(END - timedelta(days=offset) for offset in range(BACKFILL_DAYS - 1, 0, -1)))
 # Marts that log runs rather than describe customers: ``model_runs`` has one row per model per run, naming
 # the run (run_id) and whether it fitted or reused its model, so it differs between runs by design. Every
 # other mart must be identical whatever the run history.

@@ -131,8 +131,8 @@ def test_given_the_layers_when_built_in_order_then_marts_wait_for_analytics_only
         "customer_lifecycle_transitions",
         "kpi_daily",
         "fct_survey_responses",
+        "customer_lifecycle_history",
     } <= marts_models
-    assert "customer_lifecycle_snapshot" in _names(built.marts.statuses, "snapshot.")
     assert analytics_models == {
         "customer_clv",
         "customer_value_tiers",
@@ -166,8 +166,20 @@ def test_given_the_layers_when_built_in_order_then_marts_wait_for_analytics_only
         "customer_service_summary_complaint_windows",
         "kpi_daily_figures_per_date_from_facts",
         "revenue_at_risk_weights_revenue_by_churn_score_per_band",
+        "int_customer_lifecycle_checkpoints_changes_dated_by_the_facts",
+        "customer_lifecycle_history_periods_from_daily_stages",
     ):
         assert name in unit_tests
+    # the history marts end in the current marts (dbt_project/tests/assert_*_history_*.sql), every core build
+    history_checks = {
+        uid.split(".")[2]: status
+        for uid, status in built.marts.statuses.items()
+        if uid.startswith("test.") and "_history_of_the_as_of_date_" in uid
+    }
+    assert history_checks == {
+        "assert_rfm_history_of_the_as_of_date_is_customer_rfm": "pass",
+        "assert_lifecycle_history_of_the_as_of_date_is_customer_lifecycle": "pass",
+    }
 
 
 def test_given_every_customer_when_next_best_action_runs_then_each_gets_exactly_one_action(
@@ -463,34 +475,51 @@ def test_given_the_churn_scores_when_revenue_at_risk_is_built_then_bands_add_up_
     assert float(bands[2] or 0) == pytest.approx(float(expected[2] or 0), abs=0.02)
 
 
-def test_given_the_lifecycle_snapshot_when_a_date_reruns_and_a_later_date_runs_then_only_changes_are_kept(
+LIFECYCLE_HISTORY = (
+    "int_customer_lifecycle_checkpoints customer_lifecycle customer_lifecycle_history "
+    "customer_lifecycle_transitions"
+)
+
+
+def _lifecycle_history(built: Built) -> list[tuple]:
+    return sorted(built.query("select * from marts.customer_lifecycle_history"), key=repr)
+
+
+def test_given_the_lifecycle_history_when_a_later_date_runs_then_a_backfill_of_the_earlier_date_restores_it(
     built: Built,
 ) -> None:
-    select = [
-        "--select",
-        "customer_lifecycle",
-        "customer_lifecycle_snapshot",
-        "customer_lifecycle_transitions",
-    ]
-    before = built.query("select count(*) from snapshots.customer_lifecycle_snapshot")
-    again = built.dbt(["snapshot", "--select", "customer_lifecycle_snapshot", *_vars(AS_OF_DATE)])
-    assert again.success, again.report()
-    assert built.query("select count(*) from snapshots.customer_lifecycle_snapshot") == before == [(5,)]
-    later = built.dbt(["build", *select, *_vars("2026-12-20")])
+    # GIVEN the lifecycle history built for AS_OF_DATE
+    before = _lifecycle_history(built)
+    # WHEN a later date builds it
+    later = built.dbt(["build", "--select", LIFECYCLE_HISTORY, *_vars("2026-12-20")])
     assert later.success, later.report()
-    # by 2026-12-20 Wang's last order (2026-09-09) is 102 days old: at_risk -> lapsed, dated by the run
+    # THEN by 2026-12-20 Wang's last order (2026-09-09) is 102 days old: at_risk -> lapsed, dated by the
+    # facts (90 days after that order), not by the run; every current period is customer_lifecycle's stage
+    wang = built.customer("wang.xm@qq.com")
     assert built.query(
-        "select customer_id, cast(changed_on as varchar), from_stage, to_stage "
-        "from marts.customer_lifecycle_transitions"
-    ) == [(built.customer("wang.xm@qq.com"), "2026-12-20", "at_risk", "lapsed")]
-    assert built.query("select count(*) from snapshots.customer_lifecycle_snapshot") == [(6,)]
+        "select cast(changed_on as varchar), from_stage, to_stage from marts.customer_lifecycle_transitions "
+        f"where customer_id = '{wang}' order by changed_on desc limit 1"
+    ) == [("2026-12-08", "at_risk", "lapsed")]
+    current = (
+        "select customer_id, lifecycle_stage from marts.customer_lifecycle_history where valid_to is null"
+    )
+    stages = "select customer_id, lifecycle_stage from marts.customer_lifecycle"
+    assert built.query(f"({current} except {stages}) union all ({stages} except {current})") == []
+    # WHEN the earlier date runs again (a backfill after a later run) THEN its history is what it was: no
+    # period of the later run is left, none ends on or before its start
+    again = built.dbt(["build", "--select", LIFECYCLE_HISTORY, *_vars(AS_OF_DATE)])
+    assert again.success, again.report()
+    assert _lifecycle_history(built) == before
+    assert built.query(
+        "select count(*) from marts.customer_lifecycle_history where valid_to <= valid_from"
+    ) == [(0,)]
 
 
-def test_given_a_customer_id_merged_away_when_the_next_date_runs_then_its_current_lifecycle_row_is_closed(
+def test_given_a_customer_id_merged_away_when_the_next_date_runs_then_it_has_no_lifecycle_history_left(
     built: Built,
 ) -> None:
-    # GIVEN the lifecycle history up to 2026-12-20, and Dirk's id merged away before 2026-12-21 (his row
-    # leaves dim_customers, as when identity resolution merges him into another customer)
+    # GIVEN Dirk's id merged away before 2026-12-21 (his row leaves dim_customers, as when identity
+    # resolution merges him into another customer)
     dirk = built.customer("dirk@example.nl")
     with duckdb.connect(str(built.path)) as con:
         con.execute(
@@ -498,18 +527,16 @@ def test_given_a_customer_id_merged_away_when_the_next_date_runs_then_its_curren
         )
         con.execute("delete from marts.dim_customers where customer_id = ?", [dirk])
     try:
-        # WHEN lifecycle and its snapshot run for 2026-12-21
-        later = built.dbt(
-            ["build", "--select", "customer_lifecycle", "customer_lifecycle_snapshot", *_vars("2026-12-21")]
-        )
+        # WHEN the lifecycle history builds for 2026-12-21
+        later = built.dbt(["build", "--select", LIFECYCLE_HISTORY, *_vars("2026-12-21")])
         assert later.success, later.report()
-        # THEN his current row is closed by that run's date, and the current rows are the customers again
+        # THEN the history is today's customers': none of his periods is left, and the current periods are
+        # exactly the customers of customer_lifecycle
         assert built.query(
-            "select cast(dbt_valid_to as varchar) from snapshots.customer_lifecycle_snapshot "
-            f"where customer_id = '{dirk}'"
-        ) == [("2026-12-21",)]
+            f"select count(*) from marts.customer_lifecycle_history where customer_id = '{dirk}'"
+        ) == [(0,)]
         current, customers = built.query(
-            "select (select count(*) from snapshots.customer_lifecycle_snapshot where dbt_valid_to is null), "
+            "select (select count(*) from marts.customer_lifecycle_history where valid_to is null), "
             "(select count(*) from marts.customer_lifecycle)"
         )[0]
         assert current == customers == 4
@@ -517,3 +544,5 @@ def test_given_a_customer_id_merged_away_when_the_next_date_runs_then_its_curren
         with duckdb.connect(str(built.path)) as con:
             con.execute("insert into marts.dim_customers select * from main.dirk_backup")
             con.execute("drop table main.dirk_backup")
+        restored = built.dbt(["build", "--select", LIFECYCLE_HISTORY, *_vars(AS_OF_DATE)])
+        assert restored.success, restored.report()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -313,54 +313,65 @@ def test_given_purchase_days_when_compared_with_orders_then_revenue_reconciles(
     assert orders_revenue == days_revenue
 
 
-def test_given_built_marts_when_rfm_history_reruns_and_adds_a_date_then_each_date_is_replaced_not_doubled(
+def _history_tables(warehouse: BuiltWarehouse) -> dict[str, list[tuple]]:
+    tables = {
+        "customer_rfm_history": "select * from marts.customer_rfm_history",
+        "customer_lifecycle_history": "select * from marts.customer_lifecycle_history",
+        "customer_lifecycle_transitions": "select * from marts.customer_lifecycle_transitions",
+    }
+    return {name: sorted(_query(warehouse, sql), key=repr) for name, sql in tables.items()}
+
+
+def test_given_built_marts_when_a_later_then_the_same_date_rebuilds_then_the_history_is_the_same_as_before(
     warehouse: BuiltWarehouse,
 ) -> None:
-    select = ["--select", "customer_rfm", "customer_rfm_history"]
-    next_day = warehouse.dbt(["run", *select, *_vars("2026-11-25")])
-    assert next_day.success, next_day.report()
+    # GIVEN the history marts built for AS_OF_DATE
+    # (the history and the tables it reads; the incremental models stay as built: their backfill is the
+    # planner's full rebuild, tests/reliability/test_run_order.py runs it)
+    select = [
+        "--select",
+        "int_history_dates int_customer_purchase_days customer_rfm customer_rfm_history customer_lifecycle "
+        "int_customer_lifecycle_checkpoints customer_lifecycle_history customer_lifecycle_transitions",
+    ]
+    before = _history_tables(warehouse)
+    # WHEN a later date builds them, then AS_OF_DATE again (a backfill after a later run)
+    later = warehouse.dbt(["run", *select, *_vars("2026-11-25")])
+    assert later.success, later.report()
+    later_dates = _query(warehouse, "select max(as_of_date) from marts.customer_rfm_history")
     again = warehouse.dbt(["run", *select, *_vars(AS_OF_DATE)])
     assert again.success, again.report()
-    counts = _query(
+    # THEN the later date's history reached its own date, and the backfilled date's history is exactly what
+    # that date gave before: nothing of the later run is left, no period ends before it starts
+    assert later_dates == [(date(2026, 11, 25),)]
+    assert _history_tables(warehouse) == before
+    assert _query(
         warehouse,
-        "select cast(as_of_date as varchar), count(*) from marts.customer_rfm_history group by 1 order by 1",
-    )
-    assert counts == [("2026-11-24", 3), ("2026-11-25", 3)]
-    recency = _query(
-        warehouse,
-        "select max(recency_days) - min(recency_days) from marts.customer_rfm_history "
-        "group by customer_id order by 1 limit 1",
-    )
-    assert recency == [(1,)]
+        "select count(*) from marts.customer_lifecycle_history where valid_to <= valid_from "
+        f"or valid_from > date '{AS_OF_DATE}'",
+    ) == [(0,)]
 
 
-def test_given_rfm_history_then_its_tests_check_the_runs_date_only_and_still_catch_a_duplicate_there(
+def test_given_an_as_of_date_when_the_history_builds_then_its_dates_are_weekly_back_a_year_and_it_ends_in_rfm(
     warehouse: BuiltWarehouse,
 ) -> None:
-    # GIVEN a duplicated customer row on a date other than the run's (the table grows by every run's rows)
-    with duckdb.connect(str(warehouse.path)) as con:
-        con.execute(
-            "insert into marts.customer_rfm_history "
-            "select * replace (cast('2026-01-01' as date) as as_of_date) "
-            "from marts.customer_rfm_history where as_of_date = ? limit 1",
-            [AS_OF_DATE],
+    # THEN the RFM history's dates are the as-of date and every 7 days before it within 365 days
+    as_of = date.fromisoformat(AS_OF_DATE)
+    dates = [
+        d for (d,) in _query(warehouse, "select as_of_date from intermediate.int_history_dates order by 1")
+    ]
+    assert dates == sorted(as_of - timedelta(days=offset) for offset in range(0, 365, 7))
+    # AND its rows for the as-of date are customer_rfm, and earlier dates hold the customers who had bought
+    assert (
+        _query(
+            warehouse,
+            f"select * from marts.customer_rfm_history where as_of_date = date '{AS_OF_DATE}' "
+            "except select * from marts.customer_rfm",
         )
-        con.execute(
-            "insert into marts.customer_rfm_history select * from marts.customer_rfm_history "
-            "where as_of_date = '2026-01-01'"
-        )
-    try:
-        select = ["--select", "customer_rfm_history", "--resource-type", "test"]
-        # WHEN the history's tests run for the run's date THEN the other date is not scanned: they pass
-        today = warehouse.dbt(["test", *select, *_vars(AS_OF_DATE)])
-        assert today.success, today.report()
-        # AND for the date that holds the duplicate they fail
-        that_day = warehouse.dbt(["test", *select, *_vars("2026-01-01")])
-        failed = sorted(uid.split(".")[2] for uid, status in that_day.statuses.items() if status == "fail")
-        assert len(failed) == 1 and failed[0].startswith("unique_combination_of_columns"), that_day.statuses
-    finally:
-        with duckdb.connect(str(warehouse.path)) as con:
-            con.execute("delete from marts.customer_rfm_history where as_of_date = '2026-01-01'")
+        == []
+    )
+    assert _query(warehouse, "select count(distinct as_of_date) > 1 from marts.customer_rfm_history") == [
+        (True,)
+    ]
 
 
 def test_given_no_as_of_date_when_a_dated_model_compiles_then_dbt_stops_with_a_message_saying_how_to_pass_it(
@@ -401,6 +412,7 @@ def test_given_a_built_staging_layer_when_the_incremental_path_unit_tests_run_th
         "int_contact_records_incremental_recomputes_changed_only",
         "int_contact_records_unioned_incremental_joined_and_left",
         "int_contact_record_members_incremental_changed_only",
+        "stg_web_orders__order_lines_incremental_recomputes_whole_orders",
     } <= ran
 
 

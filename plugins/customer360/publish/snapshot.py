@@ -44,6 +44,32 @@ def current_database(settings: Settings) -> Path:
     return settings.published_dir / CURRENT_LINK / SNAPSHOT_DB
 
 
+def current_logical_date(settings: Settings) -> date | None:
+    """The logical date of the current snapshot (its manifest), or None when nothing is published yet."""
+    current = current_snapshot(settings)
+    manifest = current / "manifest.json" if current is not None else None
+    if manifest is None or not manifest.exists():
+        return None
+    return date.fromisoformat(json.loads(manifest.read_text(encoding="utf-8"))["logical_date"])
+
+
+def newer_current_snapshot(settings: Settings, logical_date: date) -> str | None:
+    """Why a run for ``logical_date`` must not replace the current snapshot, or None when it may.
+
+    The current snapshot is for a later date: making the older date's marts current would move every BI
+    reader back in time. ``publish_older`` (``customer360 run --publish-older``) allows it."""
+    current = current_logical_date(settings)
+    if current is None or current <= logical_date or settings.publish_older:
+        return None
+    day, newer = logical_date.isoformat(), current.isoformat()
+    return (
+        f"not published: the current snapshot is for {newer}, later than {day}, and stays current (BI "
+        f"readers keep the newer marts); the marts of {day} are in the warehouse. To make them current "
+        f"anyway: customer360 run --date {day} --publish-older (or CUSTOMER360_PUBLISH_OLDER=true); to bring "
+        f"the warehouse back to the newer date: customer360 run --date {newer}"
+    )
+
+
 def _bi_tables(con) -> list[tuple[str, str]]:
     placeholders = ", ".join("?" for _ in PUBLISHED_SCHEMAS)
     rows = con.execute(

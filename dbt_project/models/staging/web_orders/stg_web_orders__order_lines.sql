@@ -2,12 +2,16 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key='order_line_id',
+        unique_key='order_id',
         on_schema_change='fail',
     )
 }}
 
-{%- set channel_timezone = source_timezone('web_orders') -%}
+-- A web order is delivered whole (one JSON line lists all its lines): its latest version replaces all of
+-- its lines, so a line that a later version no longer lists is dropped (delivered_records' version_of), and
+-- an incremental build recomputes whole orders (unique_key order_id).
+
+{% set channel_timezone = source_timezone("web_orders") %}
 
 with
 
@@ -18,6 +22,7 @@ delivered as (
         source('web_orders', 'web_orders'),
         ['order_id', 'line_number'],
         latest_version=to_utc_timestamp('updated_at', channel_timezone),
+        version_of=['order_id'],
     ) }}
 ),
 

@@ -19,9 +19,6 @@
 -- DECISION: "recent" is half the churn horizon so that at_risk is the warning band before lapsed; loyal
 -- counts purchase days in the RFM window (not ever) so that loyalty has to be current.
 
-{%- set horizon = var('churn_horizon_days') | int %}
-{%- set reactivation_days = var('lifecycle_reactivation_days') | int %}
-
 with
 
 customers as (select * from {{ ref('dim_customers') }}),
@@ -42,76 +39,16 @@ first_contacts as (
     group by customer_id
 ),
 
-purchase_gaps as (
+customer_dates as (
     select
         customer_id,
-        purchase_date,
-        order_count,
-        {{ dbt.datediff(
-            '(lag(purchase_date) over (partition by customer_id order by purchase_date))', 'purchase_date', 'day'
-        ) }} as days_since_previous
-    from purchase_days
-    where purchase_date <= {{ as_of_date() }}
-),
-
-per_customer as (
-    select
-        customer_id,
-        count(*) as purchase_days,
-        sum(order_count) as order_count,
-        min(purchase_date) as first_order_date,
-        max(purchase_date) as last_order_date,
-        sum(case when purchase_date >= {{ rfm_window_start_date() }} then 1 else 0 end) as window_purchase_days,
-        max(
-            case
-                when purchase_date > {{ days_after(as_of_date(), -reactivation_days) }}
-                    and days_since_previous >= {{ horizon }}
-                    then purchase_date
-            end
-        ) as reactivated_on,
-        max(
-            case
-                when purchase_date > {{ days_after(as_of_date(), -reactivation_days) }}
-                    and days_since_previous >= {{ horizon }}
-                    then days_since_previous
-            end
-        ) as reactivation_gap_days
-    from purchase_gaps
-    group by customer_id
-),
-
-measured as (
-    select
-        customers.customer_id,
-        per_customer.purchase_days,
-        per_customer.order_count,
-        per_customer.last_order_date,
-        per_customer.window_purchase_days,
-        per_customer.reactivated_on,
-        per_customer.reactivation_gap_days,
-        first_contacts.first_contact_date,
-        {{ dbt.datediff('per_customer.last_order_date', as_of_date(), 'day') }} as days_since_last_order
+        {{ as_of_date() }} as as_of_date
     from customers
-    left join per_customer
-        on customers.customer_id = per_customer.customer_id
-    left join first_contacts
-        on customers.customer_id = first_contacts.customer_id
 ),
 
+-- the rules above, shared with the history (int_customer_lifecycle_checkpoints): macros/history.sql
 staged as (
-    select
-        *,
-        case
-            when purchase_days is null and first_contact_date is null then 'potential'
-            when purchase_days is null then 'first_contact'
-            when days_since_last_order >= {{ horizon }} then 'lapsed'
-            when reactivated_on is not null then 'reactivated'
-            when days_since_last_order * 2 >= {{ horizon }} then 'at_risk'
-            when purchase_days = 1 then 'first_purchase'
-            when window_purchase_days >= {{ var('lifecycle_loyal_min_order_days') | int }} then 'loyal'
-            else 'repeat'
-        end as lifecycle_stage
-    from measured
+    {{ lifecycle_stages('customer_dates', 'purchase_days', 'first_contacts') }}
 ),
 
 final as (

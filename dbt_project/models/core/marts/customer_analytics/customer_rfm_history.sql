@@ -1,35 +1,19 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='as_of_date',
-        on_schema_change='fail',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where as_of_date = {{ as_of_date() }}{% endif %}",
-    )
-}}
-
--- Appends each run's customer_rfm under its as_of_date. A rerun for the same date replaces that date's
--- rows (delete+insert on as_of_date; the pre-hook also clears the date when the new run has no rows), so
--- reruns and backfills are idempotent.
+-- customer_rfm on every date of the history (int_history_dates: the as-of date and every 7 days before it
+-- within 365 days), computed from the purchase days this run sees rather than appended
+-- run by run: a run for a date gives the same history whatever dates ran before it, and in any order
+-- (docs/incremental.md, "History marts"). Its row for the as-of date is customer_rfm's
+-- (tests/assert_history_rows_of_the_as_of_date_are_the_current_marts.sql).
 
 with
 
-customer_rfm as (select * from {{ ref('customer_rfm') }}),
+purchase_days as (select * from {{ ref('int_customer_purchase_days') }}),
+
+segment_map as (select * from {{ ref('rfm_segment_map') }}),
+
+dates as (select * from {{ ref('int_history_dates') }}),
 
 final as (
-    select
-        customer_id,
-        as_of_date,
-        recency_days,
-        frequency,
-        monetary,
-        r_score,
-        f_score,
-        m_score,
-        rfm_cell,
-        fm_score,
-        rfm_segment
-    from customer_rfm
+    {{ rfm_scores('purchase_days', 'dates', 'segment_map') }}
 )
 
 select * from final
