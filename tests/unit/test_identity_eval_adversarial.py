@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import phonenumbers
 import pytest
@@ -109,3 +110,16 @@ def test_given_records_and_their_keys_when_the_ceiling_is_computed_then_only_sha
 
 def test_given_the_set_when_built_then_its_ceiling_lies_between_zero_and_one(small_set):
     assert 0.9 < small_set.ceiling_recall < 1.0
+
+
+def test_given_many_persons_when_their_emails_are_drawn_then_no_two_share_a_gmail_mailbox():
+    # GIVEN enough persons that names and address styles clash (Gmail ignores dots in the local part, so
+    # a.b@gmail.com and ab@gmail.com are one mailbox: one person's)
+    persons = adversarial.build_persons(np.random.default_rng(7), 5000)
+    emails = pd.Series(persons.email)
+    local, _, domain = emails.str.partition("@").T.to_numpy()
+    undotted = pd.Series(local).str.replace(".", "", regex=False)
+    mailbox = pd.Series(local).where(domain != "gmail.com", undotted)
+    # THEN every address, and every Gmail mailbox, belongs to one person
+    assert not emails.duplicated().any()
+    assert not (mailbox + "@" + pd.Series(domain)).duplicated().any()

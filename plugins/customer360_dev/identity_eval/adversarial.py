@@ -296,9 +296,13 @@ def _personal_emails(rng: np.random.Generator, p: Persons) -> np.ndarray:
         default=family + "." + given + number,
     )
     domain = _per_country(rng, p.country, vocab.PERSONAL_DOMAINS)
-    # one address per person: a clash (same name, same style) gets the person's row number
+    # one mailbox per person: a clash (same name, same style) gets the person's row number. Gmail ignores dots
+    # in the local part (a.b@gmail.com is ab@gmail.com), so two people cannot hold addresses that differ only
+    # by dots there: the clash is looked for on the mailbox, not on the address as written.
     email = local + "@" + domain
-    duplicated = pd.Series(email).duplicated(keep="first").to_numpy()
+    undotted = pd.Series(local).str.replace(".", "", regex=False)
+    mailbox = pd.Series(local).where(domain != "gmail.com", undotted)
+    duplicated = (mailbox + "@" + pd.Series(domain)).duplicated(keep="first").to_numpy()
     email[duplicated] = (
         local[duplicated] + np.arange(p.n)[duplicated].astype(str).astype(object) + "@" + domain[duplicated]
     )
