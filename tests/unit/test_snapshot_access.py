@@ -4,6 +4,10 @@ that cannot write files, and table/column listing through SQLAlchemy as Superset
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -15,6 +19,10 @@ from customer360.analyst.commands import register
 from customer360.publish.snapshot import storage_version
 from customer360.settings import DEFAULT_SNAPSHOT_STORAGE_VERSION, Settings
 from tests.support import published_snapshot as fixture
+
+# DuckDB releases analysts have installed, put beside the project by scripts/test-setup.sh (make test).
+OLDER_DUCKDB = ("1.5.6", "1.0.0")
+UNDER_CI = os.environ.get("CI", "").lower() == "true"
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +60,62 @@ def test_given_latest_storage_when_published_then_duckdb_reports_the_2_0_format(
     settings = Settings(home=tmp_path, snapshot_storage_version="latest")
     fixture.publish_fixture_snapshot(settings)
     assert storage_version(_database(settings)) == "v2.0.0+"
+
+
+def _open_with_older_duckdb(version: str, database: Path) -> dict:
+    """Open ``database`` read-only with DuckDB ``version`` (installed under var/cache by make test's setup) in
+    a process of its own, and return its version and each table's row count, or the error it raised."""
+    installed = Settings().project_dir / "var" / "cache" / f"duckdb-{version}"
+    if not (installed / "duckdb").is_dir():
+        message = (
+            f"DuckDB {version} is not installed under {installed}: run scripts/test-setup.sh (make test)"
+        )
+        if UNDER_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    script = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(installed)!r})\n"
+        "import duckdb\n"
+        "out = {'version': duckdb.__version__}\n"
+        "try:\n"
+        f"    con = duckdb.connect({str(database)!r}, read_only=True)\n"
+        "    query = 'select table_name from information_schema.tables'\n"
+        "    tables = [r[0] for r in con.execute(query).fetchall()]\n"
+        "    out['rows'] = {t: con.execute(f'select count(*) from \"{t}\"').fetchone()[0] for t in tables}\n"
+        "except Exception as exc:\n"
+        "    out['error'] = f'{type(exc).__name__}: {exc}'\n"
+        "print(json.dumps(out))\n"
+    )
+    done = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("version", OLDER_DUCKDB)
+def test_given_the_default_setting_when_an_older_duckdb_opens_the_snapshot_then_it_reads_every_mart(
+    published, version
+):
+    # GIVEN the snapshot published with the default storage version WHEN DuckDB 1.5 or 1.0 opens it
+    opened = _open_with_older_duckdb(version, _database(published))
+    # THEN it is that release, and it reads every mart with the rows DuckDB 2 reads
+    assert opened["version"] == version
+    assert "error" not in opened, opened.get("error")
+    con = duckdb.connect(str(_database(published)), read_only=True)
+    try:
+        expected = {t: con.execute(f'select count(*) from "{t}"').fetchone()[0] for t in fixture.MARTS}
+    finally:
+        con.close()
+    assert {t: opened["rows"][t] for t in fixture.MARTS} == expected
+
+
+def test_given_latest_storage_when_duckdb_1_5_opens_the_snapshot_then_it_cannot(tmp_path):
+    # GIVEN a snapshot written in DuckDB 2.0's format (what publish wrote before the setting existed)
+    settings = Settings(home=tmp_path, snapshot_storage_version="latest")
+    fixture.publish_fixture_snapshot(settings)
+    # WHEN DuckDB 1.5 opens it THEN it fails: the older-release check above can tell the formats apart
+    opened = _open_with_older_duckdb("1.5.6", _database(settings))
+    assert opened["version"] == "1.5.6" and "error" in opened
 
 
 def test_given_a_storage_version_that_is_not_a_version_then_settings_refuse_it_by_name(monkeypatch):
