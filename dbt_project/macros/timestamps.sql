@@ -41,6 +41,26 @@
 {%- endmacro %}
 
 {#-
+    Spark: the text is first written the way Spark's cast reads it (`T` and `Z` in upper case, `.` before
+    the fraction, the offset as `+hh:mm` right after the time); a wall-clock time is then moved from
+    source_tz to UTC by to_utc_timestamp. Results are `timestamp` values in the session's time zone, which
+    the profile sets to UTC. Spark reads an autumn-overlap time with the earlier (summer) offset.
+-#}
+{% macro spark__to_utc_timestamp(column, source_tz) -%}
+    {%- set text = 'upper(trim(' ~ column ~ '))' -%}
+    {%- set text = "regexp_replace(" ~ text ~ ", ',', '.')" -%}
+    {%- set text = "regexp_replace(" ~ text ~ ", ' ?Z$', '+00:00')" -%}
+    {%- set text = "regexp_replace(" ~ text ~ ", ' ?([+-][0-9]{2}):?([0-9]{2})$', '$1:$2')" -%}
+    {%- set text = "regexp_replace(" ~ text ~ ", ' ?([+-][0-9]{2})$', '$1:00')" -%}
+    case
+        when {{ regex_matches('trim(' ~ column ~ ')', _iso_timestamp_with_offset_pattern()) }}
+            then cast({{ text }} as timestamp)
+        when {{ regex_matches('trim(' ~ column ~ ')', _iso_timestamp_local_pattern()) }}
+            then to_utc_timestamp(cast(upper(trim({{ column }})) as timestamp), '{{ source_tz }}')
+    end
+{%- endmacro %}
+
+{#-
     source_timezone(raw_table): the IANA time zone in which the raw table's offset-less timestamps were
     written, from var('source_timezones') (defaults in dbt_project.yml follow the landing contract). Stops
     the run with a message when the runner passes a map without the table, rather than guessing UTC.
