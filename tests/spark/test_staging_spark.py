@@ -66,6 +66,10 @@ def built(spark_available: None, tmp_path_factory: pytest.TempPathFactory) -> It
         print(f"\n{target}: ingest and staging build {time.perf_counter() - started:.1f}s ({result.counts})")
         targets[target] = settings
     yield targets
+    from pyspark.sql import SparkSession
+
+    # dbt-spark's session outlives the build; stop it so the rest of this worker's tests get its memory back.
+    SparkSession.builder.getOrCreate().stop()
 
 
 def _duckdb_tables(settings: Settings) -> dict[str, list[str]]:
