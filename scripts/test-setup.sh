@@ -2,7 +2,8 @@
 # What the test suite needs beyond the Python environment:
 # - Debian's chromium and chromium-driver for the report's browser test;
 # - a PostgreSQL server for the PostgreSQL warehouse tests (found via CUSTOMER360_TEST_POSTGRES_URL,
-#   else 127.0.0.1:5432; tests/conftest.py starts a throwaway cluster with pg_ctl if neither answers).
+#   else 127.0.0.1:5432; tests/conftest.py starts a throwaway cluster with pg_ctl if neither answers);
+# - Java for the Spark tests (Debian's openjdk-17-jre-headless; pyspark comes from the spark extra).
 set -uo pipefail
 
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
@@ -35,4 +36,13 @@ for version in 1.5.6 1.0.0; do
       --target "$target" "duckdb==$version" || echo "test setup: could not install duckdb $version"
   fi
 done
+if ! command -v java >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test setup: installing Java 17 for the Spark tests (Debian's openjdk-17-jre-headless)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless) \
+      >>/tmp/customer360-apt.log 2>&1 || echo "test setup: could not install openjdk-17-jre-headless"
+  else
+    echo "test setup: java missing and cannot apt-get here; the Spark tests will say so"
+  fi
+fi
 exit 0

@@ -33,7 +33,7 @@
     {%- set parts = [] -%}
     {%- for field in identity_fields() -%}
         {%- if not loop.first -%}{%- do parts.append("'|'") -%}{%- endif -%}
-        {%- do parts.append("coalesce(cast(" ~ field ~ " as " ~ dbt.type_string() ~ "), '\\N')") -%}
+        {%- do parts.append("coalesce(cast(" ~ field ~ " as " ~ dbt.type_string() ~ "), " ~ null_marker() ~ ")") -%}
     {%- endfor -%}
     {{ dbt.concat(["'sig-'", "md5(" ~ dbt.concat(parts) ~ ")"]) }}
 {%- endmacro %}
@@ -73,7 +73,6 @@ placeholder_phone_pattern: "^(0+|1+|2+|3+|4+|5+|6+|7+|8+|9+)$|^[0-9]{0,4}(0{7,}|
     {%- set email = "lower(trim(email))" -%}
     {%- set local_part = "regexp_replace(" ~ dbt.split_part(email, "'@'", 1) ~ ", '[+].*$', '')" -%}
     {%- set domain = dbt.split_part(email, "'@'", 2) -%}
-    {%- set digits = "regexp_replace(phone, '[^0-9]', '', 'g')" -%}
     (
         nullif(trim(cast(account_id as {{ dbt.type_string() }})), '') is not null
         or nullif(trim(cast(loyalty_id as {{ dbt.type_string() }})), '') is not null

@@ -30,6 +30,10 @@
     cast((epoch({{ end_expression }}) - epoch({{ start_expression }})) / 3600.0 as double precision)
 {%- endmacro %}
 
+{% macro spark__hours_between(start_expression, end_expression) -%}
+    cast((unix_micros({{ end_expression }}) - unix_micros({{ start_expression }})) / 3600000000.0 as double)
+{%- endmacro %}
+
 {#-
     percentile(expression, fraction): continuous percentile (linear interpolation between the two nearest
     values, as PostgreSQL's percentile_cont) of a numeric expression; an aggregate, nulls ignored.

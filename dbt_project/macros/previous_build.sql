@@ -28,7 +28,7 @@
     {%- set parts = [] -%}
     {%- for expression in expressions -%}
         {%- if not loop.first -%}{%- do parts.append("'|'") -%}{%- endif -%}
-        {%- do parts.append("coalesce(cast(" ~ expression ~ " as " ~ dbt.type_string() ~ "), '\\N')") -%}
+        {%- do parts.append("coalesce(cast(" ~ expression ~ " as " ~ dbt.type_string() ~ "), " ~ null_marker() ~ ")") -%}
     {%- endfor -%}
     md5({{ dbt.concat(parts) }})
 {%- endmacro %}

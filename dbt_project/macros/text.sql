@@ -11,6 +11,41 @@
     regexp_matches({{ expression }}, '{{ pattern }}')
 {%- endmacro %}
 
+{#- Spark: Java regular expressions, a match anywhere in the text as with `~` (anchor with ^ and $). -#}
+{% macro spark__regex_matches(expression, pattern) -%}
+    ({{ expression }} rlike '{{ pattern }}')
+{%- endmacro %}
+
+{#- regex_replace_all(expression, pattern, replacement): every match of the pattern replaced. -#}
+{% macro regex_replace_all(expression, pattern, replacement) -%}
+    {{ return(adapter.dispatch('regex_replace_all', 'customer360')(expression, pattern, replacement)) }}
+{%- endmacro %}
+
+{% macro default__regex_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}
+
+{#- Spark's regexp_replace replaces every match; its fourth argument is a position, not flags. -#}
+{% macro spark__regex_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}')
+{%- endmacro %}
+
+{#-
+    null_marker(): the SQL literal of the text `\N` that stands for null in fingerprints and contact
+    signatures. Spark reads a backslash in a literal as an escape, so it needs the backslash doubled.
+-#}
+{% macro null_marker() -%}
+    {{ return(adapter.dispatch('null_marker', 'customer360')()) }}
+{%- endmacro %}
+
+{% macro default__null_marker() -%}
+    '\N'
+{%- endmacro %}
+
+{% macro spark__null_marker() -%}
+    '\\N'
+{%- endmacro %}
+
 {#- clean_text(column): trimmed text, null when empty. -#}
 {% macro clean_text(column) -%}
     nullif(trim({{ column }}), '')

@@ -41,6 +41,34 @@
 {%- endmacro %}
 
 {#-
+    Spark: the text is first written the way Spark's cast reads it (`T` and `Z` in upper case, `.` before
+    the fraction, the offset as `+hh:mm` right after the time); a wall-clock time is then moved from
+    source_tz to UTC by to_utc_timestamp. Results are `timestamp` values in the session's time zone, which
+    the profile sets to UTC. to_utc_timestamp reads an autumn-overlap time with the earlier (summer) offset;
+    when the wall-clock time also occurs an hour later, that later instant (the standard offset) is taken,
+    as on DuckDB and PostgreSQL.
+-#}
+{% macro spark__to_utc_timestamp(column, source_tz) -%}
+    {%- set text = 'upper(trim(' ~ column ~ '))' -%}
+    {%- set text = "regexp_replace(" ~ text ~ ", ',', '.')" -%}
+    {%- set text = "regexp_replace(" ~ text ~ ", ' ?Z$', '+00:00')" -%}
+    {%- set text = "regexp_replace(" ~ text ~ ", ' ?([+-][0-9]{2}):?([0-9]{2})$', '$1:$2')" -%}
+    {%- set text = "regexp_replace(" ~ text ~ ", ' ?([+-][0-9]{2})$', '$1:00')" -%}
+    {%- set local = 'cast(upper(trim(' ~ column ~ ')) as timestamp)' -%}
+    {%- set summer = "to_utc_timestamp(" ~ local ~ ", '" ~ source_tz ~ "')" -%}
+    case
+        when {{ regex_matches('trim(' ~ column ~ ')', _iso_timestamp_with_offset_pattern()) }}
+            then cast({{ text }} as timestamp)
+        when {{ regex_matches('trim(' ~ column ~ ')', _iso_timestamp_local_pattern()) }}
+            then case
+                when from_utc_timestamp({{ summer }} + interval 1 hour, '{{ source_tz }}') = {{ local }}
+                    then {{ summer }} + interval 1 hour
+                else {{ summer }}
+            end
+    end
+{%- endmacro %}
+
+{#-
     source_timezone(raw_table): the IANA time zone in which the raw table's offset-less timestamps were
     written, from var('source_timezones') (defaults in dbt_project.yml follow the landing contract). Stops
     the run with a message when the runner passes a map without the table, rather than guessing UTC.

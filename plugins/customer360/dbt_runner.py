@@ -179,6 +179,14 @@ def build(
     from dbt.cli.main import dbtRunner
 
     selector = get_build(layer).selector
+    if settings.target == "spark":
+        # Parquet tables on Spark cannot delete rows, so the incremental models' delete+insert and
+        # replace_keys strategies have nothing to run on: every build on Spark is a full one (docs/spark.md).
+        full_refresh = True
+        if layer == "staging":
+            from customer360.spark_handover import register_raw_tables
+
+            register_raw_tables(settings)
     stable_vars, run_vars = split_run_context({**dbt_vars(settings, as_of_date), **(extra_vars or {})})
     args = [
         "build",
@@ -187,7 +195,7 @@ def build(
         "--profiles-dir",
         str(settings.dbt_project_dir),
         "--target",
-        settings.target,
+        settings.dbt_target,
         "--selector",
         selector,
         "--vars",

@@ -151,6 +151,8 @@ def plan_build(settings: Settings, layer: str, as_of_date: date, dbt_vars: dict[
 
     if settings.full_refresh:
         return full("asked for (CUSTOMER360_FULL_REFRESH)")
+    if settings.target == "spark":
+        return full("the Spark target builds in full (docs/spark.md)")
     state = (BUILDS_TABLE, MANIFEST_TABLE, ERASURE_LOG_TABLE, CHANGES_TABLE)
     with stage_connection(settings, pull=state, read_only=True) as con:
         if not has_table(con, BUILDS_TABLE):
@@ -232,6 +234,8 @@ def _identity_rebuild_reason(con: Any, since: datetime) -> str | None:
 def record_build(settings: Settings, plan: BuildPlan, run_id: str) -> None:
     """Remember a successful build: the next plan starts from it. A core build has consumed identity's
     changes logged before it started: they are deleted."""
+    if settings.target == "spark":
+        return  # every build is a full one there: no plan starts from it (docs/spark.md)
     tables = (BUILDS_TABLE, CHANGES_TABLE) if plan.layer == "core" else (BUILDS_TABLE,)
     with stage_connection(settings, pull=tables, push=tables) as con:
         con.execute(f"create schema if not exists {AUDIT_SCHEMA}")  # a scratch workspace on PostgreSQL

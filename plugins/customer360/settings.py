@@ -74,6 +74,9 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{ENV_PREFIX}{name}={raw!r} is not a whole number") from exc
 
 
+# Warehouse targets (CUSTOMER360_TARGET) and the ways dbt-spark reaches Spark (CUSTOMER360_SPARK_METHOD).
+TARGETS = ("duckdb", "postgres", "spark")
+SPARK_METHODS = ("session", "thrift", "http")
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/customer360"
 # The PostgreSQL warehouse given in parts, as docker-compose and libpq-style deployments do (and as
 # ``Settings.dbt_env`` hands it to dbt's profiles.yml): used when CUSTOMER360_POSTGRES_URL is not set.
@@ -117,10 +120,20 @@ class Settings:
     runs_dir: Path | None = None
     channels_file: Path | None = None
 
-    # Warehouse target for dbt and the Python stages: "duckdb" (embedded) or "postgres" (scale-out).
+    # Warehouse target for dbt and the Python stages: "duckdb" (embedded), "postgres" (scale-out on one
+    # server) or "spark" (a distributed engine; the staging build so far, docs/spark.md).
     target: str = field(default_factory=lambda: _env("TARGET", "duckdb"))
     # ``CUSTOMER360_POSTGRES_URL``, or else the URL made of ``CUSTOMER360_PG_*`` (``_postgres_url``).
     postgres_url: str = field(default_factory=lambda: _postgres_url())
+    # The Spark target (docs/spark.md): how dbt reaches Spark. "session": an in-process Spark session on
+    # ``spark_master`` (local[2] by default), its tables Parquet files under ``spark_dir`` (with the Hive
+    # metastore and the raw tables ingest hands over); "thrift" or "http" (Databricks): a cluster at
+    # ``spark_host``:``spark_port`` (the token only from CUSTOMER360_SPARK_TOKEN, read by profiles.yml).
+    spark_method: str = field(default_factory=lambda: _env("SPARK_METHOD", "session"))
+    spark_master: str = field(default_factory=lambda: _env("SPARK_MASTER", "local[2]"))
+    spark_dir: Path | None = None
+    spark_host: str = field(default_factory=lambda: _env("SPARK_HOST", "localhost"))
+    spark_port: int = field(default_factory=lambda: _env_int("SPARK_PORT", 10000))
     duckdb_threads: int = field(default_factory=lambda: _env_int("DUCKDB_THREADS", os.cpu_count() or 2))
     duckdb_memory_limit: str = field(default_factory=lambda: _env("DUCKDB_MEMORY_LIMIT", "6GB"))
     # Rebuild the staging layer in full instead of incrementally (customer360.incremental explains when
@@ -263,12 +276,20 @@ class Settings:
             "activation_file": ("ACTIVATION_FILE", self.project_dir / "config" / "audiences.yml"),
             "activation_dir": ("ACTIVATION_DIR", self.home / "activation"),
             "outbox_dir": ("OUTBOX_DIR", self.home / "outbox"),
+            "spark_dir": ("SPARK_DIR", self.home / "spark"),
         }
         for attr, (env_name, default) in derived.items():
             if getattr(self, attr) is None:
                 object.__setattr__(self, attr, _env_path(env_name, default))
-        if self.target not in ("duckdb", "postgres"):
-            raise ValueError(f"{ENV_PREFIX}TARGET must be 'duckdb' or 'postgres', not {self.target!r}")
+        if self.target not in TARGETS:
+            raise ValueError(
+                f"{ENV_PREFIX}TARGET must be one of {', '.join(map(repr, TARGETS))}, not {self.target!r}"
+            )
+        if self.spark_method not in SPARK_METHODS:
+            raise ValueError(
+                f"{ENV_PREFIX}SPARK_METHOD must be one of {', '.join(map(repr, SPARK_METHODS))}, "
+                f"not {self.spark_method!r}"
+            )
         if self.schedule_end is not None and self.schedule_end < self.schedule_start:
             raise ValueError(
                 f"{ENV_PREFIX}SCHEDULE_END ({self.schedule_end}) is before {ENV_PREFIX}SCHEDULE_START "
@@ -317,6 +338,14 @@ class Settings:
     def airflow_home(self) -> Path:
         return _env_path("AIRFLOW_HOME", self.home / "airflow")
 
+    @property
+    def dbt_target(self) -> str:
+        """The output of dbt_project/profiles.yml to build with: the target's name, and on Spark the
+        connection method's (``spark`` for the in-process session, ``spark_thrift``, ``spark_http``)."""
+        if self.target == "spark" and self.spark_method != "session":
+            return f"spark_{self.spark_method}"
+        return self.target
+
     def run_dir(self, logical_date: str) -> Path:
         """Where one logical date's quality results, summary and report go."""
         return self.runs_dir / logical_date
@@ -336,6 +365,10 @@ class Settings:
             "CUSTOMER360_PG_USER": unquote(pg.username or "postgres"),
             "CUSTOMER360_PG_PASSWORD": unquote(pg.password or ""),
             "CUSTOMER360_PG_DBNAME": (pg.path or "/customer360").lstrip("/") or "customer360",
+            "CUSTOMER360_SPARK_MASTER": self.spark_master,
+            "CUSTOMER360_SPARK_DIR": str(self.spark_dir),
+            "CUSTOMER360_SPARK_HOST": self.spark_host,
+            "CUSTOMER360_SPARK_PORT": str(self.spark_port),
         }
 
     def with_overrides(self, **changes: object) -> Settings:

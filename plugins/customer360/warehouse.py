@@ -70,12 +70,23 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Duck
         con.close()
 
 
-Engine = Literal["duckdb", "postgres"]
+Engine = Literal["duckdb", "postgres", "spark"]
 
 
 def engine(settings: Settings) -> Engine:
-    """Where the warehouse of record lives: the DuckDB file, or PostgreSQL (``CUSTOMER360_TARGET``)."""
-    return "postgres" if settings.target == "postgres" else "duckdb"
+    """Where the warehouse of record lives: the DuckDB file, PostgreSQL or Spark (``CUSTOMER360_TARGET``)."""
+    if settings.target in ("postgres", "spark"):
+        return settings.target  # type: ignore[return-value]
+    return "duckdb"
+
+
+def _not_on_spark(settings: Settings, what: str) -> None:
+    """The stages that do not run on Spark yet stop with a message instead of reading the wrong warehouse."""
+    if engine(settings) == "spark":
+        raise NotImplementedError(
+            f"{what} does not run on the Spark target yet (CUSTOMER360_TARGET=spark builds the raw hand-over "
+            "and the dbt builds; see docs/spark.md)"
+        )
 
 
 @contextmanager
@@ -97,6 +108,7 @@ def stage_connection(
     the date a stage replaces, so that its old rows go even when the stage wrote none). ``read_only``: a
     stage that only reads opens the DuckDB file read-only (and pushes nothing).
     """
+    _not_on_spark(settings, "a Python stage (identity, CLV and churn, the build planner)")
     if engine(settings) == "duckdb":
         with connect(settings, read_only=read_only) as con:
             yield con
@@ -111,6 +123,10 @@ def after_ingest(settings: Settings, con: duckdb.DuckDBPyConnection, channel: st
     """After ingest loaded a channel into ``con`` (the DuckDB file): on PostgreSQL, push what changed."""
     if engine(settings) == "duckdb":
         return {}
+    if engine(settings) == "spark":
+        from customer360.spark_handover import export_raw_table
+
+        return export_raw_table(settings, con, channel)
     from customer360.warehouse_sync import sync_ingest
 
     return sync_ingest(settings, con, channel)
@@ -119,6 +135,7 @@ def after_ingest(settings: Settings, con: duckdb.DuckDBPyConnection, channel: st
 @contextmanager
 def readable_copy(settings: Settings, schemas: Sequence[str]) -> Iterator[Path]:
     """A DuckDB file holding ``schemas``: the warehouse file, or a scratch copy of them from PostgreSQL."""
+    _not_on_spark(settings, "publish")
     if engine(settings) == "duckdb":
         if not settings.warehouse_path.exists():
             raise FileNotFoundError(f"warehouse {settings.warehouse_path} does not exist: nothing to read")
@@ -143,6 +160,7 @@ def has_table(con: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
 
 def table_names(settings: Settings) -> set[str]:
     """``schema.table`` of every table and view in the warehouse of record (empty before the first run)."""
+    _not_on_spark(settings, "listing the warehouse's tables")
     if engine(settings) == "postgres":
         from customer360.warehouse_sync import pg_connect
 

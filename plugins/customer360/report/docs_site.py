@@ -125,7 +125,7 @@ def generate_dbt_docs(settings: Settings, as_of_date: date | None) -> DocsOutcom
         "--target-path",
         str(target_path),
         "--target",
-        settings.target,
+        settings.dbt_target,
         "--vars",
         json.dumps(dbt_vars(settings, as_of_date)),
     ]
