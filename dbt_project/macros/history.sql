@@ -96,6 +96,23 @@
 {%- endmacro %}
 
 {#-
+    first_contact_dates(interactions): each customer's first contact they made themselves that is not an
+    order, on or before the as-of date: the `first_contacts` input of lifecycle_stages, shared by the current
+    mart and its history. A subquery: use it as a CTE's body.
+-#}
+{% macro first_contact_dates(interactions) -%}
+    select
+        customer_id,
+        min(interaction_date) as first_contact_date
+    from {{ interactions }}
+    where customer_id is not null
+        and is_customer_initiated
+        and interaction_type <> 'order'
+        and interaction_date <= {{ as_of_date() }}
+    group by customer_id
+{%- endmacro %}
+
+{#-
     lifecycle_stages(customer_dates, purchase_days, first_contacts): the lifecycle stage of each customer on
     each date of `customer_dates` (customer_id, as_of_date), with the measures the rules read. Only purchase
     days and first contacts on or before the date count. `first_contacts` holds one row per customer

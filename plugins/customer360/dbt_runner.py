@@ -21,6 +21,7 @@ from pathlib import Path
 
 from customer360.builds import get_build
 from customer360.lineage.dbt_events import emit_build_events as lineage_events
+from customer360.scoped_environment import scoped_environment
 from customer360.settings import Settings
 
 # How many of a layer's slowest nodes a build reports (progress log, benchmark details).
@@ -142,17 +143,8 @@ def dbt_environment(settings: Settings, run_vars: dict[str, object] | None = Non
 def _environment(settings: Settings, run_vars: dict[str, object] | None = None) -> Iterator[None]:
     """Set dbt's variables for one in-process call and restore the caller's environment afterwards, so a
     ``Settings()`` built later in the same process does not inherit this run's paths."""
-    values = dbt_environment(settings, run_vars)
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
+    with scoped_environment(dbt_environment(settings, run_vars)):
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _prepare_environment(settings: Settings) -> None:

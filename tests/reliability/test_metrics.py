@@ -25,22 +25,10 @@ from customer360.analyst import connect_snapshot
 from customer360.metrics import SemanticLayer
 from customer360.settings import Settings
 from tests.support import metric_checks
+from tests.support.metric_checks import KPIS
 from tests.support.pipeline_run import PROJECT
 from tests.support.shared_runs import END
 
-KPIS = (
-    "revenue",
-    "orders",
-    "active_customers",
-    "repeat_rate",
-    "churn_rate",
-    "average_clv",
-    "nps",
-    "csat",
-    "first_contact_resolution",
-    "sla_adherence",
-    "complaint_rate",
-)
 CUSTOMER_DIMENSIONS = ("customer__rfm_segment", "customer__value_tier", "customer__lifecycle_stage")
 
 

@@ -14,6 +14,20 @@ import pytest
 from customer360.metrics import SemanticLayer
 
 RFM_WINDOW_DAYS = 365
+# The KPIs docs/analyst-guide.md ("Metrics") promises as metrics of the semantic layer.
+KPIS = (
+    "revenue",
+    "orders",
+    "active_customers",
+    "repeat_rate",
+    "churn_rate",
+    "average_clv",
+    "nps",
+    "csat",
+    "first_contact_resolution",
+    "sla_adherence",
+    "complaint_rate",
+)
 
 
 def metric_rows(layer: SemanticLayer, metrics: list[str], **options) -> dict[tuple, tuple]:

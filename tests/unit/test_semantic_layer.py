@@ -22,24 +22,12 @@ from customer360.metrics.semantic_manifest import (
     parse_semantic_manifest,
 )
 from customer360.settings import Settings
+from tests.support.metric_checks import KPIS
 
 # A process that opens a DuckDB file for writing and keeps it, as a run holds the warehouse.
 HOLD_FOR_WRITING = (
     "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(60)"
 )
-KPIS = {
-    "revenue",
-    "orders",
-    "active_customers",
-    "repeat_rate",
-    "churn_rate",
-    "average_clv",
-    "nps",
-    "csat",
-    "first_contact_resolution",
-    "sla_adherence",
-    "complaint_rate",
-}
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +55,7 @@ def test_given_the_dbt_project_when_parsed_then_metricflow_validates_the_semanti
         # THEN there is no error, future error or warning
         assert [issue.as_readable_str() for issue in issues] == [], source
         # AND every KPI of the issue is a metric, with the day time spine MetricFlow joins to
-        assert KPIS <= {metric.name for metric in manifest.metrics}, source
+        assert set(KPIS) <= {metric.name for metric in manifest.metrics}, source
         spines = manifest.project_configuration.time_spines
         assert [(s.node_relation.alias, s.primary_column.name) for s in spines] == [
             ("metricflow_time_spine", "date_day")

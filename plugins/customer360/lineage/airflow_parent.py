@@ -8,9 +8,10 @@ variables are set around the call and restored after it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from customer360.scoped_environment import scoped_environment
 
 VARIABLES = ("OPENLINEAGE_PARENT_ID", "OPENLINEAGE_ROOT_PARENT_ID")
 
@@ -25,13 +26,5 @@ def task_as_parent() -> Iterator[None]:
     values = dict(
         zip(VARIABLES, (lineage_parent_id(task_instance), lineage_root_parent_id(task_instance)), strict=True)
     )
-    saved = {name: os.environ.get(name) for name in VARIABLES}
-    os.environ.update(values)
-    try:
+    with scoped_environment(values):
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

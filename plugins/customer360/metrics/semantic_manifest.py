@@ -9,13 +9,11 @@ partial parsing keeps a repeated parse short.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from customer360.dbt_runner import dbt_environment, release_connections
+from customer360.scoped_environment import scoped_environment
 from customer360.settings import Settings
 
 SOURCES = ("published", "warehouse")
@@ -53,20 +51,6 @@ def parse_environment(settings: Settings, source: str, database: Path, work_dir:
     }
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def parse_semantic_manifest(settings: Settings, source: str, database: Path, work_dir: Path) -> Path:
     """``dbt parse`` for ``source``; the path of the semantic manifest it wrote. dbt validates the semantic
     models and metrics while it parses: an invalid definition raises ``SemanticManifestError``."""
@@ -74,7 +58,7 @@ def parse_semantic_manifest(settings: Settings, source: str, database: Path, wor
 
     env = parse_environment(settings, source, database, work_dir)
     project = str(settings.dbt_project_dir)
-    with _environment(env):
+    with scoped_environment(env):
         try:
             args = ["parse", "--project-dir", project, "--profiles-dir", project, "--quiet"]
             result = dbtRunner().invoke(args)

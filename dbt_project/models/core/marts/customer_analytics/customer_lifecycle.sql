@@ -27,17 +27,7 @@ purchase_days as (select * from {{ ref('int_customer_purchase_days') }}),
 
 interactions as (select * from {{ ref('fct_interactions') }}),
 
-first_contacts as (
-    select
-        customer_id,
-        min(interaction_date) as first_contact_date
-    from interactions
-    where customer_id is not null
-        and is_customer_initiated
-        and interaction_type <> 'order'
-        and interaction_date <= {{ as_of_date() }}
-    group by customer_id
-),
+first_contacts as ({{ first_contact_dates('interactions') }}),
 
 customer_dates as (
     select
