@@ -5,7 +5,8 @@
 --
 -- On date d (h = var churn_horizon_days):
 --   customers           customers first seen on or before d (erased customers left out)
---   active_customers    customers with a purchase day in the last h days (not lapsed: the churn label's rule)
+--   active_customers    of those, customers with a purchase day in the last h days (not lapsed: the churn
+--                       label's rule; not the semantic layer's active_customers metric, buyers in a period)
 --   customers_at_risk   of those, customers whose last purchase day is h/2 days ago or more
 --                       (customer_lifecycle's at_risk rule)
 --   orders, net_revenue revenue orders dated d and their net amount; _30d over (d-30, d]
@@ -59,6 +60,8 @@ known_customers as (
     group by kpi_dates.kpi_date
 ),
 
+-- active and at-risk customers are counted among the date's customers (known, not erased), so that they never
+-- outnumber them
 last_purchases as (
     select
         kpi_dates.kpi_date,
@@ -68,6 +71,10 @@ last_purchases as (
     inner join purchase_days
         on purchase_days.purchase_date <= kpi_dates.kpi_date
         and purchase_days.purchase_date > {{ days_after('kpi_dates.kpi_date', -horizon) }}
+    inner join customers
+        on customers.customer_id = purchase_days.customer_id
+        and not coalesce(customers.is_deleted, false)
+        and cast(customers.first_seen_at as date) <= kpi_dates.kpi_date
     group by kpi_dates.kpi_date, purchase_days.customer_id
 ),
 
