@@ -10,9 +10,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from customer360.report import charts, queries
 from customer360.report.html import PageInfo, _changes_section, _headline
+from customer360.settings import Settings
 
 
 @pytest.fixture
@@ -43,13 +45,13 @@ def con() -> duckdb.DuckDBPyConnection:
     db.execute(
         """
         create table service_quality_weekly as select * from (values
-            (date '2026-11-16', 'all', 3, 25, 12, 14, 0.5, 0.5),
-            (date '2026-11-16', 'email', 2, 15, 10, 8, 0.4, 0.625),
-            (date '2026-11-16', 'chat', 1, 10, 2, 6, 1.0, 1.0 / 3),
-            (date '2026-11-23', 'all', 0, 4, 3, 3, 0.0, 1.0),
-            (date '2026-12-21', 'all', 1, 2, 1, 1, 1.0, 1.0)
-        ) as t(week_start, channel, complaints, tickets_opened, tickets_resolved, tickets_sla_judged,
-               fcr_rate, sla_adherence_rate)
+            (date '2026-11-16', 'all', 3, 25, 12, 0.5, 14, 0.5),
+            (date '2026-11-16', 'email', 2, 15, 10, 0.4, 8, 0.625),
+            (date '2026-11-16', 'chat', 1, 10, 2, 1.0, 6, 2.0 / 6),
+            (date '2026-11-23', 'all', 0, 4, 15, 0.4, 17, 10.0 / 17),
+            (date '2026-12-21', 'all', 1, 2, 1, 1.0, 1, 1.0)
+        ) as t(week_start, channel, complaints, tickets_opened, fcr_tickets_4w, fcr_rate_4w, sla_tickets_4w,
+               sla_rate_4w)
         """
     )
     db.execute(
@@ -175,15 +177,14 @@ def test_given_bands_when_revenue_at_risk_is_read_then_they_come_in_risk_order_w
     assert list(figure.data[1].y) == [25.0, 0.0, 87.5, None]
 
 
-def test_given_weekly_rates_when_read_then_four_weeks_are_pooled_and_drawn_from_ten_tickets(
+def test_given_weekly_rates_when_read_then_only_rates_from_ten_tickets_are_drawn(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    """GIVEN all channels' weeks of 11-16 (6 of 12 resolved at first contact, 7 of 14 within SLA), 11-23 (0 of
-    3, 3 of 3) and 12-21 (1 of 1, 1 of 1), email's 11-16 (4 of 10, 5 of 8) and chat's (2 of 2, 2 of 6) WHEN
-    read THEN 'all' comes first in each week and each rate pools the 4 weeks up to its week: all channels
-    11-16 FCR 6/12, SLA 7/14; 11-23 FCR (6 + 0) / 15 = 0.4, SLA (7 + 3) / 17; 12-21 alone (11-16 and 11-23
-    are more than 3 weeks before) with 1 ticket: not drawn. Email's FCR (10 tickets) is drawn, its SLA (8)
-    and chat's rates are not."""
+    """GIVEN service_quality_weekly's 4-week rates (the mart pools them: its dbt unit test) for all
+    channels' weeks of 11-16 (6 of 12 resolved at first contact, 7 of 14 within SLA), 11-23 (6 of 15, 10 of
+    17) and 12-21 (1 of 1, 1 of 1), email's 11-16 (4 of 10, 5 of 8) and chat's (2 of 2, 2 of 6) WHEN read
+    THEN 'all' comes first in each week and a rate is drawn only from 10 tickets: 12-21's single ticket is
+    not drawn, email's FCR (10 tickets) is, its SLA (8) and chat's rates are not."""
     weeks = queries.service_weekly(con)
     assert weeks["channel"].tolist() == ["all", "chat", "email", "all", "all"]
     rows = {
@@ -284,3 +285,9 @@ def test_given_a_snapshot_without_kpi_daily_when_the_report_is_built_then_the_ch
     assert changes[: changes.index("</section>")].count("no data: mart kpi_daily is not in the snapshot") == 1
     assert "no data: mart kpi_daily is not in snapshot" in page  # the trends and satisfaction sections
     assert 'id="chart-revenue-at-risk"' in page and 'id="chart-service-quality"' in page
+
+
+def test_given_the_dbt_project_then_the_report_names_the_weeks_the_mart_pools():
+    # the chart's caption says over how many weeks service_quality_weekly pools its rates (dbt var)
+    project = yaml.safe_load((Settings().dbt_project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+    assert project["vars"]["service_rate_weeks"] == queries.RATE_WEEKS

@@ -178,49 +178,34 @@ def churn_by_segment(con: Any) -> Any:
 
 
 MIN_TICKETS_PER_POINT = 10  # a rate drawn from fewer tickets than this is left out of the chart
-RATE_WEEKS = 4  # the service rates pool each week with the weeks before it, up to this many weeks
+# The weeks service_quality_weekly's _4w rates pool: dbt var service_rate_weeks (a test keeps them equal).
+RATE_WEEKS = 4
 
 
 def service_weekly(con: Any) -> Any:
     """Service quality per week and channel (service_quality_weekly, channel 'all' included): the week's
-    complaints and tickets, and FCR and SLA adherence over the ``RATE_WEEKS`` weeks up to it (tickets pooled,
-    so a rate rests on more than one small week): ``fcr_rate_4w`` over ``fcr_tickets_4w`` resolved tickets,
-    ``sla_rate_4w`` over ``sla_tickets_4w`` tickets whose SLA is decided, and whether each rests on
-    ``MIN_TICKETS_PER_POINT`` tickets or more (``fcr_enough``, ``sla_enough``)."""
+    complaints and tickets, and FCR and SLA adherence over the ``RATE_WEEKS`` weeks up to it as the mart pools
+    them (``fcr_rate_4w`` over ``fcr_tickets_4w`` resolved tickets, ``sla_rate_4w`` over ``sla_tickets_4w``
+    tickets whose SLA is decided), and whether each rests on ``MIN_TICKETS_PER_POINT`` tickets or more
+    (``fcr_enough``, ``sla_enough``): what the chart may draw."""
     return con.execute(
         """
-        with pooled as (
-            select
-                week_start,
-                channel,
-                complaints,
-                tickets_opened,
-                sum(tickets_resolved) over recent as fcr_tickets_4w,
-                sum(round(fcr_rate * tickets_resolved)) over recent as first_contact_4w,
-                sum(tickets_sla_judged) over recent as sla_tickets_4w,
-                sum(round(sla_adherence_rate * tickets_sla_judged)) over recent as within_sla_4w
-            from service_quality_weekly
-            where week_start is not null and channel is not null
-            window recent as (
-                partition by channel order by week_start
-                range between interval (? * 7 - 7) day preceding and current row
-            )
-        )
         select
             week_start,
             channel,
             complaints,
             tickets_opened,
             fcr_tickets_4w,
-            first_contact_4w / nullif(fcr_tickets_4w, 0) as fcr_rate_4w,
+            fcr_rate_4w,
             sla_tickets_4w,
-            within_sla_4w / nullif(sla_tickets_4w, 0) as sla_rate_4w,
+            sla_rate_4w,
             coalesce(fcr_tickets_4w >= ?, false) as fcr_enough,
             coalesce(sla_tickets_4w >= ?, false) as sla_enough
-        from pooled
+        from service_quality_weekly
+        where week_start is not null and channel is not null
         order by week_start, channel = 'all' desc, channel
         """,
-        [RATE_WEEKS, MIN_TICKETS_PER_POINT, MIN_TICKETS_PER_POINT],
+        [MIN_TICKETS_PER_POINT, MIN_TICKETS_PER_POINT],
     ).df()
 
 

@@ -1,7 +1,9 @@
 -- Service quality per week a ticket was opened (weeks start on Monday) and contact channel, plus one row
 -- per week over all channels (channel 'all'), over the tickets' latest versions (fct_support_tickets).
 -- The grain for resolve-time percentiles: a week of one channel holds enough tickets for a median and a
--- 90th percentile to mean something. Rates as in service_quality_daily.
+-- 90th percentile to mean something. Rates as in service_quality_daily; the _4w rates pool each week with
+-- the var service_rate_weeks - 1 weeks before it (same channel), so that a rate rests on more tickets than
+-- one small week holds (the run report draws these).
 
 with
 
@@ -36,6 +38,21 @@ weekly as (
     group by grouping sets ((week_start, channel), (week_start))
 ),
 
+pooled as (
+    select
+        weekly.*,
+        sum(tickets_resolved) over recent as fcr_tickets_4w,
+        sum(first_contact_resolutions) over recent as first_contact_resolutions_4w,
+        sum(tickets_sla_judged) over recent as sla_tickets_4w,
+        sum(tickets_within_sla) over recent as tickets_within_sla_4w
+    from weekly
+    window recent as (
+        partition by channel
+        order by week_start
+        range between interval '{{ (var('service_rate_weeks') | int - 1) * 7 }} days' preceding and current row
+    )
+),
+
 final as (
     select
         week_start,
@@ -49,8 +66,12 @@ final as (
         cast(tickets_within_sla as double precision) / nullif(tickets_sla_judged, 0) as sla_adherence_rate,
         -- rounded to 0.001 hours (under 4 seconds): the engines' interpolation differs in the last bits
         cast(round(cast(hours_to_resolve_p50 as numeric), 3) as double precision) as hours_to_resolve_p50,
-        cast(round(cast(hours_to_resolve_p90 as numeric), 3) as double precision) as hours_to_resolve_p90
-    from weekly
+        cast(round(cast(hours_to_resolve_p90 as numeric), 3) as double precision) as hours_to_resolve_p90,
+        cast(fcr_tickets_4w as integer) as fcr_tickets_4w,
+        cast(first_contact_resolutions_4w as double precision) / nullif(fcr_tickets_4w, 0) as fcr_rate_4w,
+        cast(sla_tickets_4w as integer) as sla_tickets_4w,
+        cast(tickets_within_sla_4w as double precision) / nullif(sla_tickets_4w, 0) as sla_rate_4w
+    from pooled
 )
 
 select * from final
