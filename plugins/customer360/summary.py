@@ -347,6 +347,11 @@ def render_summary(summary: dict[str, Any]) -> None:
             f"({act['webhook_retries']:,} retries, {act['webhook_dead_letters']:,} dead-lettered), "
             f"{act['postgres_upserted']:,} rows upserted and {act['postgres_deleted']:,} deleted "
             "in PostgreSQL"
+            + (
+                f", {act['postgres_removed']:,} rows of audiences no longer in the file removed"
+                if act.get("postgres_removed")
+                else ""
+            )
         )
     for problem in summary["problems"]:
         console.print(f"[red]problem:[/red] {problem}")

@@ -393,6 +393,68 @@ def test_given_a_postgres_destination_when_members_change_then_the_table_is_upse
     ]
 
 
+@pytest.mark.postgres
+def test_given_an_audience_taken_off_the_postgres_list_when_activated_then_its_rows_are_removed(
+    home, postgres_database
+):
+    import psycopg2
+
+    path, _ = home
+    p = postgres_database
+    user, host, port = p.get("user", "postgres"), p.get("host", "127.0.0.1"), p.get("port", 5432)
+    url = f"postgresql://{user}@{host}:{port}/{p['dbname']}"
+    settings = _settings(path, activation_postgres_url=url)
+
+    def table() -> list[tuple]:
+        with psycopg2.connect(url) as connection, connection.cursor() as cur:
+            cur.execute("select audience, count(*) from public.audience_list group by 1 order by 1")
+            return cur.fetchall()
+
+    activate(settings, DAY1, "run-1")
+    assert table() == [("tier_a", 6)]
+    settings.activation_file.write_text(
+        AUDIENCES.replace("version: 7", "version: 8")
+        .replace("[files, hook, crm]", "[files, hook]")
+        .replace("    contact_fields: [email]\n", ""),
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "CUSTOMER360_HOME": str(path),
+        "CUSTOMER360_ACTIVATION_FILE": str(settings.activation_file),
+        "CUSTOMER360_ACTIVATION_POSTGRES_URL": url,
+        "CUSTOMER360_ACTIVATION_WEBHOOK_URL": "",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "customer360.cli", "activate", "--dry-run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert any(
+        line.split()[:3] == ["tier_a", "crm", "postgres"]
+        and "would remove 6 rows from public.audience_list" in line
+        for line in out.stdout.splitlines()
+    ), out.stdout
+    assert "postgres_removed 6" in out.stdout
+    assert table() == [("tier_a", 6)]
+
+    second = activate(settings, DAY1, "run-2")
+    assert not second.failures
+    assert [(r["audience"], r["destination"], r["status"], r["removed"]) for r in second.removals] == [
+        ("tier_a", "crm", "removed", 6)
+    ]
+    assert totals(second)["postgres_removed"] == 6
+    assert table() == []
+    assert _state(settings, "select audience, run_id, deleted from postgres_removals") == [
+        ("tier_a", "run-2", 6)
+    ]
+    assert activate(settings, DAY1, "run-3").removals == []
+    assert _file_keys(settings, DAY1)  # files already delivered stay
+
+
 def test_given_a_dry_run_when_run_from_the_cli_then_it_counts_what_would_go_and_sends_nothing(home):
     path, k = home
     with WebhookServer() as server:

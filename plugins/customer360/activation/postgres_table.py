@@ -33,6 +33,11 @@ def _target(destination: Destination) -> tuple[str, str]:
     )
 
 
+def target_name(destination: Destination) -> str:
+    """``schema.table`` of a PostgreSQL destination, as ``state.postgres_syncs`` records it."""
+    return "{}.{}".format(*_target(destination))
+
+
 def _desired(
     con: duckdb.DuckDBPyConnection, audience: Audience, destination: Destination
 ) -> dict[str, tuple]:

@@ -9,6 +9,9 @@ read-only, nothing is sent, and the result says what would be.
 A destination that cannot be reached (PostgreSQL down) is recorded as failed and the other destinations
 still deliver; the run then fails with every failure listed, and its rerun sends only what is missing.
 Webhook batches that end in the dead-letter table are warnings, not failures.
+
+Last, PostgreSQL lists of audiences no longer sent to them (an audience or a destination taken out of the
+file) are emptied of those audiences' rows (``postgres_removals``); the result lists them in ``removals``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from customer360.activation import files, members, postgres_table, webhooks
+from customer360.activation import files, members, postgres_removals, postgres_table, webhooks
 from customer360.activation.audiences import ATTRIBUTES_MART, AudienceFile, load_audiences
 from customer360.activation.outgoing import PII, SEND_SNAPSHOT, sends_contact_fields
 from customer360.activation.state import attach_state
@@ -44,6 +47,7 @@ class ActivationResult:
     snapshot: str
     audiences: dict[str, dict[str, Any]] = field(default_factory=dict)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
+    removals: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
@@ -57,6 +61,7 @@ class ActivationResult:
             "snapshot": self.snapshot,
             "audiences": self.audiences,
             "deliveries": self.deliveries,
+            "removals": self.removals,
             "warnings": self.warnings,
             "failures": self.failures,
         }
@@ -122,6 +127,7 @@ def activate(
                 pii_db = stack.enter_context(readable_copy(settings, ("restricted",)))
                 con.execute(f"attach {sql_string(pii_db)} as {PII} (read_only)")
             _deliver_all(con, settings, audiences, counts, result, sleep)
+        _remove_retired(con, settings, audiences, result)
     finally:
         con.close()
     return result
@@ -200,6 +206,24 @@ def _deliver_all(
             result.deliveries.append(entry)
 
 
+def _remove_retired(con, settings: Settings, audiences: AudienceFile, result: ActivationResult) -> None:
+    """Empty the PostgreSQL lists of audiences the file no longer sends there; a failure fails the run."""
+    try:
+        result.removals = postgres_removals.remove(
+            con,
+            settings.activation_postgres_url,
+            audiences,
+            result.run_date,
+            result.run_id,
+            result.dry_run,
+        )
+    except Exception as exc:  # noqa: BLE001 - reported with the other failures; the next run retries
+        result.failures.append(
+            f"removing audiences no longer in {settings.activation_file} from PostgreSQL: "
+            f"{type(exc).__name__}: {exc}"
+        )
+
+
 def totals(result: ActivationResult) -> dict[str, int]:
     """Sums for the run summary: members, changes, rows and events sent, retries, dead letters."""
     sums = {"members": 0, "entered": 0, "exited": 0, "changed": 0}
@@ -225,4 +249,5 @@ def totals(result: ActivationResult) -> dict[str, int]:
         d.get("upserted", 0) for d in result.deliveries if d["type"] == "postgres"
     )
     sums["postgres_deleted"] = sum(d.get("deleted", 0) for d in result.deliveries if d["type"] == "postgres")
+    sums["postgres_removed"] = sum(r.get("removed", 0) for r in result.removals)
     return sums

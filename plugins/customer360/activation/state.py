@@ -10,6 +10,8 @@ nothing twice and the next day's changes are computed against the previous run:
 - ``webhook_batches``: every batch posted (idempotency key, events, attempts, last HTTP status, outcome).
 - ``webhook_dead_letters``: batches that still failed after the last retry, with their payload.
 - ``postgres_syncs``: every sync of a PostgreSQL destination (audience, run date, rows upserted, deleted).
+- ``postgres_removals``: every audience removed from a PostgreSQL table because the audience file no longer
+  sends it there (destination, audience, table, run date, rows deleted).
 
 A separate file, not the warehouse: activation runs after publish and reads only the published snapshot
 (and, for destinations allowed contact fields, the restricted PII model), whichever warehouse target runs
@@ -65,6 +67,10 @@ DDL = (
         run_id varchar not null, target_table varchar not null, rows bigint not null,
         upserted bigint not null,
         deleted bigint not null, synced_at timestamp not null)""",
+    """create table if not exists {s}.postgres_removals (
+        destination varchar not null, audience varchar not null, target_table varchar not null,
+        run_date date not null, run_id varchar not null, deleted bigint not null,
+        removed_at timestamp not null)""",
 )
 
 
