@@ -43,6 +43,7 @@ test: setup
 	$(RUN) pytest $(XDIST) $(PYTEST_ARGS)
 
 test-fast: setup
+	@bash scripts/older-duckdb.sh
 	$(RUN) pytest $(XDIST) -m "not slow and not postgres and not browser" $(PYTEST_ARGS)
 
 # The backfill tests over DAYS dates instead of make test's 3 (30 dates take far longer than make test).

@@ -20,7 +20,8 @@ from customer360.publish.snapshot import storage_version
 from customer360.settings import DEFAULT_SNAPSHOT_STORAGE_VERSION, Settings
 from tests.support import published_snapshot as fixture
 
-# DuckDB releases analysts have installed, put beside the project by scripts/test-setup.sh (make test).
+# DuckDB releases analysts have installed, put beside the project by scripts/older-duckdb.sh (make test and
+# make test-fast run it).
 OLDER_DUCKDB = ("1.5.6", "1.0.0")
 UNDER_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -68,7 +69,7 @@ def _open_with_older_duckdb(version: str, database: Path) -> dict:
     installed = Settings().project_dir / "var" / "cache" / f"duckdb-{version}"
     if not (installed / "duckdb").is_dir():
         message = (
-            f"DuckDB {version} is not installed under {installed}: run scripts/test-setup.sh (make test)"
+            f"DuckDB {version} is not installed under {installed}: run scripts/older-duckdb.sh (make test)"
         )
         if UNDER_CI:
             pytest.fail(message)
