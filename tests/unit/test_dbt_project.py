@@ -374,6 +374,47 @@ def test_given_an_as_of_date_when_the_history_builds_then_its_dates_are_weekly_b
     ]
 
 
+def _relations(warehouse: BuiltWarehouse) -> list[tuple]:
+    return _query(
+        warehouse,
+        "select table_schema, table_name, table_type from information_schema.tables order by 1, 2",
+    )
+
+
+def test_given_an_older_warehouse_with_the_retired_snapshot_when_dbt_runs_then_it_alone_is_dropped(
+    warehouse: BuiltWarehouse,
+) -> None:
+    # GIVEN a warehouse from before the history marts: it still has the retired dbt snapshot's table, and
+    # a table of someone else's beside it in the same schema
+    before = _relations(warehouse)
+    with duckdb.connect(str(warehouse.path)) as con:
+        con.execute("create table snapshots.customer_lifecycle_snapshot as select 1 as customer_id")
+        con.execute("create table snapshots.analyst_scratch as select 1 as x")
+    # WHEN dbt runs a model (the on-run-start hook of a build or run of the core build or the whole project)
+    result = warehouse.dbt(["run", "--select", "int_history_dates", *_vars(AS_OF_DATE)])
+    assert result.success, result.report()
+    # THEN the retired table is gone and every other relation is still there
+    assert _relations(warehouse) == sorted([*before, ("snapshots", "analyst_scratch", "BASE TABLE")])
+    # AND on a warehouse without it (a new one) dropping is a no-op
+    again = warehouse.dbt(["run-operation", "drop_retired_relations", *_vars(AS_OF_DATE)])
+    assert again.success, again.report()
+    assert _relations(warehouse) == sorted([*before, ("snapshots", "analyst_scratch", "BASE TABLE")])
+    with duckdb.connect(str(warehouse.path)) as con:
+        con.execute("drop table snapshots.analyst_scratch")
+
+
+def test_given_a_model_listed_as_retired_when_dropping_then_dbt_refuses_and_drops_nothing(
+    warehouse: BuiltWarehouse, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _relations(warehouse)
+    retired = json.dumps({"as_of_date": AS_OF_DATE, "retired_relations": ["marts.dim_customers"]})
+    result = warehouse.dbt(["run-operation", "drop_retired_relations", "--vars", retired])
+    assert not result.success
+    # (dbt prints a run-operation's error; its result carries none)
+    assert "'marts.dim_customers' is still built by this project" in capsys.readouterr().out
+    assert _relations(warehouse) == before
+
+
 def test_given_no_as_of_date_when_a_dated_model_compiles_then_dbt_stops_with_a_message_saying_how_to_pass_it(
     warehouse: BuiltWarehouse,
 ) -> None:

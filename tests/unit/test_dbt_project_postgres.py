@@ -75,6 +75,9 @@ def test_given_postgres_target_when_both_selectors_build_then_marts_hold_the_sam
         # the 2026-12-01 version was delivered after the as-of date: not staged yet
         assert [r[0] for r in cur.fetchall()] == ["2026-01-10 08:00", "2026-06-01 12:30"]
         before = _checksums(cur, INCREMENTAL_MARTS)
+        # AND the table of the retired dbt snapshot that a warehouse from before the history marts still has
+        cur.execute("create table snapshots.customer_lifecycle_snapshot as select 1 as customer_id")
+        relations = _relations(cur)
 
     # WHEN the marts layer builds again, incrementally (by hand: without the planner's window every order is
     # recomputed; the golden record's inputs did not change, so no customer is), THEN nothing changes
@@ -82,6 +85,9 @@ def test_given_postgres_target_when_both_selectors_build_then_marts_hold_the_sam
     assert again.success, again.report()
     with psycopg2.connect(conninfo) as con, con.cursor() as cur:
         assert _checksums(cur, INCREMENTAL_MARTS) == before
+        # AND the core build's on-run-start hook dropped the retired table, and nothing else
+        retired = ("snapshots", "customer_lifecycle_snapshot")
+        assert _relations(cur) == [r for r in relations if r[:2] != retired]
         # every order was listed, so recomputed (the list may hold more: orders dated after the as-of date)
         cur.execute(
             "select count(*), count(c.order_id) from marts.fct_orders as o "
@@ -104,6 +110,14 @@ INCREMENTAL_MARTS = (
     "marts.fct_order_lines",
     "marts.fct_orders",
 )
+
+
+def _relations(cur) -> list[tuple]:
+    cur.execute(
+        "select table_schema, table_name, table_type from information_schema.tables "
+        "where table_schema not in ('pg_catalog', 'information_schema') order by 1, 2"
+    )
+    return cur.fetchall()
 
 
 def _checksums(cur, tables: tuple[str, ...]) -> dict[str, tuple[int, str]]:
