@@ -304,9 +304,20 @@ def activate(logical_date: date, run_id: str, settings: Settings | None = None) 
     destination that fails fails the task after the others have delivered."""
     from customer360.activation import ActivationError, totals
     from customer360.activation import activate as run_activation
+    from customer360.publish.snapshot import current_logical_date
 
     s = _settings(settings)
     with stage(s.run_dir(logical_date.isoformat()), "activate", run_id) as detail:
+        current = current_logical_date(s)
+        if current is not None and current > logical_date:
+            # publish kept the newer snapshot current (an older date is published only when asked): the
+            # audiences are that snapshot's, and its own run sent them
+            warning = (
+                f"activation: nothing sent for {logical_date}: it was not published, and the current "
+                f"snapshot ({current}) was activated by its own run"
+            )
+            detail.update(warnings=[warning], totals=None)
+            return _jsonable({"totals": None, "warnings": [warning]})
         result = run_activation(s, logical_date, run_id)
         detail.update(result.as_dict())
         detail["totals"] = totals(result)
