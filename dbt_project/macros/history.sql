@@ -122,6 +122,10 @@
 {% macro lifecycle_stages(customer_dates, purchase_days, first_contacts) -%}
     {%- set horizon = var('churn_horizon_days') | int %}
     {%- set reactivation_days = var('lifecycle_reactivation_days') | int %}
+    {#- a purchase after a gap of the churn horizon or more, within the reactivation window: a comeback #}
+    {%- set is_reactivation = 'purchase_gaps.purchase_date > '
+        ~ days_after('customer_dates.as_of_date', -reactivation_days)
+        ~ ' and purchase_gaps.days_since_previous >= ' ~ horizon %}
     with
 
     purchase_gaps as (
@@ -152,15 +156,13 @@
             ) as window_purchase_days,
             max(
                 case
-                    when purchase_gaps.purchase_date > {{ days_after('customer_dates.as_of_date', -reactivation_days) }}
-                        and purchase_gaps.days_since_previous >= {{ horizon }}
+                    when {{ is_reactivation }}
                         then purchase_gaps.purchase_date
                 end
             ) as reactivated_on,
             max(
                 case
-                    when purchase_gaps.purchase_date > {{ days_after('customer_dates.as_of_date', -reactivation_days) }}
-                        and purchase_gaps.days_since_previous >= {{ horizon }}
+                    when {{ is_reactivation }}
                         then purchase_gaps.days_since_previous
                 end
             ) as reactivation_gap_days
