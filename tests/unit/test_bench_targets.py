@@ -83,3 +83,30 @@ def test_given_a_stage_whose_cost_per_record_doubles_with_the_scale_then_only_it
     assert "(2.0x)" in flags[0]
     # AND a result is never compared with itself or with a larger scale
     assert growth_flags(small, [large, small]) == []
+
+
+def test_given_cpu_seconds_when_growth_is_checked_then_cpu_per_million_records_decides():
+    # GIVEN two scales measured under different loads: identity's wall clock per record tripled (the
+    # machine was busier), its CPU seconds per record stayed the same; publish's CPU per record doubled
+    small = {
+        "parameters": {"customers": 100_000},
+        "first_run": [
+            {"stage": "identity", "median_s": 10.0, "cpu_s": 5.0},
+            {"stage": "publish", "median_s": 4.0, "cpu_s": 2.0},
+        ],
+    }
+    large = {
+        "parameters": {"customers": 300_000},
+        "first_run": [
+            {"stage": "identity", "median_s": 90.0, "cpu_s": 15.0},
+            {"stage": "publish", "median_s": 12.0, "cpu_s": 12.0},
+        ],
+    }
+    small["first_run"] = per_million(small["first_run"], 1_000_000)
+    large["first_run"] = per_million(large["first_run"], 3_000_000)
+    assert [r["cpu_s_per_m_records"] for r in large["first_run"]] == [5.0, 4.0]
+    # WHEN compared THEN only publish is flagged, in CPU seconds
+    assert growth_flags(large, [small]) == [
+        "first_run publish: 4.00 CPU s per million records at 300,000 customers vs 2.00 at 100,000 "
+        "(2.0x): grows faster than linearly"
+    ]
