@@ -23,7 +23,7 @@ help:
 	@echo "make test-backfill  catchup through the Airflow scheduler vs one by one over DAYS dates (30)"
 	@echo "make ui         start the Airflow UI (airflow standalone) with the project's DAGs"
 	@echo "make docs       build the dbt docs site and the Great Expectations Data Docs"
-	@echo "make bench      benchmark every stage (SCALE=small|medium|large)"
+	@echo "make bench      benchmark every stage (SCALE=small|medium|300k|large)"
 	@echo "make eval       identity: precision, recall, traps on the evaluation sets (bench/identity-eval.md)"
 	@echo "make lint       ruff"
 

@@ -127,3 +127,36 @@ def test_stage_details_come_from_the_runs_progress_log(tmp_path):
         "fit_seconds": {"bgnbd": 0.1},
         "seconds": 0.3,
     }
+
+
+def test_a_machine_key_names_cpu_model_cores_and_memory_and_names_its_baseline():
+    from customer360_dev.bench.run import baseline_name, machine_key
+
+    machine = {"cpu": "Intel(R) Xeon(R) Processor", "cores": 2, "memory_gib": 23.5}
+    assert machine_key(machine) == "intel-r-xeon-r-processor-2c-24g"
+    assert baseline_name("medium", machine) == "baseline-medium-intel-r-xeon-r-processor-2c-24g.json"
+    # a machine with other cores or memory is another machine, with its own baseline
+    assert machine_key({**machine, "cores": 4}) != machine_key(machine)
+    assert machine_key({**machine, "memory_gib": 15.6}) != machine_key(machine)
+
+
+def test_given_cpu_seconds_in_both_results_then_the_baseline_comparison_uses_them():
+    # GIVEN a baseline and a run whose staging wall clock doubled under load, its CPU seconds not; publish's
+    # CPU seconds grew 2x
+    baseline = {
+        "first_run": [
+            {"stage": "dbt:staging", "median_s": 10.0, "cpu_s": 4.0},
+            {"stage": "publish", "median_s": 5.0, "cpu_s": 2.0},
+        ]
+    }
+    result = {
+        "first_run": [
+            {"stage": "dbt:staging", "median_s": 20.0, "cpu_s": 4.2},
+            {"stage": "publish", "median_s": 6.0, "cpu_s": 4.0},
+        ],
+        "daily_run": [],
+    }
+    # WHEN compared THEN publish is flagged in CPU seconds and staging is not
+    assert compare_with_baseline(result, baseline) == [
+        "first_run publish: 4.00 CPU s vs baseline 2.00 CPU s (2.0x)"
+    ]

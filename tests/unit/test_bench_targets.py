@@ -83,3 +83,66 @@ def test_given_a_stage_whose_cost_per_record_doubles_with_the_scale_then_only_it
     assert "(2.0x)" in flags[0]
     # AND a result is never compared with itself or with a larger scale
     assert growth_flags(small, [large, small]) == []
+
+
+def test_given_cpu_seconds_when_growth_is_checked_then_cpu_per_million_records_decides():
+    # GIVEN two scales measured under different loads: identity's wall clock per record tripled (the
+    # machine was busier), its CPU seconds per record stayed the same; publish's CPU per record doubled
+    small = {
+        "parameters": {"customers": 100_000},
+        "first_run": [
+            {"stage": "identity", "median_s": 10.0, "cpu_s": 5.0},
+            {"stage": "publish", "median_s": 4.0, "cpu_s": 2.0},
+        ],
+    }
+    large = {
+        "parameters": {"customers": 300_000},
+        "first_run": [
+            {"stage": "identity", "median_s": 90.0, "cpu_s": 15.0},
+            {"stage": "publish", "median_s": 12.0, "cpu_s": 12.0},
+        ],
+    }
+    small["first_run"] = per_million(small["first_run"], 1_000_000)
+    large["first_run"] = per_million(large["first_run"], 3_000_000)
+    assert [r["cpu_s_per_m_records"] for r in large["first_run"]] == [5.0, 4.0]
+    # WHEN compared THEN only publish is flagged, in CPU seconds
+    assert growth_flags(large, [small]) == [
+        "first_run publish: 4.00 CPU s per million records at 300,000 customers vs 2.00 at 100,000 "
+        "(2.0x): grows faster than linearly"
+    ]
+
+
+def test_given_smaller_results_of_two_machines_when_growth_is_printed_then_only_this_machine_is_compared(
+    tmp_path, capsys
+):
+    import json
+
+    from customer360_dev.bench.commands import _print_growth
+
+    here = {"cpu": "Intel(R) Xeon(R) Processor", "cores": 2, "memory_gib": 23.5}
+    other = {"cpu": "AMD EPYC", "cores": 2, "memory_gib": 23.5}
+
+    def result(customers: int, machine: dict, identity_s: float, records: int) -> dict:
+        rows = per_million([{"stage": "identity", "median_s": identity_s, "cpu_s": identity_s}], records)
+        return {
+            "scale": f"s{customers}",
+            "measured_at": "2026-12-07T12:00:00+00:00",
+            "parameters": {"customers": customers},
+            "machine": machine,
+            "first_run": rows,
+            "daily_run": [],
+        }
+
+    # GIVEN a 100k result of another machine that makes identity look 4x worse per record at 300k, and none
+    # of this machine
+    (tmp_path / "other.json").write_text(json.dumps(result(100_000, other, 2.0, 1_000_000)))
+    large = result(300_000, here, 24.0, 3_000_000)
+    # WHEN growth is printed THEN nothing is compared, and the output says this machine has no smaller result
+    _print_growth(large, [tmp_path])
+    out = capsys.readouterr().out
+    assert "FASTER THAN LINEAR" not in out
+    assert "no smaller scale's result of this machine (intel-r-xeon-r-processor-2c-24g)" in out
+    # AND once this machine has one, it is compared with it
+    (tmp_path / "here.json").write_text(json.dumps(result(100_000, here, 2.0, 1_000_000)))
+    _print_growth(large, [tmp_path])
+    assert "FASTER THAN LINEAR: first_run identity: 8.00 CPU s per million records" in capsys.readouterr().out

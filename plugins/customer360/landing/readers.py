@@ -687,6 +687,10 @@ def _decoding(step: Callable[[], _T], path: Path, choice: EncodingChoice | None)
 # --- JSON lines -------------------------------------------------------------------------------------
 
 
+# JSON's whitespace (RFC 8259): space, tab, newline, carriage return, as a SQL string.
+_JSON_WHITESPACE = "' ' || chr(9) || chr(10) || chr(13)"
+
+
 def _json_path(dotted: str) -> str:
     return "$" + "".join(f'."{part}"' for part in dotted.split("."))
 
@@ -721,6 +725,8 @@ def _jsonl_extract_sql(config: ChannelConfig, where: str) -> str:
 
     Each document is parsed once by ``json_transform`` into a struct of VARCHARs (numbers and booleans
     as their JSON text, nested objects as JSON); the nested array is unnested with its 1-based position.
+    Rows come in line and element order without a sort: the engine keeps DuckDB's default
+    ``preserve_insertion_order``.
     """
     channel = config.channel
     structure = _json_structure([config.source_name(c.name) for c in channel.columns], where)
@@ -757,12 +763,17 @@ exploded as (
 select * exclude (_items),
   {item_cols}
 from exploded
-order by _source_line, {ITEM_INDEX}
 """
 
 
 def _json_keys_sql(config: ChannelConfig) -> tuple[str, set[str]]:
-    """SQL listing the distinct key paths in ``_key_lines``, and the set of paths the contract knows."""
+    """SQL listing the distinct key paths in ``_key_lines``, and the set of paths the contract knows.
+
+    Listed: the top-level keys, the keys of each object the mapping reads a dotted path inside (where it is
+    an object), and the keys of the nested array's object elements. Each line is parsed twice, once for
+    its top-level keys and once by ``json_transform`` cutting out the top-level objects those paths start
+    in (as JSON text); the keys further down are read from those (smaller) parts, not from the line again.
+    """
     known: set[str] = set()
     parents: set[str] = set()
     for col in config.channel.columns:
@@ -771,30 +782,41 @@ def _json_keys_sql(config: ChannelConfig) -> tuple[str, set[str]]:
         parts = source.split(".")
         for depth in range(1, len(parts)):
             parents.add(".".join(parts[:depth]))
-    selects = ["select distinct unnest(json_keys(doc)) as k, '' as parent from _key_lines"]
-    for parent in sorted(parents):
-        path = sql_string(_json_path(parent))
-        selects.append(
-            f"select distinct unnest(json_keys(doc, {path})) as k, {sql_string(parent)} as parent "
-            f"from _key_lines where json_type(doc, {path}) = 'OBJECT'"
-        )
     unnest = config.unnest_source
+    roots = sorted({parent.split(".")[0] for parent in parents} | ({unnest} if unnest else set()))
+    cut = sql_string(json.dumps(dict.fromkeys(roots, "JSON")))
+    part = {root: f"_part_{i}" for i, root in enumerate(roots)}
+    columns = ", ".join(f'struct_extract(_parts, {sql_string(root)}) as "{part[root]}"' for root in roots)
+    parsed = (
+        f"select json_keys(doc) as _top{', ' + columns if roots else ''} "
+        f"from (select doc{f', json_transform(doc, {cut}) as _parts' if roots else ''} from _key_lines)"
+    )
+    selects = ["select distinct unnest(_top) as k, '' as parent from _parsed"]
+    for parent in sorted(parents):
+        root, _, rest = parent.partition(".")
+        path = sql_string("$" + "".join(f'."{p}"' for p in rest.split(".")) if rest else "$")
+        value = f'"{part[root]}"'
+        selects.append(
+            f"select distinct unnest(json_keys({value}, {path})) as k, {sql_string(parent)} as parent "
+            f"from _parsed where json_type({value}, {path}) = 'OBJECT'"
+        )
     if unnest is not None:
         known.add(unnest)
         for col in config.channel.unnest_columns:
             parts = config.source_name(col.name).split(".")
             for depth in range(1, len(parts) + 1):  # nested item fields: only their top key is listed
                 known.add(f"{unnest}[].{'.'.join(parts[:depth])}")
-        path = sql_string(_json_path(unnest) + "[*]")
+        value = f'"{part[unnest]}"'
         selects.append(
             f"select distinct unnest(json_keys(item)) as k, {sql_string(unnest + '[]')} as parent from "
-            f"(select unnest(json_extract(doc, {path})) as item from _key_lines "
-            f"where json_type(doc, {sql_string(_json_path(unnest))}) = 'ARRAY') "
+            f"(select unnest(json_extract({value}, '$[*]')) as item from _parsed "
+            f"where json_type({value}) = 'ARRAY') "
             "where json_type(item) = 'OBJECT'"
         )
     known |= parents
     sql = " union ".join(selects)
     return (
+        f"with _parsed as materialized ({parsed}) "
         f"select distinct case when parent = '' then k else parent || '.' || k end from ({sql}) order by 1",
         known,
     )
@@ -838,6 +860,7 @@ def json_engine() -> Iterator[duckdb.DuckDBPyConnection]:
 
     with duckdb.connect() as con:
         con.execute("set enable_progress_bar = false")
+        con.execute("set preserve_insertion_order = true")  # the extraction relies on it (no sort)
         yield con
 
 
@@ -886,7 +909,8 @@ def _jsonl_batches(
         con.register("_all_lines", all_lines)
         flags = (
             con.sql(
-                "select case when json_valid(doc) then json_type(doc) = 'OBJECT' else false end as ok "
+                # valid JSON whose first character after JSON whitespace is "{": an object (one parse)
+                f"select json_valid(doc) and starts_with(ltrim(doc, {_JSON_WHITESPACE}), '{{') as ok "
                 "from _all_lines"
             )
             .to_arrow_table()

@@ -17,7 +17,7 @@ def _print_table(title: str, rows: list[dict]) -> None:
     from rich.table import Table
 
     table = Table(title=title)
-    for col in ("stage", "min s", "median s", "CPU s", "s per M records", "peak RSS MiB"):
+    for col in ("stage", "min s", "median s", "CPU s", "s per M records", "CPU s per M", "peak RSS MiB"):
         table.add_column(col, justify="left" if col == "stage" else "right")
     for row in rows:
         per_m = row.get("s_per_m_records")
@@ -27,6 +27,7 @@ def _print_table(title: str, rows: list[dict]) -> None:
             f"{row['median_s']:.2f}",
             "" if row.get("cpu_s") is None else f"{row['cpu_s']:.2f}",
             "" if per_m is None else f"{per_m:.2f}",
+            "" if row.get("cpu_s_per_m_records") is None else f"{row['cpu_s_per_m_records']:.2f}",
             f"{row['peak_rss_mib']:.0f}",
         )
     Console().print(table)
@@ -41,14 +42,22 @@ def _print_targets(result: dict) -> None:
 
 
 def _print_growth(result: dict, folders: list[Path]) -> None:
-    """Flag stages growing faster than linearly against the newest smaller-scale result in ``folders``."""
+    """Flag stages growing faster than linearly against the newest smaller-scale result in ``folders``
+    measured on the same machine (``machine_key``)."""
     from customer360_dev.bench.results_page import newest_by_scale, read_results
+    from customer360_dev.bench.run import machine_key
     from customer360_dev.bench.targets import growth_flags
 
+    here = machine_key(result.get("machine") or {})
     smaller = []
     for folder in folders:
         if folder.is_dir():
-            smaller += [data for _path, data in newest_by_scale(read_results(folder))]
+            same_machine = [
+                (path, data)
+                for path, data in read_results(folder)
+                if machine_key(data.get("machine") or {}) == here
+            ]
+            smaller += [data for _path, data in newest_by_scale(same_machine)]
     flags = growth_flags(result, smaller)
     customers = (result.get("parameters") or {}).get("customers") or 0
     compared = sorted(
@@ -62,7 +71,10 @@ def _print_growth(result: dict, folders: list[Path]) -> None:
     for line in flags:
         print(f"FASTER THAN LINEAR: {line}")
     if not compared:
-        print("growth: no smaller scale's result with seconds per million records to compare with")
+        print(
+            f"growth: no smaller scale's result of this machine ({here}) with seconds per million records "
+            "to compare with"
+        )
     elif not flags:
         print(
             f"no stage grows faster than linearly against {', '.join(f'{c:,}' for c in compared)} customers"
@@ -103,7 +115,7 @@ def _print_details(details: dict) -> None:
 def _bench(args: argparse.Namespace) -> int:
     from customer360.settings import get_settings
     from customer360_dev.bench.results_page import write_results_page
-    from customer360_dev.bench.run import benchmark, compare_with_baseline
+    from customer360_dev.bench.run import baseline_name, benchmark, compare_with_baseline, machine_key
 
     if args.render_only:
         print(f"results page: {write_results_page(args.results_dir)}")
@@ -156,12 +168,17 @@ def _bench(args: argparse.Namespace) -> int:
     out.write_text(json.dumps(result, indent=2))
     print(f"results: {out}; page: {write_results_page(out_dir)}")
 
-    baseline_path = BASELINE_DIR / f"baseline-{args.scale}.json"
+    # One baseline per machine (CPU model, cores, memory): a run is compared with its own machine's only.
+    key = machine_key(result["machine"])
+    baseline_path = BASELINE_DIR / baseline_name(args.scale, result["machine"])
     if args.write_baseline:
         BASELINE_DIR.mkdir(exist_ok=True)
         baseline_path.write_text(json.dumps(result, indent=2))
-        print(f"baseline written: {baseline_path}; page: {write_results_page(BASELINE_DIR)}")
+        print(
+            f"baseline written for machine {key}: {baseline_path}; page: {write_results_page(BASELINE_DIR)}"
+        )
     elif baseline_path.exists():
+        print(f"compared with this machine's baseline: {baseline_path.name} (machine {key})")
         slower = compare_with_baseline(result, json.loads(baseline_path.read_text()))
         for line in slower:
             print(f"SLOWER THAN BASELINE: {line}")
@@ -169,12 +186,17 @@ def _bench(args: argparse.Namespace) -> int:
             return 1
         if not slower:
             print(f"no stage is more than 1.5x slower than {baseline_path.name}")
+    else:
+        print(
+            f"no {args.scale} baseline for this machine ({key}): not compared; write one with "
+            f"customer360 bench --scale {args.scale} --write-baseline"
+        )
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("bench", help="benchmark every stage (time and peak memory)")
-    p.add_argument("--scale", choices=("small", "medium", "large"), default="small")
+    p.add_argument("--scale", choices=("small", "medium", "300k", "large"), default="small")
     p.add_argument("--repeat", type=int, default=3, help="daily runs (min and median are reported)")
     p.add_argument(
         "--first-repeat",
@@ -182,7 +204,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="first runs (all history, from an empty warehouse); default: --repeat, and 1 at the large scale",
     )
-    p.add_argument("--write-baseline", action="store_true", help="save this result as the committed baseline")
+    p.add_argument(
+        "--write-baseline", action="store_true", help="save this result as this machine's committed baseline"
+    )
     p.add_argument("--fail-on-regression", action="store_true", help="exit 1 when a stage is 1.5x slower")
     p.add_argument(
         "--render-only",

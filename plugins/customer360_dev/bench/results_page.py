@@ -15,7 +15,7 @@ from typing import Any
 from customer360_dev.bench.targets import check_targets, target_lines
 
 PAGE_NAME = "RESULTS.md"
-SCALE_ORDER = ("small", "medium", "large")
+SCALE_ORDER = ("small", "medium", "300k", "large")
 
 
 def read_results(folder: Path) -> list[tuple[Path, dict[str, Any]]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import threading
@@ -30,6 +31,7 @@ END_DATE = date(2026, 6, 30)
 SCALES: dict[str, dict[str, int]] = {
     "small": {"customers": 5_000, "days": 120, "seed": 11},
     "medium": {"customers": 100_000, "days": 365, "seed": 11},
+    "300k": {"customers": 300_000, "days": 365, "seed": 11},
     "large": {"customers": 1_000_000, "days": 365, "seed": 11},
 }
 SLOWER_THAN_BASELINE = 1.5
@@ -106,6 +108,19 @@ def machine_info(settings: Settings) -> dict[str, Any]:
         "duckdb_threads": settings.duckdb_threads,
         "duckdb_memory_limit": settings.duckdb_memory_limit,
     }
+
+
+def machine_key(machine: dict[str, Any]) -> str:
+    """The name a machine's baselines are kept under: CPU model, cores and memory (whole GiB), e.g.
+    ``amd-epyc-2c-24g``. Results of machines with the same key are compared; others are not."""
+    cpu = re.sub(r"[^a-z0-9]+", "-", str(machine.get("cpu") or "unknown").lower()).strip("-") or "unknown"
+    memory = round(float(machine.get("memory_gib") or 0))
+    return f"{cpu}-{machine.get('cores') or 0}c-{memory}g"
+
+
+def baseline_name(scale: str, machine: dict[str, Any]) -> str:
+    """File name of ``scale``'s baseline for ``machine`` under ``bench/``."""
+    return f"baseline-{scale}-{machine_key(machine)}.json"
 
 
 def _stages(logical_date: date, run_id: str, settings: Settings) -> list[tuple[str, Callable[[], Any]]]:
@@ -282,16 +297,21 @@ def _summarise_peer(peers: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def compare_with_baseline(result: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
-    """Stages more than 1.5 times slower (median) than the committed baseline of the same scale."""
+    """Stages more than 1.5 times slower than the baseline of the same scale and machine: by CPU seconds
+    when both results have them (the wall clock follows the load of a shared machine), else by median
+    wall clock. Stages under half a second in the baseline are noise and not compared."""
     slower = []
     for run in ("first_run", "daily_run"):
         before = {row["stage"]: row for row in baseline.get(run, [])}
         for row in result[run]:
             old = before.get(row["stage"])
-            if old and old["median_s"] > 0.5 and row["median_s"] > SLOWER_THAN_BASELINE * old["median_s"]:
+            if not old:
+                continue
+            key, unit = ("cpu_s", "CPU s") if row.get("cpu_s") and old.get("cpu_s") else ("median_s", "s")
+            if old[key] > 0.5 and row[key] > SLOWER_THAN_BASELINE * old[key]:
                 slower.append(
-                    f"{run} {row['stage']}: {row['median_s']:.2f} s vs baseline {old['median_s']:.2f} s "
-                    f"({row['median_s'] / old['median_s']:.1f}x)"
+                    f"{run} {row['stage']}: {row[key]:.2f} {unit} vs baseline {old[key]:.2f} {unit} "
+                    f"({row[key] / old[key]:.1f}x)"
                 )
     return slower
 
