@@ -352,6 +352,12 @@ def render_summary(summary: dict[str, Any]) -> None:
                 if act.get("postgres_removed")
                 else ""
             )
+            + (
+                f", {act['webhook_exits_of_removed_audiences']:,} exits sent to webhooks of audiences no "
+                "longer in the file"
+                if act.get("webhook_exits_of_removed_audiences")
+                else ""
+            )
         )
     for problem in summary["problems"]:
         console.print(f"[red]problem:[/red] {problem}")

@@ -26,6 +26,7 @@ import pytest
 from customer360.activation import activate, totals
 from customer360.publish.snapshot import SNAPSHOT_DB, current_snapshot
 from customer360.settings import Settings
+from tests.support.postgres_databases import url_from_params
 from tests.support.shared_runs import END, clone_home
 from tests.support.webhook_server import WebhookServer
 
@@ -358,9 +359,7 @@ def test_given_a_postgres_destination_when_members_change_then_the_table_is_upse
     import psycopg2
 
     path, k = home
-    p = postgres_database
-    user, host, port = p.get("user", "postgres"), p.get("host", "127.0.0.1"), p.get("port", 5432)
-    url = f"postgresql://{user}@{host}:{port}/{p['dbname']}"
+    url = url_from_params(postgres_database)
     settings = _settings(path, activation_postgres_url=url)
 
     def table() -> dict[str, dict]:
@@ -400,9 +399,7 @@ def test_given_an_audience_taken_off_the_postgres_list_when_activated_then_its_r
     import psycopg2
 
     path, _ = home
-    p = postgres_database
-    user, host, port = p.get("user", "postgres"), p.get("host", "127.0.0.1"), p.get("port", 5432)
-    url = f"postgresql://{user}@{host}:{port}/{p['dbname']}"
+    url = url_from_params(postgres_database)
     settings = _settings(path, activation_postgres_url=url)
 
     def table() -> list[tuple]:

@@ -13,6 +13,14 @@ def database_url(server_url: str, database: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
 
 
+def url_from_params(params: dict[str, str]) -> str:
+    """The ``postgresql://`` URL of libpq parameters (as the ``postgres_database`` fixture yields them)."""
+    user, host = params.get("user", "postgres"), params.get("host", "127.0.0.1")
+    port = params.get("port", 5432)
+    password = f":{params['password']}" if params.get("password") else ""
+    return f"postgresql://{user}{password}@{host}:{port}/{params['dbname']}"
+
+
 def create_database(server_url: str, prefix: str) -> str:
     """Create ``<prefix>_<xdist worker>_<random>`` on the server; returns its name."""
     import psycopg2

@@ -16,6 +16,7 @@ from customer360.activation.audiences import Audience, AudienceFile, Destination
 from customer360.activation.postgres_removals import remove, retired
 from customer360.activation.postgres_table import ensure_table
 from customer360.activation.state import DDL, STATE
+from tests.support.postgres_databases import url_from_params
 
 pytestmark = pytest.mark.postgres
 
@@ -35,9 +36,7 @@ def _file(*audiences: Audience, destinations: tuple[Destination, ...] = (CRM, AD
 
 @pytest.fixture
 def url(postgres_database) -> str:
-    p = postgres_database
-    user, host, port = p.get("user", "postgres"), p.get("host", "127.0.0.1"), p.get("port", 5432)
-    return f"postgresql://{user}@{host}:{port}/{p['dbname']}"
+    return url_from_params(postgres_database)
 
 
 @pytest.fixture

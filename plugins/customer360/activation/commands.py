@@ -49,8 +49,10 @@ def _print_result(result) -> None:
         print(f"{d['audience']:<24} {d['destination']:<20} {d['type']:<9} {what}")
     for r in result.removals:
         what = f"no longer in the audience file: {r['status']}"
-        if r["status"] in ("removed", "would remove"):
+        if r["type"] == "postgres" and r["status"] in ("removed", "would remove"):
             what += f" {r['removed']} rows from {r['table']}"
+        elif r["type"] == "webhook" and (r["status"] == "removed" or r["status"].startswith("would send")):
+            what += f" ({r['removed']} exit events)"
         print(f"{r['audience']:<24} {r['destination']:<20} {r['type']:<9} {what}")
     print("totals: " + ", ".join(f"{k} {v}" for k, v in totals(result).items()))
     for warning in result.warnings:

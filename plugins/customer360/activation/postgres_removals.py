@@ -21,28 +21,20 @@ from typing import TYPE_CHECKING, Any
 
 from customer360.activation.audiences import AudienceFile
 from customer360.activation.postgres_table import target_name
+from customer360.activation.state import has_table
 
 if TYPE_CHECKING:
     import duckdb
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """An older state file opened read-only by a dry run may not have the table yet."""
-    return bool(
-        con.execute(
-            "select count(*) from duckdb_tables() where database_name = 'state' and table_name = ?", [name]
-        ).fetchone()[0]
-    )
-
-
 def retired(con: duckdb.DuckDBPyConnection, audiences: AudienceFile) -> list[tuple[str, str, str]]:
     """(destination, audience, schema.table) synced before, not removed since, and no longer in the file."""
-    if not _has_table(con, "postgres_syncs"):
+    if not has_table(con, "postgres_syncs"):
         return []
     removed = (
         "select destination, audience, target_table, max(removed_at) as at from state.postgres_removals "
         "group by all"
-        if _has_table(con, "postgres_removals")
+        if has_table(con, "postgres_removals")
         else "select null::varchar as destination, null::varchar as audience, "
         "null::varchar as target_table, null::timestamp as at where false"
     )

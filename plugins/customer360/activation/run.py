@@ -11,7 +11,8 @@ still deliver; the run then fails with every failure listed, and its rerun sends
 Webhook batches that end in the dead-letter table are warnings, not failures.
 
 Last, PostgreSQL lists of audiences no longer sent to them (an audience or a destination taken out of the
-file) are emptied of those audiences' rows (``postgres_removals``); the result lists them in ``removals``.
+file) are emptied of those audiences' rows (``postgres_removals``), and webhook receivers of such audiences
+are told that every member exited (``webhook_retirements``); the result lists both in ``removals``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from customer360.activation import files, members, postgres_removals, postgres_table, webhooks
+from customer360.activation import (
+    files,
+    members,
+    postgres_removals,
+    postgres_table,
+    webhook_retirements,
+    webhooks,
+)
 from customer360.activation.audiences import ATTRIBUTES_MART, AudienceFile, load_audiences
 from customer360.activation.outgoing import PII, SEND_SNAPSHOT, sends_contact_fields
 from customer360.activation.state import attach_state
@@ -128,6 +136,7 @@ def activate(
                 con.execute(f"attach {sql_string(pii_db)} as {PII} (read_only)")
             _deliver_all(con, settings, audiences, counts, result, sleep)
         _remove_retired(con, settings, audiences, result)
+        _tell_retired_webhooks(con, settings, audiences, result, sleep)
     finally:
         con.close()
     return result
@@ -224,6 +233,19 @@ def _remove_retired(con, settings: Settings, audiences: AudienceFile, result: Ac
         )
 
 
+def _tell_retired_webhooks(
+    con, settings: Settings, audiences: AudienceFile, result: ActivationResult, sleep: Callable[[float], None]
+) -> None:
+    """Tell webhook receivers of audiences the file no longer sends them that every member exited; a
+    receiver that cannot be reached is a warning (the next run tells it again), like a dead letter."""
+    limiter = webhooks.RateLimiter(settings.activation_webhook_rate_per_second, sleep)
+    entries, warnings = webhook_retirements.tell(
+        con, settings, audiences, result.run_date, result.run_id, result.dry_run, limiter, sleep
+    )
+    result.removals.extend(entries)
+    result.warnings.extend(warnings)
+
+
 def totals(result: ActivationResult) -> dict[str, int]:
     """Sums for the run summary: members, changes, rows and events sent, retries, dead letters."""
     sums = {"members": 0, "entered": 0, "exited": 0, "changed": 0}
@@ -249,5 +271,11 @@ def totals(result: ActivationResult) -> dict[str, int]:
         d.get("upserted", 0) for d in result.deliveries if d["type"] == "postgres"
     )
     sums["postgres_deleted"] = sum(d.get("deleted", 0) for d in result.deliveries if d["type"] == "postgres")
-    sums["postgres_removed"] = sum(r.get("removed", 0) for r in result.removals)
+    # A dry run counts what it would remove or send, like its other totals.
+    sums["postgres_removed"] = sum(r.get("removed", 0) for r in result.removals if r["type"] == "postgres")
+    sums["webhook_exits_of_removed_audiences"] = sum(
+        r.get("removed", 0)
+        for r in result.removals
+        if r["type"] == "webhook" and (r["status"] == "removed" or r["status"].startswith("would send"))
+    )
     return sums

@@ -12,6 +12,8 @@ nothing twice and the next day's changes are computed against the previous run:
 - ``postgres_syncs``: every sync of a PostgreSQL destination (audience, run date, rows upserted, deleted).
 - ``postgres_removals``: every audience removed from a PostgreSQL table because the audience file no longer
   sends it there (destination, audience, table, run date, rows deleted).
+- ``webhook_retirements``: every audience whose webhook receiver was told all its members exited because the
+  audience file no longer sends it there (destination, audience, run date, exit events, told or not told).
 
 A separate file, not the warehouse: activation runs after publish and reads only the published snapshot
 (and, for destinations allowed contact fields, the restricted PII model), whichever warehouse target runs
@@ -71,6 +73,10 @@ DDL = (
         destination varchar not null, audience varchar not null, target_table varchar not null,
         run_date date not null, run_id varchar not null, deleted bigint not null,
         removed_at timestamp not null)""",
+    """create table if not exists {s}.webhook_retirements (
+        destination varchar not null, audience varchar not null, run_date date not null,
+        run_id varchar not null, events bigint not null, status varchar not null,
+        retired_at timestamp not null)""",
 )
 
 
@@ -92,3 +98,13 @@ def attach_state(con: duckdb.DuckDBPyConnection, settings: Settings, read_only: 
     if not read_only or not path.exists():
         for statement in DDL:
             con.execute(statement.format(s=STATE))
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the attached state has table ``name``: an older state file opened read-only by a dry run may
+    not have the newer tables yet."""
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where database_name = ? and table_name = ?", [STATE, name]
+        ).fetchone()[0]
+    )
