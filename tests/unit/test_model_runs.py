@@ -84,7 +84,7 @@ def test_given_the_backtest_when_the_model_does_not_beat_every_baseline_then_the
     artefact, scorer = stage.fit(features, REFIT, HORIZON)
     metrics = artefact.metrics
     aucs = {name: m["auc"] for name, m in metrics["baselines"].items()}
-    assert set(aucs) == {"recency", "bgnbd_no_purchase", "rfm_score"}
+    assert set(aucs) == {"recency", "pareto_nbd_no_purchase", "rfm_score"}
     # THEN the model scores only when it beat all three baselines; otherwise the best one, calibrated
     if all(metrics["auc"] > auc for auc in aucs.values()):
         assert scorer.kind == stage.MODEL_NAME and artefact.reason == ""
@@ -189,11 +189,11 @@ def test_given_five_customers_when_the_models_stage_runs_then_every_model_is_ski
     result = run_models(settings, as_of, "tiny")
     runs = _model_runs(settings, as_of)
     assert {name: status for name, (status, _) in runs.items()} == {
-        "bgnbd": "skipped",
+        "pareto_nbd": "skipped",
         "gamma_gamma": "skipped",
         "churn": "skipped",
     }
-    assert "at least 50 needed" in runs["bgnbd"][1] and "customers to train on" in runs["churn"][1]
+    assert "at least 50 needed" in runs["pareto_nbd"][1] and "customers to train on" in runs["churn"][1]
     assert result["churn"]["status"] == "fallback"
     # AND the five buyers are scored by the documented fallbacks
     with connect(settings, read_only=True) as con:
@@ -238,8 +238,8 @@ def test_given_a_missing_input_table_when_the_models_stage_runs_then_both_fail_a
     # rows for the date (the marts show the models' columns null)
     result = run_models(settings, as_of, "broken")
     runs = _model_runs(settings, as_of)
-    assert runs["bgnbd"][0] == runs["gamma_gamma"][0] == runs["churn"][0] == "failed"
-    assert "int_customer_purchase_days is missing" in runs["bgnbd"][1]
+    assert runs["pareto_nbd"][0] == runs["gamma_gamma"][0] == runs["churn"][0] == "failed"
+    assert "int_customer_purchase_days is missing" in runs["pareto_nbd"][1]
     assert result["churn"]["status"] == "failed"
     with connect(settings, read_only=True) as con:
         for table in ("churn_predictions", "customer_clv_predictions", "clv_validation"):
