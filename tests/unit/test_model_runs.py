@@ -12,7 +12,6 @@ import pytest
 
 from customer360.churn import model, stage
 from customer360.churn.features import (
-    FEATURE_COLUMNS,
     labels_from_features,
     purchase_features,
     validate_features,
@@ -102,15 +101,15 @@ def test_given_the_backtest_when_the_model_does_not_beat_every_baseline_then_the
 def test_given_no_survey_answer_at_all_when_the_model_trains_then_it_leaves_those_features_out(
     features: pd.DataFrame,
 ) -> None:
-    # GIVEN training data where nobody answered a survey (all last_csat, last_nps missing): scikit-learn's
+    # GIVEN training data where a model input is never known (no purchase model probability): scikit-learn's
     # binning raised "window shape cannot be larger than input array shape" on such a column
     then = features.loc[features["feature_date"] == REFIT - timedelta(days=HORIZON)]
     training = labels_from_features(then, features.loc[features["feature_date"] == REFIT], HORIZON)
-    training = training.assign(last_csat=np.nan, last_nps=np.nan)
+    training = training.assign(p_no_purchase_horizon=np.nan)
     # WHEN the model trains THEN it fits on the other features and scores every row
     fitted = model.train(training, training["churned"].to_numpy())
-    assert "last_csat" not in fitted.feature_columns and "last_nps" not in fitted.feature_columns
-    assert len(fitted.feature_columns) == len(FEATURE_COLUMNS) - 2
+    assert "p_no_purchase_horizon" not in fitted.feature_columns
+    assert len(fitted.feature_columns) == len(model.MODEL_FEATURES) - 1
     scores = model.score(fitted, training.head(50))
     assert scores["churn_score"].between(0, 1).all()
 

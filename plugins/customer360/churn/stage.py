@@ -45,7 +45,7 @@ from customer360.churn.features import (
     purchasers,
     validate_features,
 )
-from customer360.churn.model import RANDOM_SEED, ChurnModel, bands, make_estimator, score
+from customer360.churn.model import MODEL_FEATURES, RANDOM_SEED, ChurnModel, bands, make_estimator, score
 from customer360.clv.commands import json_ready
 from customer360.clv.stage import ANALYTICS_SCHEMA, parse_as_of_date
 from customer360.model_runs import MODEL_RUNS_TABLE
@@ -116,6 +116,7 @@ def spec() -> str:
     return json.dumps(
         {
             "features": list(FEATURE_COLUMNS),
+            "model_features": list(MODEL_FEATURES),
             "estimator": params,
             "baselines": list(BASELINES),
             "min_train": [MIN_TRAIN_CUSTOMERS, MIN_CUSTOMERS_PER_CLASS],
