@@ -11,6 +11,7 @@ holding most of their records) and checks that a mart finds its cohort.
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import date
 from pathlib import Path
@@ -267,4 +268,14 @@ def test_given_the_run_then_every_model_is_recorded_and_the_clv_holdout_check_is
         0
     ]
     print(f"CLV holdout relative error: {error:+.3f}")
+    metrics = json.loads(con.execute("select metrics from model_runs where model = 'churn'").fetchone()[0])
+    scored_by = con.execute("select any_value(scored_by) from customer_churn_risk").fetchone()[0]
+    print(
+        f"churn backtest ({metrics['n_test']} held out): model AUC {metrics['auc']:.3f} vs "
+        + ", ".join(f"{name} {m['auc']:.3f}" for name, m in metrics["baselines"].items())
+        + f"; scored by {scored_by}"
+    )
+    # the model is published only when its backtest beats every baseline, and on this data it does
+    assert scored_by == "logistic_regression"
+    assert all(metrics["auc"] > m["auc"] for m in metrics["baselines"].values()), metrics
     assert list(Path(settings.model_dir, "churn").glob(f"{END.isoformat()}+*.json"))
