@@ -1,12 +1,11 @@
 """The CLV stage of the daily run: purchase days in the warehouse to ``analytics.customer_clv_predictions``.
 
 The parameters of a run for date D are those of D's refit date R (``customer360.model_artifacts``: every
-``Settings.model_refit_days`` days on a fixed calendar): Pareto/NBD and Gamma-Gamma
-fitted by maximum likelihood
-on ``intermediate.int_customer_purchase_days`` up to R (the training window: every purchase day on or
-before R), saved as R's artefact with the data fingerprint, the fit diagnostics and the holdout validation
-(``customer360.clv.validation``), and reused unchanged by every later run until the next refit date
-(refitted earlier only when the purchase days up to R changed: late data). The
+``Settings.model_refit_days`` days on a fixed calendar): Pareto/NBD and Gamma-Gamma fitted by maximum
+likelihood on ``intermediate.int_customer_purchase_days`` up to R (the training window: every purchase day
+on or before R), saved as R's artefact with the data fingerprint, the fit diagnostics and the holdout
+validation (``customer360.clv.validation``), and reused unchanged by every later run until the next refit
+date (refitted earlier only when the purchase days up to R changed: late data). The
 customers' own histories up to D (never the clock) then give the predictions. In one transaction the stage
 replaces D's predictions, model-run rows and validation rows, so a retry or a backfill of the same date
 leaves the same tables, whatever ran before.
