@@ -6,7 +6,7 @@ marts publish with the model's columns null, never yesterday's numbers under tod
 the churn model after a CLV failure, the marts and the report after either.
 
 ``analytics.model_runs`` has one row per model per run (per as-of date: a rerun replaces the date's rows):
-model (bgnbd, gamma_gamma, churn), version (``customer360.model_artifacts``), status ('fitted': fitted in
+model (pareto_nbd, gamma_gamma, churn), version (``customer360.model_artifacts``), status ('fitted': fitted in
 this run at its refit date; 'reused': the refit date's artefact was used unchanged; 'skipped': too little
 data to fit, the documented fallback scores; 'failed': the model raised, its columns are null), reason,
 training window, data fingerprint and metrics (JSON). The run summary and the run report show it.
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 ANALYTICS_SCHEMA = "analytics"
 MODEL_RUNS_TABLE = f"{ANALYTICS_SCHEMA}.model_runs"
-CLV_MODELS = ("bgnbd", "gamma_gamma")
+CLV_MODELS = ("pareto_nbd", "gamma_gamma")
 CHURN_MODEL = "churn"
 
 MODEL_RUNS_DDL = f"""

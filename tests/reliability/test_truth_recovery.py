@@ -11,6 +11,7 @@ holding most of their records) and checks that a mart finds its cohort.
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import date
 from pathlib import Path
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.slow
 END = date(2026, 11, 30)  # a Monday: the models are fitted in the run, on their refit date
 CUSTOMERS = int(os.environ.get("CUSTOMER360_TEST_TRUTH_CUSTOMERS", "1500"))
 DAYS = 180
-SEED = 21
+SEED = int(os.environ.get("CUSTOMER360_TEST_TRUTH_SEED", "21"))
 MIN_RECALL = 0.8
 MIN_PRECISION = 0.8
 
@@ -87,22 +88,36 @@ def _auc(label: np.ndarray, score: np.ndarray) -> float:
     return float(roc_auc_score(label, score))
 
 
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 21
+
+
+def _paired_auc_differences(label: np.ndarray, score: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """AUC(score) - AUC(other) over BOOTSTRAP_RESAMPLES resamples of the customers (the same resample for
+    both scores: the noise of the comparison, not of each AUC alone)."""
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    rows = rng.integers(0, label.shape[0], size=(BOOTSTRAP_RESAMPLES, label.shape[0]))
+    y = label[rows]
+    positives = y.sum(axis=1)
+    negatives = y.shape[1] - positives
+
+    def auc(values: np.ndarray) -> np.ndarray:
+        ranks = rankdata(values[rows], axis=1)  # Mann-Whitney: ties count a half
+        return ((ranks * y).sum(axis=1) - positives * (positives + 1) / 2) / (positives * negatives)
+
+    return auc(score) - auc(other)
+
+
 def _recall_precision(found: set[str], planted: set[str]) -> tuple[float, float]:
     hits = len(found & planted)
     return hits / max(len(planted), 1), hits / max(len(found), 1)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "measured at 1,500 customers: the logistic model wins its backtest (AUC 0.669 vs RFM 0.669, "
-        "recency 0.643, BG/NBD 0.641 on 167 held-out customers) and is published; on what the generator "
-        "says happened next (324 of 844 buy nothing in the 90 days after the as-of date) it scores 0.767 "
-        "vs BG/NBD 0.772, recency 0.756, RFM 0.719: within the noise, not above. On CDNOW it wins: 0.838 vs "
-        "0.828"
-    ),
-)
-def test_given_planted_churners_when_scored_then_the_churn_score_beats_every_baseline(published) -> None:
+def test_given_planted_churners_when_scored_then_the_churn_score_beats_every_baseline_beyond_the_noise(
+    published,
+) -> None:
     settings, truth, con = published
     scores = con.execute(
         """
@@ -119,41 +134,63 @@ def test_given_planted_churners_when_scored_then_the_churn_score_beats_every_bas
     next_purchase = pd.to_datetime(scores["next_purchase_on"])
     churned = (next_purchase.isna() | (next_purchase > horizon_end)).to_numpy(dtype=bool)
     assert 0.05 < churned.mean() < 0.95, churned.mean()
-    model_auc = _auc(churned, scores["churn_score"].to_numpy())
+    score = scores["churn_score"].to_numpy()
     baselines = {
-        "recency": _auc(churned, scores["recency_days"].to_numpy()),
-        "bgnbd_no_purchase": _auc(churned, scores["baseline_score"].to_numpy()),
-        "rfm_score": _auc(churned, -scores["rfm"].to_numpy()),
+        "recency": scores["recency_days"].to_numpy(dtype=float),
+        "pareto_nbd_no_purchase": scores["baseline_score"].to_numpy(dtype=float),
+        "rfm_score": -scores["rfm"].to_numpy(dtype=float),
     }
-    print(
-        f"churners (no purchase in the horizon): {churned.sum()} of {len(churned)}; "
-        f"AUC {model_auc:.3f} vs {baselines}"
-    )
-    assert all(model_auc > auc for auc in baselines.values()), (model_auc, baselines)
+    model_auc = _auc(churned, score)
+    print(f"churners (no purchase in the horizon): {churned.sum()} of {len(churned)}; AUC {model_auc:.3f}")
+    lowest = {}
+    for name, other in baselines.items():
+        differences = _paired_auc_differences(churned, score, other)
+        low, high = np.quantile(differences, [0.05, 0.95])
+        lowest[name] = float(low)
+        print(
+            f"  vs {name}: AUC {_auc(churned, other):.3f}, "
+            f"difference {model_auc - _auc(churned, other):+.3f} "
+            f"(bootstrap 90% interval {low:+.3f} .. {high:+.3f})"
+        )
+    # the score is above each baseline in at least 95% of the resamples: a margin larger than the noise
+    assert all(low > 0 for low in lowest.values()), lowest
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "measured at 1,500 customers: 6 complainers left; P(ranked above a customer who stayed) = 0.766 "
-        "(0.579 under the BG/NBD baseline): the model now sees complaints since the last purchase, but not "
-        "enough to rank 6 leavers above 80% of the stayers"
-    ),
-)
-def test_given_planted_complainers_who_leave_when_scored_then_they_rank_above_the_customers_who_stay(
+def test_given_complainers_who_leave_when_scored_then_they_rank_above_the_customers_who_stay(
     published,
 ) -> None:
     _, truth, con = published
-    scores = con.execute("select customer_id, churn_score from customer_churn_risk").df()
+    # complainers: a complaint ticket opened after the customer's last purchase (the marts' own record);
+    # who leave: the generator says they dropped out for good. The planted cohort leaves after its first
+    # problem handled badly; any customer's bad service raises their dropout (customer360_dev.datagen)
+    scores = con.execute(
+        """
+        select r.customer_id, r.churn_score, r.baseline_score, f.recency_days,
+            exists (
+                select 1 from fct_support_tickets as t
+                where t.customer_id = r.customer_id and t.is_complaint
+                    and cast(t.opened_at as date) > r.as_of_date - cast(f.recency_days as integer)
+            ) as complained_since_last_purchase
+        from customer_churn_risk as r
+        join customer_rfm as f using (customer_id)
+        """
+    ).df()
     scores = scores.join(truth, on="customer_id", how="inner").dropna(subset=["churn_score"])
-    left = scores.loc[(scores["cohort"] == "complainer_who_leaves") & scores["is_churned"].astype(bool)]
-    stayed = scores.loc[~scores["is_churned"].astype(bool)]
-    assert len(left) >= 5, len(left)
-    share = float(
-        (left["churn_score"].to_numpy()[:, None] > stayed["churn_score"].to_numpy()[None, :]).mean()
+    churned = scores["is_churned"].astype(bool)
+    left = scores.loc[scores["complained_since_last_purchase"] & churned]
+    stayed = scores.loc[~churned]
+    assert len(left) >= 20 and (left["cohort"] == "complainer_who_leaves").any(), len(left)
+
+    def ranked_above_stayers(column: str) -> float:
+        return float((left[column].to_numpy()[:, None] > stayed[column].to_numpy()[None, :]).mean())
+
+    share, baseline_share = ranked_above_stayers("churn_score"), ranked_above_stayers("baseline_score")
+    print(
+        f"complainers who left: {len(left)} "
+        f"({int((left['cohort'] == 'complainer_who_leaves').sum())} planted); "
+        f"P(score above a customer who stayed) = {share:.3f} (Pareto/NBD baseline {baseline_share:.3f})"
     )
-    print(f"complainers who left: {len(left)}; P(score above a customer who stayed) = {share:.3f}")
-    assert share >= MIN_RECALL, share
+    assert share >= MIN_RECALL and share > baseline_share, (share, baseline_share)
 
 
 def test_given_planted_decliners_when_scored_then_their_churn_risk_is_above_the_steady_buyers(
@@ -224,11 +261,21 @@ def test_given_planted_costly_customers_when_tiered_then_the_costly_flag_finds_t
 def test_given_the_run_then_every_model_is_recorded_and_the_clv_holdout_check_is_published(published) -> None:
     settings, _, con = published
     runs = dict(con.execute("select model, status from model_runs").fetchall())
-    assert runs == {"bgnbd": "fitted", "gamma_gamma": "fitted", "churn": "fitted"}, runs
+    assert runs == {"pareto_nbd": "fitted", "gamma_gamma": "fitted", "churn": "fitted"}, runs
     curves = dict(con.execute("select curve, count(*) from clv_holdout_validation group by curve").fetchall())
     assert curves["total"] == 1 and curves["by_frequency"] == 8 and curves["cumulative"] >= 10
     error = con.execute("select relative_error from clv_holdout_validation where curve = 'total'").fetchone()[
         0
     ]
     print(f"CLV holdout relative error: {error:+.3f}")
+    metrics = json.loads(con.execute("select metrics from model_runs where model = 'churn'").fetchone()[0])
+    scored_by = con.execute("select any_value(scored_by) from customer_churn_risk").fetchone()[0]
+    print(
+        f"churn backtest ({metrics['n_test']} held out): model AUC {metrics['auc']:.3f} vs "
+        + ", ".join(f"{name} {m['auc']:.3f}" for name, m in metrics["baselines"].items())
+        + f"; scored by {scored_by}"
+    )
+    # the model is published only when its backtest beats every baseline, and on this data it does
+    assert scored_by == "logistic_regression"
+    assert all(metrics["auc"] > m["auc"] for m in metrics["baselines"].values()), metrics
     assert list(Path(settings.model_dir, "churn").glob(f"{END.isoformat()}+*.json"))

@@ -68,13 +68,13 @@ def test_given_transactions_when_backtested_then_the_model_and_three_baselines_a
     # THEN it prints the window, the model and each baseline with AUC, precision and calibration
     assert code == 0
     assert "features as of 2025-04-01, labels from (2025-04-01, 2025-06-30]" in out
-    for scorer in ("model", "recency", "bgnbd_no_purchase", "rfm_score"):
+    for scorer in ("model", "recency", "pareto_nbd_no_purchase", "rfm_score"):
         line = next(ln for ln in out.splitlines() if ln.startswith(scorer + " "))
         auc = float(line.split()[1])
         assert 0.5 < auc < 1.0, line
     # AND which scorer the stage would publish: the model only if it beat all three
     published = next(ln for ln in out.splitlines() if ln.startswith("published: "))
-    assert published.split()[1] in ("logistic_regression", "recency", "bgnbd_no_purchase", "rfm_score")
+    assert published.split()[1] in ("logistic_regression", "recency", "pareto_nbd_no_purchase", "rfm_score")
 
 
 def test_given_a_missing_column_when_backtested_then_the_error_names_it(

@@ -17,14 +17,14 @@ import pytest
 
 from customer360.churn.features import REQUIRED_COLUMNS, purchase_features
 from customer360.churn.warehouse_features import ChurnFeaturesError, feature_dates, load_features
-from customer360.clv import bgnbd
+from customer360.clv import pareto_nbd
 from customer360.clv.predict import fallback_rate
 from customer360.clv.summary import summarize
 from customer360.settings import Settings
 
 AS_OF = date(2026, 11, 24)
 TRAINING = date(2026, 8, 26)
-PARAMS = {"r": 0.8, "alpha": 40.0, "a": 0.6, "b": 2.5}
+PARAMS = {"r": 0.8, "alpha": 40.0, "s": 0.6, "beta": 50.0}
 
 # customer, purchase day, net amount: "a" buys before and after T, "b" only before T, "c" only after T
 PURCHASES = [
@@ -39,7 +39,7 @@ PURCHASES = [
 
 
 def _build(
-    path: Path, bgnbd_status: str | None = "fitted", dates: tuple[date, ...] = (TRAINING, AS_OF)
+    path: Path, purchases_status: str | None = "fitted", dates: tuple[date, ...] = (TRAINING, AS_OF)
 ) -> None:
     days = pd.DataFrame(PURCHASES, columns=["customer_id", "purchase_date", "net_amount"])
     days["purchase_date"] = pd.to_datetime(days["purchase_date"]).dt.date
@@ -82,14 +82,14 @@ def _build(
             "parameters json, log_likelihood double, n_customers bigint, fit_seconds double, status varchar, "
             "message varchar, converged boolean)"
         )
-        if bgnbd_status is not None:
+        if purchases_status is not None:
             params = json.dumps(
-                {**PARAMS, "iterations": 17} if bgnbd_status == "fitted" else {"iterations": 0}
+                {**PARAMS, "iterations": 17} if purchases_status == "fitted" else {"iterations": 0}
             )
             con.execute(
                 "insert into analytics.clv_model_runs "
-                "values ('r', ?, 'bgnbd', ?, -1.0, 3, 0.1, ?, 'm', true)",
-                [AS_OF, params, bgnbd_status],
+                "values ('r', ?, 'pareto_nbd', ?, -1.0, 3, 0.1, ?, 'm', true)",
+                [AS_OF, params, purchases_status],
             )
 
 
@@ -109,22 +109,23 @@ def test_given_an_as_of_date_when_feature_dates_are_asked_then_training_is_one_h
     assert feature_dates(AS_OF, 90) == (TRAINING, AS_OF)
 
 
-def test_given_a_fitted_bgnbd_when_features_load_then_both_dates_get_p_alive_from_their_own_history(
+def test_given_a_fitted_pareto_nbd_when_features_load_then_both_dates_get_p_alive_from_their_own_history(
     settings: Settings,
 ) -> None:
     _build(settings.warehouse_path)
     features = load_features(settings, AS_OF)
     assert list(features.columns) == list(REQUIRED_COLUMNS)
     assert len(features) == 8  # four customers x two dates
-    params = bgnbd.BgNbdParams.from_dict(PARAMS)
+    params = pareto_nbd.ParetoNbdParams.from_dict(PARAMS)
     for feature_date in (TRAINING, AS_OF):
         summary = _summary(settings, feature_date)
         ids = summary.customer_id.to_pylist()
         rows = features.loc[features["feature_date"] == feature_date].set_index("customer_id").loc[ids]
         x, t_x, big_t = summary.frequency, summary.recency_days, summary.tenure_days
-        np.testing.assert_allclose(rows["p_alive"], bgnbd.p_alive(params, x, t_x, big_t))
+        np.testing.assert_allclose(rows["p_alive"], pareto_nbd.p_alive(params, x, t_x, big_t))
         np.testing.assert_allclose(
-            rows["expected_purchases_90d"], bgnbd.conditional_expected_purchases(params, 90, x, t_x, big_t)
+            rows["expected_purchases_90d"],
+            pareto_nbd.conditional_expected_purchases(params, 90, x, t_x, big_t),
         )
     then = features.loc[features["feature_date"] == TRAINING].set_index("customer_id")
     # "c" first bought after T and "d" never: no purchase features and no P(alive) at T
@@ -150,10 +151,10 @@ def test_given_a_purchase_after_t_when_features_load_then_t_values_do_not_change
     )
 
 
-def test_given_a_bgnbd_fallback_when_features_load_then_the_clv_fallback_rate_is_used(
+def test_given_a_pareto_nbd_fallback_when_features_load_then_the_clv_fallback_rate_is_used(
     settings: Settings,
 ) -> None:
-    _build(settings.warehouse_path, bgnbd_status="fallback")
+    _build(settings.warehouse_path, purchases_status="fallback")
     features = load_features(settings, AS_OF)
     summary = _summary(settings, AS_OF)
     rate = fallback_rate(summary)
@@ -172,8 +173,8 @@ def test_given_a_bgnbd_fallback_when_features_load_then_the_clv_fallback_rate_is
 def test_given_no_clv_run_for_the_date_when_features_load_then_the_error_says_to_run_the_clv_stage(
     settings: Settings,
 ) -> None:
-    _build(settings.warehouse_path, bgnbd_status=None)
-    with pytest.raises(ChurnFeaturesError, match="no bgnbd row for 2026-11-24: run the CLV stage"):
+    _build(settings.warehouse_path, purchases_status=None)
+    with pytest.raises(ChurnFeaturesError, match="no pareto_nbd row for 2026-11-24: run the CLV stage"):
         load_features(settings, AS_OF)
 
 

@@ -55,7 +55,7 @@ def test_given_fixture_with_holdout_when_fit_then_prints_parameters_and_bucket_t
     out = capsys.readouterr().out
     # THEN both models are fitted and the report shows parameters, log-likelihoods and the holdout buckets
     assert code == commands.EXIT_OK
-    assert "bgnbd" in out and "gamma_gamma" in out and "alpha=" in out and "q=" in out
+    assert "pareto_nbd" in out and "gamma_gamma" in out and "alpha=" in out and "q=" in out
     assert "holdout 2024-10-01 .. 2025-03-31 (182 days)" in out
     bucket_rows = [line.split()[0] for line in out.splitlines()[-8:]]
     assert bucket_rows == ["0", "1", "2", "3", "4", "5", "6", "7+"]
@@ -80,9 +80,9 @@ def test_given_fixture_when_fit_with_json_then_holdout_totals_match_independent_
     result = json.loads(capsys.readouterr().out)
     assert code == commands.EXIT_OK
     assert result["time_unit"] == "days" and result["n_customers"] == 400
-    bgnbd, spend = result["models"]["bgnbd"], result["models"]["gamma_gamma"]
-    assert set(bgnbd["params"]) == {"r", "alpha", "a", "b"} and set(spend["params"]) == {"p", "q", "v"}
-    assert bgnbd["converged"] and bgnbd["log_likelihood"] < 0 and spend["log_likelihood"] < 0
+    purchases, spend = result["models"]["pareto_nbd"], result["models"]["gamma_gamma"]
+    assert set(purchases["params"]) == {"r", "alpha", "s", "beta"} and set(spend["params"]) == {"p", "q", "v"}
+    assert purchases["converged"] and purchases["log_likelihood"] < 0 and spend["log_likelihood"] < 0
     holdout = result["holdout"]
     # THEN the actual holdout purchases equal an independent pandas count, buckets add up to the totals,
     # and the prediction is in the right range (400 customers: sampling noise is about +-15%)
@@ -156,8 +156,8 @@ def test_given_few_customers_when_fit_then_models_fall_back_and_exit_status_says
     assert code == commands.EXIT_FALLBACK
     assert result["model_status"] == "fallback"
     assert result["n_customers"] == 3 and result["n_repeat_customers"] == 1
-    assert "only 1 of 3 customers have a repeat purchase" in result["models"]["bgnbd"]["message"]
-    assert result["models"]["bgnbd"]["log_likelihood"] is None
+    assert "only 1 of 3 customers have a repeat purchase" in result["models"]["pareto_nbd"]["message"]
+    assert result["models"]["pareto_nbd"]["log_likelihood"] is None
 
 
 def test_given_holdout_before_observation_end_when_fit_then_input_error(

@@ -76,11 +76,11 @@ def test_given_purchase_days_when_stage_runs_twice_then_same_predictions_and_one
     assert set(predictions["as_of_date"].astype(str)) == {"2025-06-30"}
     assert (predictions["tenure_days"] <= (AS_OF - date(2024, 1, 1)).days).all()
     # AND the retry replaced rather than appended: one run row per model, from the latest run
-    assert runs["model"].tolist() == ["bgnbd", "gamma_gamma"]
+    assert runs["model"].tolist() == ["gamma_gamma", "pareto_nbd"]
     assert set(runs["run_id"]) == {"run-2"}
     assert runs["converged"].all() and set(runs["status"]) == {"fitted"}
-    assert runs["n_customers"].iloc[0] == expected_customers
-    assert first["models"]["bgnbd"]["params"] == pytest.approx(second["models"]["bgnbd"]["params"])
+    assert runs.set_index("model").loc["pareto_nbd", "n_customers"] == expected_customers
+    assert first["models"]["pareto_nbd"]["params"] == pytest.approx(second["models"]["pareto_nbd"]["params"])
     # AND the margin share (25%) flows into CLV: CLV <= 25% of undiscounted expected revenue
     revenue = predictions["expected_purchases_365d"] * predictions["expected_avg_spend"]
     assert (predictions["predicted_clv_12m"] <= 0.25 * revenue + 1e-9).all()

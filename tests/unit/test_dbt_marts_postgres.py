@@ -44,7 +44,7 @@ create table analytics.model_runs (
 );
 insert into analytics.model_runs (run_id, as_of_date, model, status, reason, metrics)
 select 'stand-in', date '{AS_OF_DATE}', model, 'skipped', 'stood in by the test', '{{}}'::json
-from (values ('bgnbd'), ('gamma_gamma'), ('churn')) as models (model);
+from (values ('pareto_nbd'), ('gamma_gamma'), ('churn')) as models (model);
 create table analytics.clv_validation (
     as_of_date date not null, model_version text not null, refit_date date not null,
     calibration_end date not null, holdout_end date not null, curve text not null, x_label text not null,

@@ -12,7 +12,6 @@ import pytest
 
 from customer360.churn import model, stage
 from customer360.churn.features import (
-    FEATURE_COLUMNS,
     labels_from_features,
     purchase_features,
     validate_features,
@@ -84,7 +83,7 @@ def test_given_the_backtest_when_the_model_does_not_beat_every_baseline_then_the
     artefact, scorer = stage.fit(features, REFIT, HORIZON)
     metrics = artefact.metrics
     aucs = {name: m["auc"] for name, m in metrics["baselines"].items()}
-    assert set(aucs) == {"recency", "bgnbd_no_purchase", "rfm_score"}
+    assert set(aucs) == {"recency", "pareto_nbd_no_purchase", "rfm_score"}
     # THEN the model scores only when it beat all three baselines; otherwise the best one, calibrated
     if all(metrics["auc"] > auc for auc in aucs.values()):
         assert scorer.kind == stage.MODEL_NAME and artefact.reason == ""
@@ -102,15 +101,15 @@ def test_given_the_backtest_when_the_model_does_not_beat_every_baseline_then_the
 def test_given_no_survey_answer_at_all_when_the_model_trains_then_it_leaves_those_features_out(
     features: pd.DataFrame,
 ) -> None:
-    # GIVEN training data where nobody answered a survey (all last_csat, last_nps missing): scikit-learn's
+    # GIVEN training data where a model input is never known (no purchase model probability): scikit-learn's
     # binning raised "window shape cannot be larger than input array shape" on such a column
     then = features.loc[features["feature_date"] == REFIT - timedelta(days=HORIZON)]
     training = labels_from_features(then, features.loc[features["feature_date"] == REFIT], HORIZON)
-    training = training.assign(last_csat=np.nan, last_nps=np.nan)
+    training = training.assign(p_no_purchase_horizon=np.nan)
     # WHEN the model trains THEN it fits on the other features and scores every row
     fitted = model.train(training, training["churned"].to_numpy())
-    assert "last_csat" not in fitted.feature_columns and "last_nps" not in fitted.feature_columns
-    assert len(fitted.feature_columns) == len(FEATURE_COLUMNS) - 2
+    assert "p_no_purchase_horizon" not in fitted.feature_columns
+    assert len(fitted.feature_columns) == len(model.MODEL_FEATURES) - 1
     scores = model.score(fitted, training.head(50))
     assert scores["churn_score"].between(0, 1).all()
 
@@ -189,11 +188,11 @@ def test_given_five_customers_when_the_models_stage_runs_then_every_model_is_ski
     result = run_models(settings, as_of, "tiny")
     runs = _model_runs(settings, as_of)
     assert {name: status for name, (status, _) in runs.items()} == {
-        "bgnbd": "skipped",
+        "pareto_nbd": "skipped",
         "gamma_gamma": "skipped",
         "churn": "skipped",
     }
-    assert "at least 50 needed" in runs["bgnbd"][1] and "customers to train on" in runs["churn"][1]
+    assert "at least 50 needed" in runs["pareto_nbd"][1] and "customers to train on" in runs["churn"][1]
     assert result["churn"]["status"] == "fallback"
     # AND the five buyers are scored by the documented fallbacks
     with connect(settings, read_only=True) as con:
@@ -238,8 +237,8 @@ def test_given_a_missing_input_table_when_the_models_stage_runs_then_both_fail_a
     # rows for the date (the marts show the models' columns null)
     result = run_models(settings, as_of, "broken")
     runs = _model_runs(settings, as_of)
-    assert runs["bgnbd"][0] == runs["gamma_gamma"][0] == runs["churn"][0] == "failed"
-    assert "int_customer_purchase_days is missing" in runs["bgnbd"][1]
+    assert runs["pareto_nbd"][0] == runs["gamma_gamma"][0] == runs["churn"][0] == "failed"
+    assert "int_customer_purchase_days is missing" in runs["pareto_nbd"][1]
     assert result["churn"]["status"] == "failed"
     with connect(settings, read_only=True) as con:
         for table in ("churn_predictions", "customer_clv_predictions", "clv_validation"):

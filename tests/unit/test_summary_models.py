@@ -23,7 +23,7 @@ def test_given_the_models_stages_when_summarised_then_each_model_has_its_status_
     run_dir = settings.run_dir(AS_OF.isoformat())
     clv_rows = [
         {
-            "model": "bgnbd",
+            "model": "pareto_nbd",
             "version": "clv@2026-11-23+0123456789ab",
             "status": "reused",
             "reason": "",
@@ -56,7 +56,7 @@ def test_given_the_models_stages_when_summarised_then_each_model_has_its_status_
     out = capsys.readouterr().out
     # THEN every model is listed with its status, headline metric and reason
     assert [(m["model"], m["status"]) for m in summary["models"]] == [
-        ("bgnbd", "reused"),
+        ("pareto_nbd", "reused"),
         ("gamma_gamma", "reused"),
         ("churn", "failed"),
     ]

@@ -1,5 +1,5 @@
 -- The churn stage's score for each customer with a purchase by the as-of date (analytics.churn_predictions),
--- beside the BG/NBD baseline (probability of no purchase in the churn horizon) and the model run that
+-- beside the Pareto/NBD baseline (probability of no purchase in the churn horizon) and the model run that
 -- scored it (analytics.model_runs). When the churn model failed, the customer is still here with the
 -- score columns null and model_status 'failed' (the reason is in model_runs).
 

@@ -1,5 +1,5 @@
 -- Each customer's value so far (revenue orders in fct_orders up to the as-of date) beside the CLV stage's
--- predictions for the as-of date (analytics.customer_clv_predictions: BG/NBD + Gamma-Gamma, or their
+-- predictions for the as-of date (analytics.customer_clv_predictions: Pareto/NBD + Gamma-Gamma, or their
 -- documented fallback). Customers without a revenue order have no prediction: model_status 'no_purchase'.
 -- When the CLV models failed (analytics.model_runs), buyers have null predictions and model_status 'failed'.
 
@@ -25,7 +25,7 @@ purchase_model_run as (
     select version
     from model_runs
     where as_of_date = {{ as_of_date() }}
-        and model = 'bgnbd'
+        and model = 'pareto_nbd'
 ),
 
 history as (

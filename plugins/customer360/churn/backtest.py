@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from customer360.churn.baselines import BASELINES, BGNBD_NO_PURCHASE, Calibration, baseline_score
+from customer360.churn.baselines import BASELINES, NO_PURCHASE_PROBABILITY, Calibration, baseline_score
 from customer360.churn.model import RANDOM_SEED, ChurnModel, predict_scores, train
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class ScoreMetrics:
 class BacktestResult:
     auc: float
     precision_top_decile: float
-    baseline_auc: float  # the BG/NBD baseline (1 - P(alive) over the horizon)
+    baseline_auc: float  # the Pareto/NBD baseline (1 - P(alive) over the horizon)
     baseline_precision_top_decile: float
     n_train: int
     n_test: int
@@ -65,7 +65,9 @@ class BacktestResult:
         """The baseline with the highest AUC (the first of BASELINES on a tie)."""
         ranked = [name for name in BASELINES if name in self.baselines]
         aucs = [self.baselines[name].auc for name in ranked]
-        return ranked[int(np.nanargmax(aucs))] if ranked and np.isfinite(aucs).any() else BGNBD_NO_PURCHASE
+        return (
+            ranked[int(np.nanargmax(aucs))] if ranked and np.isfinite(aucs).any() else NO_PURCHASE_PROBABILITY
+        )
 
     @property
     def beats_baseline(self) -> bool:
@@ -147,12 +149,12 @@ def backtest(
     probability = predict_scores(model, test)
     model_metrics = score_metrics(y[test_rows], probability, probability)
     baselines = baseline_metrics(features_T.iloc[train_rows], y[train_rows], test, y[test_rows])
-    bgnbd = baselines[BGNBD_NO_PURCHASE]
+    no_purchase = baselines[NO_PURCHASE_PROBABILITY]
     result = BacktestResult(
         auc=model_metrics.auc,
         precision_top_decile=model_metrics.precision_top_decile,
-        baseline_auc=bgnbd.auc,
-        baseline_precision_top_decile=bgnbd.precision_top_decile,
+        baseline_auc=no_purchase.auc,
+        baseline_precision_top_decile=no_purchase.precision_top_decile,
         n_train=int(train_rows.shape[0]),
         n_test=int(test_rows.shape[0]),
         positives_share=float(y.mean()),

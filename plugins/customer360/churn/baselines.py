@@ -1,13 +1,13 @@
 """The three baselines the churn model must beat, each a score that rises with the risk of churning.
 
 - ``recency``: days since the last purchase day (recency alone, the analyst's first rule of thumb);
-- ``bgnbd_no_purchase``: the BG/NBD probability of no purchase day in the churn horizon,
-  1 - P(alive) + P(alive) ((alpha+T)/(alpha+T+h))^(r+x) (``customer360.clv.bgnbd.probability_no_purchase``).
-  This is "1 - P(alive)" taken over the label's horizon. 1 - P(alive) alone is the chance the customer is
-  already inactive *now*; it is 0 for every customer without a repeat purchase (BG/NBD lets nobody drop out
-  at the first purchase), although one-time buyers are the most likely to make no purchase in the next
-  horizon. Used as a churn score it ranks them as the safest customers, and on the generator's data (where a
-  third of the training population are one-time buyers) its AUC fell below 0.5;
+- ``pareto_nbd_no_purchase``: the Pareto/NBD probability of no purchase day in the churn horizon h,
+  1 - P(alive) + P(alive) P(no purchase in h | alive) = L(x, t_x, T+h) / L(x, t_x, T)
+  (``customer360.clv.pareto_nbd.probability_no_purchase``). This is "1 - P(alive)" taken over the label's
+  horizon: 1 - P(alive) alone is the chance the customer is already inactive *now*, which says nothing of a
+  live customer who will not buy in the next h days. (Under BG/NBD, used until issue 21, 1 - P(alive) was 0
+  for every one-time buyer, who are the most likely to make no purchase in the horizon; as a churn score its
+  AUC fell below 0.5 on the generator's data.)
 - ``rfm_score``: (15 - (R + F + M)) / 12, with R, F and M the quintile scores 1..5 of -recency, frequency
   and monetary among the scored customers, breakpoints by value (equal values always get equal scores).
 
@@ -27,9 +27,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 RECENCY = "recency"
-BGNBD_NO_PURCHASE = "bgnbd_no_purchase"
+NO_PURCHASE_PROBABILITY = "pareto_nbd_no_purchase"
 RFM_SCORE = "rfm_score"
-BASELINES = (RECENCY, BGNBD_NO_PURCHASE, RFM_SCORE)
+BASELINES = (RECENCY, NO_PURCHASE_PROBABILITY, RFM_SCORE)
 QUINTILES = 5
 
 
@@ -57,8 +57,9 @@ def recency_score(features: pd.DataFrame) -> np.ndarray:
     return _column(features, "recency_days")
 
 
-def bgnbd_no_purchase_score(features: pd.DataFrame) -> np.ndarray:
-    """P(no purchase in the horizon); a missing value counts as the median of the others (0.5 if none)."""
+def no_purchase_probability_score(features: pd.DataFrame) -> np.ndarray:
+    """Pareto/NBD P(no purchase in the horizon); a missing value counts as the median of the others
+    (0.5 if none)."""
     values = _column(features, "p_no_purchase_horizon")
     known = np.isfinite(values)
     fill = float(np.median(values[known])) if known.any() else 0.5
@@ -74,7 +75,11 @@ def rfm_risk_score(features: pd.DataFrame) -> np.ndarray:
 
 def baseline_score(name: str, features: pd.DataFrame) -> np.ndarray:
     """The named baseline's risk score for each row of ``features``."""
-    scorers = {RECENCY: recency_score, BGNBD_NO_PURCHASE: bgnbd_no_purchase_score, RFM_SCORE: rfm_risk_score}
+    scorers = {
+        RECENCY: recency_score,
+        NO_PURCHASE_PROBABILITY: no_purchase_probability_score,
+        RFM_SCORE: rfm_risk_score,
+    }
     if name not in scorers:
         raise ValueError(f"unknown churn baseline {name!r}; the baselines are {', '.join(BASELINES)}")
     return scorers[name](features)

@@ -1,7 +1,7 @@
 """``customer360 churn backtest``: the churn model's backtest against its baselines on any transactions CSV.
 
 The pipeline's churn stage on data it did not write: purchase days from a transactions file (as ``customer360
-clv fit`` reads them), BG/NBD fitted on the days up to the training window's end, the purchase features of
+clv fit`` reads them), Pareto/NBD fitted on the days up to the training window's end, the purchase features of
 ``customer360.churn.features`` (service and survey features are unknown: zero complaints, no answers), and
 the stage's own fit (``customer360.churn.stage.fit``): the backtest of the model and of the three baselines
 on held-out customers, and which one the stage would publish.
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Label the customers of T = --training-end - --horizon-days (churned: no purchase day in "
             "(T, --training-end]), fit the churn model on a share of them and compare it on the rest with "
-            "recency, the BG/NBD probability of no purchase in the horizon, and the RFM score: AUC, "
+            "recency, the Pareto/NBD probability of no purchase in the horizon, and the RFM score: AUC, "
             "precision in the top decile, Brier score and calibration error."
         ),
     )
@@ -62,7 +62,7 @@ def backtest_transactions(
 
     from customer360.churn import stage
     from customer360.churn.features import purchase_features, validate_features
-    from customer360.churn.warehouse_features import bgnbd_features
+    from customer360.churn.warehouse_features import purchase_model_features
     from customer360.clv.fit import fit_models
     from customer360.clv.summary import summarize
     from customer360.clv.transactions import PURCHASE_DAYS_VIEW, TransactionsFileError, load_transactions
@@ -81,7 +81,7 @@ def backtest_transactions(
         frames = []
         for day in (training_date, training_end):
             purchase = purchase_features(days, day)
-            clv = bgnbd_features(con, models, day, horizon_days, PURCHASE_DAYS_VIEW).to_pandas()
+            clv = purchase_model_features(con, models, day, horizon_days, PURCHASE_DAYS_VIEW).to_pandas()
             frames.append(
                 purchase.merge(clv.drop(columns=["feature_date"]), on="customer_id", how="left").assign(
                     complaints_90d=0.0,
@@ -100,7 +100,7 @@ def backtest_transactions(
         "file": str(path),
         "training_window": [training_date.isoformat(), training_end.isoformat()],
         "horizon_days": horizon_days,
-        "bgnbd": models.bgnbd.status,
+        "pareto_nbd": models.purchases.status,
         "published": scorer.kind,
         "reason": artefact.reason,
         "metrics": artefact.metrics,

@@ -21,9 +21,9 @@ The feature table (one row per customer per feature_date; built by a dbt model i
 | sla_breaches_since_last_purchase | float | tickets opened after it whose SLA was breached by D |
 | last_csat | float | latest customer-satisfaction score up to D (1-5); null if never surveyed |
 | last_nps | float | latest NPS answer up to D (0-10); null if never surveyed |
-| p_alive | float | BG/NBD P(alive) at D (``analytics.customer_clv_predictions``) |
-| expected_purchases_90d | float | BG/NBD expected purchase days in (D, D+90] |
-| p_no_purchase_horizon | float | BG/NBD P(no purchase day in (D, D + horizon]): the label's event |
+| p_alive | float | Pareto/NBD P(alive) at D (``analytics.customer_clv_predictions``) |
+| expected_purchases_90d | float | Pareto/NBD expected purchase days in (D, D+90] |
+| p_no_purchase_horizon | float | Pareto/NBD P(no purchase day in (D, D + horizon]): the label's event |
 
 ``recency_days`` is also what the label needs: a customer had no purchase in (T, T + horizon] exactly when, at
 feature date T + horizon, ``recency_days >= horizon`` (see ``labels_from_features``).

@@ -1,14 +1,18 @@
 """Churn model: train on features as of T with labels from (T, T + horizon], score customers as of today.
 
-Estimator: an L2-regularised logistic regression on transformed features (scikit-learn ``Pipeline``): counts,
-days and amounts as log(1 + x), the trend ratio as its log, the BG/NBD probabilities as log-odds (so the
-BG/NBD baseline is one input the model can weigh, and it adds what the baseline cannot see: complaints, SLA
-breaches, surveys, spend), missing values as the training median plus a 0/1 "was missing" column, then
-standardised. Why not gradient boosting (used until issue 21): on the generator's few hundred training
-customers a boosted tree model overfits and lost its backtest to the BG/NBD baseline, so the baseline was
-published; the logistic model beats every baseline on the generator and matches the boosted model on
-CDNOW (figures and commands: DECISIONLOG.md, "Churn estimator"). A fit is a few passes over the data, also
-at a million customers.
+Estimator: an L2-regularised logistic regression (scikit-learn ``Pipeline``) on ``MODEL_FEATURES``: the
+purchase model's probability of no purchase in the horizon (the Pareto/NBD baseline, as log-odds) and what
+that baseline cannot see, the complaints and SLA breaches since the customer's last purchase (as log(1 + x));
+missing values as the training median plus a 0/1 "was missing" column, then standardised.
+
+Why so few inputs: the model is trained at T = R - horizon and scores at D >= R, and on a short history T
+has half the data D has (on 180 days, 90 days of history against 180). Features that grow with the history
+(recency, repeat purchases, tenure, spend, 90-day counts, the latest survey) mean something else at T than
+at D: with them the model won its backtest (scored at T) but trailed the baseline on what happened after D.
+The Pareto/NBD probability already reads recency relative to the customer's own purchase rate and tenure,
+in a form that holds for any history length; the counts since the last purchase mean the same at T and D.
+(Measured in issue 21 on the generator's truth and on CDNOW: DECISIONLOG.md, "Churn model inputs".) The
+feature table keeps every column of ``customer360.churn.features`` for the baselines and analysts.
 
 Reasons without SHAP or permutation importance: for each customer and feature j, the contribution is the
 change in predicted log-odds when j alone is set to its reference value (the training median):
@@ -33,8 +37,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from customer360.churn.features import FEATURE_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -79,7 +81,15 @@ def limited_threads(threads: int = MODEL_THREADS) -> Iterator[None]:
         yield
 
 
-def feature_matrix(features: pd.DataFrame, columns: tuple[str, ...] = FEATURE_COLUMNS) -> np.ndarray:
+# The model's inputs among the feature table's columns (module docstring).
+MODEL_FEATURES = (
+    "p_no_purchase_horizon",
+    "complaints_since_last_purchase",
+    "sla_breaches_since_last_purchase",
+)
+
+
+def feature_matrix(features: pd.DataFrame, columns: tuple[str, ...] = MODEL_FEATURES) -> np.ndarray:
     return features.loc[:, list(columns)].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
 
 
@@ -118,7 +128,7 @@ def transform_features(X: np.ndarray, columns: tuple[str, ...]) -> np.ndarray:
     return out
 
 
-def make_estimator(columns: tuple[str, ...] = FEATURE_COLUMNS) -> Pipeline:
+def make_estimator(columns: tuple[str, ...] = MODEL_FEATURES) -> Pipeline:
     """The churn estimator for the raw feature columns ``columns`` (module docstring)."""
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
@@ -150,7 +160,7 @@ def train(features_T: pd.DataFrame, labels: np.ndarray | pd.Series) -> ChurnMode
     known = np.isfinite(X_all).any(axis=0)
     if not known.any():
         raise ValueError("no churn feature has a known value in the training data")
-    columns = tuple(column for column, keep in zip(FEATURE_COLUMNS, known, strict=True) if keep)
+    columns = tuple(column for column, keep in zip(MODEL_FEATURES, known, strict=True) if keep)
     X = X_all[:, known]
     started = time.perf_counter()
     with limited_threads():
@@ -200,10 +210,11 @@ def within_training_range(model: ChurnModel, X: np.ndarray) -> np.ndarray:
     A linear model extrapolates without limit, and the scoring date's features can lie beyond the training
     date's: tenure and frequency grow with the data's age (on 180 days of data, the training date T = R - 90
     has at most 90 days of history, the scoring date twice that). Beyond the range it learned, the model
-    keeps the edge's effect rather than extending the line."""
+    keeps the edge's effect rather than extending the line. Probabilities are not clipped: a probability
+    already means the same for any history length, and clipping would tie the customers beyond the edge."""
     clipped = np.array(X, dtype=np.float64, copy=True)
     for j, column in enumerate(model.feature_columns):
-        if column in model.feature_ranges:
+        if column in model.feature_ranges and column not in LOGIT_FEATURES:
             low, high = model.feature_ranges[column]
             clipped[:, j] = np.clip(clipped[:, j], low, high)
     return clipped
@@ -240,10 +251,12 @@ def top_reasons(contribution: np.ndarray, columns: tuple[str, ...], k: int = TOP
     order = np.argsort(-contribution, axis=1, kind="stable")[:, :k]
     names = np.asarray(columns, dtype=object)
     reasons = []
-    for rank in range(k):
+    for rank in range(min(k, len(columns))):
         index = order[:, rank]
         value = np.take_along_axis(contribution, order[:, rank : rank + 1], axis=1)[:, 0]
         reasons.append(np.where(value > MIN_REASON_LOG_ODDS, names[index], None))
+    # fewer features than reasons (a feature left out of the fit): the remaining reasons are empty
+    reasons += [np.full(contribution.shape[0], None, dtype=object)] * (k - len(reasons))
     return reasons
 
 

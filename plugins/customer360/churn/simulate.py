@@ -17,7 +17,7 @@ import numpy as np
 from scipy.special import expit, logit
 
 from customer360.churn.features import purchase_features
-from customer360.clv import bgnbd
+from customer360.clv import pareto_nbd
 from customer360.clv.bgnbd import BgNbdParams
 from customer360.clv.gamma_gamma import GammaGammaParams
 from customer360.clv.simulate import SimulatedCustomers, simulate_purchase_days
@@ -51,16 +51,17 @@ def _service_features(
 
 
 def _with_clv(features: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
-    """Add p_alive, expected_purchases_90d and p_no_purchase_horizon from a BG/NBD fit on the same date's
-    purchase history."""
+    """Add p_alive, expected_purchases_90d and p_no_purchase_horizon from a Pareto/NBD fit (the pipeline's
+    purchase model) on the same date's purchase history."""
     x = features["frequency"].to_numpy()
     T = features["tenure_days"].to_numpy()
     t_x = T - features["recency_days"].to_numpy()
-    fit = bgnbd.fit(x, t_x, T)
-    params = BgNbdParams.from_dict(fit.params)
-    features["p_alive"] = bgnbd.p_alive(params, x, t_x, T)
-    features["expected_purchases_90d"] = bgnbd.conditional_expected_purchases(params, 90.0, x, t_x, T)
-    features["p_no_purchase_horizon"] = bgnbd.probability_no_purchase(params, float(horizon_days), x, t_x, T)
+    params = pareto_nbd.ParetoNbdParams.from_dict(pareto_nbd.fit(x, t_x, T).params)
+    features["p_alive"] = pareto_nbd.p_alive(params, x, t_x, T)
+    features["expected_purchases_90d"] = pareto_nbd.conditional_expected_purchases(params, 90.0, x, t_x, T)
+    features["p_no_purchase_horizon"] = pareto_nbd.probability_no_purchase(
+        params, float(horizon_days), x, t_x, T
+    )
     return features
 
 

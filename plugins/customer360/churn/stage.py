@@ -11,11 +11,11 @@ At a refit the stage:
 
 1. labels the purchasers of T;
 2. backtests the model on a held-out share of them against three baselines (``customer360.churn.baselines``:
-   recency, the BG/NBD probability of no purchase in the horizon, the RFM score);
+   recency, the Pareto/NBD probability of no purchase in the horizon, the RFM score);
 3. keeps the model only when its AUC beats all three; otherwise it keeps the best baseline, calibrated to a
    probability on T's labels (the reason is recorded); with too little data to fit (fewer than
    MIN_TRAIN_CUSTOMERS, or fewer than MIN_CUSTOMERS_PER_CLASS of an outcome) it keeps nothing and scores
-   with the uncalibrated BG/NBD probability;
+   with the uncalibrated Pareto/NBD probability;
 4. saves that choice as R's artefact (version, window, data fingerprint, seed, metrics); a later run whose
    training data for R are the same reuses it, one whose data changed (late data) refits.
 
@@ -37,7 +37,7 @@ import numpy as np
 
 from customer360 import model_artifacts
 from customer360.churn.backtest import BacktestResult, backtest, baseline_metrics
-from customer360.churn.baselines import BASELINES, BGNBD_NO_PURCHASE, Calibration, baseline_score
+from customer360.churn.baselines import BASELINES, NO_PURCHASE_PROBABILITY, Calibration, baseline_score
 from customer360.churn.features import (
     FEATURE_COLUMNS,
     FeatureTableError,
@@ -45,7 +45,7 @@ from customer360.churn.features import (
     purchasers,
     validate_features,
 )
-from customer360.churn.model import RANDOM_SEED, ChurnModel, bands, make_estimator, score
+from customer360.churn.model import MODEL_FEATURES, RANDOM_SEED, ChurnModel, bands, make_estimator, score
 from customer360.clv.commands import json_ready
 from customer360.clv.stage import ANALYTICS_SCHEMA, parse_as_of_date
 from customer360.model_runs import MODEL_RUNS_TABLE
@@ -63,7 +63,7 @@ MIN_CUSTOMERS_PER_CLASS = 20
 
 ARTEFACT_MODEL = "churn"
 MODEL_NAME = "logistic_regression"
-BASELINE_NAME = f"baseline_{BGNBD_NO_PURCHASE}"
+BASELINE_NAME = f"baseline_{NO_PURCHASE_PROBABILITY}"
 PREDICTIONS_TABLE = f"{ANALYTICS_SCHEMA}.churn_predictions"
 RUNS_TABLE = f"{ANALYTICS_SCHEMA}.churn_model_runs"
 
@@ -80,7 +80,7 @@ create table if not exists {PREDICTIONS_TABLE} (
     baseline_score double
 )
 """
-# Tables written before the BG/NBD baseline column existed get it (null for their earlier dates).
+# Tables written before the Pareto/NBD baseline column existed get it (null for their earlier dates).
 PREDICTIONS_MIGRATION = f"alter table {PREDICTIONS_TABLE} add column if not exists baseline_score double"
 
 RUNS_DDL = f"""
@@ -116,6 +116,7 @@ def spec() -> str:
     return json.dumps(
         {
             "features": list(FEATURE_COLUMNS),
+            "model_features": list(MODEL_FEATURES),
             "estimator": params,
             "baselines": list(BASELINES),
             "min_train": [MIN_TRAIN_CUSTOMERS, MIN_CUSTOMERS_PER_CLASS],
@@ -134,7 +135,7 @@ def libraries() -> dict[str, str]:
 @dataclass
 class ChurnScorer:
     """What R's artefact publishes with: the model, a calibrated baseline, or (too little data) the raw
-    BG/NBD baseline."""
+    Pareto/NBD baseline."""
 
     kind: str  # MODEL_NAME, a baseline name, or BASELINE_NAME (uncalibrated, nothing fitted)
     model: ChurnModel | None = None
@@ -243,7 +244,7 @@ def fit(
             metrics["baselines"] = json_ready(
                 {name: vars(m) for name, m in baseline_metrics(training, y, training, y).items()}
             )
-        reason = f"{reason}: scored with the BG/NBD probability of no purchase in the horizon"
+        reason = f"{reason}: scored with the Pareto/NBD probability of no purchase in the horizon"
     metrics["fit_seconds"] = time.perf_counter() - started
     sampled = (
         f" (trained on a sample of {y.shape[0]:,} of {available:,} customers)"
@@ -287,7 +288,7 @@ def _scores(scorer: ChurnScorer, now: pd.DataFrame) -> pd.DataFrame:
     if scorer.calibration is not None:
         churn_score = scorer.calibration.apply(baseline_score(scorer.kind, now))
     else:
-        churn_score = baseline_score(BGNBD_NO_PURCHASE, now)
+        churn_score = baseline_score(NO_PURCHASE_PROBABILITY, now)
     return pd.DataFrame(
         {
             "customer_id": now["customer_id"].to_numpy(),
@@ -369,7 +370,7 @@ def build(
         run["artefact"], run["scorer"] = artefact, scorer
     predictions.insert(1, "as_of_date", as_of_date)
     predictions["model_status"] = stage_status
-    predictions["baseline_score"] = baseline_score(BGNBD_NO_PURCHASE, now)
+    predictions["baseline_score"] = baseline_score(NO_PURCHASE_PROBABILITY, now)
     return predictions, run
 
 

@@ -1,16 +1,16 @@
-"""The churn feature table from the warehouse: dbt's ``intermediate.int_churn_features`` plus BG/NBD columns.
+"""The churn feature table from the warehouse: dbt's ``intermediate.int_churn_features`` plus Pareto/NBD's.
 
 dbt builds ``intermediate.int_churn_features`` in its core build: one row per customer for each feature date
 the churn stage needs (``feature_dates``: T = R - churn_horizon_days and R for the model of the refit date R,
-and as_of_date for scoring), with every column of ``customer360.churn.features`` except the BG/NBD columns
-(``BGNBD_COLUMNS``). Those come from the BG/NBD parameters the CLV stage used in the same run, so this module
-runs after the CLV stage:
+and as_of_date for scoring), with every column of ``customer360.churn.features`` except the purchase
+model's columns (``PURCHASE_MODEL_COLUMNS``). Those come from the Pareto/NBD parameters the CLV stage used in
+the same run, so this module runs after the CLV stage:
 
-1. read the run's ``bgnbd`` row of ``analytics.clv_model_runs`` for as_of_date (status and parameters);
+1. read the run's ``pareto_nbd`` row of ``analytics.clv_model_runs`` for as_of_date (status and parameters);
 2. for each feature date D, summarise ``intermediate.int_customer_purchase_days`` up to D into x, t_x and T
    per customer (``customer360.clv.summary``), and compute P(alive) at D, the expected purchase days in
    (D, D + 90] and the probability of no purchase day in (D, D + churn horizon] with
-   ``customer360.clv.predict``: the fitted BG/NBD when the stage fitted it, else the stage's own fallback
+   ``customer360.clv.predict``: the fitted Pareto/NBD when the stage fitted it, else the stage's own fallback
    (historical rate shrunk toward the pooled rate of that date's summary).
 
 At D = as_of_date the values equal ``analytics.customer_clv_predictions``. At T the same parameters are
@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from customer360.churn.features import REQUIRED_COLUMNS
-from customer360.clv import bgnbd
+from customer360.clv import pareto_nbd
 from customer360.clv.fit import ClvModels
 from customer360.clv.mle import ModelFit, not_fitted
 from customer360.clv.predict import SHORT_HORIZON_DAYS, no_purchase_probability, purchase_model
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 FEATURES_TABLE = "intermediate.int_churn_features"
-BGNBD_COLUMNS = ("p_alive", "expected_purchases_90d", "p_no_purchase_horizon")
+PURCHASE_MODEL_COLUMNS = ("p_alive", "expected_purchases_90d", "p_no_purchase_horizon")
 
 
 class ChurnFeaturesError(LookupError):
@@ -57,8 +57,8 @@ def feature_dates(as_of_date: date, horizon_days: int, training_end: date | None
 
 
 def _model_fit(row: tuple[Any, ...] | None, as_of_date: date) -> ModelFit:
-    """The BG/NBD ``ModelFit`` rebuilt from its ``clv_model_runs`` row (status, parameters JSON, message)."""
-    model = bgnbd.MODEL_NAME
+    """The Pareto/NBD ``ModelFit`` rebuilt from its ``clv_model_runs`` row (status, parameters, message)."""
+    model = pareto_nbd.MODEL_NAME
     if row is None:
         raise ChurnFeaturesError(
             f"{RUNS_TABLE} has no {model} row for {as_of_date}: run the CLV stage for this date "
@@ -70,10 +70,10 @@ def _model_fit(row: tuple[Any, ...] | None, as_of_date: date) -> ModelFit:
         for name, value in json.loads(parameters or "{}").items()
         if name != "iterations" and value is not None
     }
-    if status == "fitted" and not set(bgnbd.PARAM_NAMES) <= set(params):
+    if status == "fitted" and not set(pareto_nbd.PARAM_NAMES) <= set(params):
         raise ChurnFeaturesError(
             f"{RUNS_TABLE} row for {model} on {as_of_date} is 'fitted' but its parameters {sorted(params)} "
-            f"lack {', '.join(bgnbd.PARAM_NAMES)}: rerun the CLV stage for this date"
+            f"lack {', '.join(pareto_nbd.PARAM_NAMES)}: rerun the CLV stage for this date"
         )
     return ModelFit(
         model=model,
@@ -89,7 +89,7 @@ def _model_fit(row: tuple[Any, ...] | None, as_of_date: date) -> ModelFit:
 
 
 def load_clv_models(con: duckdb.DuckDBPyConnection, as_of_date: date) -> ClvModels:
-    """The run's BG/NBD fit for ``as_of_date`` from ``analytics.clv_model_runs`` (the spend model is not
+    """The run's Pareto/NBD fit for ``as_of_date`` from ``analytics.clv_model_runs`` (the spend model is not
     needed for purchase features and is marked not fitted here)."""
     if not table_exists(con, RUNS_TABLE):
         raise ChurnFeaturesError(
@@ -102,20 +102,20 @@ def load_clv_models(con: duckdb.DuckDBPyConnection, as_of_date: date) -> ClvMode
     ).fetchall()
     by_model = {row[0]: tuple(row[1:]) for row in rows}
     return ClvModels(
-        bgnbd=_model_fit(by_model.get(bgnbd.MODEL_NAME), as_of_date),
+        purchases=_model_fit(by_model.get(pareto_nbd.MODEL_NAME), as_of_date),
         gamma_gamma=not_fitted("gamma_gamma", 0, "not needed for the churn features"),
     )
 
 
-def bgnbd_features(
+def purchase_model_features(
     con: duckdb.DuckDBPyConnection,
     models: ClvModels,
     feature_date: date,
     horizon_days: int,
     source: str = SOURCE_TABLE,
 ) -> pa.Table:
-    """customer_id, feature_date and BGNBD_COLUMNS of every customer of ``source`` (purchase days) who
-    bought by then."""
+    """customer_id, feature_date and PURCHASE_MODEL_COLUMNS of every customer of ``source`` (purchase days)
+    who bought by then."""
     import pyarrow as pa
 
     summary = summarize(con, source, feature_date)
@@ -132,28 +132,28 @@ def bgnbd_features(
 
 
 def _read_feature_rows(
-    con: duckdb.DuckDBPyConnection, dates: tuple[date, ...], bgnbd_rows: pa.Table
+    con: duckdb.DuckDBPyConnection, dates: tuple[date, ...], purchase_model_rows: pa.Table
 ) -> pd.DataFrame:
-    """dbt's rows for both dates joined with the BG/NBD columns in DuckDB (a join of two rows per customer
+    """dbt's rows for both dates joined with the Pareto/NBD columns in DuckDB (a join of two rows per customer
     is faster there than in pandas), sorted by customer and date."""
-    dbt_columns = [c for c in REQUIRED_COLUMNS if c not in BGNBD_COLUMNS]
-    con.register("churn_bgnbd_rows", bgnbd_rows)
+    dbt_columns = [c for c in REQUIRED_COLUMNS if c not in PURCHASE_MODEL_COLUMNS]
+    con.register("churn_purchase_model_rows", purchase_model_rows)
     try:
         frame = con.execute(
             f"""
             select {", ".join(f"features.{c}" for c in dbt_columns)},
-                {", ".join(f"bgnbd.{c}" for c in BGNBD_COLUMNS)}
+                {", ".join(f"purchases.{c}" for c in PURCHASE_MODEL_COLUMNS)}
             from {FEATURES_TABLE} as features
-            left join churn_bgnbd_rows as bgnbd
-                on features.customer_id = bgnbd.customer_id
-                and features.feature_date = bgnbd.feature_date
+            left join churn_purchase_model_rows as purchases
+                on features.customer_id = purchases.customer_id
+                and features.feature_date = purchases.feature_date
             where features.feature_date in ({", ".join("?" * len(dates))})
             order by features.customer_id, features.feature_date
             """,
             list(dates),
         ).df()
     finally:
-        con.unregister("churn_bgnbd_rows")
+        con.unregister("churn_purchase_model_rows")
     found = set(frame["feature_date"].dt.date) if not frame.empty else set()
     missing = [d.isoformat() for d in dates if d not in found]
     if missing:
@@ -168,7 +168,7 @@ def _read_feature_rows(
 def load_features(
     settings: Settings, as_of_date: date | str, training_end: date | None = None
 ) -> pd.DataFrame:
-    """The churn feature table for ``as_of_date``: dbt's rows for the ``feature_dates`` plus the BG/NBD
+    """The churn feature table for ``as_of_date``: dbt's rows for the ``feature_dates`` plus the Pareto/NBD
     columns (``training_end``: the model's refit date, None for as_of_date).
 
     Returns one row per customer per feature date with ``customer360.churn.features.REQUIRED_COLUMNS``;
@@ -194,8 +194,8 @@ def load_features(
         models = load_clv_models(con, as_of)
         # One row per customer and date on both sides: the summary groups by customer, and dbt tests
         # int_churn_features unique on (customer_id, feature_date); validate_features checks it again.
-        bgnbd_rows = pa.concat_tables(
-            [bgnbd_features(con, models, d, settings.churn_horizon_days) for d in dates]
+        purchase_model_rows = pa.concat_tables(
+            [purchase_model_features(con, models, d, settings.churn_horizon_days) for d in dates]
         )
-        features = _read_feature_rows(con, dates, bgnbd_rows)
+        features = _read_feature_rows(con, dates, purchase_model_rows)
     return features.loc[:, list(REQUIRED_COLUMNS)].reset_index(drop=True)

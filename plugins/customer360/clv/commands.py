@@ -1,4 +1,4 @@
-"""``customer360 clv fit``: fit BG/NBD and Gamma-Gamma on any transactions CSV and check them on a holdout."""
+"""``customer360 clv fit``: fit Pareto/NBD and Gamma-Gamma on a transactions CSV; check on a holdout."""
 
 from __future__ import annotations
 
@@ -25,13 +25,14 @@ Exit status: 0 both models fitted, 1 a model fell back to its simple estimate (t
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``clv`` with its ``fit`` subcommand to the ``customer360`` parser."""
-    clv = subparsers.add_parser("clv", help="customer lifetime value models (BG/NBD + Gamma-Gamma)")
+    clv = subparsers.add_parser("clv", help="customer lifetime value models (Pareto/NBD + Gamma-Gamma)")
     clv_commands = clv.add_subparsers(dest="clv_command", metavar="COMMAND", required=True)
     fit = clv_commands.add_parser(
         "fit",
-        help="fit BG/NBD and Gamma-Gamma on a transactions CSV; optionally compare with a holdout period",
+        help="fit Pareto/NBD and Gamma-Gamma on a transactions CSV; optionally compare with a holdout period",
         description=(
-            "Fit BG/NBD (repeat purchases) and Gamma-Gamma (spend per purchase) by maximum likelihood on the "
+            "Fit Pareto/NBD (repeat purchases) and Gamma-Gamma (spend per purchase) by maximum likelihood "
+            "on the "
             "transactions up to --observation-end, print the parameters and log-likelihoods and, with "
             "--holdout-end, predicted vs actual repeat purchases in the holdout period."
         ),

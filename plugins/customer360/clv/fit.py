@@ -1,6 +1,7 @@
 """Fit both CLV models on a customer summary, deciding per model whether the data support it.
 
-A model is fitted only when enough customers carry information about it: BG/NBD needs customers with
+A model is fitted only when enough customers carry information about it: Pareto/NBD (the purchase model,
+``customer360.clv.pareto_nbd``) needs customers with
 repeat purchases (without them dropout and purchase rate are not identified), Gamma-Gamma needs customers
 with repeat purchases and a positive mean spend. Below ``min_repeat_customers`` (default
 ``MIN_REPEAT_CUSTOMERS``), or when the optimiser does not converge, the model's status is 'fallback' and
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from customer360.clv import bgnbd, gamma_gamma
+from customer360.clv import gamma_gamma, pareto_nbd
 from customer360.clv.mle import ModelFit, not_fitted
 from customer360.clv.summary import CustomerSummary
 
@@ -21,17 +22,17 @@ MIN_REPEAT_CUSTOMERS = 50
 
 @dataclass(frozen=True)
 class ClvModels:
-    bgnbd: ModelFit
+    purchases: ModelFit  # the purchase model: Pareto/NBD
     gamma_gamma: ModelFit
 
     @property
     def status(self) -> str:
         """'fitted' when both models are fitted, else 'fallback'."""
-        return "fitted" if self.bgnbd.fitted and self.gamma_gamma.fitted else "fallback"
+        return "fitted" if self.purchases.fitted and self.gamma_gamma.fitted else "fallback"
 
     @property
     def fits(self) -> tuple[ModelFit, ModelFit]:
-        return (self.bgnbd, self.gamma_gamma)
+        return (self.purchases, self.gamma_gamma)
 
     @property
     def message(self) -> str:
@@ -47,15 +48,15 @@ def _sparse_message(model: str, usable: int, n_customers: int, minimum: int, wha
 
 
 def fit_models(summary: CustomerSummary, min_repeat_customers: int = MIN_REPEAT_CUSTOMERS) -> ClvModels:
-    """Fit BG/NBD and Gamma-Gamma on ``summary``, or mark each as 'fallback' with the reason."""
+    """Fit Pareto/NBD and Gamma-Gamma on ``summary``, or mark each as 'fallback' with the reason."""
     n = summary.n_customers
     repeaters = summary.n_repeat_customers
     if repeaters < min_repeat_customers:
         purchase_fit = not_fitted(
-            bgnbd.MODEL_NAME,
+            pareto_nbd.MODEL_NAME,
             n,
             _sparse_message(
-                bgnbd.MODEL_NAME,
+                pareto_nbd.MODEL_NAME,
                 repeaters,
                 n,
                 min_repeat_customers,
@@ -64,7 +65,7 @@ def fit_models(summary: CustomerSummary, min_repeat_customers: int = MIN_REPEAT_
             ),
         )
     else:
-        purchase_fit = bgnbd.fit(summary.frequency, summary.recency_days, summary.tenure_days)
+        purchase_fit = pareto_nbd.fit(summary.frequency, summary.recency_days, summary.tenure_days)
         if not purchase_fit.fitted:
             purchase_fit = _with_fallback_note(purchase_fit, "the historical rate")
 
@@ -86,7 +87,7 @@ def fit_models(summary: CustomerSummary, min_repeat_customers: int = MIN_REPEAT_
         spend_fit = gamma_gamma.fit(summary.frequency, summary.repeat_avg_spend)
         if not spend_fit.fitted:
             spend_fit = _with_fallback_note(spend_fit, "each customer's historical spend per purchase day")
-    return ClvModels(bgnbd=purchase_fit, gamma_gamma=spend_fit)
+    return ClvModels(purchases=purchase_fit, gamma_gamma=spend_fit)
 
 
 def _with_fallback_note(fit: ModelFit, fallback: str) -> ModelFit:

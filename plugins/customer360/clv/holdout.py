@@ -1,7 +1,7 @@
 """Holdout validation: predicted vs actual repeat purchase days after the calibration period.
 
 Customers are those with a first purchase up to the observation end (the calibration cohort). For each, the
-BG/NBD conditional expectation for the holdout length is compared with the purchase days actually seen in
+Pareto/NBD conditional expectation for the holdout length is compared with the purchase days actually seen in
 (observation end, holdout end], in total and per calibration frequency bucket 0, 1, ..., 6, 7+ (the check of
 Fader, Hardie & Lee 2005, figure 4).
 """

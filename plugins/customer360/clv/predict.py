@@ -2,8 +2,10 @@
 
 For every customer in the summary:
 
-- ``p_alive``: BG/NBD P(active at the observation end); 1 for customers without a repeat purchase.
-- ``expected_purchases_90d`` / ``_365d``: BG/NBD conditional expected purchase days in the next 90 / 365 days.
+- ``p_alive``: Pareto/NBD P(active at the observation end) (``customer360.clv.pareto_nbd``; one-time buyers
+  can have left too).
+- ``expected_purchases_90d`` / ``_365d``: Pareto/NBD conditional expected purchase days in the next 90 / 365
+  days.
 - ``expected_avg_spend``: Gamma-Gamma conditional expected spend per purchase day.
 - ``predicted_clv_12m``, discounted monthly with annual rate d over months of 365/12 days:
 
@@ -19,7 +21,7 @@ Fallbacks (``model_status = 'fallback'``; the run's message says which model fel
   rate of all customers as if each customer had ``FALLBACK_PRIOR_DAYS`` more days at the pooled rate:
   rate_i = (x_i + R * k) / (T_i + k), R = sum(x) / sum(T), k = FALLBACK_PRIOR_DAYS; E Y(t) = rate_i * t.
   ``p_alive`` becomes the heuristic exp(-rate_i * (T_i - t_x,i)), the chance of the observed silence since the
-  last purchase under that rate (1 without a repeat purchase, as under BG/NBD).
+  last purchase under that rate (1 without a repeat purchase).
 - spend: the customer's historical mean net amount per purchase day (first purchase included), floored at 0.
 """
 
@@ -30,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from customer360.clv import bgnbd, gamma_gamma
+from customer360.clv import bgnbd, gamma_gamma, pareto_nbd
 from customer360.clv.fit import ClvModels
 from customer360.clv.summary import CustomerSummary
 
@@ -66,14 +68,27 @@ def fallback_rate(summary: CustomerSummary) -> np.ndarray:
     return (summary.frequency + pooled * FALLBACK_PRIOR_DAYS) / (summary.tenure_days + FALLBACK_PRIOR_DAYS)
 
 
+# The purchase models the predictions can come from, by ``ModelFit.model``: the pipeline fits Pareto/NBD;
+# BG/NBD stays for measuring it against (``scripts/clv_alternatives.py``).
+PURCHASE_MODELS = {
+    pareto_nbd.MODEL_NAME: (pareto_nbd, pareto_nbd.ParetoNbdParams),
+    bgnbd.MODEL_NAME: (bgnbd, bgnbd.BgNbdParams),
+}
+
+
+def _fitted_purchase_model(models: ClvModels):  # noqa: ANN202 - (module, its params dataclass)
+    module, params_type = PURCHASE_MODELS[models.purchases.model]
+    return module, params_type.from_dict(models.purchases.params)
+
+
 def purchase_model(
     summary: CustomerSummary, models: ClvModels
 ) -> tuple[np.ndarray, Callable[[float], np.ndarray]]:
-    """(p_alive, t -> expected purchase days in (T, T+t]) from the BG/NBD fit or its fallback."""
+    """(p_alive, t -> expected purchase days in (T, T+t]) from the purchase model's fit or its fallback."""
     x, t_x, T = summary.frequency, summary.recency_days, summary.tenure_days
-    if models.bgnbd.fitted:
-        params = bgnbd.BgNbdParams.from_dict(models.bgnbd.params)
-        return bgnbd.p_alive(params, x, t_x, T), lambda t: bgnbd.conditional_expected_purchases(
+    if models.purchases.fitted:
+        module, params = _fitted_purchase_model(models)
+        return module.p_alive(params, x, t_x, T), lambda t: module.conditional_expected_purchases(
             params, t, x, t_x, T
         )
     rate = fallback_rate(summary)
@@ -82,12 +97,12 @@ def purchase_model(
 
 
 def no_purchase_probability(summary: CustomerSummary, models: ClvModels, days: float) -> np.ndarray:
-    """P(no purchase day in (T, T+days]) from the BG/NBD fit (``bgnbd.probability_no_purchase``) or, under
+    """P(no purchase day in (T, T+days]) from the purchase model (``probability_no_purchase``) or, under
     the fallback, 1 - p_alive + p_alive exp(-rate_i days) with the fallback's heuristic p_alive and rate."""
     x, t_x, T = summary.frequency, summary.recency_days, summary.tenure_days
-    if models.bgnbd.fitted:
-        params = bgnbd.BgNbdParams.from_dict(models.bgnbd.params)
-        return bgnbd.probability_no_purchase(params, days, x, t_x, T)
+    if models.purchases.fitted:
+        module, params = _fitted_purchase_model(models)
+        return module.probability_no_purchase(params, days, x, t_x, T)
     rate = fallback_rate(summary)
     alive = np.where(x > 0, np.exp(-rate * (T - t_x)), 1.0)
     return 1.0 - alive + alive * np.exp(-rate * days)

@@ -1,11 +1,11 @@
 """The CLV stage of the daily run: purchase days in the warehouse to ``analytics.customer_clv_predictions``.
 
 The parameters of a run for date D are those of D's refit date R (``customer360.model_artifacts``: every
-``Settings.model_refit_days`` days on a fixed calendar): BG/NBD and Gamma-Gamma fitted by maximum likelihood
-on ``intermediate.int_customer_purchase_days`` up to R (the training window: every purchase day on or
-before R), saved as R's artefact with the data fingerprint, the fit diagnostics and the holdout validation
-(``customer360.clv.validation``), and reused unchanged by every later run until the next refit date
-(refitted earlier only when the purchase days up to R changed: late data). The
+``Settings.model_refit_days`` days on a fixed calendar): Pareto/NBD and Gamma-Gamma fitted by maximum
+likelihood on ``intermediate.int_customer_purchase_days`` up to R (the training window: every purchase day
+on or before R), saved as R's artefact with the data fingerprint, the fit diagnostics and the holdout
+validation (``customer360.clv.validation``), and reused unchanged by every later run until the next refit
+date (refitted earlier only when the purchase days up to R changed: late data). The
 customers' own histories up to D (never the clock) then give the predictions. In one transaction the stage
 replaces D's predictions, model-run rows and validation rows, so a retry or a backfill of the same date
 leaves the same tables, whatever ran before.
@@ -20,7 +20,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from customer360 import model_artifacts
-from customer360.clv import bgnbd, gamma_gamma
+from customer360.clv import gamma_gamma, pareto_nbd
 from customer360.clv.fit import MIN_REPEAT_CUSTOMERS, ClvModels, fit_models
 from customer360.clv.mle import ModelFit
 from customer360.clv.predict import predict
@@ -41,7 +41,7 @@ RUNS_TABLE = f"{ANALYTICS_SCHEMA}.clv_model_runs"
 VALIDATION_TABLE = f"{ANALYTICS_SCHEMA}.clv_validation"
 ARTEFACT_MODEL = "clv"
 # The model specification an artefact must match to be reused.
-SPEC = f"bgnbd+gamma_gamma;mle=L-BFGS-B;min_repeat_customers={MIN_REPEAT_CUSTOMERS};unit=days"
+SPEC = f"pareto_nbd+gamma_gamma;mle=L-BFGS-B;min_repeat_customers={MIN_REPEAT_CUSTOMERS};unit=days"
 
 VALIDATION_DDL = f"""
 create table if not exists {VALIDATION_TABLE} (
@@ -295,7 +295,7 @@ def load_artefact(
     artefact, _ = found
     try:
         models = ClvModels(
-            bgnbd=_fit_from_record(bgnbd.MODEL_NAME, artefact.parameters[bgnbd.MODEL_NAME]),
+            purchases=_fit_from_record(pareto_nbd.MODEL_NAME, artefact.parameters[pareto_nbd.MODEL_NAME]),
             gamma_gamma=_fit_from_record(gamma_gamma.MODEL_NAME, artefact.parameters[gamma_gamma.MODEL_NAME]),
         )
     except (KeyError, TypeError, ValueError):
@@ -321,7 +321,7 @@ def model_run_rows(
             "iterations": fit.iterations,
             "params": fit.params,
         }
-        if fit.model == bgnbd.MODEL_NAME:
+        if fit.model == pareto_nbd.MODEL_NAME:
             metrics["holdout_relative_error"] = validation.get("relative_error")
             metrics["holdout_days"] = validation.get("holdout_days")
         rows.append(

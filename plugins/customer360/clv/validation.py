@@ -1,8 +1,8 @@
-"""The CLV validation run at each refit: calibration/holdout check of BG/NBD on the pipeline's own purchases.
+"""The CLV validation run at each refit: calibration/holdout check of Pareto/NBD on the pipeline's purchases.
 
 At refit date R with holdout length h (``Settings.clv_holdout_days``): the calibration period ends at
-C = R - h, BG/NBD (and Gamma-Gamma) are fitted on the purchase days up to C exactly as the stage fits them up
-to R, and for the calibration cohort (customers with a first purchase by C) the model's conditional
+C = R - h, Pareto/NBD (and Gamma-Gamma) are fitted on the purchase days up to C exactly as the stage fits
+them up to R, and for the calibration cohort (customers with a first purchase by C) the model's conditional
 expectations are compared with the purchase days they actually made in (C, R]:
 
 - ``by_frequency``: per calibration repeat-purchase count 0, 1, ..., 6, 7+, actual vs predicted repeat
@@ -71,7 +71,7 @@ def validate(
     if summary.n_customers == 0:
         return [], {**note, "status": "skipped", "reason": f"no purchase on or before {calibration_end}"}
     models = fit_models(summary)
-    note["bgnbd"] = {"status": models.bgnbd.status, "params": models.bgnbd.params}
+    note[models.purchases.model] = {"status": models.purchases.status, "params": models.purchases.params}
     bounds = {"end": calibration_end, "holdout_end": refit}
     cohort = f"""
         select customer_id from {source}

@@ -610,7 +610,7 @@ def clv_holdout(rows: Any) -> Any:
     labels = [_text(label) for label in by_frequency["x_label"]]
     for column, colour, name in (
         ("actual", "#1d4f91", "actual"),
-        ("predicted", "#f2b134", "predicted (BG/NBD)"),
+        ("predicted", "#f2b134", "predicted (Pareto/NBD)"),
     ):
         fig.add_trace(
             go.Bar(

@@ -400,7 +400,7 @@ def clv_holdout(con: Any) -> Any:
 
 def model_runs(con: Any) -> Any:
     """One row per model of the run: ``model, version, status, reason`` and ``metrics``, its headline figures
-    as text (backtest AUC and top-decile precision for churn, holdout error for BG/NBD)."""
+    as text (backtest AUC and top-decile precision for churn, holdout error for Pareto/NBD)."""
     return con.execute(
         """
         with figures as (
