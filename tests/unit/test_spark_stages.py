@@ -70,3 +70,43 @@ def test_given_spark_settings_when_the_session_is_configured_then_it_is_the_dbt_
         f"databaseName={tmp_path / 'spark'}/metastore_db"
         in parameters["spark.hadoop.javax.jdo.option.ConnectionURL"]
     )
+
+
+def test_given_scored_pairs_of_a_component_when_made_edges_then_they_join_record_numbers_in_record_order():
+    import numpy as np
+    import pyarrow as pa
+
+    from customer360.spark.identity import _probabilistic_edges
+
+    # rows in record order have row ids 30, 10, 20: a pair (10, 30) joins records 1 and 0
+    row_ids = np.array([30, 10, 20])
+    pairs = pa.table(
+        {
+            "idx_l": [20, 10],
+            "idx_r": [10, 30],
+            "match_probability": [0.91234567891, 0.85],
+            "match_weight": [7.456, 5.0],
+        }
+    )
+    edges = _probabilistic_edges(pairs, row_ids)
+    assert edges.left.tolist() == [0, 1] and edges.right.tolist() == [1, 2]
+    assert edges.score.tolist() == [0.85, 0.912345679]
+    assert edges.key.to_pylist() == ["w=5.00", "w=7.46"]
+    assert set(edges.priority.tolist()) == {5}
+
+
+def test_given_every_identity_output_when_tagged_for_spark_then_one_schema_holds_each_tables_columns():
+    import duckdb
+
+    from customer360.identity.stable_ids import ensure_state_tables
+    from customer360.spark.identity import OUTPUT_TABLES, _conform, _create_empty_outputs, _output_schema
+
+    schema = _output_schema()
+    con = duckdb.connect()
+    ensure_state_tables(con)
+    _create_empty_outputs(con)
+    for table in OUTPUT_TABLES:
+        columns = [row[0] for row in con.execute(f"describe {table}").fetchall()]
+        assert set(columns) <= set(schema.names), table
+        empty = _conform(con.sql(f"select * from {table}").to_arrow_table(), table, schema)
+        assert empty.schema == schema and empty.num_rows == 0
