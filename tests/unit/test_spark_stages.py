@@ -110,3 +110,13 @@ def test_given_every_identity_output_when_tagged_for_spark_then_one_schema_holds
         assert set(columns) <= set(schema.names), table
         empty = _conform(con.sql(f"select * from {table}").to_arrow_table(), table, schema)
         assert empty.schema == schema and empty.num_rows == 0
+
+
+def test_given_the_spark_target_when_the_pipeline_asks_for_identity_then_it_gets_the_spark_stage(
+    tmp_path: Path,
+) -> None:
+    from customer360.spark.identity import resolve_on_spark
+    from customer360.warehouse import spark_identity_stage
+
+    assert spark_identity_stage(Settings(home=tmp_path, target="spark")) is resolve_on_spark
+    assert spark_identity_stage(Settings(home=tmp_path, target="duckdb")) is None
