@@ -99,16 +99,16 @@ def test_given_every_identity_output_when_tagged_for_spark_then_one_schema_holds
     import duckdb
 
     from customer360.identity.stable_ids import ensure_state_tables
-    from customer360.spark.identity import OUTPUT_TABLES, _conform, _create_empty_outputs, _output_schema
+    from customer360.spark.identity_tables import OUTPUT_TABLES, conform, create_empty_outputs, output_schema
 
-    schema = _output_schema()
+    schema = output_schema()
     con = duckdb.connect()
     ensure_state_tables(con)
-    _create_empty_outputs(con)
+    create_empty_outputs(con)
     for table in OUTPUT_TABLES:
         columns = [row[0] for row in con.execute(f"describe {table}").fetchall()]
         assert set(columns) <= set(schema.names), table
-        empty = _conform(con.sql(f"select * from {table}").to_arrow_table(), table, schema)
+        empty = conform(con.sql(f"select * from {table}").to_arrow_table(), table, schema)
         assert empty.schema == schema and empty.num_rows == 0
 
 

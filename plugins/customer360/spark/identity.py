@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,11 +45,10 @@ import pyarrow.compute as pc
 
 from customer360.identity.blocking import BLOCK_COLUMNS, DEFAULT_MAX_BLOCK_SIZE, block_columns_sql
 from customer360.identity.blocklist import Blocklist, load_blocklist
-from customer360.identity.changes import CHANGES_TABLE
 from customer360.identity.clustering import ACCEPTED, Guard, cluster_records
 from customer360.identity.deterministic import deterministic_edges
 from customer360.identity.edges import PROBABILISTIC_RULE, EdgeSet
-from customer360.identity.households import HOUSEHOLD_KEYS_TABLE, household_edge_mask, household_free
+from customer360.identity.households import household_edge_mask, household_free
 from customer360.identity.match_model import PAIR_COLUMNS, TF_COLUMNS, MatchModel
 from customer360.identity.model_store import load_model, model_dir
 from customer360.identity.phone_regions import channel_regions
@@ -62,8 +61,6 @@ from customer360.identity.records import (
     read_select_sql,
 )
 from customer360.identity.resolution import (
-    CONTACT_POINTS_TABLE,
-    MATCH_EDGES_TABLE,
     _merge_reasons,
     _record_labels,
     _record_numbers,
@@ -77,42 +74,29 @@ from customer360.identity.resolution import (
 )
 from customer360.identity.rules import RuleSet, build_ruleset, guards_for
 from customer360.identity.stable_ids import (
-    ALIASES_TABLE,
-    HISTORY_TABLE,
     REGISTRY_TABLE,
     XREF_TABLE,
     assign_customer_ids,
     ensure_state_tables,
 )
 from customer360.settings import Settings
-from customer360.warehouse import IDENTITY_SCHEMA
+from customer360.spark.components import ROW_ID, connected_rows, key_pairs
+from customer360.spark.identity_tables import (
+    OUTPUT_TABLES,
+    NoChangeLog,
+    conform,
+    create_empty_outputs,
+    id_order,
+    output_schema,
+    plain,
+    with_order,
+    write_outputs,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
-
-ROW_ID = "row_id"
-# Phones: rows whose numbers end in the same digits share a key component (two writings of one number, with
-# or without country code or trunk prefix, end alike; the households' "same line" compares the last 8).
-PHONE_TAIL_DIGITS = 6
-# The tables one component's resolution writes, read back from its in-memory DuckDB and emitted tagged.
-OUTPUT_TABLES = (
-    XREF_TABLE,
-    CONTACT_POINTS_TABLE,
-    HOUSEHOLD_KEYS_TABLE,
-    MATCH_EDGES_TABLE,
-    REGISTRY_TABLE,
-    HISTORY_TABLE,
-    ALIASES_TABLE,
-)
-# Where a new id's sequence comes from: the record order of the cluster's earliest record.
-ORDER_COLUMNS = {
-    "order_observed_at": pa.timestamp("us", tz="UTC"),
-    "order_channel": pa.string(),
-    "order_record_id": pa.string(),
-    "order_row_hash": pa.string(),
-}
 
 
 @dataclass
@@ -184,7 +168,7 @@ def resolve_on_spark(
         spark, splink_input, model, settings.match_threshold, max_block_size
     ).localCheckpoint()
     resolved = resolve_components(keyed, pairs, run).localCheckpoint()
-    counts = write_outputs(spark, resolved, run)
+    counts = write_outputs(spark, resolved)
     return SparkResolution(
         run_id=run_id,
         as_of_date=as_of_date,
@@ -214,24 +198,7 @@ def _prepare_batch(batch: pa.Table, run: _Run) -> pa.Table:
         con.close()
     records = prepare_records(raw, run.settings.default_phone_region, run.blocklist, run.channel_regions)
     records = records.append_column(ROW_ID, raw.column(ROW_ID))
-    return _plain(records)
-
-
-def _plain(table: pa.Table) -> pa.Table:
-    """Dictionary columns decoded, strings as ``string``, timestamps as UTC: the types Spark reads."""
-    columns = {}
-    for name in table.column_names:
-        column = table.column(name)
-        kind = column.type
-        if pa.types.is_dictionary(kind):
-            column = column.cast(kind.value_type)
-            kind = kind.value_type
-        if pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
-            column = column.cast(pa.string())
-        elif pa.types.is_timestamp(kind):
-            column = column.cast(pa.timestamp("us", tz="UTC"))
-        columns[name] = column
-    return pa.table(columns)
+    return plain(records)
 
 
 def prepare(spark: SparkSession, run: _Run) -> DataFrame:
@@ -256,59 +223,6 @@ def _arrow_input_schema(frame: DataFrame) -> pa.Schema:
     from pyspark.sql.pandas.types import to_arrow_schema
 
     return to_arrow_schema(frame.schema, timezone="UTC")
-
-
-# 2. and 5. Components -------------------------------------------------------------------------------------
-
-
-def key_pairs(prepared: DataFrame) -> DataFrame:
-    """``(row_id, key)``: every value that can make two rows one person's or tell regions and households
-    about each other."""
-    from pyspark.sql import functions as F
-
-    digits = F.col("phone_digits")
-    tail = F.when(
-        F.length(digits) >= PHONE_TAIL_DIGITS, F.substring(digits, -PHONE_TAIL_DIGITS, PHONE_TAIL_DIGITS)
-    )
-    keys = {
-        "record": F.col("record_key"),
-        "account": F.col("account_key"),
-        "loyalty": F.col("loyalty_key"),
-        "email": F.col("email_key"),
-        "phone": F.coalesce(tail, digits),
-    }
-    parts = [
-        prepared.select(ROW_ID, F.concat(F.lit(f"{kind}\x1f"), value).alias("key")).where(value.isNotNull())
-        for kind, value in keys.items()
-    ]
-    result = parts[0]
-    for part in parts[1:]:
-        result = result.unionByName(part)
-    return result
-
-
-def connected_rows(pairs: DataFrame, node: str = ROW_ID, label: str = "component") -> DataFrame:
-    """``(node, label)``: each node of ``pairs`` (``node, key``) with the smallest node it is connected to
-    through shared keys. Label propagation in Spark: each round gives every key the smallest label of its
-    nodes and every node the smallest label of its keys, until no label changes."""
-    from pyspark.sql import functions as F
-
-    pairs = pairs.select(node, "key").distinct().localCheckpoint()
-    labels = pairs.select(node).distinct().withColumn(label, F.col(node)).localCheckpoint()
-    while True:
-        by_key = pairs.join(labels, node).groupBy("key").agg(F.min(label).alias("key_label"))
-        proposed = pairs.join(by_key, "key").groupBy(node).agg(F.min("key_label").alias("proposed"))
-        updated = (
-            labels.join(proposed, node, "left")
-            .select(node, F.least(F.col(label), F.coalesce("proposed", label)).alias(label))
-            .localCheckpoint()
-        )
-        changed = updated.join(labels.withColumnRenamed(label, "before"), node).where(
-            F.col(label) != F.col("before")
-        )
-        if changed.limit(1).count() == 0:
-            return updated
-        labels = updated
 
 
 # 3. Deterministic pass per component ----------------------------------------------------------------------
@@ -357,7 +271,7 @@ def _deterministic_component(table: pa.Table, run: _Run) -> pa.Table:
     con = duckdb.connect()
     try:
         con.register("prob_records", keyed)
-        return _plain(con.sql(block_columns_sql("prob_records", carry=("idx", "det_label"))).to_arrow_table())
+        return plain(con.sql(block_columns_sql("prob_records", carry=("idx", "det_label"))).to_arrow_table())
     finally:
         con.close()
 
@@ -427,41 +341,6 @@ def score_pairs(
 # 6. Clustering, ids and outputs per resolution component --------------------------------------------------
 
 
-def _output_schema() -> pa.Schema:
-    """One row per output row of any identity table: ``output`` names the table, the columns are the union."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        ensure_state_tables(con)
-        _create_empty_outputs(con)
-        fields: dict[str, pa.DataType] = {"output": pa.string()}
-        for table in OUTPUT_TABLES:
-            for field in _plain(con.sql(f"select * from {table}").to_arrow_table()).schema:
-                fields.setdefault(field.name, field.type)
-        fields.update(ORDER_COLUMNS)
-        return pa.schema(fields)
-    finally:
-        con.close()
-
-
-def _create_empty_outputs(con: object) -> None:
-    """The tables the stage's writers create on their first write, empty (for a component without rows)."""
-    con.execute(
-        f"""create table if not exists {CONTACT_POINTS_TABLE} (source_channel varchar,
-        source_record_id varchar, email_normalized varchar, email_is_valid boolean, phone_e164 varchar,
-        phone_is_valid boolean, name_normalized varchar, name_script varchar)"""
-    )
-    con.execute(
-        f"""create table if not exists {HOUSEHOLD_KEYS_TABLE} (source_channel varchar,
-        source_record_id varchar, identifier_type varchar, identifier varchar)"""
-    )
-    from customer360.identity.resolution import EDGE_COLUMNS
-
-    columns = ", ".join(f"{name} {kind}" for name, kind in EDGE_COLUMNS.items())
-    con.execute(f"create table if not exists {MATCH_EDGES_TABLE} ({columns})")
-
-
 def _probabilistic_edges(pairs: pa.Table, row_ids: np.ndarray) -> EdgeSet:
     """The component's scored pairs as edges between its record numbers, in the DuckDB stage's order."""
     if pairs.num_rows == 0:
@@ -509,7 +388,7 @@ def _resolve_component(rows: pa.Table, pairs: pa.Table, run: _Run, schema: pa.Sc
     try:
         con.execute("set TimeZone = 'UTC'")
         ensure_state_tables(con)
-        _create_empty_outputs(con)
+        create_empty_outputs(con)
         assignment = assign_customer_ids(
             con,
             outputs,
@@ -519,72 +398,21 @@ def _resolve_component(rows: pa.Table, pairs: pa.Table, run: _Run, schema: pa.Sc
             _merge_reasons(con, edges, label_of_cluster[final.labels[edges.left]], accepted, run.ruleset),
             _split_reason(run.ruleset, None),
         )
-        changes = _NoChangeLog()
+        changes = NoChangeLog()
         _write_xref(con, outputs, assignment.customer_ids, rule, score, None, changes)
         _write_contact_points(con, outputs, None, changes)
         _write_household_keys(con, guarded, group, households, None)
         _write_edges(con, guarded, group, edges, final, run.run_id, None)
-        order = _id_order(con, outputs, assignment.customer_ids, labels, guarded, latest)
+        order = id_order(con, outputs, assignment.customer_ids, labels, guarded, latest)
         parts = []
         for table in OUTPUT_TABLES:
-            part = _plain(con.sql(f"select * from {table}").to_arrow_table())
+            part = plain(con.sql(f"select * from {table}").to_arrow_table())
             if table == REGISTRY_TABLE and part.num_rows:
-                part = _with_order(part, order)
-            parts.append(_conform(part, table, schema))
+                part = with_order(part, order)
+            parts.append(conform(part, table, schema))
     finally:
         con.close()
     return pa.concat_tables(parts)
-
-
-class _NoChangeLog:
-    """The writers' change log for a run without an earlier answer: every record changed (one row, written
-    once for the whole run by ``write_outputs``)."""
-
-    def compare(self, table: str, rows: str, scope: str | None) -> None:
-        return None
-
-
-def _id_order(
-    con: object,
-    outputs: pa.Table,
-    customer_ids: pa.Array,
-    labels: np.ndarray,
-    records: pa.Table,
-    latest: np.ndarray,
-) -> dict[str, tuple[Any, ...]]:
-    """Per customer id: the record order of its cluster's earliest record (a new id's sequence follows it)."""
-    order: dict[str, tuple[Any, ...]] = {}
-    ids = customer_ids.to_pylist()
-    for record, label in enumerate(labels.tolist()):
-        if record != label:
-            continue
-        row = int(latest[label])
-        order[ids[record]] = tuple(
-            records.column(c)[row].as_py()
-            for c in ("observed_at", "source_channel", "source_record_id", "row_hash")
-        )
-    return order
-
-
-def _with_order(registry: pa.Table, order: dict[str, tuple[Any, ...]]) -> pa.Table:
-    keys = [order[c] for c in registry.column("customer_id").to_pylist()]
-    for position, (name, kind) in enumerate(ORDER_COLUMNS.items()):
-        registry = registry.append_column(name, pa.array([k[position] for k in keys], kind))
-    return registry
-
-
-def _conform(part: pa.Table, table: str, schema: pa.Schema) -> pa.Table:
-    """``part`` (rows of ``table``) in the output schema: tagged, other tables' columns null."""
-    count = part.num_rows
-    columns = []
-    for field in schema:
-        if field.name == "output":
-            columns.append(pa.array([table] * count, pa.string()))
-        elif field.name in part.column_names:
-            columns.append(part.column(field.name).cast(field.type))
-        else:
-            columns.append(pa.nulls(count, field.type))
-    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def resolve_components(keyed: DataFrame, pairs: DataFrame, run: _Run) -> DataFrame:
@@ -614,7 +442,7 @@ def resolve_components(keyed: DataFrame, pairs: DataFrame, run: _Run) -> DataFra
     scored = pairs.join(
         resolution_of.select(F.col(ROW_ID).alias("idx_l"), F.col("resolution").alias("resolution")), "idx_l"
     )
-    arrow_schema = _output_schema()
+    arrow_schema = output_schema()
 
     def resolve(left: pa.Table, right: pa.Table) -> pa.Table:
         return _resolve_component(left, right, run, arrow_schema)
@@ -624,42 +452,3 @@ def resolve_components(keyed: DataFrame, pairs: DataFrame, run: _Run) -> DataFra
         .cogroup(scored.groupBy("resolution"))
         .applyInArrow(resolve, from_arrow_schema(arrow_schema))
     )
-
-
-# 7. Write -------------------------------------------------------------------------------------------------
-
-
-def write_outputs(spark: SparkSession, resolved: DataFrame, run: _Run) -> dict[str, int]:
-    """Write each identity table from the components' rows; the registry numbered in record order."""
-    import duckdb
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    spark.sql(f"create database if not exists {IDENTITY_SCHEMA}")
-    con = duckdb.connect()
-    try:
-        ensure_state_tables(con)
-        _create_empty_outputs(con)
-        columns = {
-            table: [c[0] for c in con.execute(f"describe {table}").fetchall()] for table in OUTPUT_TABLES
-        }
-    finally:
-        con.close()
-    for table in OUTPUT_TABLES:
-        frame = resolved.where(F.col("output") == table)
-        if table == REGISTRY_TABLE:
-            order = Window.orderBy(
-                F.col("order_observed_at").asc_nulls_last(),
-                "order_channel",
-                "order_record_id",
-                "order_row_hash",
-            )
-            frame = frame.withColumn("sequence", F.row_number().over(order).cast("bigint"))
-        frame.select(*columns[table]).write.mode("overwrite").format("parquet").saveAsTable(table)
-    changed_at = datetime.now(UTC).replace(tzinfo=None)
-    spark.createDataFrame(
-        [(None, None, changed_at)], "source_channel string, source_record_id string, changed_at timestamp"
-    ).write.mode("overwrite").format("parquet").saveAsTable(CHANGES_TABLE)
-    xref = spark.table(XREF_TABLE)
-    records, customers = xref.agg(F.count(F.lit(1)), F.countDistinct("customer_id")).first()
-    return {"records": int(records), "customers": int(customers)}
