@@ -207,11 +207,12 @@ def build_layer(
 def resolve_identity(logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
     """Resolve every source record to a stable ``customer_id``."""
     from customer360.identity import resolve
+    from customer360.warehouse import spark_identity_stage
 
     s = _settings(settings)
     try:
         with stage(s.run_dir(logical_date.isoformat()), "identity", run_id) as detail:
-            result = resolve(s, logical_date, run_id)
+            result = (spark_identity_stage(s) or resolve)(s, logical_date, run_id)
             detail.update(result.as_dict())
     finally:
         release_unused_memory()

@@ -14,7 +14,7 @@ a DuckDB file of the marts (``customer360.warehouse_sync`` moves the rows; docs/
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -87,6 +87,16 @@ def _not_on_spark(settings: Settings, what: str) -> None:
             f"{what} does not run on the Spark target yet (CUSTOMER360_TARGET=spark builds the raw hand-over "
             "and the dbt builds; see docs/spark.md)"
         )
+
+
+def spark_identity_stage(settings: Settings) -> Callable[..., Any] | None:
+    """On Spark, identity resolution computed in Spark (``customer360.spark.identity.resolve_on_spark``,
+    called like ``identity.resolve``); None on the other engines, where ``identity.resolve`` runs."""
+    if engine(settings) != "spark":
+        return None
+    from customer360.spark.identity import resolve_on_spark
+
+    return resolve_on_spark
 
 
 @contextmanager

@@ -44,7 +44,8 @@ INPUT_COLUMNS = (
 )
 
 # One row per input row, with a hash of everything identity reads from it (``row_hash``): a row whose hash is
-# unchanged since the last run says nothing new (``identity.incremental``).
+# unchanged since the last run says nothing new (``identity.incremental``). ``read_select_sql`` gives the same
+# select over another relation (the Spark target runs it on each batch of its input: customer360.spark).
 READ_SELECT = f"""
 select
     source_channel::varchar as source_channel,
@@ -71,6 +72,13 @@ select
 from {INPUT_TABLE}
 where source_channel is not null and source_record_id is not null
 """
+
+
+def read_select_sql(relation: str) -> str:
+    """``READ_SELECT`` over ``relation`` instead of the input table."""
+    return READ_SELECT.replace(f"from {INPUT_TABLE}\n", f"from {relation}\n")
+
+
 # Record order: every step numbers rows in this order (earliest observation first).
 RECORD_ORDER = "observed_at nulls last, source_channel, source_record_id, row_hash"
 _READ_SQL = f"{READ_SELECT}order by {RECORD_ORDER}\n"

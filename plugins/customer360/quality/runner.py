@@ -111,8 +111,12 @@ def load_suites(
 
 def existing_tables(settings: Settings) -> set[str]:
     """``schema.table`` names present in the warehouse (empty when the file does not exist yet)."""
-    from customer360.warehouse import table_names
+    from customer360.warehouse import engine, table_names
 
+    if engine(settings) == "spark":
+        from customer360.quality.gx_spark import existing_spark_tables, spark_for_quality
+
+        return existing_spark_tables(spark_for_quality(settings))
     return table_names(settings)
 
 
@@ -227,6 +231,15 @@ def _run_suites(
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 
+    from customer360.warehouse import engine
+
+    if engine(settings) == "spark":
+        from customer360.quality.gx_spark import run_suites_on_spark, spark_for_quality
+
+        spark = spark_for_quality(settings)
+        outcomes, results = run_suites_on_spark(context, spark, stage, specs, run_id, docs_path)
+        _update_data_docs(context, *results)
+        return outcomes
     datasource = add_warehouse_datasource(context, settings)
     by_suite = {spec.name: spec for spec in specs}
     try:
@@ -262,7 +275,7 @@ def _run_suites(
     return outcomes
 
 
-def _update_data_docs(context: AbstractDataContext, result: Any) -> None:
+def _update_data_docs(context: AbstractDataContext, *results: Any) -> None:
     """Add this checkpoint's validation pages and suites to the run's Data Docs, and its index, once.
 
     GX's ``UpdateDataDocsAction`` rebuilds the site, index included, once per validation result (nine times
@@ -271,8 +284,9 @@ def _update_data_docs(context: AbstractDataContext, result: Any) -> None:
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     identifiers: list[Any] = []
-    for identifier, suite_result in result.run_results.items():
-        identifiers += [identifier, ExpectationSuiteIdentifier(name=suite_result.suite_name)]
+    for result in results:
+        for identifier, suite_result in result.run_results.items():
+            identifiers += [identifier, ExpectationSuiteIdentifier(name=suite_result.suite_name)]
     context.build_data_docs(site_names=[DOCS_SITE_NAME], resource_identifiers=identifiers)
 
 
