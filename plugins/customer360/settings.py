@@ -168,10 +168,10 @@ class Settings:
     identity_training_max_pairs: float = field(
         default_factory=lambda: _env_float("IDENTITY_TRAINING_MAX_PAIRS", 10_000_000)
     )
-    # A customer holds at most this many birth dates: 2 lets the model link a record with a mistyped birth
-    # date (the model weighs the difference); 1 forbids any difference.
+    # A customer holds at most this many birth dates: 3 lets the model link records with two mistyped birth
+    # dates (the model weighs each difference); 1 forbids any difference.
     identity_max_birth_dates_per_customer: int = field(
-        default_factory=lambda: _env_int("IDENTITY_MAX_BIRTH_DATES_PER_CUSTOMER", 2)
+        default_factory=lambda: _env_int("IDENTITY_MAX_BIRTH_DATES_PER_CUSTOMER", 3)
     )
     # An email or phone held by more people than this links nobody (customer360.identity.households).
     identity_max_people_per_value: int = field(

@@ -142,11 +142,13 @@ def level_of(comparison: str, left: dict[str, object], right: dict[str, object])
         ({"given_name": "j"}, {"given_name": "jan"}, "initial"),
         ({"given_name": "anna"}, {"given_name": "piet"}, "different"),
         ({"given_name": None}, {"given_name": "piet"}, "null"),
+        ({"given_name": "les", "surname": "les"}, {"given_name": "lily", "surname": "les"}, "null"),
     ],
 )
 def test_given_two_given_names_then_the_pair_falls_in_the_designed_level(left, right, expected):
     """GIVEN two records' given (and family) names WHEN compared THEN the first matching level is the one
-    the model documents: exact, swapped order, two Jaro-Winkler bands, an initial, different, or null."""
+    the model documents: exact, swapped order, two Jaro-Winkler bands, an initial, different, or null (also
+    for a given name that is its own record's family name typed twice)."""
     assert level_of("given_name", left, right) == expected
 
 

@@ -16,9 +16,12 @@ the rows holding it (``email_key`` / ``phone_key``):
   both are named and their names do not conflict: a nameless receipt with the family phone belongs to nobody
   in particular, and neither do two records whose names conflict (without birth dates to tell, a name that
   differs is the other member).
-* **conflicting names**: a model link between two records whose names conflict and whose birth dates are not
-  known to be equal never stands, household value or not (a family shares a surname, an address and often
-  a phone, and the model may score that high). The records that share it are recorded in
+* **conflicting names**: a model link between two records whose names conflict and whose birth dates are both
+  known and no typo of one another never stands, household value or not (a family shares a surname, an
+  address and often a phone, and the model may score that high). With a birth date missing, a different
+  given name is left to the model's score unless the two records share a household value (a record whose
+  given name a typist replaced looks the same, and nothing but a birth date or a shared line tells them
+  apart). The records that share a household value are recorded in
   ``identity.household_keys``; the ``customer_households`` mart groups the customers that hold one.
 
 Both are properties of a value over all its holders, and every holder of a value a changed row holds is
@@ -176,10 +179,10 @@ def household_edge_mask(
     records: pa.Table, households: pa.Table, left: np.ndarray, right: np.ndarray
 ) -> np.ndarray:
     """For probabilistic edges ``(left[i], right[i])``: True where the edge stands. An edge between two
-    records whose names conflict and whose birth dates are not known to be equal never stands (two members
-    of one family share a surname, an address and often a phone: the model may score them high, but
-    ``Pieter`` and ``Bram`` are two people); an edge between two records that share a household value
-    stands only when both are named."""
+    records whose names conflict and whose birth dates are known and no typo of one another never stands
+    (two members of one family share a surname, an address and often a phone: the model may score them high,
+    but ``Pieter`` and ``Bram`` are two people); an edge between two records that share a household value
+    stands only when both are named and their names do not conflict or their birth dates are equal."""
     if len(left) == 0:
         return np.ones(len(left), dtype=bool)
     named = pc.fill_null(records.column("name_is_matchable").combine_chunks(), False)
@@ -206,7 +209,8 @@ def household_edge_mask(
     try:
         sides = con.sql(
             f"""select a.i,
-                {NAME_CONFLICT_SQL} and coalesce(a.birth_date <> b.birth_date, true) as conflict,
+                {NAME_CONFLICT_SQL} and {BIRTH_DATES_APART_SQL} as conflict,
+                {NAME_CONFLICT_SQL} and coalesce(a.birth_date <> b.birth_date, true) as conflict_unknown,
                 a.name_sorted is null or b.name_sorted is null as unnamed
             from left_people as a positional join right_people as b order by a.i"""
         ).to_arrow_table()
@@ -228,11 +232,14 @@ def household_edge_mask(
     finally:
         con.close()
     conflict = np.asarray(pc.fill_null(sides.column("conflict"), False).to_numpy(zero_copy_only=False), bool)
+    unknown = np.asarray(
+        pc.fill_null(sides.column("conflict_unknown"), False).to_numpy(zero_copy_only=False), bool
+    )
     unnamed = np.asarray(pc.fill_null(sides.column("unnamed"), True).to_numpy(zero_copy_only=False), bool)
     dropped = np.flatnonzero(conflict)
     in_household = np.zeros(len(left), dtype=bool)
     in_household[shared.astype(np.int64)] = True
-    dropped = np.union1d(dropped, np.flatnonzero(in_household & unnamed))
+    dropped = np.union1d(dropped, np.flatnonzero(in_household & (unnamed | unknown)))
     keep = np.ones(len(left), dtype=bool)
     keep[dropped] = False
     return keep

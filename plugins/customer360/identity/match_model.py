@@ -2,7 +2,8 @@
 
 Comparisons (each pair of records falls in the first level whose condition holds; a null level adds nothing):
 
-* **given name** and **family name** (two comparisons): exact (term-frequency adjusted: a common name is
+* **given name** and **family name** (two comparisons; a given name equal to its own record's family name is
+  no given name, as when it is missing): exact (term-frequency adjusted: a common name is
   weaker evidence), swapped (this record's given name is alike the other's family name and the reverse,
   Jaro-Winkler >= 0.92 both ways, or one the same and the other >= 0.80), Jaro-Winkler >= 0.92 and >= 0.80, an
   initial (given name only: ``J.`` and ``Jan``), the family name in the other's given name field (family name
@@ -91,7 +92,10 @@ def comparisons() -> list[dict[str, Any]]:
         "output_column_name": "given_name",
         "comparison_description": "given name",
         "comparison_levels": [
-            _null('"given_name_l" is null or "given_name_r" is null'),
+            # a given name equal to its own record's family name (``Ryan Ryan``) is the family name typed in
+            # both fields: no given name to compare
+            _null('"given_name_l" is null or "given_name_r" is null '
+                  'or "given_name_l" = "surname_l" or "given_name_r" = "surname_r"'),
             _level('"given_name_l" = "given_name_r"', "exact", 0.8, 0.005,
                    tf_adjustment_column="given_name", tf_adjustment_weight=1.0),
             _level(SWAPPED_SQL, "swapped with family name", 0.01, 0.0001),

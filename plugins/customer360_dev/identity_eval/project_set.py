@@ -35,6 +35,7 @@ def build_generator_set(
         as_of_date=as_of,
         description=f"customer360 generate ({customers:,} customers, {days} days, seed {seed})",
         notes={"customers": customers, "days": days, "seed": seed},
+        ceiling_from_staged_records=True,
     )
     command = [
         sys.executable,

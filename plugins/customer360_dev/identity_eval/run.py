@@ -101,6 +101,10 @@ def evaluate_set(name: str, home: Path, options: EvalOptions) -> list[Row]:
     stages = run_pipeline(home, eval_set.as_of_date)
     pipeline_seconds = time.perf_counter() - started
     warehouse = home / "warehouse" / "customer360.duckdb"
+    if eval_set.ceiling_recall is None and eval_set.ceiling_from_staged_records:
+        from customer360_dev.identity_eval.ceiling import staged_ceiling_recall
+
+        eval_set.ceiling_recall = staged_ceiling_recall(warehouse, eval_set.truth_path)
     scored = score(
         pipeline_assignments(warehouse),
         eval_set.truth_path,

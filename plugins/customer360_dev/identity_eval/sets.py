@@ -50,6 +50,8 @@ class EvalSet:
     persons: int = 0
     records: int = 0
     ceiling_recall: float | None = None
+    # no ceiling of its own: computed from the records staged for identity (ceiling.staged_ceiling_recall)
+    ceiling_from_staged_records: bool = False
     notes: dict[str, object] = field(default_factory=dict)
 
     @property
