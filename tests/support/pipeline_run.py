@@ -43,7 +43,7 @@ STAGE_GROUPS: tuple[tuple[str, ...], ...] = (
 )
 VALIDATIONS = ("validate:raw", "validate:staging", "validate:marts")
 RUN_TIMEOUT_SECONDS = 900
-SERVER_START_TIMEOUT_SECONDS = 120
+SERVER_START_TIMEOUT_SECONDS = 300
 # The session's saved dbt parses, that each home starts from and adds to (``dbt_parse_state``); set by
 # tests/conftest.py.
 PARSE_CACHE: Path | None = None
