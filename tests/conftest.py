@@ -73,7 +73,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session", autouse=True)
 def _dbt_parse_cache(tmp_path_factory) -> None:
     """One folder of saved dbt parses for the whole session, every xdist worker included: the test homes
-    and dbt work folders start from it instead of each parsing the project (support/dbt_parse_state.py)."""
+    and dbt work folders start from it instead of each parsing the project (support/shared_dbt_parse.py)."""
     from tests.support import dbt_runner, pipeline_run
     from tests.support.shared_runs import session_root
 

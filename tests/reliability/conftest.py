@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from customer360.settings import Settings
-from tests.support.dbt_parse_state import portable_partial_parse
 from tests.support.pipeline_run import DayRun, run_day
+from tests.support.shared_dbt_parse import portable_partial_parse
 from tests.support.shared_runs import (
     BACKFILL_DAYS,
     DATA,
@@ -37,7 +37,7 @@ from tests.support.shared_runs import (
 @pytest.fixture(scope="session", autouse=True)
 def _portable_dbt_parse() -> None:
     """The dbt builds of this process (on copies of homes) accept the parse the copied home saved
-    (tests.support.dbt_parse_state; the stage processes of ``run_day`` do the same)."""
+    (tests.support.shared_dbt_parse; the stage processes of ``run_day`` do the same)."""
     portable_partial_parse()
 
 

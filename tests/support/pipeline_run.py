@@ -27,7 +27,7 @@ from pathlib import Path
 
 from customer360.landing.contract import CHANNELS
 from customer360.settings import Settings
-from tests.support.dbt_parse_state import keep_seed, seed_home
+from tests.support.shared_dbt_parse import keep_seed, seed_home
 
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "stage_runner.py"
@@ -44,7 +44,7 @@ STAGE_GROUPS: tuple[tuple[str, ...], ...] = (
 VALIDATIONS = ("validate:raw", "validate:staging", "validate:marts")
 RUN_TIMEOUT_SECONDS = 900
 SERVER_START_TIMEOUT_SECONDS = 300
-# The session's saved dbt parses, that each home starts from and adds to (``dbt_parse_state``); set by
+# The session's saved dbt parses, that each home starts from and adds to (``shared_dbt_parse``); set by
 # tests/conftest.py.
 PARSE_CACHE: Path | None = None
 

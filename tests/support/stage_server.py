@@ -7,7 +7,7 @@ child starts without any pipeline state: its environment, working folder and out
 request's, it imports customer360 itself, and it ends with a normal interpreter exit. What it saves is the
 import of Great Expectations, dbt and scikit-learn in every process, which on the reliability tests'
 small data cost more than the stages themselves. Its children check dbt's saved parse as
-``dbt_parse_state.portable_partial_parse`` does, so a copy of a home keeps using its home's.
+``shared_dbt_parse.portable_partial_parse`` does, so a copy of a home keeps using its home's.
 
 Protocol (``pipeline_run.StageServer`` is the client), one JSON object per line:
 request on stdin ``{"argv", "env", "cwd", "stdout", "stderr"}``; replies on stdout ``{"pid"}`` when the
@@ -60,9 +60,9 @@ def _reply(message: dict) -> None:
 def serve() -> None:
     for name in PRELOAD:
         importlib.import_module(name)
-    import dbt_parse_state
+    import shared_dbt_parse
 
-    dbt_parse_state.portable_partial_parse()
+    shared_dbt_parse.portable_partial_parse()
     _reply({"ready": True})
     for line in sys.stdin:
         request = json.loads(line)

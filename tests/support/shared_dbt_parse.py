@@ -9,8 +9,8 @@ in every home). In the test processes (``portable_partial_parse``: pytest and th
 keeps one folder of saved parses, one per set of ``--vars`` (``customer360.dbt_runner.parse_kept_per_vars``),
 that every new home or dbt target folder starts from (``seed_target``, ``keep_target``).
 
-Imported as ``tests.support.dbt_parse_state`` and, by the stage server (a script in this folder), as
-``dbt_parse_state``: it imports nothing of the tests.
+Imported as ``tests.support.shared_dbt_parse`` and, by the stage server (a script in this folder), as
+``shared_dbt_parse``: it imports nothing of the tests.
 """
 
 from __future__ import annotations
