@@ -70,6 +70,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=key)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _dbt_parse_cache(tmp_path_factory) -> None:
+    """One folder of saved dbt parses for the whole session, every xdist worker included: the test homes
+    and dbt work folders start from it instead of each parsing the project (support/shared_dbt_parse.py)."""
+    from tests.support import dbt_runner, pipeline_run
+    from tests.support.shared_runs import session_root
+
+    dbt_runner.PARSE_CACHE = pipeline_run.PARSE_CACHE = session_root(tmp_path_factory) / "dbt_parse_cache"
+
+
 def _port_open(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(1.0)

@@ -147,6 +147,33 @@ def _environment(settings: Settings, run_vars: dict[str, object] | None = None) 
         yield
 
 
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+
+@contextmanager
+def parse_kept_per_vars(target: Path, stable_vars: dict[str, object]) -> Iterator[None]:
+    """Keep dbt's saved parse once per set of ``--vars``, not only the last one.
+
+    dbt saves its parse in ``target/partial_parse.msgpack`` and reuses it only with the same ``--vars``. The
+    core layer's full rebuild passes other ones (``marts_full_rebuild``), so without this a run that rebuilds
+    it (every home's first run) parsed the whole project three times: for staging, for core, and for
+    analytics again. Before the call the parse saved for these vars (``partial_parse.<vars hash>.msgpack``)
+    becomes dbt's file; after it, dbt's file is saved under that name.
+    """
+    import hashlib
+    import shutil
+
+    key = hashlib.sha256(json.dumps(stable_vars, sort_keys=True).encode()).hexdigest()[:16]
+    current, kept = target / PARTIAL_PARSE_FILE, target / f"partial_parse.{key}.msgpack"
+    if kept.is_file():
+        shutil.copyfile(kept, current)
+    try:
+        yield
+    finally:
+        if current.is_file():
+            shutil.copyfile(current, kept)
+
+
 def _prepare_environment(settings: Settings) -> None:
     """For callers that run dbt in a process of its own (``customer360 docs``): set dbt's variables."""
     os.environ.update(dbt_environment(settings))
@@ -199,7 +226,7 @@ def build(
     ]
     started = time.perf_counter()
     started_at = datetime.now(UTC)
-    with _environment(settings, run_vars):
+    with _environment(settings, run_vars), parse_kept_per_vars(settings.home / "dbt" / "target", stable_vars):
         try:
             result = dbtRunner().invoke(args)
         finally:

@@ -5,7 +5,8 @@
   ``END`` run without the read-only GX gates (they change nothing and cost half a run each);
 - ``shuffled_run``: a home that ran the same dates newest first, then the others from the oldest
   (``SHUFFLED_DATES``): an earlier date after a later one, as `make run` then `customer360 run --date
-  <earlier>` does; the GX gates run on its last date.
+  <earlier>` does; the GX gates run on its last date. Its first run, END on the fresh landing data, is
+  ``single_run``'s: it continues on a copy of that home.
 
 Each is made once per session (``tests.support.shared_runs.once_per_session``), on whichever xdist worker
 asks first; the data, the dates and the helpers that read the homes are in ``tests.support.shared_runs``.
@@ -21,14 +22,23 @@ import pytest
 
 from customer360.settings import Settings
 from tests.support.pipeline_run import DayRun, run_day
+from tests.support.shared_dbt_parse import portable_partial_parse
 from tests.support.shared_runs import (
     BACKFILL_DAYS,
     DATA,
     END,
     SHUFFLED_DATES,
     assert_ok,
+    clone_home,
     once_per_session,
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _portable_dbt_parse() -> None:
+    """The dbt builds of this process (on copies of homes) accept the parse the copied home saved
+    (tests.support.shared_dbt_parse; the stage processes of ``run_day`` do the same)."""
+    portable_partial_parse()
 
 
 @pytest.fixture(scope="session")
@@ -69,11 +79,15 @@ def backfill_run(tmp_path_factory, landing) -> tuple[Settings, list[DayRun]]:
 
 
 @pytest.fixture(scope="session")
-def shuffled_run(tmp_path_factory, landing) -> tuple[Settings, list[DayRun]]:
+def shuffled_run(tmp_path_factory, single_run) -> tuple[Settings, list[DayRun]]:
     def make(home: Path) -> list[DayRun]:
-        shutil.copytree(landing, home / "landing")
-        runs = []
-        for day in SHUFFLED_DATES:
+        # SHUFFLED_DATES starts with END on the fresh landing data: that first run is ``single_run``'s
+        # (a copy of its home), so only the earlier dates run here, after it.
+        first_home, first_run = single_run
+        assert SHUFFLED_DATES[0] == first_run.logical_date
+        clone_home(first_home, home)
+        runs = [first_run]
+        for day in SHUFFLED_DATES[1:]:
             run = run_day(Settings(home=home), day, f"shuffled__{day}", validate=day == SHUFFLED_DATES[-1])
             assert_ok(run)
             runs.append(run)

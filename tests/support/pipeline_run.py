@@ -27,6 +27,7 @@ from pathlib import Path
 
 from customer360.landing.contract import CHANNELS
 from customer360.settings import Settings
+from tests.support.shared_dbt_parse import keep_seed, seed_home
 
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "stage_runner.py"
@@ -42,7 +43,10 @@ STAGE_GROUPS: tuple[tuple[str, ...], ...] = (
 )
 VALIDATIONS = ("validate:raw", "validate:staging", "validate:marts")
 RUN_TIMEOUT_SECONDS = 900
-SERVER_START_TIMEOUT_SECONDS = 120
+SERVER_START_TIMEOUT_SECONDS = 300
+# The session's saved dbt parses, that each home starts from and adds to (``shared_dbt_parse``); set by
+# tests/conftest.py.
+PARSE_CACHE: Path | None = None
 
 
 @dataclass
@@ -181,6 +185,7 @@ def run_stages(
 
 def run_day(settings: Settings, logical_date: date, run_id: str, validate: bool = True) -> DayRun:
     """Run every stage for ``logical_date``; ``validate=False`` leaves the read-only GX gates out."""
+    seed_home(settings.home, PARSE_CACHE)
     run = DayRun(logical_date, run_id)
     failed = False
     for group in STAGE_GROUPS:
@@ -198,4 +203,6 @@ def run_day(settings: Settings, logical_date: date, run_id: str, validate: bool 
             ]
         run.stages += results
         failed = failed or any(not r["ok"] and not r["stage"].startswith("ingest:") for r in results)
+    if run.ok:
+        keep_seed(settings.home, PARSE_CACHE)
     return run
