@@ -113,3 +113,31 @@
         {% do return(dbt_spark.spark__persist_constraints(relation, model)) %}
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    dbt.listagg on Spark with its order: dbt-spark's own ignores the `order by` (a warning, then collect_list's
+    order, which depends on the partitions), so `channels_present` and `category_list` came out in another
+    order than on DuckDB and PostgreSQL. Here the values are collected with their sort key and sorted:
+    `order_by_clause` is `order by <expression> [asc|desc]`, one expression.
+-#}
+{% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+    {%- if order_by_clause -%}
+        {%- set words = order_by_clause | trim | lower -%}
+        {%- if not words.startswith('order by ') or ',' in words -%}
+            {{ exceptions.raise_compiler_error("listagg on Spark takes one 'order by <expression> [asc|desc]', not: " ~ order_by_clause) }}
+        {%- endif -%}
+        {%- set key = (order_by_clause | trim)[9:] | trim -%}
+        {%- set descending = key.lower().endswith(' desc') -%}
+        {%- if descending or key.lower().endswith(' asc') -%}
+            {%- set key = key.rsplit(' ', 1)[0] -%}
+        {%- endif -%}
+        {%- set sorted = "array_sort(collect_list(struct(" ~ key ~ " as sort_key, " ~ measure ~ " as measure)))" -%}
+        {%- set collected = "transform(" ~ ("reverse(" ~ sorted ~ ")" if descending else sorted) ~ ", x -> x.measure)" -%}
+    {%- else -%}
+        {%- set collected = "collect_list(" ~ measure ~ ")" -%}
+    {%- endif -%}
+    {%- if limit_num -%}
+        {%- set collected = "slice(" ~ collected ~ ", 1, " ~ limit_num ~ ")" -%}
+    {%- endif -%}
+    array_join({{ collected }}, {{ delimiter_text }})
+{%- endmacro %}

@@ -32,3 +32,17 @@
 {% macro spark__type_numeric() -%}
     decimal(18,3)
 {%- endmacro %}
+
+{#- type_text(): text of any length: `varchar` on DuckDB and PostgreSQL, `string` on Spark (whose VARCHAR needs a
+    length). -#}
+{% macro type_text() -%}
+    {{ return(adapter.dispatch('type_text', 'customer360')()) }}
+{%- endmacro %}
+
+{% macro default__type_text() -%}
+    varchar
+{%- endmacro %}
+
+{% macro spark__type_text() -%}
+    string
+{%- endmacro %}
