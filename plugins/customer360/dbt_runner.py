@@ -202,10 +202,9 @@ def build(
         # Parquet tables on Spark cannot delete rows, so the incremental models' delete+insert and
         # replace_keys strategies have nothing to run on: every build on Spark is a full one (docs/spark.md).
         full_refresh = True
-        if layer == "staging":
-            from customer360.spark_handover import register_raw_tables
+        from customer360.spark_handover import before_build
 
-            register_raw_tables(settings)
+        before_build(settings, layer)
     stable_vars, run_vars = split_run_context({**dbt_vars(settings, as_of_date), **(extra_vars or {})})
     args = [
         "build",

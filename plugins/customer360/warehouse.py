@@ -144,8 +144,12 @@ def after_ingest(settings: Settings, con: duckdb.DuckDBPyConnection, channel: st
 
 @contextmanager
 def readable_copy(settings: Settings, schemas: Sequence[str]) -> Iterator[Path]:
-    """A DuckDB file holding ``schemas``: the warehouse file, or a scratch copy of them from PostgreSQL."""
-    _not_on_spark(settings, "publish")
+    """A DuckDB file holding ``schemas``: the warehouse file, a scratch copy of them from PostgreSQL, or on
+    Spark views over the Parquet files of Spark's tables (``spark_readable_copy``)."""
+    if engine(settings) == "spark":
+        with spark_readable_copy(settings, schemas) as path:
+            yield path
+        return
     if engine(settings) == "duckdb":
         if not settings.warehouse_path.exists():
             raise FileNotFoundError(f"warehouse {settings.warehouse_path} does not exist: nothing to read")
@@ -154,6 +158,16 @@ def readable_copy(settings: Settings, schemas: Sequence[str]) -> Iterator[Path]:
     from customer360.warehouse_sync import postgres_snapshot
 
     with postgres_snapshot(settings, schemas) as path:
+        yield path
+
+
+@contextmanager
+def spark_readable_copy(settings: Settings, schemas: Sequence[str]) -> Iterator[Path]:
+    """Spark target: a scratch DuckDB file whose ``schemas`` hold one view per Spark table over its Parquet
+    files (``customer360.spark_publish``), from which publish makes the DuckDB snapshot."""
+    from customer360.spark_publish import parquet_views
+
+    with parquet_views(settings, schemas) as path:
         yield path
 
 

@@ -41,7 +41,7 @@ def test_given_the_airflow_services_then_they_share_one_image_and_run_celery_on_
         assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
         assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis:6379")
-        assert env["CUSTOMER360_TARGET"] == "postgres"
+        assert env["CUSTOMER360_TARGET"] == "${CUSTOMER360_TARGET:-postgres}"  # .env may choose spark
         deps = services[name]["depends_on"]
         assert deps["postgres"]["condition"] == "service_healthy"
         assert deps["redis"]["condition"] == "service_healthy"

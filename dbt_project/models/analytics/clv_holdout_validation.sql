@@ -17,9 +17,9 @@ final as (
         calibration_end,
         holdout_end,
         n_customers,
-        cast(actual as double precision) as actual_repeat_purchases,
-        cast(predicted as double precision) as predicted_repeat_purchases,
-        cast(relative_error as double precision) as relative_error
+        cast(actual as {{ type_double() }}) as actual_repeat_purchases,
+        cast(predicted as {{ type_double() }}) as predicted_repeat_purchases,
+        cast(relative_error as {{ type_double() }}) as relative_error
     from validation
     where as_of_date = {{ as_of_date() }}
 )

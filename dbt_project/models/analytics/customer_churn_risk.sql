@@ -44,12 +44,12 @@ final as (
     select
         purchasers.customer_id,
         {{ as_of_date() }} as as_of_date,
-        cast(predictions.churn_score as double precision) as churn_score,
+        cast(predictions.churn_score as {{ type_double() }}) as churn_score,
         predictions.churn_band,
         predictions.top_reason_1,
         predictions.top_reason_2,
         predictions.top_reason_3,
-        cast(predictions.baseline_score as double precision) as baseline_score,
+        cast(predictions.baseline_score as {{ type_double() }}) as baseline_score,
         case when predictions.customer_id is not null then scorer.scored_by end as scored_by,
         churn_run.version as model_version,
         coalesce(predictions.model_status, 'failed') as model_status

@@ -160,7 +160,7 @@ tiered as (
         ranked.*,
         periods.window_days,
         periods.period_days,
-        case when total_value > 0 then cast(cumulative_value as double precision) / total_value end
+        case when total_value > 0 then cast(cumulative_value as {{ type_double() }}) / total_value end
             as cumulative_value_share,
         case
             when positive_value <= 0 or total_value <= 0 then 'C'
@@ -197,10 +197,10 @@ final as (
         'net_revenue_last_{{ var('rfm_window_days') }}_days' as value_basis,
         cast(value_amount as decimal(18, 2)) as value_amount,
         value_tier,
-        cast(cumulative_value_share as double precision) as cumulative_value_share,
+        cast(cumulative_value_share as {{ type_double() }}) as cumulative_value_share,
         is_gold,
-        cast(predicted_clv_12m as double precision) as predicted_clv_12m,
-        cast(predicted_clv_percentile as double precision) as predicted_clv_percentile,
+        cast(predicted_clv_12m as {{ type_double() }}) as predicted_clv_12m,
+        cast(predicted_clv_percentile as {{ type_double() }}) as predicted_clv_percentile,
         is_rising,
         cast(window_days as integer) as contribution_window_days,
         cast(margin_amount as decimal(18, 2)) as margin_amount,

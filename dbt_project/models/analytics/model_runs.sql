@@ -17,7 +17,7 @@ final as (
         training_window_start,
         training_window_end,
         data_fingerprint,
-        cast(metrics as varchar) as metrics
+        cast(metrics as {{ type_text() }}) as metrics
     from model_runs
     where as_of_date = {{ as_of_date() }}
 )

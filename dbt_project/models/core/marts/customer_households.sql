@@ -47,19 +47,7 @@ links as (
         and member_keys.customer_id <> other_keys.customer_id
 ),
 
-reached (customer_id, reached_customer_id) as (
-    select distinct customer_id, customer_id from member_keys
-    union
-    select reached.customer_id, links.to_customer_id
-    from reached
-    inner join links on reached.reached_customer_id = links.from_customer_id
-),
-
-households as (
-    select customer_id, min(reached_customer_id) as first_customer_id
-    from reached
-    group by customer_id
-),
+{{ household_components() }},
 
 household_identifiers as (
     select

@@ -26,7 +26,7 @@ record_customers as (
         source_channel,
         source_record_id,
         match_rule,
-        cast(match_score as double precision) as match_score
+        cast(match_score as {{ type_double() }}) as match_score
     from customer_source_xref
 ),
 

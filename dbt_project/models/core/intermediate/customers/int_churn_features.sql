@@ -65,9 +65,9 @@ purchase_features as (
     select
         customer_id,
         feature_date,
-        cast({{ dbt.datediff('max(purchase_date)', 'feature_date', 'day') }} as double precision) as recency_days,
-        cast(count(*) - 1 as double precision) as frequency,
-        cast(sum(net_amount) as double precision) / count(*) as monetary,
+        cast({{ dbt.datediff('max(purchase_date)', 'feature_date', 'day') }} as {{ type_double() }}) as recency_days,
+        cast(count(*) - 1 as {{ type_double() }}) as frequency,
+        cast(sum(net_amount) as {{ type_double() }}) / count(*) as monetary,
         (
             sum(case when purchase_date > {{ days_after('feature_date', -window) }} then 1 else 0 end) + 1.0
         ) / (
@@ -80,7 +80,7 @@ purchase_features as (
                 end
             ) + 1.0
         ) as trend_ratio,
-        cast({{ dbt.datediff('min(purchase_date)', 'feature_date', 'day') }} as double precision) as tenure_days,
+        cast({{ dbt.datediff('min(purchase_date)', 'feature_date', 'day') }} as {{ type_double() }}) as tenure_days,
         max(purchase_date) as last_purchase_date
     from purchases
     group by customer_id, feature_date
@@ -108,9 +108,9 @@ service_features as (
     select
         customer_id,
         feature_date,
-        cast(sum(case when is_complaint then 1 else 0 end) as double precision) as complaints_90d,
+        cast(sum(case when is_complaint then 1 else 0 end) as {{ type_double() }}) as complaints_90d,
         cast(
-            sum(case when {{ sla_met('feature_date') }} = false then 1 else 0 end) as double precision
+            sum(case when {{ sla_met('feature_date') }} = false then 1 else 0 end) as {{ type_double() }}
         ) as sla_breaches_90d
     from current_ticket_versions
     where version_rank = 1
@@ -125,11 +125,11 @@ since_purchase_features as (
         purchase_features.customer_id,
         purchase_features.feature_date,
         cast(
-            sum(case when current_ticket_versions.is_complaint then 1 else 0 end) as double precision
+            sum(case when current_ticket_versions.is_complaint then 1 else 0 end) as {{ type_double() }}
         ) as complaints_since_last_purchase,
         cast(
             sum(case when {{ sla_met('purchase_features.feature_date', 'current_ticket_versions') }} = false
-                then 1 else 0 end) as double precision
+                then 1 else 0 end) as {{ type_double() }}
         ) as sla_breaches_since_last_purchase
     from purchase_features
     inner join current_ticket_versions
@@ -172,8 +172,8 @@ survey_features as (
     select
         customer_id,
         feature_date,
-        cast(max(case when csat_rank = 1 then csat_score end) as double precision) as last_csat,
-        cast(max(case when nps_rank = 1 then nps_score end) as double precision) as last_nps
+        cast(max(case when csat_rank = 1 then csat_score end) as {{ type_double() }}) as last_csat,
+        cast(max(case when nps_rank = 1 then nps_score end) as {{ type_double() }}) as last_nps
     from survey_answers
     group by customer_id, feature_date
 ),

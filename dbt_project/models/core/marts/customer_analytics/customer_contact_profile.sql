@@ -106,7 +106,7 @@ final as (
         consent.customer_id,
         preferred.preferred_channel,
         cast(coalesce(contacts.contacts_90d, 0) as integer) as contacts_90d,
-        cast(coalesce(contacts.contacts_in_window, 0) * 30.0 / {{ window_days }} as double precision)
+        cast(coalesce(contacts.contacts_in_window, 0) * 30.0 / {{ window_days }} as {{ type_double() }})
             as contact_frequency_per_30d,
         contacts.last_contact_at,
         cast(coalesce(contacts.marketing_contacts_30d, 0) as integer) as marketing_contacts_30d,

@@ -30,7 +30,7 @@ activity as (
         sum(case when event_type = 'referral' then 1 else 0 end) as referrals_made,
         sum(case when event_type = 'referral_converted' then 1 else 0 end) as referrals_converted,
         sum(case when event_type = 'review' then 1 else 0 end) as reviews,
-        avg(case when event_type = 'review' then cast(rating as double precision) end) as avg_review_rating,
+        avg(case when event_type = 'review' then cast(rating as {{ type_double() }}) end) as avg_review_rating,
         max(followers) as followers,
         sum(case when event_type = 'share' then 1 else 0 end) as shares,
         sum(case when event_type = 'social_mention' then 1 else 0 end) as social_mentions
@@ -80,8 +80,8 @@ scored as (
 ranked as (
     select
         *,
-        round(cast(influence_score as numeric), 1) as rounded_influence_score,
-        percent_rank() over (order by round(cast(influence_score as numeric), 1)) as influence_percentile
+        round(cast(influence_score as {{ type_numeric() }}), 1) as rounded_influence_score,
+        percent_rank() over (order by round(cast(influence_score as {{ type_numeric() }}), 1)) as influence_percentile
     from scored
 ),
 
@@ -95,11 +95,11 @@ final as (
         followers,
         shares,
         social_mentions,
-        cast(rounded_influence_score as double precision) as influence_score,
-        cast(influence_percentile as double precision) as influence_percentile,
-        cast(spend_percentile as double precision) as spend_percentile,
-        cast(spend_percentile as double precision) <= {{ var('hidden_gem_max_spend_percentile') }}
-            and cast(influence_percentile as double precision) >= {{ var('hidden_gem_min_influence_percentile') }}
+        cast(rounded_influence_score as {{ type_double() }}) as influence_score,
+        cast(influence_percentile as {{ type_double() }}) as influence_percentile,
+        cast(spend_percentile as {{ type_double() }}) as spend_percentile,
+        cast(spend_percentile as {{ type_double() }}) <= {{ var('hidden_gem_max_spend_percentile') }}
+            and cast(influence_percentile as {{ type_double() }}) >= {{ var('hidden_gem_min_influence_percentile') }}
             and rounded_influence_score > 0
             as is_hidden_gem
     from ranked

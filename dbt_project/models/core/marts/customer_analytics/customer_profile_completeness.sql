@@ -93,10 +93,10 @@ final as (
         {{ as_of_date() }} as as_of_date,
         cast(facts_known as integer) as facts_known,
         {{ facts | length }} as facts_total,
-        cast(facts_known as double precision) / {{ facts | length }} as completeness,
+        cast(facts_known as {{ type_double() }}) / {{ facts | length }} as completeness,
         cast(facts_known - facts_known_before_90d as integer) as facts_gained_90d,
         cast(own_contacts_90d as integer) as own_contacts_90d,
-        cast(facts_known - facts_known_before_90d as double precision) / nullif(own_contacts_90d, 0)
+        cast(facts_known - facts_known_before_90d as {{ type_double() }}) / nullif(own_contacts_90d, 0)
             as facts_per_contact_90d,
         nullif(missing_facts, '') as missing_facts
     from counted

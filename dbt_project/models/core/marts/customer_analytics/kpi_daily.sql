@@ -139,7 +139,7 @@ satisfaction as (
         sum(case when responses.nps_category = 'promoter' then 1 else 0 end) as promoters,
         sum(case when responses.nps_category = 'detractor' then 1 else 0 end) as detractors,
         count(responses.csat_score) as csat_responses_90d,
-        avg(cast(responses.csat_score as double precision)) as avg_csat_90d
+        avg(cast(responses.csat_score as {{ type_double() }})) as avg_csat_90d
     from kpi_dates
     left join responses
         on responses.submitted_date <= kpi_dates.kpi_date
@@ -164,7 +164,7 @@ final as (
         cast(satisfaction.nps_responses_90d as integer) as nps_responses_90d,
         cast(
             100.0 * (satisfaction.promoters - satisfaction.detractors) / nullif(satisfaction.nps_responses_90d, 0)
-            as double precision
+            as {{ type_double() }}
         ) as nps_90d,
         cast(satisfaction.csat_responses_90d as integer) as csat_responses_90d,
         satisfaction.avg_csat_90d

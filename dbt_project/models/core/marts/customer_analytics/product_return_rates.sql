@@ -51,12 +51,12 @@ final as (
         cast(order_lines as integer) as order_lines,
         cast(units_sold as integer) as units_sold,
         cast(units_returned as integer) as units_returned,
-        cast(units_returned as double precision) / nullif(units_sold, 0) as return_rate,
+        cast(units_returned as {{ type_double() }}) / nullif(units_sold, 0) as return_rate,
         cast(sold_amount as decimal(18, 2)) as sold_amount,
         cast(returned_amount as decimal(18, 2)) as returned_amount,
         cast(category_units_sold as integer) as category_units_sold,
         cast(category_units_returned as integer) as category_units_returned,
-        cast(category_units_returned as double precision) / nullif(category_units_sold, 0)
+        cast(category_units_returned as {{ type_double() }}) / nullif(category_units_sold, 0)
             as category_return_rate
     from with_category
 )

@@ -29,16 +29,16 @@ final as (
         rfm_segment,
         touchpoint,
         cast(count(*) as integer) as responses,
-        avg(cast(csat_score as double precision)) as avg_csat,
+        avg(cast(csat_score as {{ type_double() }})) as avg_csat,
         cast(
             100.0 * (
                 sum(case when nps_category = 'promoter' then 1 else 0 end)
                 - sum(case when nps_category = 'detractor' then 1 else 0 end)
             ) / nullif(count(nps_score), 0)
-            as double precision
+            as {{ type_double() }}
         ) as nps,
         cast(count(nps_score) as integer) as nps_responses,
-        avg(cast(expectation_gap as double precision)) as avg_expectation_gap
+        avg(cast(expectation_gap as {{ type_double() }})) as avg_expectation_gap
     from window_responses
     group by rfm_segment, touchpoint
 )

@@ -38,9 +38,9 @@ final as (
         cast(complaints as integer) as complaints,
         cast(tickets_sla_judged as integer) as tickets_sla_judged,
         cast(tickets_open_past_due as integer) as tickets_open_past_due,
-        cast(first_contact_resolutions as double precision) / nullif(tickets_resolved, 0) as fcr_rate,
-        cast(tickets_within_sla as double precision) / nullif(tickets_sla_judged, 0) as sla_adherence_rate,
-        cast(complaints_closed_with_alternative as double precision)
+        cast(first_contact_resolutions as {{ type_double() }}) / nullif(tickets_resolved, 0) as fcr_rate,
+        cast(tickets_within_sla as {{ type_double() }}) / nullif(tickets_sla_judged, 0) as sla_adherence_rate,
+        cast(complaints_closed_with_alternative as {{ type_double() }})
             / nullif(complaints_resolved, 0) as alternative_close_share
     from daily
 )

@@ -62,15 +62,15 @@ final as (
         cast(complaints as integer) as complaints,
         cast(tickets_sla_judged as integer) as tickets_sla_judged,
         cast(tickets_open_past_due as integer) as tickets_open_past_due,
-        cast(first_contact_resolutions as double precision) / nullif(tickets_resolved, 0) as fcr_rate,
-        cast(tickets_within_sla as double precision) / nullif(tickets_sla_judged, 0) as sla_adherence_rate,
+        cast(first_contact_resolutions as {{ type_double() }}) / nullif(tickets_resolved, 0) as fcr_rate,
+        cast(tickets_within_sla as {{ type_double() }}) / nullif(tickets_sla_judged, 0) as sla_adherence_rate,
         -- rounded to 0.001 hours (under 4 seconds): the engines' interpolation differs in the last bits
-        cast(round(cast(hours_to_resolve_p50 as numeric), 3) as double precision) as hours_to_resolve_p50,
-        cast(round(cast(hours_to_resolve_p90 as numeric), 3) as double precision) as hours_to_resolve_p90,
+        cast(round(cast(hours_to_resolve_p50 as {{ type_numeric() }}), 3) as {{ type_double() }}) as hours_to_resolve_p50,
+        cast(round(cast(hours_to_resolve_p90 as {{ type_numeric() }}), 3) as {{ type_double() }}) as hours_to_resolve_p90,
         cast(fcr_tickets_4w as integer) as fcr_tickets_4w,
-        cast(first_contact_resolutions_4w as double precision) / nullif(fcr_tickets_4w, 0) as fcr_rate_4w,
+        cast(first_contact_resolutions_4w as {{ type_double() }}) / nullif(fcr_tickets_4w, 0) as fcr_rate_4w,
         cast(sla_tickets_4w as integer) as sla_tickets_4w,
-        cast(tickets_within_sla_4w as double precision) / nullif(sla_tickets_4w, 0) as sla_rate_4w
+        cast(tickets_within_sla_4w as {{ type_double() }}) / nullif(sla_tickets_4w, 0) as sla_rate_4w
     from pooled
 )
 
