@@ -1,4 +1,4 @@
-"""Maximum likelihood on log-parameters with L-BFGS-B, shared by the BG/NBD and Gamma-Gamma fits.
+"""Maximum likelihood on log-parameters with L-BFGS-B, shared by the Pareto/NBD, BG/NBD and Gamma-Gamma fits.
 
 All model parameters are positive, so the optimiser works on their logarithms (unconstrained apart from wide
 box bounds that keep ``exp`` finite). The objective is the *mean* negative log-likelihood per customer, so the
@@ -22,7 +22,11 @@ MAX_ITERATIONS = 500
 FTOL = 1e-12
 GTOL = 1e-7
 
-Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
+# The mean negative log-likelihood of log-parameters: with its gradient, or (``gradient=False``) alone, when
+# L-BFGS-B takes finite differences.
+Objective = Callable[[np.ndarray], tuple[float, np.ndarray]] | Callable[[np.ndarray], float]
+# An objective may return this (or more) where the likelihood is not finite, to steer the optimiser away.
+NOT_FINITE = 1e10
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,12 @@ def maximize_log_likelihood(
     objective: Objective,
     start: Sequence[float],
     n_customers: int,
+    gradient: bool = True,
+    ftol: float = FTOL,
+    gtol: float = GTOL,
 ) -> ModelFit:
-    """Minimise ``objective`` (mean negative LL, gradient in log-parameters) from natural-scale ``start``."""
+    """Minimise ``objective`` (mean negative LL in log-parameters, with its gradient unless ``gradient`` is
+    off) from natural-scale ``start``."""
     from scipy.optimize import minimize
 
     started = time.perf_counter()
@@ -77,10 +85,10 @@ def maximize_log_likelihood(
         result = minimize(
             objective,
             x0,
-            jac=True,
+            jac=gradient,
             method="L-BFGS-B",
             bounds=bounds,
-            options={"maxiter": MAX_ITERATIONS, "ftol": FTOL, "gtol": GTOL},
+            options={"maxiter": MAX_ITERATIONS, "ftol": ftol, "gtol": gtol},
         )
     seconds = time.perf_counter() - started
     params = {name: float(np.exp(value)) for name, value in zip(names, result.x, strict=True)}
@@ -91,7 +99,7 @@ def maximize_log_likelihood(
     problems = []
     if not result.success:
         problems.append(f"the optimiser did not converge ({result.message})")
-    if not np.isfinite(log_likelihood):
+    if not np.isfinite(log_likelihood) or result.fun >= NOT_FINITE:
         problems.append("the log-likelihood is not finite")
     if on_bound:
         problems.append(

@@ -34,18 +34,17 @@ from a fixed start, so the same data give the same parameters.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit, gammaln, hyp2f1
 
-from customer360.clv.mle import LOG_PARAM_BOUND, ModelFit
+from customer360.clv.mle import NOT_FINITE, ModelFit, maximize_log_likelihood
 
 MODEL_NAME = "pareto_nbd"
 PARAM_NAMES = ("r", "alpha", "s", "beta")
-# L-BFGS-B on the mean log-likelihood per customer (the same tolerances for 500 and 5 million customers).
-MAX_ITERATIONS = 500
+# Tolerances of L-BFGS-B on the mean log-likelihood per customer (clv.mle), tighter than its defaults: the
+# gradient is a finite difference.
 F_TOLERANCE = 1e-13
 G_TOLERANCE = 1e-8
 # Keeps the (s - 1) denominator of the conditional expectation away from 0/0 (the limit form is used there).
@@ -151,60 +150,24 @@ def fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> ModelFit:
 
     Start: r = s = 1, alpha at the pooled repeat rate (r/alpha = repeat purchases per day of age) and beta at
     the mean age (a mean lifetime of the order of the data's span)."""
-    from scipy.optimize import minimize
-
     x, t_x, T = _as_arrays(x, t_x, T)
-    n_customers = int(x.shape[0])
     ux, ut_x, uT, weights = compress(x, t_x, T)
     total_weight = float(weights.sum())
 
     def objective(log_params: np.ndarray) -> float:
         params = ParetoNbdParams(*np.exp(log_params))
         value = -float((weights * log_likelihood(params, ux, ut_x, uT)).sum()) / total_weight
-        return value if np.isfinite(value) else 1e10
+        return value if np.isfinite(value) else NOT_FINITE
 
     rate = max(float(x.sum()), 1.0) / max(float(T.sum()), 1.0)
-    start = np.log([1.0, 1.0 / rate, 1.0, max(float(T.mean()), 1.0)])
-    started = time.perf_counter()
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        result = minimize(
-            objective,
-            start,
-            method="L-BFGS-B",
-            bounds=[(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * len(PARAM_NAMES),
-            options={"maxiter": MAX_ITERATIONS, "ftol": F_TOLERANCE, "gtol": G_TOLERANCE},
-        )
-    seconds = time.perf_counter() - started
-    params = {name: float(np.exp(value)) for name, value in zip(PARAM_NAMES, result.x, strict=True)}
-    log_likelihood_total = -float(result.fun) * n_customers
-    on_bound = [
-        name
-        for name, value in zip(PARAM_NAMES, result.x, strict=True)
-        if abs(value) >= LOG_PARAM_BOUND - 1e-6
-    ]
-    problems = []
-    if not result.success:
-        problems.append(f"the optimiser did not converge ({result.message})")
-    if not np.isfinite(log_likelihood_total) or result.fun >= 1e10:
-        problems.append("the log-likelihood is not finite")
-    if on_bound:
-        problems.append(
-            f"parameter(s) {', '.join(on_bound)} ran to the bound exp(+-{LOG_PARAM_BOUND:g}): "
-            "the data do not identify the model"
-        )
-    converged = not problems
-    return ModelFit(
-        model=MODEL_NAME,
-        params=params,
-        log_likelihood=log_likelihood_total,
-        n_customers=n_customers,
-        fit_seconds=seconds,
-        converged=converged,
-        iterations=int(result.nit),
-        status="fitted" if converged else "fallback",
-        message=(
-            f"converged in {int(result.nit)} iterations"
-            if converged
-            else f"{MODEL_NAME} fit rejected: {'; '.join(problems)}"
-        ),
+    start = [1.0, 1.0 / rate, 1.0, max(float(T.mean()), 1.0)]
+    return maximize_log_likelihood(
+        MODEL_NAME,
+        PARAM_NAMES,
+        objective,
+        start,
+        int(x.shape[0]),
+        gradient=False,
+        ftol=F_TOLERANCE,
+        gtol=G_TOLERANCE,
     )
