@@ -238,8 +238,8 @@ def train_identity_model(logical_date: date, run_id: str, settings: Settings | N
 
 
 def fit_models(logical_date: date, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
-    """Score every customer with the CLV models (BG/NBD, Gamma-Gamma) and the churn model of the date's refit
-    date (fitted when missing); a model that cannot fit is recorded, never fails the run
+    """Score every customer with the CLV models (Pareto/NBD, Gamma-Gamma) and the churn model of the date's
+    refit date (fitted when missing); a model that cannot fit is recorded, never fails the run
     (``customer360.model_runs``)."""
     from customer360.model_runs import run_models
 

@@ -153,9 +153,9 @@ def train(features_T: pd.DataFrame, labels: np.ndarray | pd.Series) -> ChurnMode
             f"all {y.shape[0]} training customers are labelled {'churned' if y.any() else 'retained'}: "
             "a churn model needs both outcomes"
         )
-    # A feature without one known value in the training data (no survey answered, no BG/NBD column) tells
-    # the model nothing and has no median to impute: such features are left out of this fit, and the model
-    # lists the ones it uses.
+    # A feature without one known value in the training data (no survey answered, no purchase-model column)
+    # tells the model nothing and has no median to impute: such features are left out of this fit, and the
+    # model lists the ones it uses.
     X_all = feature_matrix(features_T)
     known = np.isfinite(X_all).any(axis=0)
     if not known.any():

@@ -3,7 +3,7 @@
 -- labels come from the rows of R) and R, where R is the models' refit date (macro model_refit_date, the
 -- as-of date itself on a refit day), and the as-of date (scoring). Every feature of a
 -- date reads data up to and including that date only. p_alive and expected_purchases_90d are added in
--- Python (customer360.churn.warehouse_features) with the BG/NBD parameters fitted in the run.
+-- Python (customer360.churn.warehouse_features) with the Pareto/NBD parameters fitted in the run.
 --
 -- Purchase features follow customer360.churn.features.purchase_features exactly (a test compares them):
 -- recency_days = days since the last purchase day; frequency = purchase days - 1; monetary = net amount per
