@@ -15,7 +15,8 @@ import pytest
 from customer360.activation.audiences import Audience, AudienceFile, Destination
 from customer360.activation.postgres_removals import remove, retired
 from customer360.activation.postgres_table import ensure_table
-from customer360.activation.state import DDL, STATE
+from customer360.activation.state import attach_state
+from customer360.settings import Settings
 from tests.support.postgres_databases import url_from_params
 
 pytestmark = pytest.mark.postgres
@@ -58,12 +59,11 @@ def lists(url) -> str:
 
 
 @pytest.fixture
-def state() -> duckdb.DuckDBPyConnection:
+def state(tmp_path) -> duckdb.DuckDBPyConnection:
     """The activation state after run-1 synced every audience to the lists above."""
     con = duckdb.connect()
-    con.execute(f"attach ':memory:' as {STATE}")
-    for statement in DDL:
-        con.execute(statement.format(s=STATE))
+    # No state file in this home: a read-only attach gives the in-memory state with the current DDL.
+    attach_state(con, Settings(home=tmp_path), read_only=True)
     synced = datetime(2026, 12, 6, 3, 0)
     for destination, audience, table in (
         ("crm", "tier_a", "public.audience_list"),

@@ -14,7 +14,7 @@ import pytest
 
 from customer360.activation.audiences import Audience, AudienceFile, Destination
 from customer360.activation.run import ActivationResult, totals
-from customer360.activation.state import DDL, STATE
+from customer360.activation.state import attach_state
 from customer360.activation.webhook_retirements import RETIRED, retired, tell
 from customer360.activation.webhooks import RateLimiter
 from customer360.settings import Settings
@@ -36,12 +36,11 @@ def _file(*audiences: Audience, hook: Destination | None) -> AudienceFile:
 
 
 @pytest.fixture
-def state() -> duckdb.DuckDBPyConnection:
+def state(tmp_path) -> duckdb.DuckDBPyConnection:
     """tier_a ran on DAY1 (a1, a2, a9) and DAY2 (a1, a2, a3), churn on DAY2; both delivered to ``hook``."""
     con = duckdb.connect()
-    con.execute(f"attach ':memory:' as {STATE}")
-    for statement in DDL:
-        con.execute(statement.format(s=STATE))
+    # No state file in this home: a read-only attach gives the in-memory state with the current DDL.
+    attach_state(con, Settings(home=tmp_path), read_only=True)
     runs = {DAY1: {"tier_a": ["a1", "a2", "a9"]}, DAY2: MEMBERS}
     for day, audiences in runs.items():
         for audience, keys in audiences.items():

@@ -79,7 +79,7 @@ def _url(settings: Settings, audiences: AudienceFile, destination: str) -> str |
     """The destination's URL while it is still in the file; None once it is gone (its URL is unknown)."""
     if destination not in audiences.destinations:
         return None
-    return audiences.destinations[destination].options.get("url") or settings.activation_webhook_url
+    return webhooks.url_of(settings, audiences.destinations[destination])
 
 
 def _record(
@@ -136,11 +136,9 @@ def tell(
         if not url:
             entry["status"] = "skipped: no URL (CUSTOMER360_ACTIVATION_WEBHOOK_URL or the destination's url)"
             continue
-        size = (
-            audiences.destinations[destination].options.get("batch_size")
-            or settings.activation_webhook_batch_size
-        )
-        batches = [events[i : i + size] for i in range(0, len(events), size)] or [[]]
+        size = webhooks.batch_size_of(settings, audiences.destinations[destination])
+        # An audience whose last run had no members still gets one (empty) batch: the retirement is told.
+        batches = webhooks.batches(events, size) or [[]]
         if dry_run:
             entry["status"] = f"would send {len(batches)} batch(es)"
             continue

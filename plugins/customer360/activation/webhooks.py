@@ -148,8 +148,19 @@ def post_batch(
     return Outcome(False, policy.max_attempts, status, f"{error} after {policy.max_attempts} attempts", waits)
 
 
-def _batches(events: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+def batches(events: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    """The events cut into batches of at most ``size``, in order."""
     return [events[i : i + size] for i in range(0, len(events), size)]
+
+
+def url_of(settings: Settings, destination: Destination) -> str:
+    """The destination's own ``url``, else the project-wide webhook URL (empty when neither is set)."""
+    return destination.options.get("url") or settings.activation_webhook_url
+
+
+def batch_size_of(settings: Settings, destination: Destination) -> int:
+    """The destination's own ``batch_size``, else the project-wide webhook batch size."""
+    return destination.options.get("batch_size") or settings.activation_webhook_batch_size
 
 
 def idempotency_key(destination: str, audience: str, run_date: date, events: list[dict[str, Any]]) -> str:
@@ -199,11 +210,10 @@ def deliver(
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """Send (or, in a dry run, count) the audience's changes of the day to one webhook."""
-    url = destination.options.get("url") or settings.activation_webhook_url
+    url = url_of(settings, destination)
     events = _events(con, audience, sends_contact_fields(audience, destination))
-    size = destination.options.get("batch_size") or settings.activation_webhook_batch_size
-    batches = _batches(events, size)
-    keys = [idempotency_key(destination.name, audience.name, run_date, batch) for batch in batches]
+    cut = batches(events, batch_size_of(settings, destination))
+    keys = [idempotency_key(destination.name, audience.name, run_date, batch) for batch in cut]
     delivered = {
         row[0]
         for row in con.execute(
@@ -214,13 +224,13 @@ def deliver(
     }
     pending = [
         (n, batch, key)
-        for n, (batch, key) in enumerate(zip(batches, keys, strict=True), 1)
+        for n, (batch, key) in enumerate(zip(cut, keys, strict=True), 1)
         if key not in delivered
     ]
     result: dict[str, Any] = {
         "events": len(events),
-        "batches": len(batches),
-        "already_delivered": len(batches) - len(pending),
+        "batches": len(cut),
+        "already_delivered": len(cut) - len(pending),
         "pending_events": sum(len(b) for _, b, _ in pending),
     }
     if not url:
@@ -239,7 +249,7 @@ def deliver(
             "run_id": run_id,
             "audience_file_version": file_version,
             "batch_number": number,
-            "batches": len(batches),
+            "batches": len(cut),
             "events": batch,
         }
         body = json.dumps(payload, separators=(",", ":")).encode()
