@@ -136,6 +136,12 @@ def _print_details(details: dict) -> None:
             f"CLV: {clv.get('status')} on {clv.get('customers'):,} customers (fit: {fits}); "
             f"stage {clv.get('seconds')} s"
         )
+    publish = details.get("publish") or {}
+    if publish.get("publish_seconds") is not None:
+        print(
+            f"publish: snapshot {publish['publish_seconds']} s ({publish.get('rows') or 0:,} mart rows), "
+            f"run report {publish.get('report_seconds')} s (wall, daily run)"
+        )
     if churn:
         print(
             f"churn backtest: AUC {churn.get('auc')} vs baseline {churn.get('baseline_auc')}; precision in "
