@@ -110,6 +110,8 @@ def test_stage_details_come_from_the_runs_progress_log(tmp_path):
             },
         },
         {"stage": "identity", "event": "start"},
+        {"stage": "publish", "event": "end", "seconds": 4.2, "detail": {"tables": {"a": 3, "b": 4}}},
+        {"stage": "report", "event": "end", "seconds": 1.5, "detail": {"report": "report.html"}},
     ]
     (run_dir / "progress.jsonl").write_text("\n".join(json.dumps(e) for e in events) + "\n")
     details = stage_details(settings, date(2026, 6, 30))
@@ -127,6 +129,8 @@ def test_stage_details_come_from_the_runs_progress_log(tmp_path):
         "fit_seconds": {"bgnbd": 0.1},
         "seconds": 0.3,
     }
+    # the bench's publish stage split into the snapshot and the report read from it
+    assert details["publish"] == {"publish_seconds": 4.2, "rows": 7, "report_seconds": 1.5}
 
 
 def test_a_machine_key_names_cpu_model_cores_and_memory_and_names_its_baseline():

@@ -4,7 +4,7 @@ stage whose cost per record grows with the scale is flagged."""
 
 from __future__ import annotations
 
-from customer360_dev.bench.targets import check_targets, growth_flags, per_million, target_lines
+from customer360_dev.bench.targets import check_targets, growth_flags, growth_rows, per_million, target_lines
 
 
 def _result(customers: int, first: dict[str, float], daily_total: float, peak_mib: float = 2048.0) -> dict:
@@ -145,4 +145,41 @@ def test_given_smaller_results_of_two_machines_when_growth_is_printed_then_only_
     # AND once this machine has one, it is compared with it
     (tmp_path / "here.json").write_text(json.dumps(result(100_000, here, 2.0, 1_000_000)))
     _print_growth(large, [tmp_path])
-    assert "FASTER THAN LINEAR: first_run identity: 8.00 CPU s per million records" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "FASTER THAN LINEAR: first_run identity: 8.00 CPU s per million records" in out
+    # AND the table beside the flag gives the stage's cost per million records at both scales
+    assert "first run: seconds per million records by scale" in out
+    row = next(line for line in out.splitlines() if "identity" in line and "FASTER THAN LINEAR:" not in line)
+    assert [cell.strip() for cell in row.split("│")[1:7]] == [
+        "identity",
+        "2.00",
+        "8.00",
+        "CPU s",
+        "4.00x",
+        "FASTER THAN LINEAR",
+    ]
+
+
+def test_given_three_scales_when_growth_rows_are_made_then_each_stage_shows_its_cost_at_every_scale():
+    # GIVEN 100k, 300k and 1M customers (1, 3 and 10 million records): identity's CPU seconds per million
+    # records go 5, 6, 12 (faster than linear from 300k to 1M); publish stays at 2 per million
+    def result(customers: int, records: int, identity: float, publish: float) -> dict:
+        rows = [
+            {"stage": "identity", "median_s": identity * 2, "cpu_s": identity},
+            {"stage": "publish", "median_s": publish * 2, "cpu_s": publish},
+        ]
+        return {"parameters": {"customers": customers}, "first_run": per_million(rows, records)}
+
+    scales = [result(100_000, 1_000_000, 5.0, 2.0), result(300_000, 3_000_000, 18.0, 6.0)]
+    large = result(1_000_000, 10_000_000, 120.0, 20.0)
+    # WHEN the rows are made for the 1M result
+    rows = {row["stage"]: row for row in growth_rows(large, scales, "first_run")}
+    # THEN each stage has its CPU seconds per million at the three scales, smallest first, its growth from
+    # 100k, and only identity is flagged
+    assert rows["identity"]["per_m"] == {100_000: 5.0, 300_000: 6.0, 1_000_000: 12.0}
+    assert (rows["identity"]["unit"], rows["identity"]["growth"]) == ("CPU s", 2.4)
+    assert rows["identity"]["faster_than_linear"] is True
+    assert rows["publish"]["per_m"] == {100_000: 2.0, 300_000: 2.0, 1_000_000: 2.0}
+    assert (rows["publish"]["growth"], rows["publish"]["faster_than_linear"]) == (1.0, False)
+    # AND a smaller result is never shown for a larger scale
+    assert growth_rows(scales[0], [large], "first_run")[0]["per_m"] == {100_000: 5.0}

@@ -68,6 +68,8 @@ def _print_growth(result: dict, folders: list[Path]) -> None:
             and any("s_per_m_records" in row for row in d.get("first_run") or [])
         }
     )
+    if compared:
+        _print_growth_table(result, smaller)
     for line in flags:
         print(f"FASTER THAN LINEAR: {line}")
     if not compared:
@@ -79,6 +81,36 @@ def _print_growth(result: dict, folders: list[Path]) -> None:
         print(
             f"no stage grows faster than linearly against {', '.join(f'{c:,}' for c in compared)} customers"
         )
+
+
+def _print_growth_table(result: dict, smaller: list[dict]) -> None:
+    """Each stage's cost per million records at every scale measured on this machine, side by side."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from customer360_dev.bench.targets import growth_rows
+
+    for run in ("first_run", "daily_run"):
+        rows = growth_rows(result, smaller, run)
+        sizes = sorted({size for row in rows for size in row["per_m"]})
+        if len(sizes) < 2:
+            continue
+        table = Table(title=f"{run.replace('_', ' ')}: seconds per million records by scale (customers)")
+        table.add_column("stage")
+        for size in sizes:
+            table.add_column(f"{size:,}", justify="right")
+        for col in ("unit", "growth", "linear"):
+            table.add_column(col, justify="right")
+        for row in rows:
+            growth = row["growth"]
+            table.add_row(
+                row["stage"],
+                *("" if size not in row["per_m"] else f"{row['per_m'][size]:.2f}" for size in sizes),
+                row["unit"],
+                "" if growth is None else f"{growth:.2f}x",
+                "FASTER THAN LINEAR" if row["faster_than_linear"] else "",
+            )
+        Console(width=160).print(table)
 
 
 def _print_details(details: dict) -> None:
@@ -103,6 +135,12 @@ def _print_details(details: dict) -> None:
         print(
             f"CLV: {clv.get('status')} on {clv.get('customers'):,} customers (fit: {fits}); "
             f"stage {clv.get('seconds')} s"
+        )
+    publish = details.get("publish") or {}
+    if publish.get("publish_seconds") is not None:
+        print(
+            f"publish: snapshot {publish['publish_seconds']} s ({publish.get('rows') or 0:,} mart rows), "
+            f"run report {publish.get('report_seconds')} s (wall, daily run)"
         )
     if churn:
         print(

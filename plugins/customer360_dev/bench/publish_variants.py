@@ -2,6 +2,7 @@
 choice in ``customer360.publish.snapshot`` rests on a measurement anyone can repeat:
 
     python -m customer360_dev.bench.publish_variants <warehouse.duckdb> <scratch folder> [--rounds N]
+        [--previous <an earlier snapshot folder of the same warehouse>]
 
 Every variant writes the analyst-facing layout (``marts.duckdb`` with each mart in ``main``, in the
 settings' snapshot storage version, and ``parquet/<mart>.parquet``) into its own folder under the scratch
@@ -11,6 +12,14 @@ folder, then flushes it to disk:
   each table to Parquet.
 - ``one_transaction``: the same copies in one transaction (one commit instead of one per mart).
 - ``parquet_first``: export the mart schema to Parquet, then load the new file from the Parquet files.
+- ``sync_previous`` (with ``--previous``): start from a file copy of an earlier snapshot's database, then
+  bring each mart to the warehouse's rows by deleting the rows gone and inserting the new ones (rows told
+  apart by two 64-bit hashes of the whole row), and write Parquet only for the marts that changed (the
+  others are hard links to the earlier snapshot's files): the daily cost of a snapshot file updated in place
+  instead of written whole.
+- ``parquet_only`` (a measure, not a snapshot): only the Parquet files, exported from the warehouse: what
+  publish would still pay if the database file were built elsewhere and copied whole (a file copy is
+  I/O, not CPU). Its CPU against ``copy_tables`` is the share a file swap would save.
 
 ``COPY FROM DATABASE`` is not a variant: it copies every schema of the source (raw, staging, identity,
 restricted...) with no way to name one, into the same schemas, so the snapshot would hold what must never
@@ -72,20 +81,94 @@ def _parquet_first(con, folder: Path) -> None:
         con.execute(f"create table main.{_quote(table)} as from read_parquet({sql_string(parquet)})")
 
 
+def _columns(con, database: str, schema: str, table: str) -> list[tuple[str, str]]:
+    return con.execute(
+        "select column_name, data_type from duckdb_columns() where database_name = ? and schema_name = ? "
+        "and table_name = ? order by column_index",
+        [database, schema, table],
+    ).fetchall()
+
+
+def _sync_previous(con, folder: Path, previous: Path) -> None:
+    (snapshot,) = con.execute("select current_database()").fetchone()
+    kept = {
+        r[0]
+        for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = ? and schema_name = 'main'",
+            [snapshot],
+        ).fetchall()
+    }
+    marts = _marts(con)
+    for name in kept - {table for _schema, table in marts}:
+        con.execute(f"drop table main.{_quote(name)}")
+    for schema, table in marts:
+        source, target = f"warehouse.{_quote(schema)}.{_quote(table)}", f"main.{_quote(table)}"
+        if table not in kept or _columns(con, "warehouse", schema, table) != _columns(
+            con, snapshot, "main", table
+        ):
+            con.execute(f"create or replace table {target} as from {source}")
+            changed = True
+        else:
+            con.execute(
+                "create or replace temp table new_rows as "
+                f"select hash(s) as h1, hash(s, 1) as h2 from {source} as s"
+            )
+            con.execute(
+                "create or replace temp table old_rows as "
+                f"select rowid as rid, hash(o) as h1, hash(o, 1) as h2 from {target} as o"
+            )
+            (gone,) = con.execute(
+                f"delete from {target} where rowid in "
+                "(select rid from old_rows anti join new_rows using (h1, h2))"
+            ).fetchone()
+            (added,) = con.execute(
+                f"insert into {target} select s.* from {source} as s semi join "
+                "(select h1, h2 from new_rows anti join old_rows using (h1, h2)) as n "
+                "on hash(s) = n.h1 and hash(s, 1) = n.h2"
+            ).fetchone()
+            changed = bool(gone or added)
+        parquet = folder / "parquet" / f"{table}.parquet"
+        if changed or not (previous / "parquet" / parquet.name).exists():
+            con.execute(f"copy {target} to {sql_string(parquet)} (format parquet)")
+        else:
+            os.link(previous / "parquet" / parquet.name, parquet)
+    con.execute("drop table if exists new_rows")
+    con.execute("drop table if exists old_rows")
+
+
+def _parquet_only(con, folder: Path) -> None:
+    for schema, table in _marts(con):
+        parquet = folder / "parquet" / f"{table}.parquet"
+        con.execute(
+            f"copy warehouse.{_quote(schema)}.{_quote(table)} to {sql_string(parquet)} (format parquet)"
+        )
+
+
 VARIANTS: dict[str, Callable] = {
-    "copy_tables": lambda con, folder: _copy_tables(con, folder, one_transaction=False),
-    "one_transaction": lambda con, folder: _copy_tables(con, folder, one_transaction=True),
-    "parquet_first": _parquet_first,
+    "copy_tables": lambda con, folder, previous: _copy_tables(con, folder, one_transaction=False),
+    "one_transaction": lambda con, folder, previous: _copy_tables(con, folder, one_transaction=True),
+    "parquet_first": lambda con, folder, previous: _parquet_first(con, folder),
+    "sync_previous": _sync_previous,
+    "parquet_only": lambda con, folder, previous: _parquet_only(con, folder),
 }
+NEEDS_PREVIOUS = {"sync_previous"}
+MEASURE_ONLY = {"parquet_only"}  # writes part of a snapshot, to size what another way would save
 
 
-def run_variant(name: str, warehouse: Path, folder: Path, settings: Settings) -> dict[str, float]:
-    """Build one snapshot with variant ``name`` into ``folder``; its CPU and wall seconds and size."""
+def run_variant(
+    name: str, warehouse: Path, folder: Path, settings: Settings, previous: Path | None = None
+) -> dict[str, float]:
+    """Build one snapshot with variant ``name`` into ``folder`` (``previous``: an earlier snapshot folder,
+    for the variants in ``NEEDS_PREVIOUS``); its CPU and wall seconds and size."""
     import duckdb
 
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "parquet").mkdir(parents=True)
     wall, cpu = time.perf_counter(), _cpu()
+    if name in NEEDS_PREVIOUS:
+        if previous is None:
+            raise ValueError(f"the {name} variant needs an earlier snapshot folder (--previous)")
+        shutil.copyfile(previous / SNAPSHOT_DB, folder / SNAPSHOT_DB)
     con = duckdb.connect(
         str(folder / SNAPSHOT_DB),
         config=duckdb_config(
@@ -96,7 +179,7 @@ def run_variant(name: str, warehouse: Path, folder: Path, settings: Settings) ->
     )
     try:
         con.execute(f"attach {sql_string(warehouse)} as warehouse (read_only)")
-        VARIANTS[name](con, folder)
+        VARIANTS[name](con, folder, previous)
         con.execute("detach warehouse")
         con.execute("checkpoint")
     finally:
@@ -114,14 +197,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("warehouse", type=Path)
     parser.add_argument("scratch", type=Path)
     parser.add_argument("--rounds", type=int, default=2, help="rounds of every variant, interleaved")
+    parser.add_argument(
+        "--previous", type=Path, default=None, help="an earlier snapshot folder (for sync_previous)"
+    )
     args = parser.parse_args(argv)
+    names = [n for n in VARIANTS if n not in NEEDS_PREVIOUS or args.previous is not None]
     settings = Settings(home=args.scratch / "home")
     print(f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for round_ in range(1, args.rounds + 1):
-        for name in VARIANTS:
-            figures = run_variant(name, args.warehouse, args.scratch / name, settings)
+        for name in names:
+            figures = run_variant(name, args.warehouse, args.scratch / name, settings, args.previous)
             print(f"round {round_} {name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()), flush=True)
-    for name in VARIANTS:
+    for name in names:
         shutil.rmtree(args.scratch / name, ignore_errors=True)
     return 0
 

@@ -318,8 +318,9 @@ def compare_with_baseline(result: dict[str, Any], baseline: dict[str, Any]) -> l
 
 def stage_details(settings: Settings, logical_date: date) -> dict[str, Any]:
     """What the last run of ``logical_date`` did, from its progress log: the staging build's mode, each dbt
-    layer's slowest nodes and node time by resource type, identity's records and steps, the CLV fit and the
-    churn backtest (for the closing figures, not for timing)."""
+    layer's slowest nodes and node time by resource type, identity's records and steps, the CLV fit, the
+    churn backtest, and the publish stage's wall seconds split into the snapshot and the run report (for the
+    closing figures, not for timing)."""
     from customer360.progress import read_events
 
     details: dict[str, Any] = {}
@@ -348,6 +349,12 @@ def stage_details(settings: Settings, logical_date: date) -> dict[str, Any]:
                 "step_seconds",
             )
             details["identity"] = {k: detail.get(k) for k in keep}
+        elif stage in ("publish", "report"):
+            # The bench's publish stage is both: the snapshot, then the run report read from it
+            rows = sum((detail.get("tables") or {}).values()) if stage == "publish" else None
+            details.setdefault("publish", {})[f"{stage}_seconds"] = event.get("seconds")
+            if rows is not None:
+                details["publish"]["rows"] = rows
         elif stage == "models:clv":
             details["clv"] = {
                 "customers": detail.get("n_customers"),

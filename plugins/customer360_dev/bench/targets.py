@@ -143,6 +143,51 @@ def growth_flags(result: dict[str, Any], smaller: list[dict[str, Any]]) -> list[
     return flags
 
 
+def growth_rows(result: dict[str, Any], smaller: list[dict[str, Any]], run: str) -> list[dict[str, Any]]:
+    """One row per stage of ``run``: its CPU seconds per million records (seconds per million when a result
+    has no CPU seconds) at every scale of ``smaller`` with fewer customers and at ``result``'s, smallest
+    first (``per_m``: customers -> figure), the growth from the smallest scale to ``result``'s, and whether
+    that growth is flagged as faster than linear (as ``growth_flags`` judges it)."""
+    customers = (result.get("parameters") or {}).get("customers") or 0
+    scales = sorted(
+        (
+            ((other.get("parameters") or {}).get("customers") or 0, other)
+            for other in smaller
+            if 0 < ((other.get("parameters") or {}).get("customers") or 0) < customers
+        ),
+        key=lambda pair: pair[0],
+    )
+    scales.append((customers, result))
+    flagged = {line.split(":", 1)[0] for line in growth_flags(result, smaller)}
+    rows = []
+    for row in result.get(run) or []:
+        found = {
+            size: other
+            for size, data in scales
+            for other in data.get(run) or []
+            if other.get("stage") == row["stage"] and "s_per_m_records" in other
+        }
+        if not found:
+            continue
+        # CPU seconds only when every scale has them (one unit per row)
+        key = "cpu_s_per_m_records"
+        if not all(key in other for other in found.values()):
+            key = "s_per_m_records"
+        per_m = {size: other[key] for size, other in found.items()}
+        first = per_m[min(per_m)]
+        growth = per_m[customers] / first if customers in per_m and first and len(per_m) > 1 else None
+        rows.append(
+            {
+                "stage": row["stage"],
+                "per_m": per_m,
+                "unit": "CPU s" if key == "cpu_s_per_m_records" else "s",
+                "growth": None if growth is None else round(growth, 2),
+                "faster_than_linear": f"{run} {row['stage']}" in flagged,
+            }
+        )
+    return rows
+
+
 def target_lines(checks: list[TargetCheck]) -> list[str]:
     """Markdown table rows: target, limit, measured, at 1M customers, met."""
     lines = [
