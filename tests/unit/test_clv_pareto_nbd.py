@@ -101,3 +101,10 @@ def test_given_simulated_customers_when_fitted_then_the_parameters_are_recovered
     assert fit.params["r"] / fit.params["alpha"] == pytest.approx(truth.r / truth.alpha, rel=0.1)
     assert fit.params["s"] / fit.params["beta"] == pytest.approx(truth.s / truth.beta, rel=0.25)
     assert pareto_nbd.fit(np.floor(x), np.floor(t_x), np.full(n, T)).params == fit.params
+    # AND the customers collapsed to distinct (x, t_x, T) rows with counts (as Spark sends them) fit the same
+    grouped = pareto_nbd.fit_compressed(*pareto_nbd.compress(np.floor(x), np.floor(t_x), np.full(n, T)))
+    assert (grouped.params, grouped.log_likelihood, grouped.n_customers) == (
+        fit.params,
+        fit.log_likelihood,
+        fit.n_customers,
+    )

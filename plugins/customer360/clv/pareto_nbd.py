@@ -151,7 +151,29 @@ def fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> ModelFit:
     Start: r = s = 1, alpha at the pooled repeat rate (r/alpha = repeat purchases per day of age) and beta at
     the mean age (a mean lifetime of the order of the data's span)."""
     x, t_x, T = _as_arrays(x, t_x, T)
-    ux, ut_x, uT, weights = compress(x, t_x, T)
+    start = _start(float(x.sum()), float(T.sum()), float(T.mean()))
+    return _maximize(*compress(x, t_x, T), start)
+
+
+def fit_compressed(ux: np.ndarray, ut_x: np.ndarray, uT: np.ndarray, weights: np.ndarray) -> ModelFit:
+    """``fit`` on customers already collapsed to distinct (x, t_x, T) rows with their counts, in
+    ``compress``'s order (sorted rows), so that a summary kept elsewhere (``customer360.spark.clv``) sends
+    only those rows. The same customers in whole days give ``fit``'s parameters exactly (the start's sums
+    of whole numbers are exact in any order)."""
+    ux, ut_x, uT, weights = _as_arrays(ux, ut_x, uT, weights)
+    total_weight, total_T = float(weights.sum()), float((weights * uT).sum())
+    start = _start(float((weights * ux).sum()), total_T, total_T / total_weight if total_weight else 0.0)
+    return _maximize(ux, ut_x, uT, weights, start)
+
+
+def _start(total_x: float, total_T: float, mean_T: float) -> list[float]:
+    rate = max(total_x, 1.0) / max(total_T, 1.0)
+    return [1.0, 1.0 / rate, 1.0, max(mean_T, 1.0)]
+
+
+def _maximize(
+    ux: np.ndarray, ut_x: np.ndarray, uT: np.ndarray, weights: np.ndarray, start: list[float]
+) -> ModelFit:
     total_weight = float(weights.sum())
 
     def objective(log_params: np.ndarray) -> float:
@@ -159,14 +181,12 @@ def fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> ModelFit:
         value = -float((weights * log_likelihood(params, ux, ut_x, uT)).sum()) / total_weight
         return value if np.isfinite(value) else NOT_FINITE
 
-    rate = max(float(x.sum()), 1.0) / max(float(T.sum()), 1.0)
-    start = [1.0, 1.0 / rate, 1.0, max(float(T.mean()), 1.0)]
     return maximize_log_likelihood(
         MODEL_NAME,
         PARAM_NAMES,
         objective,
         start,
-        int(x.shape[0]),
+        int(round(total_weight)),
         gradient=False,
         ftol=F_TOLERANCE,
         gtol=G_TOLERANCE,

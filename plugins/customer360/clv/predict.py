@@ -28,6 +28,7 @@ Fallbacks (``model_status = 'fallback'``; the run's message says which model fel
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -61,10 +62,31 @@ PREDICTION_COLUMNS = (
 )
 
 
-def fallback_rate(summary: CustomerSummary) -> np.ndarray:
+@dataclass(frozen=True)
+class Population:
+    """What a customer's prediction needs from all customers: the pooled repeat rate sum(x) / sum(T) of the
+    fallback, and the median known margin share (1 when none is known). Computed from the whole summary
+    (``population``), or passed in where the customers are scored in batches (``customer360.spark.clv``)."""
+
+    pooled_rate: float
+    default_margin_share: float
+
+
+def pooled_rate(total_frequency: float, total_tenure_days: float) -> float:
+    return total_frequency / total_tenure_days if total_tenure_days > 0 else 0.0
+
+
+def population(summary: CustomerSummary) -> Population:
+    known = np.isfinite(summary.margin_share)
+    return Population(
+        pooled_rate=pooled_rate(float(summary.frequency.sum()), float(summary.tenure_days.sum())),
+        default_margin_share=float(np.median(summary.margin_share[known])) if known.any() else 1.0,
+    )
+
+
+def fallback_rate(summary: CustomerSummary, people: Population | None = None) -> np.ndarray:
     """Historical repeat purchase days per day, shrunk toward the pooled rate (see module docstring)."""
-    total_age = float(summary.tenure_days.sum())
-    pooled = float(summary.frequency.sum()) / total_age if total_age > 0 else 0.0
+    pooled = (people or population(summary)).pooled_rate
     return (summary.frequency + pooled * FALLBACK_PRIOR_DAYS) / (summary.tenure_days + FALLBACK_PRIOR_DAYS)
 
 
@@ -82,7 +104,7 @@ def _fitted_purchase_model(models: ClvModels):  # noqa: ANN202 - (module, its pa
 
 
 def purchase_model(
-    summary: CustomerSummary, models: ClvModels
+    summary: CustomerSummary, models: ClvModels, people: Population | None = None
 ) -> tuple[np.ndarray, Callable[[float], np.ndarray]]:
     """(p_alive, t -> expected purchase days in (T, T+t]) from the purchase model's fit or its fallback."""
     x, t_x, T = summary.frequency, summary.recency_days, summary.tenure_days
@@ -91,7 +113,7 @@ def purchase_model(
         return module.p_alive(params, x, t_x, T), lambda t: module.conditional_expected_purchases(
             params, t, x, t_x, T
         )
-    rate = fallback_rate(summary)
+    rate = fallback_rate(summary, people)
     alive = np.where(x > 0, np.exp(-rate * (T - t_x)), 1.0)
     return alive, lambda t: rate * t
 
@@ -117,10 +139,9 @@ def expected_spend(summary: CustomerSummary, models: ClvModels) -> np.ndarray:
     return np.where(np.isfinite(history), np.maximum(history, 0.0), 0.0)
 
 
-def margin_shares(summary: CustomerSummary) -> np.ndarray:
-    known = np.isfinite(summary.margin_share)
-    default = float(np.median(summary.margin_share[known])) if known.any() else 1.0
-    return np.where(known, summary.margin_share, default)
+def margin_shares(summary: CustomerSummary, people: Population | None = None) -> np.ndarray:
+    default = (people or population(summary)).default_margin_share
+    return np.where(np.isfinite(summary.margin_share), summary.margin_share, default)
 
 
 def discounted_clv(
@@ -142,13 +163,20 @@ def discounted_clv(
     return value * spend * margin
 
 
-def predict(summary: CustomerSummary, models: ClvModels, annual_discount_rate: float) -> pa.Table:
-    """One row per customer with PREDICTION_COLUMNS, as an Arrow table."""
+def predict(
+    summary: CustomerSummary,
+    models: ClvModels,
+    annual_discount_rate: float,
+    people: Population | None = None,
+) -> pa.Table:
+    """One row per customer with PREDICTION_COLUMNS, as an Arrow table; ``people`` of all customers when
+    ``summary`` holds some of them only (a batch), else computed from ``summary``."""
     import pyarrow as pa
 
-    alive, expected_purchases = purchase_model(summary, models)
+    people = people or population(summary)
+    alive, expected_purchases = purchase_model(summary, models, people)
     spend = expected_spend(summary, models)
-    clv = discounted_clv(expected_purchases, spend, margin_shares(summary), annual_discount_rate)
+    clv = discounted_clv(expected_purchases, spend, margin_shares(summary, people), annual_discount_rate)
     n = summary.n_customers
     return pa.table(
         {

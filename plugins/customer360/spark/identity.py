@@ -97,6 +97,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
+# The session view Splink scores from (the term-frequency lookups are ``identity_tf_<column>``).
+PREDICT_INPUT_VIEW = "identity_predict_input"
 
 
 @dataclass
@@ -308,7 +310,7 @@ def score_pairs(
     frame = frame.localCheckpoint()
     db_api = SparkAPI(spark_session=spark, break_lineage_method="persist")
     linker = Linker(
-        db_api.register(frame, table_name="identity_predict_input"), spark_settings(model), log_level=None
+        db_api.register(frame, table_name=PREDICT_INPUT_VIEW), spark_settings(model), log_level=None
     )
     try:
         for column in TF_COLUMNS:
@@ -336,6 +338,10 @@ def score_pairs(
         )
     finally:
         linker.table_management.delete_tables_created_by_splink_from_db()
+        # The views registered above are the session's until dropped, and Splink refuses to register a name
+        # twice: a second resolution in the same session (another date, a test) would stop on them.
+        for view in (PREDICT_INPUT_VIEW, *(f"identity_tf_{column}" for column in TF_COLUMNS)):
+            spark.catalog.dropTempView(view)
 
 
 # 6. Clustering, ids and outputs per resolution component --------------------------------------------------

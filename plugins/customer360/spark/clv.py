@@ -1,0 +1,173 @@
+"""CLV on Spark: the per-customer summary, the population statistics and the scores computed in Spark.
+
+The DuckDB stage (``customer360.clv``) summarises the purchase days in SQL, fits Pareto/NBD and Gamma-Gamma
+on the summary and scores every customer with numpy. Here the same steps run on the engine, so that nothing
+collects the customers to the driver:
+
+- **summary**: ``clv.summary.summary_sql``'s definitions in Spark SQL over the purchase days (one row per
+  customer: x, t_x, T, spends, margin share), a Spark dataframe;
+- **population statistics**: one aggregate of the summary, what a customer's score needs from all customers
+  (the counts the fit decides on, the pooled repeat rate of the fallback, the median known margin share);
+- **Pareto/NBD fit**: on the summary grouped to its distinct (x, t_x, T) rows with their counts (whole days
+  repeat a lot: a few thousand rows for millions of customers), the only rows that reach the driver,
+  in the order ``pareto_nbd.compress`` gives them, so the fit is DuckDB's;
+- **scores**: ``clv.predict.predict`` on each Arrow batch of the summary (``mapInArrow``), with the
+  population statistics passed in, so a batch scores as the whole summary does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from customer360.clv import pareto_nbd
+from customer360.clv.fit import ClvModels
+from customer360.clv.mle import ModelFit
+from customer360.clv.predict import Population, pooled_rate, predict
+from customer360.clv.summary import CustomerSummary
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import pyarrow as pa
+    from pyspark.sql import DataFrame, SparkSession
+
+SUMMARY_COLUMNS = (
+    "customer_id",
+    "frequency",
+    "recency_days",
+    "tenure_days",
+    "repeat_avg_spend",
+    "avg_purchase_day_spend",
+    "avg_order_value",
+    "margin_share",
+)
+# ``analytics.customer_clv_predictions`` (``clv.stage.PREDICTIONS_DDL``) in Spark's types.
+PREDICTIONS_SCHEMA = (
+    "customer_id string, as_of_date date, frequency bigint, recency_days bigint, tenure_days bigint, "
+    "avg_order_value double, p_alive double, expected_purchases_90d double, expected_purchases_365d double, "
+    "expected_avg_spend double, predicted_clv_12m double, model_status string"
+)
+
+
+def summary_sql(source: str, end: date) -> str:
+    """``clv.summary.summary_sql`` in Spark SQL. Amounts are summed as exact decimals and their sums divided
+    as doubles, as DuckDB divides decimals (Spark would keep a decimal quotient, rounded to its scale)."""
+    bound = f"date '{end.isoformat()}'"
+    return f"""
+        with days as (
+            select
+                customer_id,
+                purchase_date,
+                sum(coalesce(order_count, 1)) as order_count,
+                sum(net_amount) as net_amount,
+                sum(margin_amount) as margin_amount,
+                count(margin_amount) as margin_known
+            from {source}
+            where purchase_date <= {bound} and customer_id is not null and purchase_date is not null
+            group by customer_id, purchase_date
+        ),
+        ranked as (
+            select *, min(purchase_date) over (partition by customer_id) as first_date
+            from days
+        )
+        select
+            customer_id,
+            cast(count(*) - 1 as double) as frequency,
+            cast(datediff(max(purchase_date), min(purchase_date)) as double) as recency_days,
+            cast(datediff({bound}, min(purchase_date)) as double) as tenure_days,
+            cast(sum(net_amount) filter (where purchase_date > first_date) as double)
+                / nullif(count(*) - 1, 0) as repeat_avg_spend,
+            cast(sum(net_amount) as double) / count(*) as avg_purchase_day_spend,
+            cast(sum(net_amount) as double) / nullif(sum(order_count), 0) as avg_order_value,
+            case
+                when sum(margin_known) > 0 and sum(net_amount) > 0
+                then greatest(
+                    -1.0D, least(1.0D, cast(sum(margin_amount) as double) / cast(sum(net_amount) as double))
+                )
+            end as margin_share
+        from ranked
+        group by customer_id
+    """
+
+
+def summarize(spark: SparkSession, source: str, end: date) -> DataFrame:
+    """One row per customer of ``source`` (with ``clv.summary.PURCHASE_DAY_COLUMNS``) up to ``end``."""
+    return spark.sql(summary_sql(source, end))
+
+
+@dataclass(frozen=True)
+class SummaryStatistics:
+    """The summary's population statistics (one Spark aggregate)."""
+
+    n_customers: int
+    n_repeat_customers: int
+    n_spenders: int  # repeat customers with a positive mean repeat spend: Gamma-Gamma's customers
+    population: Population
+
+
+def statistics(summary: DataFrame) -> SummaryStatistics:
+    """Counts, pooled repeat rate and median known margin share of ``summary`` (``summarize``'s rows)."""
+    row = summary.selectExpr(
+        "count(*) as n_customers",
+        "count_if(frequency > 0) as n_repeat_customers",
+        "count_if(frequency > 0 and repeat_avg_spend > 0) as n_spenders",
+        "sum(frequency) as total_frequency",
+        "sum(tenure_days) as total_tenure_days",
+        "percentile(margin_share, 0.5) as median_margin_share",
+    ).first()
+    median = row["median_margin_share"]
+    return SummaryStatistics(
+        n_customers=int(row["n_customers"]),
+        n_repeat_customers=int(row["n_repeat_customers"]),
+        n_spenders=int(row["n_spenders"]),
+        population=Population(
+            pooled_rate=pooled_rate(
+                float(row["total_frequency"] or 0.0), float(row["total_tenure_days"] or 0.0)
+            ),
+            default_margin_share=1.0 if median is None else float(median),
+        ),
+    )
+
+
+def fit_purchases(summary: DataFrame) -> ModelFit:
+    """Pareto/NBD fitted on ``summary``'s distinct (x, t_x, T) rows and their counts (``fit_compressed``)."""
+    grouped = (
+        summary.groupBy("frequency", "recency_days", "tenure_days")
+        .count()
+        .orderBy("frequency", "recency_days", "tenure_days")
+        .toPandas()
+    )
+    columns = ("frequency", "recency_days", "tenure_days", "count")
+    return pareto_nbd.fit_compressed(*(grouped[c].to_numpy(dtype=np.float64) for c in columns))
+
+
+def _batch_summary(batch: pa.RecordBatch, end: date) -> CustomerSummary:
+    import pyarrow.compute as pc
+
+    def floats(name: str) -> np.ndarray:
+        column = pc.fill_null(pc.cast(batch.column(name), "float64"), float("nan"))
+        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+    return CustomerSummary(
+        customer_id=batch.column("customer_id"),
+        **{name: floats(name) for name in SUMMARY_COLUMNS[1:]},
+        observation_end=end,
+    )
+
+
+def score(
+    summary: DataFrame, end: date, models: ClvModels, people: Population, annual_discount_rate: float
+) -> DataFrame:
+    """``analytics.customer_clv_predictions``'s rows for ``summary``, scored batch by batch on the
+    executors with ``clv.predict.predict`` and the population's statistics."""
+
+    def batches(source: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in source:
+            table = predict(_batch_summary(batch, end), models, annual_discount_rate, people)
+            yield from table.to_batches()
+
+    return summary.select(*SUMMARY_COLUMNS).mapInArrow(batches, PREDICTIONS_SCHEMA)
