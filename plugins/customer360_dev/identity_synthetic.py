@@ -384,8 +384,51 @@ def write_input_table(con: object, records: pa.Table) -> None:
         con.unregister("synthetic_records")
 
 
-def run_benchmark(persons: int, seed: int = 7, directory: Path | None = None) -> dict[str, object]:
-    """Generate, resolve and evaluate in a scratch warehouse; report timings, peak memory and accuracy."""
+DAY_SHARE = 1 / 365  # a day's records: one year of records arrive over 365 days
+DAILY_OBSERVED_AT = np.datetime64("2026-01-01T12:00:00", "us")
+
+
+def day_records(records: pa.Table, truth: pa.Table, seed: int) -> tuple[pa.Table, pa.Table]:
+    """One more day of the same people: a seeded sample of ``DAY_SHARE`` of the records, each seen again as
+    a new record (``<id>-d1``) observed the next day; and the truth rows of those records."""
+    rng = np.random.default_rng(seed + 1)
+    picked = np.flatnonzero(rng.random(records.num_rows) < DAY_SHARE)
+    day = records.take(pa.array(picked, pa.int64()))
+    ids = pc.binary_join_element_wise(day.column("source_record_id"), "-d1", "")
+    day = day.set_column(day.schema.get_field_index("source_record_id"), "source_record_id", ids)
+    day = day.set_column(
+        day.schema.get_field_index("observed_at"),
+        "observed_at",
+        pa.array(np.full(day.num_rows, DAILY_OBSERVED_AT), pa.timestamp("us")),
+    )
+    day_truth = truth.take(pa.array(picked, pa.int64()))
+    day_truth = day_truth.set_column(
+        day_truth.schema.get_field_index("source_record_id"), "source_record_id", ids
+    )
+    return day, day_truth
+
+
+def _cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_benchmark(
+    persons: int,
+    seed: int = 7,
+    directory: Path | None = None,
+    *,
+    daily: bool = False,
+    daily_only: bool = False,
+) -> dict[str, object]:
+    """Generate, resolve and evaluate in a scratch warehouse; report timings, peak memory and accuracy.
+
+    ``daily``: then add one day's records (``day_records``) and resolve again, as the daily run does
+    (incremental). ``daily_only``: only that second step, on the warehouse an earlier benchmark with the
+    same ``persons`` and ``seed`` left in ``directory``. CPU seconds are the process's user + system time
+    (DuckDB's threads included) spent in each resolution."""
     import resource
 
     from customer360.identity.evaluate import pairwise_metrics
@@ -393,32 +436,68 @@ def run_benchmark(persons: int, seed: int = 7, directory: Path | None = None) ->
     from customer360.settings import Settings
     from customer360.warehouse import connect
 
+    if daily_only and directory is None:
+        raise ValueError("--daily-only needs --dir: the folder of an earlier benchmark's warehouse")
     scratch = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="identity-bench-"))
     settings = Settings(home=scratch)
     tick = time.perf_counter()
     records, truth = synthetic_records(persons, seed)
     generated = time.perf_counter() - tick
-    with connect(settings) as con:
-        write_input_table(con, records)
-    result = resolve(settings, date(2026, 1, 1), f"bench-{persons}-{seed}")
+    report: dict[str, object] = {"persons": persons, "records": records.num_rows}
+    if not daily_only:
+        with connect(settings) as con:
+            write_input_table(con, records)
+        cpu = _cpu_seconds()
+        result = resolve(settings, date(2026, 1, 1), f"bench-{persons}-{seed}")
+        report.update(
+            {
+                "generate_seconds": round(generated, 2),
+                "resolve_seconds": result.seconds,
+                "resolve_cpu_seconds": round(_cpu_seconds() - cpu, 1),
+                "model_trained": result.model_trained,
+                "step_seconds": {k: round(v, 2) for k, v in result.step_seconds.items()},
+                "customers": result.customers,
+                "edges_by_rule": result.edges_by_rule,
+                "guard_rejections": result.rejections_by_guard,
+                "candidate_pairs": result.candidate_pairs,
+                "blocks_skipped": result.blocks_skipped,
+            }
+        )
+    if daily or daily_only:
+        day, day_truth = day_records(records, truth, seed)
+        truth = pa.concat_tables([truth, day_truth])
+        with connect(settings) as con:
+            con.register("day_records", day)
+            try:
+                con.execute(
+                    "insert into intermediate.int_contact_records_unioned by name select * from day_records"
+                )
+            finally:
+                con.unregister("day_records")
+        cpu = _cpu_seconds()
+        result = resolve(settings, date(2026, 1, 2), f"bench-{persons}-{seed}-day")
+        report.update(
+            {
+                "daily_records": day.num_rows,
+                "daily_mode": result.mode,
+                "daily_records_resolved": result.records_resolved,
+                "daily_resolve_seconds": result.seconds,
+                "daily_resolve_cpu_seconds": round(_cpu_seconds() - cpu, 1),
+                "daily_step_seconds": {k: round(v, 2) for k, v in result.step_seconds.items()},
+                "customers": result.customers,
+            }
+        )
     with connect(settings) as con:
         con.register("bench_truth", truth)
         metrics = pairwise_metrics(con, "identity.customer_source_xref", "bench_truth")
-    return {
-        "persons": persons,
-        "records": records.num_rows,
-        "generate_seconds": round(generated, 2),
-        "resolve_seconds": result.seconds,
-        "step_seconds": {k: round(v, 2) for k, v in result.step_seconds.items()},
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "customers": result.customers,
-        "edges_by_rule": result.edges_by_rule,
-        "guard_rejections": result.rejections_by_guard,
-        "candidate_pairs": result.candidate_pairs,
-        "blocks_skipped": result.blocks_skipped,
-        "precision": round(metrics.precision, 5),
-        "recall": round(metrics.recall, 5),
-        "false_merges": metrics.false_merges,
-        "missed_merges": metrics.missed_merges,
-        "warehouse": str(settings.warehouse_path),
-    }
+    report.update(
+        {
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "precision": round(metrics.precision, 5),
+            "recall": round(metrics.recall, 5),
+            "false_merges": metrics.false_merges,
+            "missed_merges": metrics.missed_merges,
+            "warehouse": str(settings.warehouse_path),
+        }
+    )
+    return report

@@ -222,3 +222,31 @@ def test_given_a_changed_rule_an_erasure_or_a_request_then_every_record_is_resol
     assert (erased.mode, erased.mode_reason) == ("full", "1 erasure request(s) processed since the last run")
     asked = resolve(replace(settings, full_refresh=True), DAYS[0], "asked")
     assert (asked.mode, asked.mode_reason) == ("full", "asked for (CUSTOMER360_FULL_REFRESH)")
+
+
+def test_given_the_bench_daily_step_when_a_day_arrives_then_it_is_incremental_and_equals_a_full_run(tmp_path):
+    # GIVEN the identity bench on 1,500 persons, then one more day of the same people (``--daily``)
+    from customer360_dev.identity_synthetic import run_benchmark
+
+    report = run_benchmark(1500, seed=4, directory=tmp_path / "bench", daily=True)
+    # THEN the day is resolved incrementally, over a part of the records only
+    assert report["daily_mode"] == "incremental"
+    assert 0 < report["daily_records"] <= report["daily_records_resolved"] < report["records"]
+    assert report["daily_resolve_cpu_seconds"] >= 0
+    # AND the customers are the ones a full resolution of the same records makes
+    full_home = tmp_path / "full"
+    shutil.copytree(tmp_path / "bench", full_home)
+    full = resolve(replace(Settings(home=full_home), full_refresh=True), date(2026, 1, 2), "full")
+    assert full.mode == "full"
+    assert _partition(Settings(home=tmp_path / "bench")) == _partition(Settings(home=full_home))
+
+
+def _partition(settings: Settings) -> set[frozenset[tuple[str, str]]]:
+    with connect(settings) as con:
+        rows = con.execute(
+            "select customer_id, source_channel, source_record_id from identity.customer_source_xref"
+        ).fetchall()
+    clusters: dict[str, set[tuple[str, str]]] = {}
+    for customer, channel, record in rows:
+        clusters.setdefault(customer, set()).add((channel, record))
+    return {frozenset(members) for members in clusters.values()}

@@ -53,6 +53,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--persons", type=int, default=100_000, help="synthetic persons (default 100000)")
     bench.add_argument("--seed", type=int, default=7)
     bench.add_argument("--dir", type=Path, default=None, help="scratch folder (default: a temporary one)")
+    bench.add_argument(
+        "--daily", action="store_true", help="then add one day's records and resolve them (incremental)"
+    )
+    bench.add_argument(
+        "--daily-only",
+        action="store_true",
+        help="only the daily step, on the warehouse in --dir of an earlier bench (same --persons, --seed)",
+    )
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(func=run_bench)
 
@@ -149,7 +157,13 @@ def run_bench(args: argparse.Namespace) -> int:
     except DevToolsMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    report = synthetic.run_benchmark(args.persons, args.seed, args.dir)
+    try:
+        report = synthetic.run_benchmark(
+            args.persons, args.seed, args.dir, daily=args.daily, daily_only=args.daily_only
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(report, indent=2, default=str) if args.json else _bench_text(report))
     return 0
 

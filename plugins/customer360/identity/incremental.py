@@ -102,16 +102,23 @@ def plan_scope(
     ruleset_hash: str,
     blocklist: Blocklist,
     max_block_size: int,
+    read: pa.Table | None = None,
 ) -> Scope:
-    """Read the input; decide between a full and an incremental run; return the rows to resolve."""
+    """Read the input; decide between a full and an incremental run; return the rows to resolve.
+
+    ``read``: every input record, already read in this run (by training): a full run takes it as it is."""
     reason = _full_run_reason(con, settings, fingerprint(ruleset_hash))
     if reason is None:
         scope = _incremental_scope(con, settings, blocklist, max_block_size)
         if scope is not None:
             return scope
         reason = "the input's rows do not add up to the cached rows and their changes"
-    records = contiguous(
-        read_records(con, settings.default_phone_region, blocklist, channel_regions(settings))
+    records = (
+        read
+        if read is not None
+        else contiguous(
+            read_records(con, settings.default_phone_region, blocklist, channel_regions(settings))
+        )
     )
     return Scope(FULL, reason, records, records.num_rows)
 

@@ -185,26 +185,10 @@ def train_from_warehouse(
 ) -> tuple[MatchModel, Path]:
     """Read and normalise every input record, cluster them by the deterministic rules (pairs inside one
     cluster are not training pairs for the model, as they are never scored), train the next version, save."""
-    from customer360.identity.blocklist import load_blocklist
-    from customer360.identity.clustering import cluster_records
-    from customer360.identity.deterministic import deterministic_edges
-    from customer360.identity.households import household_free
-    from customer360.identity.phone_regions import channel_regions
-    from customer360.identity.records import guard_codes, read_records
-    from customer360.identity.resolution import guarded_records
-    from customer360.identity.rules import guards_for
+    from customer360.identity.resolution import prepare_every_record
 
-    blocklist = blocklist or load_blocklist()
-    guards = guards or guards_for(settings)
-    raw = read_records(con, settings.default_phone_region, blocklist, channel_regions(settings))
-    records, households = guarded_records(raw, settings, blocklist)
-    first = cluster_records(
-        records.num_rows,
-        deterministic_edges(household_free(records, households)),
-        guard_codes(records),
-        guards,
-    )
-    return train_and_save(con, records, first.labels, settings, as_of_date)
+    prepared = prepare_every_record(con, settings, blocklist, guards)
+    return train_and_save(con, prepared.records, prepared.first.labels, settings, as_of_date)
 
 
 def train_in_warehouse(

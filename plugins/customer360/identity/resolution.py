@@ -42,15 +42,17 @@ from customer360.identity.incremental import (
     write_state,
 )
 from customer360.identity.match_model import MatchModel
-from customer360.identity.model_store import load_model, train_from_warehouse
+from customer360.identity.model_store import load_model, train_and_save
 from customer360.identity.phone_regions import apply_person_regions, channel_regions
 from customer360.identity.probabilistic import DEFAULT_MAX_BLOCK_SIZE, probabilistic_edges
 from customer360.identity.records import (
     INPUT_TABLE,
     check_input,
     combined,
+    contiguous,
     guard_codes,
     latest_versions,
+    read_records,
 )
 from customer360.identity.rules import RuleSet, build_ruleset, guards_for
 from customer360.identity.stable_ids import XREF_TABLE, assign_customer_ids, ensure_state_tables
@@ -171,13 +173,29 @@ def resolve(
         try:
             model = load_model(settings)
             trained = model is None
+            prepared = None
             if model is None:
+                # Training reads, normalises and clusters every record; a new model makes this run a full
+                # one, which resolves the same records: it takes them from training instead of again.
                 check_input(con)
-                model, path = train_from_warehouse(con, settings, as_of_date, blocklist, guards)
+                prepared = prepare_every_record(con, settings, blocklist, guards)
+                model, path = train_and_save(
+                    con, prepared.records, prepared.first.labels, settings, as_of_date
+                )
                 log.info("identity: no match model yet: trained v%s (%s)", model.version, path)
             ruleset = build_ruleset(settings, blocklist, guards, max_block_size, model)
             result = _resolve(
-                con, settings, as_of_date, run_id, blocklist, guards, ruleset, max_block_size, model, trained
+                con,
+                settings,
+                as_of_date,
+                run_id,
+                blocklist,
+                guards,
+                ruleset,
+                max_block_size,
+                model,
+                trained,
+                prepared,
             )
             return result
         finally:
@@ -196,20 +214,30 @@ def _resolve(
     max_block_size: int,
     model: MatchModel,
     model_trained: bool,
+    prepared: Prepared | None = None,
 ) -> ResolutionResult:
     started = time.perf_counter()
     steps: dict[str, float] = {}
     tick = time.perf_counter()
     check_input(con)
-    scope = plan_scope(con, settings, ruleset.hash, blocklist, max_block_size)
-    records, households = guarded_records(scope.records, settings, blocklist)
+    scope = plan_scope(
+        con, settings, ruleset.hash, blocklist, max_block_size, read=prepared.raw if prepared else None
+    )
+    if prepared is not None and scope.full:
+        records, households = prepared.records, prepared.households
+    else:
+        prepared = None
+        records, households = guarded_records(scope.records, settings, blocklist)
     steps["read_normalise"] = time.perf_counter() - tick
     count = records.num_rows
     codes = guard_codes(records)
 
     tick = time.perf_counter()
-    det = deterministic_edges(household_free(records, households))
-    first = cluster_records(count, det, codes, guards)
+    if prepared is not None:
+        det, first = prepared.det, prepared.first
+    else:
+        det = deterministic_edges(household_free(records, households))
+        first = cluster_records(count, det, codes, guards)
     steps["deterministic"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -312,6 +340,35 @@ def _resolve(
         result.seconds,
     )
     return result
+
+
+@dataclass
+class Prepared:
+    """Every input record as read (``raw``), with phones in the person's region and shared values guarded
+    (``records``, ``households``), and the deterministic edges and clusters over them."""
+
+    raw: pa.Table
+    records: pa.Table
+    households: pa.Table
+    det: EdgeSet
+    first: ClusterResult
+
+
+def prepare_every_record(
+    con: object,
+    settings: Settings,
+    blocklist: Blocklist | None = None,
+    guards: tuple[Guard, ...] | None = None,
+) -> Prepared:
+    """Read and normalise every input record and cluster it by the deterministic rules: what training needs,
+    and what a full run starts from."""
+    blocklist = blocklist or load_blocklist()
+    guards = guards or guards_for(settings)
+    raw = contiguous(read_records(con, settings.default_phone_region, blocklist, channel_regions(settings)))
+    records, households = guarded_records(raw, settings, blocklist)
+    det = deterministic_edges(household_free(records, households))
+    first = cluster_records(records.num_rows, det, guard_codes(records), guards)
+    return Prepared(raw, records, households, det, first)
 
 
 def guarded_records(records: pa.Table, settings: Settings, blocklist: Blocklist) -> tuple[pa.Table, pa.Table]:

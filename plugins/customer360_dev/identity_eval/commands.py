@@ -101,6 +101,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     adversarial.add_argument("--as-of-date", type=iso_date, default=DEFAULT_AS_OF)
     adversarial.set_defaults(func=run_generate_adversarial)
 
+    misses = subparsers.add_parser(
+        "eval-identity-misses",
+        help="(dev) why the true pairs of a kept evaluation home stayed apart, by cause",
+        description=(
+            "Score every blocked pair of one set's home (kept by make eval ARGS='--work-dir DIR') with its "
+            "saved match model and count the true pairs left apart by cause: never compared, not "
+            "corroborated, below the threshold, refused. See docs/identity-evaluation.md."
+        ),
+    )
+    misses.add_argument("home", type=Path, help="one set's home, e.g. DIR/febrl3")
+    misses.add_argument("--list", type=int, default=0, help="print this many missed pairs, best scored first")
+    misses.add_argument(
+        "--sweep",
+        type=lambda text: tuple(float(w) for w in text.split(",")),
+        default=(),
+        help="match weights, e.g. 2,1,0: precision and recall when every scored pair at or above is linked",
+    )
+    misses.set_defaults(func=run_misses)
+
 
 def run_eval(args: argparse.Namespace) -> int:
     from customer360.settings import get_settings
@@ -152,4 +171,16 @@ def run_generate_adversarial(args: argparse.Namespace) -> int:
         f"ceiling recall {eval_set.ceiling_recall:.4f}: linking only the true pairs that share an identifier "
         "or a name variant (directly or through the person's other records)"
     )
+    return 0
+
+
+def run_misses(args: argparse.Namespace) -> int:
+    from customer360_dev.identity_eval.misses import missed_pairs
+
+    try:
+        report = missed_pairs(args.home, args.list, args.sweep)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.text())
     return 0
