@@ -140,11 +140,30 @@ def dbt_environment(settings: Settings, run_vars: dict[str, object] | None = Non
 
 
 @contextmanager
-def _environment(settings: Settings, run_vars: dict[str, object] | None = None) -> Iterator[None]:
-    """Set dbt's variables for one in-process call and restore the caller's environment afterwards, so a
-    ``Settings()`` built later in the same process does not inherit this run's paths."""
-    with scoped_environment(dbt_environment(settings, run_vars)):
+def in_warehouse_folder(warehouse_path: Path) -> Iterator[None]:
+    """Run the block in the DuckDB warehouse's folder, where profiles.yml opens the warehouse by its file
+    name (``CUSTOMER360_WAREHOUSE_FILE``).
+
+    dbt reuses its saved parse only while every connection value of the profile is unchanged. With the
+    warehouse's full path among them, each home (and each copy or move of one) parsed the whole project
+    again at its first build; the file name is the same in every home, so one saved parse serves them all.
+    """
+    from contextlib import chdir
+
+    folder = warehouse_path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    with chdir(folder):
         yield
+
+
+@contextmanager
+def _environment(settings: Settings, run_vars: dict[str, object] | None = None) -> Iterator[None]:
+    """Set dbt's variables for one in-process call, in the warehouse's folder (``in_warehouse_folder``), and
+    restore the caller's environment and folder afterwards, so a ``Settings()`` built later in the same
+    process does not inherit this run's paths."""
+    with scoped_environment(dbt_environment(settings, run_vars)):
+        with in_warehouse_folder(settings.warehouse_path):
+            yield
 
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
