@@ -198,6 +198,21 @@ def _prepare_environment(settings: Settings) -> None:
     os.environ.update(dbt_environment(settings))
 
 
+def parse(settings: Settings, as_of_date: date, *, extra_vars: dict[str, object] | None = None) -> None:
+    """``dbt parse`` with the ``--vars`` a build with these ``extra_vars`` passes, its parse saved for them
+    (``parse_kept_per_vars``), so that such a build starts from it. ``DbtBuildError`` when dbt fails."""
+    from dbt.cli.main import dbtRunner
+
+    stable_vars, run_vars = split_run_context({**dbt_vars(settings, as_of_date), **(extra_vars or {})})
+    project = str(settings.dbt_project_dir)
+    args = ["parse", "--project-dir", project, "--profiles-dir", project, "--target", settings.dbt_target]
+    args += ["--vars", json.dumps(stable_vars, sort_keys=True), "--quiet"]
+    with _environment(settings, run_vars), parse_kept_per_vars(settings.home / "dbt" / "target", stable_vars):
+        result = dbtRunner().invoke(args)
+    if not result.success:
+        raise DbtBuildError(f"dbt could not parse the project: {result.exception or 'see its log'}")
+
+
 def build(
     settings: Settings,
     layer: str,

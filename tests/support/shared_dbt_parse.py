@@ -5,7 +5,7 @@ and the profile's connection values are unchanged. The profile names the DuckDB 
 in its folder (``customer360.dbt_runner.in_warehouse_folder``), the same in every home, so a parse saved in
 one home is valid in all of them. A session keeps one folder of saved parses, one per set of ``--vars``
 (``customer360.dbt_runner.parse_kept_per_vars``), that every new home or dbt target folder starts from
-(``seed_target``) and adds to (``keep_target``).
+(``seed_target``) and adds to (``keep_target``); the pipeline's own are made first (``pipeline_parses``).
 
 It imports nothing of the tests.
 """
@@ -43,7 +43,34 @@ def keep_target(target: Path, cache: Path | None) -> None:
         partial.replace(cache / path.name)  # atomic: readers see no half-written file
 
 
+def pipeline_parses(cache: Path) -> None:
+    """Put in ``cache`` the parses a daily run's builds start from (their ``--vars``, with and without the
+    core layer's full rebuild), made once per session by whichever process asks first, the others waiting
+    for it: so the first homes of a session, which start side by side, do not each parse the whole project."""
+    import fcntl
+    from datetime import date
+
+    from customer360 import dbt_runner
+    from customer360.settings import Settings
+
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".pipeline.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = cache / ".pipeline-parsed"
+        if done.exists():
+            return
+        home = cache / ".pipeline-home"
+        settings = Settings(home=home, warehouse_path=home / "warehouse" / "customer360.duckdb")
+        for full_rebuild in (False, True):
+            dbt_runner.parse(settings, date.today(), extra_vars={"marts_full_rebuild": full_rebuild})
+        keep_target(home / "dbt" / "target", cache)
+        done.touch()
+
+
 def seed_home(home: Path, cache: Path | None) -> None:
+    """Start a pipeline home from the session's saved parses (``pipeline_parses`` first)."""
+    if cache is not None:
+        pipeline_parses(cache)
     seed_target(home / "dbt" / "target", cache)
 
 
