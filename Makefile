@@ -9,9 +9,9 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
 # pytest-xdist workers for `make test` / `make test-fast` (0: one process). Each test module runs whole on
-# one worker, the longest modules first (tests/conftest.py; --no-loadscope-reorder keeps that order), and
-# each pipeline run several modules share happens once per session (tests/support/shared_runs.py); the test
-# homes reuse one dbt parse of the project instead of each parsing it again (tests/support/shared_dbt_parse.py).
+# one worker (the Spark modules all on one), the longest first (tests/conftest.py; --no-loadscope-reorder
+# keeps that order), and each pipeline run several modules share happens once per session
+# (tests/support/shared_runs.py); the test homes reuse one dbt parse of the project (docs/guarantees.md).
 TEST_WORKERS ?= 2
 XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 

@@ -40,15 +40,35 @@ BUILD_ONCE_MODULES = frozenset(
 )
 
 
+# Folders whose modules share a session fixture that is made once per process (tests/spark/conftest.py's
+# Spark session and the runs on it): under xdist each folder is one unit of work, so its modules run on one
+# worker, one after the other, and the fixture is made once, not once on each worker.
+ONE_WORKER_FOLDERS = ("tests/spark/",)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadfile`` with the modules of each of ``ONE_WORKER_FOLDERS`` sent to one worker together."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class FolderScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = super()._split_scope(nodeid)
+            return next((folder for folder in ONE_WORKER_FOLDERS if module.startswith(folder)), module)
+
+    return FolderScheduling(config, log)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Order modules for ``pytest -n 2 --dist loadfile --no-loadscope-reorder`` (``make test``).
 
     Each module keeps its tests together and in order (its module fixtures are made once); modules that use
-    a pipeline run go first, then modules with ``slow`` or ``postgres`` tests, then the unit modules that
-    build a warehouse once, then the rest, so that no worker starts a long module while the other is idle.
-    Without xdist the order changes nothing but the sequence. (``--dist loadgroup`` with ``xdist_group``
-    marks would be the natural tool, but with pytest 9.2 xdist 3.8 ignores the marks: pytest-xdist#1386.)
+    a pipeline run go first, then modules with ``slow`` or ``postgres`` tests (those of ``ONE_WORKER_FOLDERS``
+    first), then the unit modules that build a warehouse once, then the rest, so that no worker starts a
+    long module while the other is idle. Without xdist the order changes nothing but the sequence.
     """
     first_seen: dict[str, int] = {}
     rank: dict[str, int] = {}
@@ -63,9 +83,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             weight = 2 if module in BUILD_ONCE_MODULES else 3
         rank[module] = min(rank.get(module, weight), weight)
 
-    def key(item: pytest.Item) -> tuple[int, int]:
+    def key(item: pytest.Item) -> tuple[int, bool, int]:
         module = item.nodeid.split("::", 1)[0]
-        return rank[module], first_seen[module]
+        # a folder that runs whole on one worker is the longest unit of its rank: it starts first
+        return rank[module], not module.startswith(ONE_WORKER_FOLDERS), first_seen[module]
 
     items.sort(key=key)
 

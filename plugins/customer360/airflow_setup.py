@@ -16,6 +16,9 @@ from customer360.settings import Settings
 
 POOL_NAME = "customer360_warehouse"
 POOL_DESCRIPTION = "One slot: tasks that write the DuckDB warehouse never run at the same time"
+# The ``airflow`` commands that set up a home's metadata database, run one after the other in one process
+# (``main``): each ``airflow`` process imports Airflow first, which costs more than these commands do.
+SETUP_COMMANDS = (("db", "migrate"), ("pools", "set", POOL_NAME, "1", POOL_DESCRIPTION))
 
 
 def airflow_bin() -> str:
@@ -92,7 +95,20 @@ def ensure_airflow(settings: Settings, log: Path, base: dict[str, str] | None = 
     conn = hashlib.sha256(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].encode()).hexdigest()[:16]
     state = f"airflow {version('apache-airflow')} on metadata {conn}\n"
     if not marker.exists() or marker.read_text(encoding="utf-8") != state:
-        _run([airflow_bin(), "db", "migrate"], env, log)
-        _run([airflow_bin(), "pools", "set", POOL_NAME, "1", POOL_DESCRIPTION], env, log)
+        _run([sys.executable, "-m", "customer360.airflow_setup"], env, log)
         marker.write_text(state, encoding="utf-8")
     return env
+
+
+def main() -> None:
+    """``python -m customer360.airflow_setup``: ``SETUP_COMMANDS``, each as the ``airflow`` command runs it,
+    in this one process (the environment is ``ensure_airflow``'s)."""
+    from airflow.__main__ import main as airflow
+
+    for command in SETUP_COMMANDS:
+        sys.argv = ["airflow", *command]
+        airflow()
+
+
+if __name__ == "__main__":
+    main()

@@ -140,11 +140,30 @@ def dbt_environment(settings: Settings, run_vars: dict[str, object] | None = Non
 
 
 @contextmanager
-def _environment(settings: Settings, run_vars: dict[str, object] | None = None) -> Iterator[None]:
-    """Set dbt's variables for one in-process call and restore the caller's environment afterwards, so a
-    ``Settings()`` built later in the same process does not inherit this run's paths."""
-    with scoped_environment(dbt_environment(settings, run_vars)):
+def in_warehouse_folder(warehouse_path: Path) -> Iterator[None]:
+    """Run the block in the DuckDB warehouse's folder, where profiles.yml opens the warehouse by its file
+    name (``CUSTOMER360_WAREHOUSE_FILE``).
+
+    dbt reuses its saved parse only while every connection value of the profile is unchanged. With the
+    warehouse's full path among them, each home (and each copy or move of one) parsed the whole project
+    again at its first build; the file name is the same in every home, so one saved parse serves them all.
+    """
+    from contextlib import chdir
+
+    folder = warehouse_path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    with chdir(folder):
         yield
+
+
+@contextmanager
+def _environment(settings: Settings, run_vars: dict[str, object] | None = None) -> Iterator[None]:
+    """Set dbt's variables for one in-process call, in the warehouse's folder (``in_warehouse_folder``), and
+    restore the caller's environment and folder afterwards, so a ``Settings()`` built later in the same
+    process does not inherit this run's paths."""
+    with scoped_environment(dbt_environment(settings, run_vars)):
+        with in_warehouse_folder(settings.warehouse_path):
+            yield
 
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
@@ -177,6 +196,21 @@ def parse_kept_per_vars(target: Path, stable_vars: dict[str, object]) -> Iterato
 def _prepare_environment(settings: Settings) -> None:
     """For callers that run dbt in a process of its own (``customer360 docs``): set dbt's variables."""
     os.environ.update(dbt_environment(settings))
+
+
+def parse(settings: Settings, as_of_date: date, *, extra_vars: dict[str, object] | None = None) -> None:
+    """``dbt parse`` with the ``--vars`` a build with these ``extra_vars`` passes, its parse saved for them
+    (``parse_kept_per_vars``), so that such a build starts from it. ``DbtBuildError`` when dbt fails."""
+    from dbt.cli.main import dbtRunner
+
+    stable_vars, run_vars = split_run_context({**dbt_vars(settings, as_of_date), **(extra_vars or {})})
+    project = str(settings.dbt_project_dir)
+    args = ["parse", "--project-dir", project, "--profiles-dir", project, "--target", settings.dbt_target]
+    args += ["--vars", json.dumps(stable_vars, sort_keys=True), "--quiet"]
+    with _environment(settings, run_vars), parse_kept_per_vars(settings.home / "dbt" / "target", stable_vars):
+        result = dbtRunner().invoke(args)
+    if not result.success:
+        raise DbtBuildError(f"dbt could not parse the project: {result.exception or 'see its log'}")
 
 
 def build(

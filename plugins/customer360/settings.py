@@ -358,6 +358,8 @@ class Settings:
         return {
             "CUSTOMER360_TARGET": self.target,
             "CUSTOMER360_WAREHOUSE_PATH": str(self.warehouse_path),
+            # What profiles.yml opens: the file's name, in its folder (dbt_runner.in_warehouse_folder).
+            "CUSTOMER360_WAREHOUSE_FILE": self.warehouse_path.name,
             "CUSTOMER360_DUCKDB_THREADS": str(self.duckdb_threads),
             "CUSTOMER360_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
             "CUSTOMER360_PG_HOST": pg.hostname or "127.0.0.1",

@@ -25,7 +25,8 @@ from customer360.metrics import SemanticLayer
 from customer360.publish import current_database
 from customer360.publish.snapshot import table_checksums
 from customer360.settings import Settings
-from tests.support import metric_checks
+from tests.support import metric_checks, pipeline_run
+from tests.support.shared_dbt_parse import seed_home
 from tests.support.shared_runs import without_run_logs
 
 pytestmark = pytest.mark.slow
@@ -97,6 +98,7 @@ def first_run(tmp_path_factory) -> tuple[Path, DagRun]:
         str(home / "landing"),
     )
     assert generated.returncode == 0, generated.stderr[-3000:]
+    seed_home(home, pipeline_run.PARSE_CACHE)  # the session's dbt parse, as run_day's homes start from it
     return home, _dag_run(home)
 
 

@@ -22,7 +22,6 @@ import pytest
 
 from customer360.settings import Settings
 from tests.support.pipeline_run import DayRun, run_day
-from tests.support.shared_dbt_parse import portable_partial_parse
 from tests.support.shared_runs import (
     BACKFILL_DAYS,
     DATA,
@@ -32,13 +31,6 @@ from tests.support.shared_runs import (
     clone_home,
     once_per_session,
 )
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _portable_dbt_parse() -> None:
-    """The dbt builds of this process (on copies of homes) accept the parse the copied home saved
-    (tests.support.shared_dbt_parse; the stage processes of ``run_day`` do the same)."""
-    portable_partial_parse()
 
 
 @pytest.fixture(scope="session")

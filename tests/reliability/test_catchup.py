@@ -20,7 +20,9 @@ import pytest
 from customer360.publish import current_database
 from customer360.publish.snapshot import table_checksums
 from customer360.settings import Settings
+from tests.support import pipeline_run
 from tests.support.airflow_scheduler import running_airflow
+from tests.support.shared_dbt_parse import seed_home
 from tests.support.shared_runs import BACKFILL_DAYS, END, RUN_LOG_MARTS
 
 pytestmark = pytest.mark.slow
@@ -39,6 +41,7 @@ def _day(timestamp: str) -> date:
 def catchup(tmp_path_factory, landing) -> tuple[Settings, list[dict]]:
     home = tmp_path_factory.mktemp("catchup")
     shutil.copytree(landing, home / "landing")
+    seed_home(home, pipeline_run.PARSE_CACHE)  # the session's dbt parse, as run_day's homes start from it
     settings = Settings(home=home)
     window = {
         "CUSTOMER360_HOME": str(home),

@@ -144,7 +144,7 @@ def test_given_a_copy_of_the_warehouse_when_mf_query_runs_as_documented_then_it_
     shutil.copy2(run_settings.warehouse_path, warehouse)
     env = {
         **os.environ,
-        "CUSTOMER360_WAREHOUSE_PATH": str(warehouse),
+        "CUSTOMER360_WAREHOUSE_FILE": str(warehouse),
         "CUSTOMER360_TARGET": "duckdb",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",

@@ -1,49 +1,23 @@
 """dbt's saved parse, reused by every test home instead of parsed again in each.
 
-dbt reuses its saved parse (``<home>/dbt/target/partial_parse*.msgpack``) only while the profile's connection
-values are unchanged, and the DuckDB warehouse path is one of them: each test home, and each copy of one
-(``shared_runs.clone_home``), would parse the whole project again at its first dbt build, though the parse
-does not depend on the folder the warehouse file is in (its file name names the database, and is the same
-in every home). In the test processes (``portable_partial_parse``: pytest and the stage server of
-``pipeline_run``) the check compares that file name instead of the whole path, and a session
-keeps one folder of saved parses, one per set of ``--vars`` (``customer360.dbt_runner.parse_kept_per_vars``),
-that every new home or dbt target folder starts from (``seed_target``, ``keep_target``).
+dbt reuses its saved parse (``<dbt target>/partial_parse*.msgpack``) only while the project, the ``--vars``
+and the profile's connection values are unchanged. The profile names the DuckDB warehouse by its file name
+in its folder (``customer360.dbt_runner.in_warehouse_folder``), the same in every home, so a parse saved in
+one home is valid in all of them. A session keeps one folder of saved parses, one per set of ``--vars``
+(``customer360.dbt_runner.parse_kept_per_vars``), that every new home or dbt target folder starts from
+(``seed_target``) and adds to (``keep_target``); the pipeline's own are made first (``pipeline_parses``).
 
-Imported as ``tests.support.shared_dbt_parse`` and, by the stage server (a script in this folder), as
-``shared_dbt_parse``: it imports nothing of the tests.
+It imports nothing of the tests.
 """
 
 from __future__ import annotations
 
 import os
-import pprint
 import shutil
 from pathlib import Path
 
 # The parses dbt_runner.parse_kept_per_vars keeps, one per set of --vars (dbt's own file is not shared).
 KEPT_FILES = "partial_parse.*.msgpack"
-
-
-def portable_partial_parse() -> None:
-    """Make dbt's partial-parse check in this process ignore the folder of the DuckDB warehouse file."""
-    from dbt.contracts.files import FileHash
-    from dbt.parser.manifest import ManifestLoader
-
-    original = ManifestLoader.build_manifest_state_check
-    if getattr(original, "portable", False):
-        return
-
-    def build_manifest_state_check(self):
-        state = original(self)
-        keys = sorted(
-            (key, Path(value).name if key == "path" and isinstance(value, str) else value)
-            for key, value in self.root_project.credentials.connection_info()
-        )
-        state.profile_hash = FileHash.from_contents(pprint.pformat(keys))
-        return state
-
-    build_manifest_state_check.portable = True
-    ManifestLoader.build_manifest_state_check = build_manifest_state_check
 
 
 def seed_target(target: Path, cache: Path | None) -> None:
@@ -69,7 +43,34 @@ def keep_target(target: Path, cache: Path | None) -> None:
         partial.replace(cache / path.name)  # atomic: readers see no half-written file
 
 
+def pipeline_parses(cache: Path) -> None:
+    """Put in ``cache`` the parses a daily run's builds start from (their ``--vars``, with and without the
+    core layer's full rebuild), made once per session by whichever process asks first, the others waiting
+    for it: so the first homes of a session, which start side by side, do not each parse the whole project."""
+    import fcntl
+    from datetime import date
+
+    from customer360 import dbt_runner
+    from customer360.settings import Settings
+
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".pipeline.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = cache / ".pipeline-parsed"
+        if done.exists():
+            return
+        home = cache / ".pipeline-home"
+        settings = Settings(home=home, warehouse_path=home / "warehouse" / "customer360.duckdb")
+        for full_rebuild in (False, True):
+            dbt_runner.parse(settings, date.today(), extra_vars={"marts_full_rebuild": full_rebuild})
+        keep_target(home / "dbt" / "target", cache)
+        done.touch()
+
+
 def seed_home(home: Path, cache: Path | None) -> None:
+    """Start a pipeline home from the session's saved parses (``pipeline_parses`` first)."""
+    if cache is not None:
+        pipeline_parses(cache)
     seed_target(home / "dbt" / "target", cache)
 
 

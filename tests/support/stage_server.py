@@ -6,8 +6,7 @@ imported the libraries but run no task). The server never runs a stage and never
 child starts without any pipeline state: its environment, working folder and output files are the
 request's, it imports customer360 itself, and it ends with a normal interpreter exit. What it saves is the
 import of Great Expectations, dbt and scikit-learn in every process, which on the reliability tests'
-small data cost more than the stages themselves. Its children check dbt's saved parse as
-``shared_dbt_parse.portable_partial_parse`` does, so a copy of a home keeps using its home's.
+small data cost more than the stages themselves.
 
 Protocol (``pipeline_run.StageServer`` is the client), one JSON object per line:
 request on stdin ``{"argv", "env", "cwd", "stdout", "stderr"}``; replies on stdout ``{"pid"}`` when the
@@ -60,9 +59,6 @@ def _reply(message: dict) -> None:
 def serve() -> None:
     for name in PRELOAD:
         importlib.import_module(name)
-    import shared_dbt_parse
-
-    shared_dbt_parse.portable_partial_parse()
     _reply({"ready": True})
     for line in sys.stdin:
         request = json.loads(line)

@@ -109,7 +109,7 @@ def generate_dbt_docs(settings: Settings, as_of_date: date | None) -> DocsOutcom
         )
     from dbt.cli.main import dbtRunner
 
-    from customer360.dbt_runner import _prepare_environment, dbt_vars
+    from customer360.dbt_runner import _prepare_environment, dbt_vars, in_warehouse_folder
 
     _prepare_environment(settings)
     target_path = docs_dir(settings) / DBT_DOCS_FOLDER
@@ -129,7 +129,8 @@ def generate_dbt_docs(settings: Settings, as_of_date: date | None) -> DocsOutcom
         "--vars",
         json.dumps(dbt_vars(settings, as_of_date)),
     ]
-    result = dbtRunner().invoke(args)
+    with in_warehouse_folder(settings.warehouse_path):
+        result = dbtRunner().invoke(args)
     log = Path(os.environ.get("DBT_LOG_PATH", str(settings.home / "dbt" / "logs"))) / "dbt.log"
     if result.exception is not None or not result.success:
         why = result.exception or "see the messages above"
