@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime
 
+from customer360.scoped_environment import scoped_environment
 from customer360.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,11 @@ def _build_events(settings: Settings, layer: str, success: bool, started: dateti
         root_parent_job_name=root[1],
         root_parent_job_namespace=root[2],
     )
-    nodes = processor.parse().events()
+    # The integration names warehouse tables from the profile's rendered path: dbt runs in the warehouse's
+    # folder with the file's name alone (dbt_runner.in_warehouse_folder), so the namespace gets the full
+    # path, the one ``naming.warehouse_namespace`` gives, and two homes' warehouses never share a name.
+    with scoped_environment({"CUSTOMER360_WAREHOUSE_FILE": str(settings.warehouse_path)}):
+        nodes = processor.parse().events()
     end = dbt_run_event(
         RunState.COMPLETE if success else RunState.FAIL,
         processor.job_name,
