@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaincinv, digamma, expit, gammaln, hyp2f1
 
-from customer360.clv.mle import ModelFit, Objective, maximize_log_likelihood
+from customer360.clv.mle import ModelFit, ModelParams, Objective, as_float_arrays, maximize_log_likelihood
 
 MODEL_NAME = "bgnbd"
 PARAM_NAMES = ("r", "alpha", "a", "b")
@@ -37,22 +37,11 @@ _A_NEAR_ONE = 1e-6
 
 
 @dataclass(frozen=True)
-class BgNbdParams:
+class BgNbdParams(ModelParams):
     r: float
     alpha: float
     a: float
     b: float
-
-    @classmethod
-    def from_dict(cls, params: dict[str, float]) -> BgNbdParams:
-        return cls(**{name: float(params[name]) for name in PARAM_NAMES})
-
-    def as_dict(self) -> dict[str, float]:
-        return {"r": self.r, "alpha": self.alpha, "a": self.a, "b": self.b}
-
-
-def _as_arrays(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-    return tuple(np.asarray(a, dtype=np.float64) for a in arrays)
 
 
 def _log_terms(
@@ -74,7 +63,7 @@ def _log_terms(
 
 def log_likelihood(params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """Per-customer log-likelihood of (x, t_x, T) under ``params``."""
-    x, t_x, T = _as_arrays(x, t_x, T)
+    x, t_x, T = as_float_arrays(x, t_x, T)
     a1, a2, a3, a4 = _log_terms(params, x, t_x, T)
     return a1 + a2 + np.logaddexp(a3, a4)
 
@@ -117,14 +106,14 @@ def compress(
     x: np.ndarray, t_x: np.ndarray, T: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Collapse customers with identical (x, t_x, T) into one row with a weight (whole days repeat a lot)."""
-    stacked = np.stack(_as_arrays(x, t_x, T), axis=1)
+    stacked = np.stack(as_float_arrays(x, t_x, T), axis=1)
     unique, counts = np.unique(stacked, axis=0, return_counts=True)
     return unique[:, 0], unique[:, 1], unique[:, 2], counts.astype(np.float64)
 
 
 def fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> ModelFit:
     """Maximum likelihood BG/NBD parameters for customers (x, t_x, T) (days), with fit diagnostics."""
-    x, t_x, T = _as_arrays(x, t_x, T)
+    x, t_x, T = as_float_arrays(x, t_x, T)
     n_customers = int(x.shape[0])
     ux, ut_x, uT, weights = compress(x, t_x, T)
     total_repeat, total_age = float(x.sum()), float(T.sum())
@@ -141,7 +130,7 @@ def p_alive(params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) 
 
     Exactly 1 for customers without a repeat purchase: under BG/NBD nobody drops out at the first purchase.
     """
-    x, t_x, T = _as_arrays(x, t_x, T)
+    x, t_x, T = as_float_arrays(x, t_x, T)
     has_repeat = x > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         log_odds_dead = (
@@ -166,7 +155,7 @@ def probability_no_purchase(
     Unlike 1 - P(alive) alone (0 for everyone without a repeat purchase, whom BG/NBD cannot see drop out),
     this is the probability of the churn label itself over the churn horizon.
     """
-    x, t_x, T = _as_arrays(x, t_x, T)
+    x, t_x, T = as_float_arrays(x, t_x, T)
     alive = p_alive(params, x, t_x, T)
     silent_while_alive = np.exp((params.r + x) * (np.log(params.alpha + T) - np.log(params.alpha + T + t)))
     return 1.0 - alive + alive * silent_while_alive
@@ -184,7 +173,7 @@ def conditional_expected_purchases(
     When a and b are very large (dropout nearly the same for everyone, which small samples can produce) 2F1
     still overflows; those customers get the same expectation by quadrature (``expected_by_quadrature``).
     """
-    x, t_x, T = _as_arrays(x, t_x, T)
+    x, t_x, T = as_float_arrays(x, t_x, T)
     r, alpha, b = params.r, params.alpha, params.b
     a = params.a if abs(params.a - 1.0) > _A_NEAR_ONE else 1.0 + _A_NEAR_ONE
     if t <= 0:
@@ -213,7 +202,7 @@ def expected_by_quadrature(params: BgNbdParams, t: float, x: np.ndarray, T: np.n
     computed with Gauss-Legendre nodes on the Beta quantile scale (p = I^-1(u; a, b+x)), which follows the
     density wherever its mass is. Quantiles are computed once per distinct x; rows are processed in chunks.
     """
-    x, T = _as_arrays(x, T)
+    x, T = as_float_arrays(x, T)
     nodes, weights = np.polynomial.legendre.leggauss(QUADRATURE_NODES)
     u, w = (nodes + 1.0) / 2.0, weights / 2.0
     distinct_x, position = np.unique(x, return_inverse=True)

@@ -27,24 +27,17 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from customer360.clv.mle import ModelFit, Objective, maximize_log_likelihood
+from customer360.clv.mle import ModelFit, ModelParams, Objective, maximize_log_likelihood
 
 MODEL_NAME = "gamma_gamma"
 PARAM_NAMES = ("p", "q", "v")
 
 
 @dataclass(frozen=True)
-class GammaGammaParams:
+class GammaGammaParams(ModelParams):
     p: float
     q: float
     v: float
-
-    @classmethod
-    def from_dict(cls, params: dict[str, float]) -> GammaGammaParams:
-        return cls(**{name: float(params[name]) for name in PARAM_NAMES})
-
-    def as_dict(self) -> dict[str, float]:
-        return {"p": self.p, "q": self.q, "v": self.v}
 
     @property
     def has_finite_mean(self) -> bool:

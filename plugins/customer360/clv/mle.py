@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Self
 
 import numpy as np
 
@@ -27,6 +28,23 @@ GTOL = 1e-7
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]] | Callable[[np.ndarray], float]
 # An objective may return this (or more) where the likelihood is not finite, to steer the optimiser away.
 NOT_FINITE = 1e10
+
+
+def as_float_arrays(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each argument as a float64 array, what the models' formulas compute in."""
+    return tuple(np.asarray(a, dtype=np.float64) for a in arrays)
+
+
+class ModelParams:
+    """A model's parameters as a frozen dataclass of floats, read from and written as ``{name: value}`` (the
+    artefact's and ``ModelFit.params``' form); the field order is the model's ``PARAM_NAMES``."""
+
+    @classmethod
+    def from_dict(cls, params: dict[str, float]) -> Self:
+        return cls(**{f.name: float(params[f.name]) for f in fields(cls)})  # type: ignore[arg-type]
+
+    def as_dict(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

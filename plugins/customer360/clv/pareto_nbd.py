@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, gammaln, hyp2f1
 
-from customer360.clv.mle import NOT_FINITE, ModelFit, maximize_log_likelihood
+from customer360.clv.mle import NOT_FINITE, ModelFit, ModelParams, as_float_arrays, maximize_log_likelihood
 
 MODEL_NAME = "pareto_nbd"
 PARAM_NAMES = ("r", "alpha", "s", "beta")
@@ -52,22 +52,11 @@ _S_NEAR_ONE = 1e-6
 
 
 @dataclass(frozen=True)
-class ParetoNbdParams:
+class ParetoNbdParams(ModelParams):
     r: float
     alpha: float
     s: float
     beta: float
-
-    @classmethod
-    def from_dict(cls, params: dict[str, float]) -> ParetoNbdParams:
-        return cls(**{name: float(params[name]) for name in PARAM_NAMES})
-
-    def as_dict(self) -> dict[str, float]:
-        return {"r": self.r, "alpha": self.alpha, "s": self.s, "beta": self.beta}
-
-
-def _as_arrays(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-    return tuple(np.asarray(a, dtype=np.float64) for a in arrays)
 
 
 def _log_f(params: ParetoNbdParams, x: np.ndarray, tau: np.ndarray) -> np.ndarray:
@@ -99,7 +88,7 @@ def _log_dead_term(params: ParetoNbdParams, x: np.ndarray, t_x: np.ndarray, T: n
 
 def log_likelihood(params: ParetoNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """Per-customer log-likelihood of (x, t_x, T) under ``params``."""
-    x, t_x, T = _as_arrays(x, t_x, T)
+    x, t_x, T = as_float_arrays(x, t_x, T)
     r, alpha, s, beta = params.r, params.alpha, params.s, params.beta
     head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     return head + np.logaddexp(_log_alive_term(params, x, T), _log_dead_term(params, x, t_x, T))
@@ -107,7 +96,7 @@ def log_likelihood(params: ParetoNbdParams, x: np.ndarray, t_x: np.ndarray, T: n
 
 def p_alive(params: ParetoNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """P(still alive at T | x, t_x, T) (module docstring); below 1 for one-time buyers too."""
-    x, t_x, T = _as_arrays(x, t_x, T)
+    x, t_x, T = as_float_arrays(x, t_x, T)
     return expit(_log_alive_term(params, x, T) - _log_dead_term(params, x, t_x, T))
 
 
@@ -115,7 +104,7 @@ def probability_no_purchase(
     params: ParetoNbdParams, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
 ) -> np.ndarray:
     """P(no purchase in (T, T+t] | x, t_x, T) = L(x, t_x, T+t) / L(x, t_x, T): the churn label's event."""
-    x, t_x, T = _as_arrays(x, t_x, T)
+    x, t_x, T = as_float_arrays(x, t_x, T)
     return np.exp(log_likelihood(params, x, t_x, T + t) - log_likelihood(params, x, t_x, T))
 
 
@@ -124,7 +113,7 @@ def conditional_expected_purchases(
 ) -> np.ndarray:
     """E[purchases in (T, T+t] | x, t_x, T] (module docstring; the limit (r+x)(beta+T)/(alpha+T)
     ln((beta+T+t)/(beta+T)) at s = 1)."""
-    x, t_x, T = _as_arrays(x, t_x, T)
+    x, t_x, T = as_float_arrays(x, t_x, T)
     if t <= 0:
         return np.zeros_like(x)
     r, alpha, s, beta = params.r, params.alpha, params.s, params.beta
@@ -140,7 +129,7 @@ def compress(
     x: np.ndarray, t_x: np.ndarray, T: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Collapse customers with identical (x, t_x, T) into one row with a weight (whole days repeat a lot)."""
-    stacked = np.stack(_as_arrays(x, t_x, T), axis=1)
+    stacked = np.stack(as_float_arrays(x, t_x, T), axis=1)
     unique, counts = np.unique(stacked, axis=0, return_counts=True)
     return unique[:, 0], unique[:, 1], unique[:, 2], counts.astype(np.float64)
 
@@ -150,7 +139,7 @@ def fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> ModelFit:
 
     Start: r = s = 1, alpha at the pooled repeat rate (r/alpha = repeat purchases per day of age) and beta at
     the mean age (a mean lifetime of the order of the data's span)."""
-    x, t_x, T = _as_arrays(x, t_x, T)
+    x, t_x, T = as_float_arrays(x, t_x, T)
     start = _start(float(x.sum()), float(T.sum()), float(T.mean()))
     return _maximize(*compress(x, t_x, T), start)
 
@@ -160,7 +149,7 @@ def fit_compressed(ux: np.ndarray, ut_x: np.ndarray, uT: np.ndarray, weights: np
     ``compress``'s order (sorted rows), so that a summary kept elsewhere (``customer360.spark.clv``) sends
     only those rows. The same customers in whole days give ``fit``'s parameters exactly (the start's sums
     of whole numbers are exact in any order)."""
-    ux, ut_x, uT, weights = _as_arrays(ux, ut_x, uT, weights)
+    ux, ut_x, uT, weights = as_float_arrays(ux, ut_x, uT, weights)
     total_weight, total_T = float(weights.sum()), float((weights * uT).sum())
     start = _start(float((weights * ux).sum()), total_T, total_T / total_weight if total_weight else 0.0)
     return _maximize(ux, ut_x, uT, weights, start)
