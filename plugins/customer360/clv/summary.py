@@ -57,14 +57,12 @@ class CustomerSummary:
         return int(np.count_nonzero(self.frequency > 0))
 
 
-def summary_sql(source: str) -> str:
-    """SQL summarising ``source`` (a relation with PURCHASE_DAY_COLUMNS) up to the date bound as ``$end``.
-
-    Rows of ``source`` on the same (customer, day) are collapsed first, so a relation with one row per order
-    gives the same summary as one with one row per purchase day.
-    """
-    return f"""
-        with days as (
+def purchase_days_sql(source: str, end: str) -> str:
+    """The ``with`` clause both engines' summaries start from (``summary_sql``, ``customer360.spark.clv``):
+    ``days``, the rows of ``source`` up to ``end`` (an SQL date expression) collapsed to one per (customer,
+    day), and ``ranked``, those with the customer's first purchase day. Standard SQL, the same on DuckDB
+    and Spark."""
+    return f"""with days as (
             select
                 customer_id,
                 purchase_date,
@@ -73,13 +71,23 @@ def summary_sql(source: str) -> str:
                 sum(margin_amount) as margin_amount,
                 count(margin_amount) as margin_known
             from {source}
-            where purchase_date <= $end and customer_id is not null and purchase_date is not null
+            where purchase_date <= {end} and customer_id is not null and purchase_date is not null
             group by customer_id, purchase_date
         ),
         ranked as (
             select *, min(purchase_date) over (partition by customer_id) as first_date
             from days
-        )
+        )"""
+
+
+def summary_sql(source: str) -> str:
+    """SQL summarising ``source`` (a relation with PURCHASE_DAY_COLUMNS) up to the date bound as ``$end``.
+
+    Rows of ``source`` on the same (customer, day) are collapsed first, so a relation with one row per order
+    gives the same summary as one with one row per purchase day.
+    """
+    return f"""
+        {purchase_days_sql(source, "$end")}
         select
             customer_id,
             count(*) - 1 as frequency,

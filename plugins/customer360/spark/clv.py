@@ -27,7 +27,7 @@ from customer360.clv import pareto_nbd
 from customer360.clv.fit import ClvModels
 from customer360.clv.mle import ModelFit
 from customer360.clv.predict import Population, pooled_rate, predict
-from customer360.clv.summary import CustomerSummary
+from customer360.clv.summary import CustomerSummary, purchase_days_sql
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -54,26 +54,12 @@ PREDICTIONS_SCHEMA = (
 
 
 def summary_sql(source: str, end: date) -> str:
-    """``clv.summary.summary_sql`` in Spark SQL. Amounts are summed as exact decimals and their sums divided
+    """``clv.summary.summary_sql`` in Spark SQL: the same ``purchase_days_sql``, then the summary in
+    Spark's dialect. Amounts are summed as exact decimals and their sums divided
     as doubles, as DuckDB divides decimals (Spark would keep a decimal quotient, rounded to its scale)."""
     bound = f"date '{end.isoformat()}'"
     return f"""
-        with days as (
-            select
-                customer_id,
-                purchase_date,
-                sum(coalesce(order_count, 1)) as order_count,
-                sum(net_amount) as net_amount,
-                sum(margin_amount) as margin_amount,
-                count(margin_amount) as margin_known
-            from {source}
-            where purchase_date <= {bound} and customer_id is not null and purchase_date is not null
-            group by customer_id, purchase_date
-        ),
-        ranked as (
-            select *, min(purchase_date) over (partition by customer_id) as first_date
-            from days
-        )
+        {purchase_days_sql(source, bound)}
         select
             customer_id,
             cast(count(*) - 1 as double) as frequency,
