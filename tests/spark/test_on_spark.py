@@ -158,12 +158,25 @@ def _spark_files(settings: Settings, table: str) -> str:
     return f"read_parquet('{spark_table_files(settings, schema, name)}')"
 
 
+def _differences_from_spark_files(
+    con: duckdb.DuckDBPyConnection, spark: Settings, tables: dict[str, list[str]]
+) -> tuple[list[str], dict[str, int]]:
+    """Each ``duck.<table>`` (the DuckDB warehouse attached as ``duck``) against the Spark table's Parquet
+    files: what differs, and each table's row count on DuckDB."""
+    found: list[str] = []
+    row_counts: dict[str, int] = {}
+    for table, columns in sorted(tables.items()):
+        table_found, row_counts[table] = differences(
+            con, table, f"duck.{table}", _spark_files(spark, table), columns
+        )
+        found += table_found
+    return found, row_counts
+
+
 def test_given_the_same_landing_files_when_staging_builds_on_spark_then_its_tables_equal_duckdbs(
     parity_runs: dict[str, Settings],
 ) -> None:
     duck, spark = parity_runs["duckdb"], parity_runs["spark"]
-    found: list[str] = []
-    row_counts: dict[str, int] = {}
     with duckdb.connect() as con:
         con.execute(f"attach '{duck.warehouse_path}' as duck (read_only)")
         tables = {
@@ -175,11 +188,8 @@ def test_given_the_same_landing_files_when_staging_builds_on_spark_then_its_tabl
         assert {"staging.stg_crm_contacts__contacts", "intermediate.int_contact_records_unioned"} <= set(
             tables
         )
-        for table, columns in sorted(tables.items()):
-            # WHEN the Spark table's Parquet files are read, THEN they hold the rows DuckDB's table holds
-            table_found, rows = differences(con, table, f"duck.{table}", _spark_files(spark, table), columns)
-            found += table_found
-            row_counts[table] = rows
+        # WHEN the Spark tables' Parquet files are read, THEN they hold the rows DuckDB's tables hold
+        found, row_counts = _differences_from_spark_files(con, spark, tables)
     assert found == [], "\n".join(found)
     # AND the comparison is not an empty one: every staging model and the identity input have rows
     empty = [t for t, n in row_counts.items() if n == 0 and not t.endswith(MAY_BE_EMPTY)]
@@ -190,17 +200,15 @@ def test_given_the_same_landing_files_when_identity_runs_on_spark_then_its_table
     parity_runs: dict[str, Settings],
 ) -> None:
     duck, spark = parity_runs["duckdb"], parity_runs["spark"]
-    found: list[str] = []
     with duckdb.connect() as con:
         con.execute(f"attach '{duck.warehouse_path}' as duck (read_only)")
         columns = duckdb_tables(con, "duck", ("identity",))
-        for table in sorted(IDENTITY_TABLES):
-            table_found, rows = differences(
-                con, table, f"duck.{table}", _spark_files(spark, table), columns[table]
-            )
-            found += table_found
-            if table != HOUSEHOLD_KEYS_TABLE:  # no customers share an identifier in this data
-                assert rows > 0, f"{table} is empty on DuckDB: the comparison would prove nothing"
+        found, row_counts = _differences_from_spark_files(
+            con, spark, {table: columns[table] for table in IDENTITY_TABLES}
+        )
+    for table, rows in row_counts.items():
+        if table != HOUSEHOLD_KEYS_TABLE:  # no customers share an identifier in this data
+            assert rows > 0, f"{table} is empty on DuckDB: the comparison would prove nothing"
     assert found == [], "\n".join(found)
 
 
