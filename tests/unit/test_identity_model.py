@@ -138,6 +138,9 @@ def level_of(comparison: str, left: dict[str, object], right: dict[str, object])
         ),
         ({"given_name": "johannes"}, {"given_name": "johanes"}, "Jaro-Winkler >= 0.92"),
         ({"given_name": "mikhayla"}, {"given_name": "mikhvyla"}, "Jaro-Winkler >= 0.92"),
+        ({"given_name": "jakib"}, {"given_name": "jakob"}, "one edit apart"),
+        ({"given_name": "graxe"}, {"given_name": "grace"}, "one edit apart"),
+        ({"given_name": "jan"}, {"given_name": "jon"}, "different"),
         ({"given_name": "kathryn"}, {"given_name": "katherine"}, "Jaro-Winkler >= 0.80"),
         ({"given_name": "j"}, {"given_name": "jan"}, "initial"),
         ({"given_name": "anna"}, {"given_name": "piet"}, "different"),
@@ -147,8 +150,9 @@ def level_of(comparison: str, left: dict[str, object], right: dict[str, object])
 )
 def test_given_two_given_names_then_the_pair_falls_in_the_designed_level(left, right, expected):
     """GIVEN two records' given (and family) names WHEN compared THEN the first matching level is the one
-    the model documents: exact, swapped order, two Jaro-Winkler bands, an initial, different, or null (also
-    for a given name that is its own record's family name typed twice)."""
+    the model documents: exact, swapped order, two Jaro-Winkler bands with one edit apart between them (a
+    name of four letters or more), an initial, different, or null (also for a given name that is its own
+    record's family name typed twice)."""
     assert level_of("given_name", left, right) == expected
 
 
@@ -235,6 +239,11 @@ def test_given_two_phones_then_exact_and_suffix_levels(left, right, expected):
          {"street_fold": "dorpsweg 9", "postal_key": "1234AB"}, "same postal code"),
         ({"street_fold": "kerkstraat 1", "city_fold": "utrecht"},
          {"street_fold": "kerkstraat 1", "city_fold": "delft"}, "same street elsewhere"),
+        ({"street_fold": "1 hopegoodplace", "postal_key": "2550", "city_fold": "bonython"},
+         {"street_fold": "1 hopegood place", "postal_key": "3175", "city_fold": "mill park"},
+         "same street elsewhere"),
+        ({"street_fold": "1 hopegoodplace", "postal_key": "2550"},
+         {"street_fold": "1 hopegood place", "postal_key": "2550"}, "same street and postal code"),
         ({"postal_key": "1234AB"}, {"postal_key": "1235AB"}, "postal code one edit apart"),
         ({"city_fold": "utrecht", "postal_key": "3511AA"}, {"city_fold": "utrecht", "postal_key": "9999ZZ"},
          "same city"),

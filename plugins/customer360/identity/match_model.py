@@ -53,6 +53,7 @@ MIN_TRAINING_RECORDS = 50
 
 NAME_JW_HIGH = 0.92
 NAME_JW_LOW = 0.80
+NAME_EDIT_MIN_LENGTH = 4
 STREET_JW = 0.90
 CITY_JW = 0.90
 PHONE_SUFFIX_DIGITS = 8
@@ -101,6 +102,11 @@ def comparisons() -> list[dict[str, Any]]:
             _level(SWAPPED_SQL, "swapped with family name", 0.01, 0.0001),
             _level(f'{jw}("given_name_l", "given_name_r") >= {NAME_JW_HIGH}', "Jaro-Winkler >= 0.92",
                    0.05, 0.001),
+            # one letter typed wrong, left out, added or two swapped (``jakib`` / ``jakob``): Jaro-Winkler
+            # weighs an early typo in a short name like a different name
+            _level('damerau_levenshtein("given_name_l", "given_name_r") <= 1 '
+                   f'and least(length("given_name_l"), length("given_name_r")) >= {NAME_EDIT_MIN_LENGTH}',
+                   "one edit apart", 0.02, 0.002),
             _level(f'{jw}("given_name_l", "given_name_r") >= {NAME_JW_LOW}', "Jaro-Winkler >= 0.80",
                    0.02, 0.01),
             _level('left("given_name_l", 1) = left("given_name_r", 1) '
@@ -186,7 +192,8 @@ def comparisons() -> list[dict[str, Any]]:
     # One address comparison: street, postal code and city are strongly correlated (a street sits in one
     # postal code and city), and counting them as three independent agreements would let a shared address
     # outweigh two different names, emails and phones (a household).
-    street_same = '"street_fold_l" = "street_fold_r"'
+    # a space dropped or added is the same street (``1 hopegoodplace`` / ``1 hopegood place``)
+    street_same = """replace("street_fold_l", ' ', '') = replace("street_fold_r", ' ', '')"""
     street_like = f'{jw}("street_fold_l", "street_fold_r") >= {STREET_JW}'
     postal_same = '"postal_key_l" = "postal_key_r"'
     postal_typo = 'damerau_levenshtein("postal_key_l", "postal_key_r") <= 1'
