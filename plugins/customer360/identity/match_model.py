@@ -5,9 +5,10 @@ Comparisons (each pair of records falls in the first level whose condition holds
 * **given name** and **family name** (two comparisons; a given name equal to its own record's family name is
   no given name, as when it is missing): exact (term-frequency adjusted: a common name is
   weaker evidence), swapped (this record's given name is alike the other's family name and the reverse,
-  Jaro-Winkler >= 0.92 both ways, or one the same and the other >= 0.80), Jaro-Winkler >= 0.92 and >= 0.80, an
-  initial (given name only: ``J.`` and ``Jan``), the family name in the other's given name field (family name
-  only: the other name was changed as well), different.
+  Jaro-Winkler >= 0.92 both ways, or one the same and the other >= 0.80), Jaro-Winkler >= 0.92, one edit apart
+  (given name only, both four letters or more: ``jakib`` and ``jakob``), Jaro-Winkler >= 0.80, an initial
+  (given name only: ``J.`` and ``Jan``), the family name in the other's given name field (family name only:
+  the other name was changed as well), different.
 * **birth date**: exact, day and month transposed, one of day/month/year different, within a year, within
   ten years, different.
 * **email**: exact, same domain with the local part one edit apart in its letters (digits equal: ``tweber55``
@@ -19,7 +20,8 @@ Comparisons (each pair of records falls in the first level whose condition holds
 * **address** (one comparison: street, postal code and city are not independent): same street and postal
   code; similar street (Jaro-Winkler >= 0.9) and same postal code; similar street and a postal code one
   edit apart or a similar city; same postal code; same street elsewhere; postal code one edit apart; same
-  city (term-frequency adjusted); similar city (Jaro-Winkler >= 0.9); different.
+  city (term-frequency adjusted); similar city (Jaro-Winkler >= 0.9); different. "Same street" leaves spaces
+  out (``1 hopegoodplace`` and ``1 hopegood place``).
 
 Term frequencies: exact given names, family names and cities adjust the weight by how common the value is.
 
