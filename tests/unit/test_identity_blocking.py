@@ -77,7 +77,56 @@ def test_given_a_person_whose_names_and_postal_code_changed_then_the_street_with
         )
     )  # fmt: skip
     assert "bk_street" in shared_keys(left, right)
-    assert left["bk_street"] == "22 fisken crescent" and bare["bk_street"] is None
+    assert left["bk_street"] == "22fiskencrescent" and bare["bk_street"] is None
+
+
+def test_given_a_street_written_with_and_without_a_space_then_the_street_key_is_shared():
+    """GIVEN two records of one person at '11 rollston street', once typed '11 rollstonstreet', whose names
+    are both mistyped WHEN keyed THEN they share the street key (spaces are left out of it), and a record at
+    another house number of that street does not."""
+    left, right, neighbour = keys(
+        records(
+            {"given_name": "miaq", "surname": "tamasasukas", "street_fold": "11 rollstonstreet",
+             "postal_key": "6147"},
+            {"given_name": "mia", "surname": "tamasauskas", "street_fold": "11 rollston street",
+             "postal_key": "6147"},
+            {"given_name": "mia", "surname": "tamasauskas", "street_fold": "13 rollston street",
+             "postal_key": "6147"},
+        )
+    )  # fmt: skip
+    assert "bk_street" in shared_keys(left, right)
+    assert "bk_street" not in shared_keys(right, neighbour)
+
+
+def test_given_a_one_token_name_then_it_keeps_the_birth_date_key_of_its_last_token():
+    """GIVEN 'Prise' (the given name missing: the one token is given and family name) and 'Nathan Priest',
+    born the same day, postal codes mistyped WHEN keyed THEN they share birth date + last token initial: a
+    one-token name's last token is its first."""
+    prise, priest = keys(
+        records(
+            {"given_name": "prise", "surname": "prise", "name_sorted": "prise", "name_fold": "prise",
+             "birth_date": "1916-05-03", "postal_key": "4579"},
+            {"given_name": "nathan", "surname": "priest", "birth_date": "1916-05-03", "postal_key": "4570"},
+        )
+    )  # fmt: skip
+    assert "bk_bd_last" in shared_keys(prise, priest)
+    assert prise["bk_bd_last"] == prise["bk_bd_first"] == "1916-05-03|p"
+    assert prise["bk_postal_last"] == "4579|prise"
+
+
+def test_given_a_family_name_that_sorts_before_the_given_name_then_birth_date_and_given_name_block_them():
+    """GIVEN 'Maliah Rickett' and 'Maliah de Teliga' (the family name replaced by one whose tokens sort
+    before and after the given name), born the same day at different addresses WHEN keyed THEN birth date +
+    given name is a shared key, where no sorted-token key is."""
+    rickett, teliga = keys(
+        records(
+            {"given_name": "maliah", "surname": "rickett", "birth_date": "1904-08-24",
+             "street_fold": "148 sinclair street", "postal_key": "3070"},
+            {"given_name": "maliah", "surname": "de teliga", "birth_date": "1904-08-24",
+             "street_fold": "148 brumby s run", "postal_key": "3007"},
+        )
+    )  # fmt: skip
+    assert shared_keys(rickett, teliga) == {"bk_bd_given"}
 
 
 def test_given_a_mistyped_postal_code_then_birth_date_or_a_name_token_with_the_city_blocks_them():

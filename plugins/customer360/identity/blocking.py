@@ -6,16 +6,20 @@ different clusters. Every key is one value per row (or null), so each key is one
 
 ===================  ========================================================================================
 ``bk_bd_first``      birth date + initial of the first name token in sorted order (swapped names share it)
-``bk_bd_last``       birth date + initial of the last name token in sorted order (a typo in the other token)
+``bk_bd_last``       birth date + initial of the last name token in sorted order (a typo in the other token; a
+                     one-token name's only token is its first and its last: ``Prise`` meets ``Nathan Priest``)
+``bk_bd_given``      birth date + the given name (the family name replaced by one that sorts before it:
+                     ``Maliah Rickett`` / ``Maliah de Teliga``)
 ``bk_postal_first``  postal code + first sorted name token
-``bk_postal_last``   postal code + last sorted name token
+``bk_postal_last``   postal code + last sorted name token (also of a one-token name)
 ``bk_name``          the sorted name tokens (birth date and postal code both mistyped or missing)
 ``bk_bd_postal``     birth date + postal code (both name tokens mistyped)
 ``bk_phone_suffix``  the last 6 digits of the phone as written (numbers that failed to parse in one record)
 ``bk_email_local``   the email's local part without dots and +tags (domain typos: ``gmial.com``)
 ``bk_email_head``    domain + first 4 letters of the local part (a typo at the end of the local part)
 ``bk_email_tail``    domain + last 4 letters of the local part (a typo at the start)
-``bk_street``        the street with its house number (names and postal code both mistyped or changed)
+``bk_street``        the street with its house number, spaces left out (names and postal code both mistyped or
+                     changed; a space dropped or added: ``11 rollstonstreet`` / ``11 rollston street``)
 ``bk_bd_city``       birth date + city (postal code mistyped and a name token changed)
 ``bk_city_given``    city + given name (postal code mistyped or missing; the family name changed)
 ``bk_city_family``   city + family name (postal code mistyped or missing; the given name changed)
@@ -36,6 +40,7 @@ EMAIL_AFFIX_LETTERS = 4
 BLOCK_COLUMNS = (
     "bk_bd_first",
     "bk_bd_last",
+    "bk_bd_given",
     "bk_postal_first",
     "bk_postal_last",
     "bk_name",
@@ -91,11 +96,15 @@ tok as (
 select * exclude (toks, two_tokens),
     case when birth_date is not null and name_sorted is not null
         then birth_date::varchar || '|' || left(toks[1], 1) end as bk_bd_first,
-    case when birth_date is not null and two_tokens
+    -- a one-token name's last token is its first: ``prise`` (the given name missing) keeps the key that
+    -- ``nathan priest`` has, birth date + ``p``
+    case when birth_date is not null and name_sorted is not null
         then birth_date::varchar || '|' || left(toks[-1], 1) end as bk_bd_last,
+    case when birth_date is not null and given_name is not null
+        then birth_date::varchar || '|' || given_name end as bk_bd_given,
     case when postal_key is not null and name_sorted is not null
         then postal_key || '|' || toks[1] end as bk_postal_first,
-    case when postal_key is not null and two_tokens
+    case when postal_key is not null and name_sorted is not null
         then postal_key || '|' || toks[-1] end as bk_postal_last,
     case when two_tokens then name_sorted end as bk_name,
     case when birth_date is not null and postal_key is not null
@@ -106,9 +115,10 @@ select * exclude (toks, two_tokens),
         then email_domain || '|' || left(email_local, {a}) end as bk_email_head,
     case when length(email_local) >= 6
         then email_domain || '|' || right(email_local, {a}) end as bk_email_tail,
-    -- a street without a house number is a whole street: too wide to say anything
+    -- a street without a house number is a whole street: too wide to say anything; spaces are left out
+    -- (a typist drops or adds one: ``11 rollstonstreet``)
     case when regexp_matches(street_fold, '[0-9]') and regexp_matches(street_fold, '[^0-9 ]')
-        then street_fold end as bk_street,
+        then replace(street_fold, ' ', '') end as bk_street,
     case when birth_date is not null and city_fold is not null
         then birth_date::varchar || '|' || city_fold end as bk_bd_city,
     case when city_fold is not null and given_name is not null

@@ -5,9 +5,10 @@ Comparisons (each pair of records falls in the first level whose condition holds
 * **given name** and **family name** (two comparisons; a given name equal to its own record's family name is
   no given name, as when it is missing): exact (term-frequency adjusted: a common name is
   weaker evidence), swapped (this record's given name is alike the other's family name and the reverse,
-  Jaro-Winkler >= 0.92 both ways, or one the same and the other >= 0.80), Jaro-Winkler >= 0.92 and >= 0.80, an
-  initial (given name only: ``J.`` and ``Jan``), the family name in the other's given name field (family name
-  only: the other name was changed as well), different.
+  Jaro-Winkler >= 0.92 both ways, or one the same and the other >= 0.80), Jaro-Winkler >= 0.92, one edit apart
+  (given name only, both four letters or more: ``jakib`` and ``jakob``), Jaro-Winkler >= 0.80, an initial
+  (given name only: ``J.`` and ``Jan``), the family name in the other's given name field (family name only:
+  the other name was changed as well), different.
 * **birth date**: exact, day and month transposed, one of day/month/year different, within a year, within
   ten years, different.
 * **email**: exact, same domain with the local part one edit apart in its letters (digits equal: ``tweber55``
@@ -19,7 +20,8 @@ Comparisons (each pair of records falls in the first level whose condition holds
 * **address** (one comparison: street, postal code and city are not independent): same street and postal
   code; similar street (Jaro-Winkler >= 0.9) and same postal code; similar street and a postal code one
   edit apart or a similar city; same postal code; same street elsewhere; postal code one edit apart; same
-  city (term-frequency adjusted); similar city (Jaro-Winkler >= 0.9); different.
+  city (term-frequency adjusted); similar city (Jaro-Winkler >= 0.9); different. "Same street" leaves spaces
+  out (``1 hopegoodplace`` and ``1 hopegood place``).
 
 Term frequencies: exact given names, family names and cities adjust the weight by how common the value is.
 
@@ -53,6 +55,7 @@ MIN_TRAINING_RECORDS = 50
 
 NAME_JW_HIGH = 0.92
 NAME_JW_LOW = 0.80
+NAME_EDIT_MIN_LENGTH = 4
 STREET_JW = 0.90
 CITY_JW = 0.90
 PHONE_SUFFIX_DIGITS = 8
@@ -101,6 +104,11 @@ def comparisons() -> list[dict[str, Any]]:
             _level(SWAPPED_SQL, "swapped with family name", 0.01, 0.0001),
             _level(f'{jw}("given_name_l", "given_name_r") >= {NAME_JW_HIGH}', "Jaro-Winkler >= 0.92",
                    0.05, 0.001),
+            # one letter typed wrong, left out, added or two swapped (``jakib`` / ``jakob``): Jaro-Winkler
+            # weighs an early typo in a short name like a different name
+            _level('damerau_levenshtein("given_name_l", "given_name_r") <= 1 '
+                   f'and least(length("given_name_l"), length("given_name_r")) >= {NAME_EDIT_MIN_LENGTH}',
+                   "one edit apart", 0.02, 0.002),
             _level(f'{jw}("given_name_l", "given_name_r") >= {NAME_JW_LOW}', "Jaro-Winkler >= 0.80",
                    0.02, 0.01),
             _level('left("given_name_l", 1) = left("given_name_r", 1) '
@@ -186,7 +194,8 @@ def comparisons() -> list[dict[str, Any]]:
     # One address comparison: street, postal code and city are strongly correlated (a street sits in one
     # postal code and city), and counting them as three independent agreements would let a shared address
     # outweigh two different names, emails and phones (a household).
-    street_same = '"street_fold_l" = "street_fold_r"'
+    # a space dropped or added is the same street (``1 hopegoodplace`` / ``1 hopegood place``)
+    street_same = """replace("street_fold_l", ' ', '') = replace("street_fold_r", ' ', '')"""
     street_like = f'{jw}("street_fold_l", "street_fold_r") >= {STREET_JW}'
     postal_same = '"postal_key_l" = "postal_key_r"'
     postal_typo = 'damerau_levenshtein("postal_key_l", "postal_key_r") <= 1'
