@@ -28,6 +28,8 @@ from customer360 import dbt_runner, pipeline
 from customer360.landing.contract import CHANNELS
 from customer360.settings import Settings
 from tests.conftest import UNDER_CI
+from tests.support import pipeline_run
+from tests.support.shared_dbt_parse import seed_home
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -164,6 +166,8 @@ def parity_runs(
     landing = tmp_path_factory.mktemp("spark_parity") / "landing"
     generate(landing, end_date=AS_OF, **PARITY_DATA)
     duck = parity_settings(tmp_path_factory.mktemp("home_duckdb"), landing, "duckdb")
+    # the session's dbt parses, as run_day's homes start from them (the Spark home's profile is its own)
+    seed_home(duck.home, pipeline_run.PARSE_CACHE)
     on_spark = parity_settings(tmp_path_factory.mktemp("home_spark"), landing, "spark", spark_dir)
     for settings, duckdb_home in ((duck, None), (on_spark, duck)):
         seconds = _run_pipeline(settings, duckdb_home)
