@@ -68,17 +68,34 @@ def spark_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("spark")
 
 
+# The test session's Spark, sized for its few thousand rows (docs/guarantees.md, "How the suite runs"):
+# - one shuffle partition (the profile's CUSTOMER360_SPARK_SHUFFLE_PARTITIONS, read by dbt's statements and
+#   by the stages' session alike): each partition of each shuffle is a task to schedule, and AQE's
+#   coalescing only merges them after the shuffle has written them;
+# - the JVM's client compiler only (C1) and the serial collector: the session lives for a few minutes of
+#   small queries, where the optimising compiler's and the parallel collector's threads cost more CPU than
+#   their faster code gives back.
+SPARK_TEST_ENVIRONMENT = {"CUSTOMER360_SPARK_SHUFFLE_PARTITIONS": "1"}
+SPARK_TEST_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+
+
 @pytest.fixture(scope="session")
 def spark(
     spark_available: None, spark_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SparkSession]:
     """The one local[2] Spark session of the test session (dbt-spark's session method finds it running and
-    uses it too), stopped at its end so the JVM's memory goes back."""
+    uses it too), with ``SPARK_TEST_ENVIRONMENT`` and ``SPARK_TEST_JVM_OPTIONS``; stopped at its end so the
+    JVM's memory goes back."""
     from customer360.spark.session import spark_session
 
-    session = spark_session(spark_settings(tmp_path_factory.mktemp("spark_session"), spark_dir))
-    yield session
-    session.stop()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in SPARK_TEST_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        with pytest.MonkeyPatch.context() as jvm_start:  # read once, when the JVM starts
+            jvm_start.setenv("JAVA_TOOL_OPTIONS", SPARK_TEST_JVM_OPTIONS)
+            session = spark_session(spark_settings(tmp_path_factory.mktemp("spark_session"), spark_dir))
+        yield session
+        session.stop()
 
 
 # The data both targets run on: small, so the Spark run (most of its time is Spark planning each query, not
