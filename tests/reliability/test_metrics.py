@@ -29,6 +29,10 @@ from tests.support.metric_checks import KPIS
 from tests.support.pipeline_run import PROJECT
 from tests.support.shared_runs import END
 
+# Every test here reads a pipeline run (``single_run``), so they are end-to-end tests: `make test` runs them,
+# `make test-fast` (unit, dbt unit tests, DAG integrity) does not start a pipeline run for them.
+pytestmark = pytest.mark.slow
+
 CUSTOMER_DIMENSIONS = ("customer__rfm_segment", "customer__value_tier", "customer__lifecycle_stage")
 
 
@@ -131,7 +135,6 @@ def test_given_the_cli_when_a_metric_is_asked_as_json_then_it_prints_rows_and_a_
     assert "revenu" in failed.stderr and "MetricFlow cannot answer" in failed.stderr
 
 
-@pytest.mark.slow
 def test_given_a_copy_of_the_warehouse_when_mf_query_runs_as_documented_then_it_equals_the_semantic_layer(
     run_settings, layer, tmp_path
 ):

@@ -28,6 +28,8 @@ from customer360 import dbt_runner, pipeline
 from customer360.landing.contract import CHANNELS
 from customer360.settings import Settings
 from tests.conftest import UNDER_CI
+from tests.support import pipeline_run
+from tests.support.shared_dbt_parse import seed_home
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -66,17 +68,34 @@ def spark_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("spark")
 
 
+# The test session's Spark, sized for its few thousand rows (docs/guarantees.md, "How the suite runs"):
+# - one shuffle partition (the profile's CUSTOMER360_SPARK_SHUFFLE_PARTITIONS, read by dbt's statements and
+#   by the stages' session alike): each partition of each shuffle is a task to schedule, and AQE's
+#   coalescing only merges them after the shuffle has written them;
+# - the JVM's client compiler only (C1) and the serial collector: the session lives for a few minutes of
+#   small queries, where the optimising compiler's and the parallel collector's threads cost more CPU than
+#   their faster code gives back.
+SPARK_TEST_ENVIRONMENT = {"CUSTOMER360_SPARK_SHUFFLE_PARTITIONS": "1"}
+SPARK_TEST_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+
+
 @pytest.fixture(scope="session")
 def spark(
     spark_available: None, spark_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SparkSession]:
     """The one local[2] Spark session of the test session (dbt-spark's session method finds it running and
-    uses it too), stopped at its end so the JVM's memory goes back."""
+    uses it too), with ``SPARK_TEST_ENVIRONMENT`` and ``SPARK_TEST_JVM_OPTIONS``; stopped at its end so the
+    JVM's memory goes back."""
     from customer360.spark.session import spark_session
 
-    session = spark_session(spark_settings(tmp_path_factory.mktemp("spark_session"), spark_dir))
-    yield session
-    session.stop()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in SPARK_TEST_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        with pytest.MonkeyPatch.context() as jvm_start:  # read once, when the JVM starts
+            jvm_start.setenv("JAVA_TOOL_OPTIONS", SPARK_TEST_JVM_OPTIONS)
+            session = spark_session(spark_settings(tmp_path_factory.mktemp("spark_session"), spark_dir))
+        yield session
+        session.stop()
 
 
 # The data both targets run on: small, so the Spark run (most of its time is Spark planning each query, not
@@ -84,7 +103,6 @@ def spark(
 # has rows.
 AS_OF = date(2026, 11, 20)
 RUN_ID = "spark-parity"
-SALT = "spark-parity-salt"
 PARITY_DATA = {"customers": 100, "days": 21, "seed": 7}
 # The Spark builds run their models without dbt's data tests: the tests hold on the DuckDB run's tables, which
 # the comparison finds equal to Spark's, and on a local session each of the ~330 tests is a Spark job of its
@@ -93,7 +111,9 @@ SPARK_BUILD_ARGS = ["--exclude-resource-type", "test"]
 
 
 def parity_settings(home: Path, landing: Path, target: str, spark_dir: Path | None = None) -> Settings:
-    """One target's settings, every path explicit (dbt_runner exports CUSTOMER360_* into this process)."""
+    """One target's settings, every path explicit (dbt_runner exports CUSTOMER360_* into this process). The
+    salt is the settings' own, the same in both homes (made one after the other) and in the session's saved
+    dbt parses, which the DuckDB home starts from: the salt is one of the project's ``--vars``."""
     return Settings(
         home=home,
         warehouse_path=home / "warehouse" / "customer360.duckdb",
@@ -103,7 +123,6 @@ def parity_settings(home: Path, landing: Path, target: str, spark_dir: Path | No
         landing_root=landing,
         target=target,
         spark_master="local[2]",
-        pseudonym_salt=SALT,
     )
 
 
@@ -164,6 +183,8 @@ def parity_runs(
     landing = tmp_path_factory.mktemp("spark_parity") / "landing"
     generate(landing, end_date=AS_OF, **PARITY_DATA)
     duck = parity_settings(tmp_path_factory.mktemp("home_duckdb"), landing, "duckdb")
+    # the session's dbt parses, as run_day's homes start from them (the Spark home's profile is its own)
+    seed_home(duck.home, pipeline_run.PARSE_CACHE)
     on_spark = parity_settings(tmp_path_factory.mktemp("home_spark"), landing, "spark", spark_dir)
     for settings, duckdb_home in ((duck, None), (on_spark, duck)):
         seconds = _run_pipeline(settings, duckdb_home)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from customer360.identity.match_model import MatchModel, comparisons, splink_settings
 from customer360.quality.gx_spark import spark_sql
 from customer360.settings import Settings
@@ -70,6 +72,21 @@ def test_given_spark_settings_when_the_session_is_configured_then_it_is_the_dbt_
         f"databaseName={tmp_path / 'spark'}/metastore_db"
         in parameters["spark.hadoop.javax.jdo.option.ConnectionURL"]
     )
+
+
+def test_given_a_profile_variable_the_settings_do_not_set_when_configured_then_the_processs_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # dbt renders profiles.yml from the process's environment; the stages' session must say the same.
+    settings = Settings(home=tmp_path, spark_dir=tmp_path / "spark", target="spark", spark_master="local[2]")
+    monkeypatch.delenv("CUSTOMER360_SPARK_SHUFFLE_PARTITIONS", raising=False)
+    assert session_parameters(settings)["spark.sql.shuffle.partitions"] == "4"
+    monkeypatch.setenv("CUSTOMER360_SPARK_SHUFFLE_PARTITIONS", "1")
+    monkeypatch.setenv("CUSTOMER360_SPARK_DIR", "/elsewhere")
+    parameters = session_parameters(settings)
+    assert parameters["spark.sql.shuffle.partitions"] == "1"
+    # a variable the settings set is the settings' value
+    assert parameters["spark.sql.warehouse.dir"] == f"{tmp_path / 'spark'}/warehouse"
 
 
 def test_given_scored_pairs_of_a_component_when_made_edges_then_they_join_record_numbers_in_record_order():

@@ -12,6 +12,7 @@ not be known when the session starts (dbt may start it).
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from customer360.scoped_environment import scoped_environment
@@ -31,7 +32,9 @@ def session_parameters(settings: Settings) -> dict[str, str]:
     profile = yaml.safe_load((settings.dbt_project_dir / "profiles.yml").read_text(encoding="utf-8"))
     outputs = next(iter(profile.values()))["outputs"]
     parameters = outputs[PROFILE_OUTPUT]["server_side_parameters"]
-    environment = settings.dbt_env()
+    # The settings' variables over the process's, as dbt renders the profile when the runner calls it: a
+    # variable the settings do not set (CUSTOMER360_SPARK_SHUFFLE_PARTITIONS) means the same to both.
+    environment = {**os.environ, **settings.dbt_env()}
 
     def env_var(name: str, default: str | None = None) -> str:
         value = environment.get(name, default)
