@@ -281,9 +281,10 @@ def _bench_spark(settings, args: argparse.Namespace) -> int:  # noqa: ANN001 - S
     out_dir = settings.home / "bench" / "results"
     duck = newest_duckdb_result([out_dir, BASELINE_DIR], args.scale)
     against = f"DuckDB: {duck[0].name}" if duck else "no DuckDB result of this scale to compare with"
+    print(f"compared with {against}")
     _print_side_by_side(
         side_by_side(result, duck[1] if duck else None),
-        f"first run on Spark ({args.scale}, all history) beside DuckDB's ({against})",
+        f"first run on Spark ({args.scale}, all history) beside DuckDB's",
     )
     for stage, how in HANDED_OVER_STAGES.items():
         print(f"* {stage}: {how}")
