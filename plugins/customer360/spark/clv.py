@@ -11,6 +11,9 @@ collects the customers to the driver:
 - **Pareto/NBD fit**: on the summary grouped to its distinct (x, t_x, T) rows with their counts (whole days
   repeat a lot: a few thousand rows for millions of customers), the only rows that reach the driver,
   in the order ``pareto_nbd.compress`` gives them, so the fit is DuckDB's;
+- **Gamma-Gamma fit**: its likelihood needs each spender's own mean spend inside ln(v + x m_x), which no
+  grouping removes, so each optimiser step is one Spark aggregate of four sums over ``v + x m_x`` at the
+  step's v (``gamma_gamma.fit_grouped``); DuckDB's fit up to the order of the additions;
 - **scores**: ``clv.predict.predict`` on each Arrow batch of the summary (``mapInArrow``), with the
   population statistics passed in, so a batch scores as the whole summary does.
 """
@@ -23,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from customer360.clv import pareto_nbd
+from customer360.clv import gamma_gamma, pareto_nbd
 from customer360.clv.fit import ClvModels
 from customer360.clv.mle import ModelFit
 from customer360.clv.predict import Population, pooled_rate, predict
@@ -129,6 +132,56 @@ def fit_purchases(summary: DataFrame) -> ModelFit:
     )
     columns = ("frequency", "recency_days", "tenure_days", "count")
     return pareto_nbd.fit_compressed(*(grouped[c].to_numpy(dtype=np.float64) for c in columns))
+
+
+# Gamma-Gamma's customers in ``summary``: a repeat purchase and a positive, finite mean repeat spend
+# (``gamma_gamma.usable``; Spark's NaN is greater than every double, hence the explicit test).
+SPENDERS = "frequency > 0 and repeat_avg_spend > 0 and not isnan(repeat_avg_spend)"
+
+
+def fit_spend(summary: DataFrame) -> ModelFit:
+    """Gamma-Gamma fitted on ``summary``'s spenders without collecting them: ``gamma_gamma.fit_grouped`` on
+    their count and sum of ln m_x per distinct x (one grouped aggregate: a row per number of repeat
+    purchases), with one global Spark aggregate per optimiser step of the four sums over T = v + x m_x at the
+    step's v. The spenders are cached for the steps and released afterwards."""
+    from pyspark.sql import functions as F
+
+    spenders = summary.where(SPENDERS).select(
+        F.col("frequency").alias("x"), F.col("repeat_avg_spend").alias("m")
+    )
+    spenders.cache()
+    try:
+        fixed = (
+            spenders.groupBy("x")
+            .agg(F.count("*").alias("count"), F.sum(F.ln("m")).alias("sum_log_m"), F.sum("m").alias("sum_m"))
+            .orderBy("x")
+            .toPandas()
+        )
+        n = float(fixed["count"].sum())
+        groups = gamma_gamma.SpendGroups(
+            x=fixed["x"].to_numpy(dtype=np.float64),
+            count=fixed["count"].to_numpy(dtype=np.float64),
+            sum_log_m=fixed["sum_log_m"].to_numpy(dtype=np.float64),
+            mean_m=float(fixed["sum_m"].sum()) / n if n else 1.0,
+        )
+        steps: dict[float, tuple[float, float, float, float]] = {}
+
+        def sums_at_v(v: float) -> tuple[float, float, float, float]:
+            if v not in steps:
+                total = F.lit(v) + F.col("x") * F.col("m")
+                row = spenders.agg(
+                    F.sum(F.ln(total)),
+                    F.sum(F.col("x") * F.ln(total)),
+                    F.sum(1.0 / total),
+                    F.sum(F.col("x") / total),
+                ).first()
+                steps.clear()  # the optimiser asks for one v at a time
+                steps[v] = tuple(float(value or 0.0) for value in row)  # type: ignore[assignment]
+            return steps[v]
+
+        return gamma_gamma.fit_grouped(groups, sums_at_v)
+    finally:
+        spenders.unpersist()
 
 
 def _batch_summary(batch: pa.RecordBatch, end: date) -> CustomerSummary:

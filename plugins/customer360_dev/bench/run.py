@@ -164,9 +164,10 @@ def baseline_name(scale: str, machine: dict[str, Any]) -> str:
     return f"baseline-{scale}-{machine_key(machine)}.json"
 
 
-def _stages(
-    logical_date: date, run_id: str, settings: Settings, models: Callable[..., Any] | None = None
-) -> list[tuple[str, Callable[[], Any]]]:
+Stages = list[tuple[str, Callable[[], Any]]]
+
+
+def _stages(logical_date: date, run_id: str, settings: Settings) -> Stages:
     from customer360 import pipeline
     from customer360.landing.contract import CHANNELS
 
@@ -179,7 +180,7 @@ def _stages(
         ("gx:staging", lambda: pipeline.validate("staging", logical_date, run_id, settings)),
         ("identity", lambda: pipeline.resolve_identity(logical_date, run_id, settings)),
         ("dbt:core", lambda: pipeline.build_layer("core", logical_date, run_id, settings)),
-        ("models:clv+churn", lambda: (models or pipeline.fit_models)(logical_date, run_id, settings)),
+        ("models:clv+churn", lambda: pipeline.fit_models(logical_date, run_id, settings)),
         ("dbt:analytics", lambda: pipeline.build_layer("analytics", logical_date, run_id, settings)),
         ("gx:marts", lambda: pipeline.validate("marts", logical_date, run_id, settings)),
         ("publish", lambda: pipeline.publish(logical_date, run_id, settings)),
@@ -191,16 +192,16 @@ def run_pipeline_timed(
     settings: Settings,
     logical_date: date,
     label: str,
-    models: Callable[..., Any] | None = None,
+    stages: Callable[[date, str, Settings], Stages] = _stages,
     process_tree: bool = False,
 ) -> list[StageTiming]:
-    """Every stage once, in DAG order: its wall and CPU seconds and peak memory. ``models``: the models
-    stage's call in place of ``pipeline.fit_models``; ``process_tree``: count the CPU and memory of this
-    process's live descendants too (Spark's JVM)."""
+    """Every stage once, in DAG order: its wall and CPU seconds and peak memory. ``stages``: the stages and
+    their calls (the pipeline's, ``_stages``); ``process_tree``: count the CPU and memory of this process's
+    live descendants too (Spark's JVM)."""
     run_id = f"bench__{label}__{datetime.now(UTC).isoformat()}"
     timings = []
     cpu_now = process_tree_cpu_seconds if process_tree else cpu_seconds
-    for name, call in _stages(logical_date, run_id, settings, models):
+    for name, call in stages(logical_date, run_id, settings):
         with PeakMemory(interval=0.25 if process_tree else 0.05, process_tree=process_tree) as mem:
             started, cpu_started = time.perf_counter(), cpu_now()
             outcome = call()

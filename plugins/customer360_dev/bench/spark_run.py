@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import statistics
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -34,7 +33,9 @@ from customer360.settings import Settings
 from customer360_dev.bench.run import (
     END_DATE,
     SCALES,
+    Stages,
     StageTiming,
+    _stages,
     ensure_data,
     machine_info,
     process_tree_cpu_seconds,
@@ -46,6 +47,9 @@ from customer360_dev.bench.targets import per_million
 
 # Stages whose Spark figure is not computed on Spark (the results page says so beside it).
 HANDED_OVER_STAGES = {
+    "identity:train": "the match model trained on DuckDB in this process over Spark's identity input "
+    "(its Parquet files), as a deployment trains it on DuckDB and copies the file; identity then scores on "
+    "Spark",
     "models:clv+churn": "DuckDB over Spark's Parquet tables in this process, outputs handed over to Spark",
 }
 MODELS_SOURCE_SCHEMA = "intermediate"  # what the models stage reads (clv.stage, churn.warehouse_features)
@@ -70,13 +74,11 @@ def models_workspace(settings: Settings) -> Settings:
     )
 
 
-def fit_models_handed_over(logical_date: date, run_id: str, settings: Settings) -> dict[str, Any]:
-    """The models stage for a Spark home until it runs on Spark: the DuckDB stage over views of Spark's
-    ``intermediate`` tables (their Parquet files), then its ``analytics`` tables handed to Spark."""
+def _duckdb_workspace(settings: Settings) -> Settings:
+    """``models_workspace``'s settings, its file holding a view of every Spark ``intermediate`` table over
+    its Parquet files (replaced, so each view reads the table's current files)."""
     import duckdb
 
-    from customer360 import pipeline
-    from customer360.spark_handover import hand_over_duckdb_stage_outputs
     from customer360.spark_publish import spark_schema_tables, spark_table_files
     from customer360.sql_strings import sql_string
 
@@ -88,9 +90,41 @@ def fit_models_handed_over(logical_date: date, run_id: str, settings: Settings) 
             files = sql_string(spark_table_files(settings, MODELS_SOURCE_SCHEMA, table))
             view = f'{MODELS_SOURCE_SCHEMA}."{table}"'
             con.execute(f"create or replace view {view} as select * from read_parquet({files})")
+    return workspace
+
+
+def train_identity_on_duckdb(logical_date: date, settings: Settings) -> dict[str, Any]:
+    """The identity match model for a Spark home with none: trained on DuckDB over Spark's identity input,
+    saved in the home's model folder, where identity on Spark reads it."""
+    from customer360.identity.model_store import train_in_warehouse
+
+    _model, path, _changes = train_in_warehouse(_duckdb_workspace(settings), logical_date)
+    return {"model": str(path)}
+
+
+def fit_models_handed_over(logical_date: date, run_id: str, settings: Settings) -> dict[str, Any]:
+    """The models stage for a Spark home until it runs on Spark: the DuckDB stage over views of Spark's
+    ``intermediate`` tables (their Parquet files), then its ``analytics`` tables handed to Spark."""
+    from customer360 import pipeline
+    from customer360.spark_handover import hand_over_duckdb_stage_outputs
+
+    workspace = _duckdb_workspace(settings)
     result = pipeline.fit_models(logical_date, run_id, workspace)
     result["handed_over"] = hand_over_duckdb_stage_outputs(settings, workspace.warehouse_path, "analytics")
     return result
+
+
+def spark_stages(logical_date: date, run_id: str, settings: Settings) -> Stages:
+    """The pipeline's stages (``run._stages``) as a Spark home runs them today: the identity model trained
+    on DuckDB before identity, the models stage on DuckDB and handed over (``HANDED_OVER_STAGES``)."""
+    stages: Stages = []
+    for name, call in _stages(logical_date, run_id, settings):
+        if name == "identity":
+            stages.append(("identity:train", lambda: train_identity_on_duckdb(logical_date, settings)))
+        if name == "models:clv+churn":
+            call = lambda: fit_models_handed_over(logical_date, run_id, settings)  # noqa: E731, PLW2901
+        stages.append((name, call))
+    return stages
 
 
 def benchmark_spark(settings: Settings, scale: str) -> dict[str, Any]:
@@ -110,9 +144,7 @@ def benchmark_spark(settings: Settings, scale: str) -> dict[str, Any]:
         "spark:session", time.perf_counter() - started, 0.0, 0, process_tree_cpu_seconds() - cpu_started
     )
     try:
-        first = run_pipeline_timed(
-            run_settings, logical_date, "first", models=fit_models_handed_over, process_tree=True
-        )
+        first = run_pipeline_timed(run_settings, logical_date, "first", spark_stages, process_tree=True)
     finally:
         spark.stop()
     rows = per_million(_rows([session_start, *first]), records_read([first]))
@@ -216,9 +248,3 @@ def newest_duckdb_result(
     if before is not None:
         found = [(p, d) for p, d in found if str(d["measured_at"]) <= before]
     return max(found, key=lambda item: str(item[1]["measured_at"]), default=None)
-
-
-def median_ratio(rows: list[dict[str, Any]]) -> float | None:
-    """The median of the stages' Spark-to-DuckDB CPU ratios (the total row left out)."""
-    ratios = [r["cpu_ratio"] for r in rows if r["stage"] != "total" and r["cpu_ratio"] is not None]
-    return statistics.median(ratios) if ratios else None
