@@ -285,7 +285,7 @@ def _spark_predictions(spark: SparkSession, duck: Settings, models: ClvModels) -
     return sorted((tuple(row) for row in scored.collect()), key=sort_key)
 
 
-def test_given_the_purchase_days_when_clv_summarises_on_spark_then_its_statistics_and_fit_are_duckdbs(
+def test_given_the_purchase_days_when_clv_summarises_on_spark_then_its_statistics_print_and_fit_are_duckdbs(
     parity_runs: dict[str, Settings], spark: SparkSession
 ) -> None:
     expected = _duckdb_summary(parity_runs["duckdb"], AS_OF)
@@ -302,6 +302,8 @@ def test_given_the_purchase_days_when_clv_summarises_on_spark_then_its_statistic
     assert math.isclose(
         found.population.default_margin_share, people.default_margin_share, rel_tol=FLOAT_TOLERANCE
     )
+    # AND the training data's fingerprint (row hashes sorted by Spark, streamed) is the DuckDB stage's digest
+    assert spark_clv.summary_fingerprint(summary) == summary_fingerprint(expected)
     # AND Pareto/NBD fitted on its distinct (x, t_x, T) rows has the parameters of the fit on every customer
     on_spark = spark_clv.fit_purchases(summary)
     on_duckdb = pareto_nbd.fit(expected.frequency, expected.recency_days, expected.tenure_days)
@@ -370,6 +372,29 @@ def test_given_repeat_spend_when_gamma_gamma_fits_on_spark_then_its_parameters_a
             name
         )
     assert math.isclose(on_spark.log_likelihood, on_duckdb.log_likelihood, rel_tol=GAMMA_GAMMA_TOLERANCE)
+
+
+def test_given_training_rows_in_partitions_when_fingerprinted_on_spark_then_the_digest_is_the_stages(
+    spark: SparkSession,
+) -> None:
+    # GIVEN 3,000 summary rows (NaN spend without a repeat purchase, repeated rows), in four partitions
+    rng = np.random.default_rng(9)
+    x = rng.poisson(2.0, SPENDERS).astype(float)
+    frame = pd.DataFrame(
+        {
+            "frequency": x,
+            "recency_days": np.where(x > 0, rng.integers(0, 300, SPENDERS), 0).astype(float),
+            "tenure_days": rng.integers(300, 310, SPENDERS).astype(float),
+            "repeat_avg_spend": np.where(x > 0, rng.gamma(2.0, 20.0, SPENDERS), np.nan),
+            "avg_purchase_day_spend": rng.gamma(2.0, 20.0, SPENDERS),
+        }
+    )
+    rows = spark.createDataFrame(frame).repartition(4)
+    # WHEN fingerprinted on Spark THEN the digest is the one the DuckDB stage records for the same rows
+    assert spark_clv.summary_fingerprint(rows) == model_artifacts.data_fingerprint(frame)
+    # AND one changed value changes it
+    frame.loc[7, "tenure_days"] += 1.0
+    assert spark_clv.summary_fingerprint(rows) != model_artifacts.data_fingerprint(frame)
 
 
 def _plain(value: Any) -> Any:

@@ -14,6 +14,8 @@ collects the customers to the driver:
 - **Gamma-Gamma fit**: its likelihood needs each spender's own mean spend inside ln(v + x m_x), which no
   grouping removes, so each optimiser step is one Spark aggregate of four sums over ``v + x m_x`` at the
   step's v (``gamma_gamma.fit_grouped``); DuckDB's fit up to the order of the additions;
+- **training data's fingerprint** (``summary_fingerprint``): the DuckDB stage's digest, row hashes computed
+  on the executors, sorted by Spark and streamed into SHA-256;
 - **scores**: ``clv.predict.predict`` on each Arrow batch of the summary (``mapInArrow``), with the
   population statistics passed in, so a batch scores as the whole summary does.
 """
@@ -182,6 +184,48 @@ def fit_spend(summary: DataFrame) -> ModelFit:
         return gamma_gamma.fit_grouped(groups, sums_at_v)
     finally:
         spenders.unpersist()
+
+
+# ``clv.stage.summary_fingerprint``'s columns, in its order.
+FINGERPRINT_COLUMNS = (
+    "frequency",
+    "recency_days",
+    "tenure_days",
+    "repeat_avg_spend",
+    "avg_purchase_day_spend",
+)
+_SIGN_BIT = np.uint64(1 << 63)
+_FINGERPRINT_CHUNK = 1 << 16
+
+
+def summary_fingerprint(summary: DataFrame) -> str:
+    """``clv.stage.summary_fingerprint`` of ``summary``, the same digest: each row hashed on the executors by
+    pandas' row hash (``model_artifacts.data_fingerprint``'s), the hashes sorted by Spark and streamed to
+    the driver partition by partition into SHA-256 (eight bytes a customer pass through, none are kept).
+    Spark's longs are signed: the hashes are sorted with their top bit flipped, which orders them as the
+    unsigned numbers numpy sorts."""
+    import hashlib
+
+    import pandas as pd
+
+    columns = list(FINGERPRINT_COLUMNS)
+
+    def keys(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for frame in frames:
+            hashes = pd.util.hash_pandas_object(frame[columns].astype("float64"), index=False)
+            yield pd.DataFrame({"key": (hashes.to_numpy(dtype=np.uint64) ^ _SIGN_BIT).view(np.int64)})
+
+    ordered = summary.select(*columns).mapInPandas(keys, "key long").orderBy("key")
+    digest = hashlib.sha256()
+    chunk: list[int] = []
+    for row in ordered.toLocalIterator(prefetchPartitions=True):
+        chunk.append(row[0])
+        if len(chunk) == _FINGERPRINT_CHUNK:
+            digest.update((np.array(chunk, dtype=np.int64).view(np.uint64) ^ _SIGN_BIT).tobytes())
+            chunk.clear()
+    digest.update((np.array(chunk, dtype=np.int64).view(np.uint64) ^ _SIGN_BIT).tobytes())
+    digest.update(",".join(columns).encode())
+    return digest.hexdigest()
 
 
 def _batch_summary(batch: pa.RecordBatch, end: date) -> CustomerSummary:
