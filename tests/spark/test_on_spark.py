@@ -42,11 +42,13 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from customer360 import model_artifacts
 from customer360.churn import model as churn_model
-from customer360.churn.features import labels_from_features, validate_features
+from customer360.churn import warehouse_features
+from customer360.churn.features import REQUIRED_COLUMNS, labels_from_features, validate_features
 from customer360.churn.simulate import simulate_features
 from customer360.clv import gamma_gamma, pareto_nbd
 from customer360.clv.fit import ClvModels
@@ -400,6 +402,47 @@ def test_given_training_rows_in_partitions_when_fingerprinted_on_spark_then_the_
 def _plain(value: Any) -> Any:
     """pandas' missing values (NaN, None, NA) as None, as Spark returns a null."""
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+
+def _feature_rows(frame: pd.DataFrame) -> list[tuple]:
+    """A churn feature table's rows as plain values (``validate_features``' types), sorted."""
+    checked = validate_features(frame)
+    return sorted((tuple(_plain(v) for v in row) for row in checked.itertuples(index=False)), key=sort_key)
+
+
+def test_given_the_core_build_on_spark_when_churn_features_are_built_there_then_they_are_the_stages(
+    parity_runs: dict[str, Settings], spark: SparkSession
+) -> None:
+    duck = parity_runs["duckdb"]
+    refit = model_artifacts.refit_date(AS_OF, duck.model_refit_days)
+    # GIVEN the CLV models the DuckDB run's stage recorded for the date (its fallback on these few customers)
+    with duckdb.connect(str(duck.warehouse_path), read_only=True) as con:
+        stage_models = warehouse_features.load_clv_models(con, AS_OF)
+    assert not stage_models.purchases.fitted
+    # WHEN the churn feature table is built on Spark (dbt's rows of Spark's core build, the Pareto/NBD
+    # columns per feature date batch by batch) THEN it is the table the DuckDB stage trained and scored on
+    expected = _feature_rows(warehouse_features.load_features(duck, AS_OF, refit))
+    on_spark = spark_churn.features(spark, stage_models, AS_OF, duck.churn_horizon_days, refit)
+    assert on_spark.columns == list(REQUIRED_COLUMNS)
+    actual = _feature_rows(on_spark.toPandas())
+    assert any(row[REQUIRED_COLUMNS.index("p_alive")] is not None for row in expected)
+    found = row_differences(warehouse_features.FEATURES_TABLE, list(REQUIRED_COLUMNS), expected, actual)
+    assert found == [], found
+    # AND under a fitted Pareto/NBD its columns are the stage's functions' on the DuckDB summary
+    dates = warehouse_features.feature_dates(AS_OF, duck.churn_horizon_days, refit)
+    with duckdb.connect(str(duck.warehouse_path), read_only=True) as con:
+        purchases = pa.concat_tables(
+            [
+                warehouse_features.purchase_model_features(con, FITTED, d, duck.churn_horizon_days)
+                for d in dates
+            ]
+        )
+        fitted_expected = _feature_rows(warehouse_features._read_feature_rows(con, dates, purchases))
+    fitted = spark_churn.features(spark, FITTED, AS_OF, duck.churn_horizon_days, refit).toPandas()
+    found = row_differences(
+        "churn features (fitted)", list(REQUIRED_COLUMNS), fitted_expected, _feature_rows(fitted)
+    )
+    assert found == [], found
 
 
 def test_given_a_fitted_churn_model_when_it_scores_on_spark_then_every_score_band_and_reason_is_pandass(

@@ -228,7 +228,7 @@ def summary_fingerprint(summary: DataFrame) -> str:
     return digest.hexdigest()
 
 
-def _batch_summary(batch: pa.RecordBatch, end: date) -> CustomerSummary:
+def batch_summary(batch: pa.RecordBatch, end: date) -> CustomerSummary:
     import pyarrow.compute as pc
 
     def floats(name: str) -> np.ndarray:
@@ -250,7 +250,7 @@ def score(
 
     def batches(source: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in source:
-            table = predict(_batch_summary(batch, end), models, annual_discount_rate, people)
+            table = predict(batch_summary(batch, end), models, annual_discount_rate, people)
             yield from table.to_batches()
 
     return summary.select(*SUMMARY_COLUMNS).mapInArrow(batches, PREDICTIONS_SCHEMA)
