@@ -51,7 +51,7 @@ from customer360.churn import warehouse_features
 from customer360.churn.features import REQUIRED_COLUMNS, labels_from_features, validate_features
 from customer360.churn.simulate import simulate_features
 from customer360.clv import gamma_gamma, pareto_nbd
-from customer360.clv.fit import ClvModels
+from customer360.clv.fit import ClvModels, fit_models
 from customer360.clv.gamma_gamma import GammaGammaParams
 from customer360.clv.mle import ModelFit
 from customer360.clv.predict import PREDICTION_COLUMNS, population, predict
@@ -313,6 +313,12 @@ def test_given_the_purchase_days_when_clv_summarises_on_spark_then_its_statistic
     # (compared as text: a fit that did not converge may hold NaN, equal to itself only so)
     outcome = ("params", "log_likelihood", "status", "iterations", "n_customers")
     assert [repr(getattr(on_spark, a)) for a in outcome] == [repr(getattr(on_duckdb, a)) for a in outcome]
+    # AND the models the stage would score with are decided as on DuckDB (both fall back on these few
+    # customers, with the same reasons)
+    decided, expected_models = spark_clv.fit_models(summary, found), fit_models(expected)
+    assert [(f.model, f.status, f.message) for f in decided.fits] == [
+        (f.model, f.status, f.message) for f in expected_models.fits
+    ]
 
 
 def test_given_the_stages_models_when_clv_scores_on_spark_then_every_prediction_is_the_stages(

@@ -136,6 +136,20 @@ def fit_purchases(summary: DataFrame) -> ModelFit:
     return pareto_nbd.fit_compressed(*(grouped[c].to_numpy(dtype=np.float64) for c in columns))
 
 
+def fit_models(summary: DataFrame, counts: SummaryStatistics) -> ClvModels:
+    """``clv.fit.fit_models`` on Spark: the same decisions on the summary's counts (``statistics``), then
+    Pareto/NBD on the grouped rows (``fit_purchases``) and Gamma-Gamma by aggregates (``fit_spend``)."""
+    from customer360.clv.fit import decide_models
+
+    return decide_models(
+        counts.n_customers,
+        counts.n_repeat_customers,
+        counts.n_spenders,
+        lambda: fit_purchases(summary),
+        lambda: fit_spend(summary),
+    )
+
+
 # Gamma-Gamma's customers in ``summary``: a repeat purchase and a positive, finite mean repeat spend
 # (``gamma_gamma.usable``; Spark's NaN is greater than every double, hence the explicit test).
 SPENDERS = "frequency > 0 and repeat_avg_spend > 0 and not isnan(repeat_avg_spend)"
