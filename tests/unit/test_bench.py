@@ -17,6 +17,7 @@ from customer360_dev.bench.run import (
     compare_with_baseline,
     cpu_seconds,
     process_tree_cpu_seconds,
+    run_pipeline_timed,
     stage_details,
 )
 
@@ -99,6 +100,28 @@ def test_peak_memory_of_the_process_tree_sees_a_childs_allocation():
             child.communicate(b"\n")
     # THEN the tree's peak has it, this process's own does not
     assert tree.peak >= own.peak + 150 * 2**20
+
+
+def test_given_a_stage_that_raises_when_timed_then_the_stages_before_it_are_kept(tmp_path):
+    # GIVEN three stages, the second of which raises (as a long Spark run stopped at a stage)
+    calls = []
+
+    def stages(logical_date, run_id, settings):
+        def fail():
+            raise RuntimeError("stopped")
+
+        return [("one", lambda: calls.append("one")), ("two", fail), ("three", lambda: calls.append("three"))]
+
+    timings: list[StageTiming] = []
+    # WHEN they are timed into a list the caller holds
+    try:
+        run_pipeline_timed(Settings(home=tmp_path), date(2026, 6, 30), "first", stages, timings=timings)
+    except RuntimeError as exc:
+        assert str(exc) == "stopped"
+    else:
+        raise AssertionError("the failing stage did not raise")
+    # THEN the first stage's timing is there, and nothing after the failing stage ran
+    assert [t.stage for t in timings] == ["one"] and calls == ["one"]
 
 
 def test_a_stage_more_than_one_and_a_half_times_slower_than_the_baseline_is_flagged():

@@ -162,6 +162,22 @@ def test_given_a_spark_and_a_duckdb_result_when_rendered_then_sparks_stages_stan
     assert "`models:clv+churn` does not run on Spark yet: DuckDB, handed over." in page
     assert "Not measured: the daily run: identity stops on a second run." in page
     assert "Records read: 123,456 by the first run." in page
+    assert "Stopped at" not in page
+
+
+def test_given_a_spark_run_that_stopped_when_rendered_then_the_page_says_where(tmp_path):
+    # GIVEN a Spark result whose run stopped at the core build (the rows are the stages before it)
+    _write(
+        tmp_path,
+        "small-spark.json",
+        {
+            **_spark_result("2026-11-26T10:00:00+00:00"),
+            "stopped_at": {"stage": "dbt:core", "error": "KeyboardInterrupt: signal 15"},
+        },
+    )
+    # WHEN the page is written THEN it names the stage and the error beside the rows it has
+    page = write_results_page(tmp_path).read_text(encoding="utf-8")
+    assert "**Stopped at `dbt:core`** (KeyboardInterrupt: signal 15)" in page
 
 
 def test_given_results_of_both_targets_then_the_newest_duckdb_result_of_the_scale_is_compared(tmp_path):

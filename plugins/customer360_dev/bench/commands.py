@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -259,6 +260,10 @@ def _print_side_by_side(rows: list[dict], title: str) -> None:
     Console(width=160).print(table)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def _bench_spark(settings, args: argparse.Namespace) -> int:  # noqa: ANN001 - Settings, imported lazily
     """``customer360 bench --target spark``: one first run on a local Spark session, printed beside the
     newest DuckDB first run of the same scale (this folder's results, then the committed ones)."""
@@ -270,7 +275,11 @@ def _bench_spark(settings, args: argparse.Namespace) -> int:  # noqa: ANN001 - S
         side_by_side,
     )
 
+    signal.signal(signal.SIGTERM, _interrupt)  # a stopped run still writes the stages it timed
     result = benchmark_spark(settings, args.scale)
+    stopped = result.get("stopped_at")
+    if stopped:
+        print(f"STOPPED at {stopped['stage']}: {stopped['error']}; the stages before it are kept")
     if result["generate_seconds"] is not None:
         print(f"generated the {args.scale} data set in {result['generate_seconds']:.1f} s")
     machine = result["machine"]

@@ -242,6 +242,13 @@ def render_spark_result(path: Path, data: dict[str, Any], duckdb: tuple[Path, di
         *spark_table(side_by_side(data, duckdb[1] if duckdb else None)),
         "",
     ]
+    stopped = data.get("stopped_at")
+    if stopped:
+        lines += [
+            f"**Stopped at `{stopped.get('stage')}`** ({stopped.get('error')}): the rows are the stages "
+            "before it, and the total is theirs.",
+            "",
+        ]
     for stage, how in (data.get("handed_over_stages") or {}).items():
         lines += [f"\\* `{stage}` does not run on Spark yet: {how}.", ""]
     for run, why in (data.get("not_measured") or {}).items():

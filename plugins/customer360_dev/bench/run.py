@@ -194,12 +194,14 @@ def run_pipeline_timed(
     label: str,
     stages: Callable[[date, str, Settings], Stages] = _stages,
     process_tree: bool = False,
+    timings: list[StageTiming] | None = None,
 ) -> list[StageTiming]:
     """Every stage once, in DAG order: its wall and CPU seconds and peak memory. ``stages``: the stages and
     their calls (the pipeline's, ``_stages``); ``process_tree``: count the CPU and memory of this process's
-    live descendants too (Spark's JVM)."""
+    live descendants too (Spark's JVM); ``timings``: the list each stage's timing is appended to as it ends,
+    so a caller still has the stages timed before one that raised."""
     run_id = f"bench__{label}__{datetime.now(UTC).isoformat()}"
-    timings = []
+    timings = [] if timings is None else timings
     cpu_now = process_tree_cpu_seconds if process_tree else cpu_seconds
     for name, call in stages(logical_date, run_id, settings):
         with PeakMemory(interval=0.25 if process_tree else 0.05, process_tree=process_tree) as mem:

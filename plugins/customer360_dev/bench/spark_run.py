@@ -143,8 +143,16 @@ def benchmark_spark(settings: Settings, scale: str) -> dict[str, Any]:
     session_start = StageTiming(
         "spark:session", time.perf_counter() - started, 0.0, 0, process_tree_cpu_seconds() - cpu_started
     )
+    first: list[StageTiming] = []
+    stopped: dict[str, str] | None = None
     try:
-        first = run_pipeline_timed(run_settings, logical_date, "first", spark_stages, process_tree=True)
+        run_pipeline_timed(
+            run_settings, logical_date, "first", spark_stages, process_tree=True, timings=first
+        )
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the stages timed so far are kept
+        names = [name for name, _call in spark_stages(logical_date, "", run_settings)]
+        stage = names[len(first)] if len(first) < len(names) else "the stage details"
+        stopped = {"stage": stage, "error": f"{type(exc).__name__}: {exc}"[:1000]}
     finally:
         spark.stop()
     rows = per_million(_rows([session_start, *first]), records_read([first]))
@@ -170,6 +178,8 @@ def benchmark_spark(settings: Settings, scale: str) -> dict[str, Any]:
             "second run on the same Spark warehouse stops at identity",
         },
         "handed_over_stages": HANDED_OVER_STAGES,
+        # the stage that raised (or was interrupted), when the run did not finish: the rows are those before
+        **({"stopped_at": stopped} if stopped else {}),
         "stage_details": stage_details(run_settings, logical_date),
     }
 
