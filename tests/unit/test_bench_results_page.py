@@ -178,6 +178,8 @@ def test_given_a_spark_run_that_stopped_when_rendered_then_the_page_says_where(t
     # WHEN the page is written THEN it names the stage and the error beside the rows it has
     page = write_results_page(tmp_path).read_text(encoding="utf-8")
     assert "**Stopped at `dbt:core`** (KeyboardInterrupt: signal 15)" in page
+    # AND its partial total is not set against DuckDB's whole run
+    assert "| **total** | 329.0 | 422.0 | 3.0 |  |  |  |" in page
 
 
 def test_given_results_of_both_targets_then_the_newest_duckdb_result_of_the_scale_is_compared(tmp_path):

@@ -223,6 +223,8 @@ def side_by_side(spark_result: dict[str, Any], duckdb_result: dict[str, Any] | N
     """Each stage of Spark's first run beside the same stage of DuckDB's first run at the same scale: wall
     and CPU seconds on both, and how many times DuckDB's CPU Spark's took (None where a side is missing)."""
     duck = {row["stage"]: row for row in (duckdb_result or {}).get("first_run") or []}
+    if spark_result.get("stopped_at"):  # a stopped run's total covers only some stages: not comparable
+        duck.pop("total", None)
     rows = []
     for row in spark_result.get("first_run") or []:
         other = duck.get(row["stage"], {})
