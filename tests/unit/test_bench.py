@@ -16,6 +16,8 @@ from customer360_dev.bench.run import (
     _summarise,
     compare_with_baseline,
     cpu_seconds,
+    process_tree_cpu_seconds,
+    run_pipeline_timed,
     stage_details,
 )
 
@@ -53,6 +55,73 @@ def test_given_a_stage_that_computes_in_a_thread_and_a_child_when_timed_then_bot
     subprocess.run([sys.executable, "-c", child], check=True)
     # WHEN its CPU time is taken THEN both count, however long the busy machine made it last
     assert cpu_seconds() - before >= 0.5
+
+
+def test_given_a_child_that_is_never_waited_for_when_timed_then_only_the_process_tree_counts_its_cpu():
+    # GIVEN a child process that burns 0.4 s of CPU and stays alive, as Spark's driver JVM does (PySpark never
+    # waits for it, so getrusage's children never include it)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nt = time.process_time()\nwhile time.process_time() - t < 0.4:\n    pass\n"
+            "print('done', flush=True)\ntime.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        tree_before, own_before = process_tree_cpu_seconds(), cpu_seconds()
+        assert child.stdout.readline().strip() == "done"
+        # WHEN the stage's CPU time is taken while the child still runs
+        tree, own = process_tree_cpu_seconds() - tree_before, cpu_seconds() - own_before
+        # THEN the process tree's figure has the child's CPU, getrusage's does not
+        assert tree >= 0.3
+        assert own < 0.3
+        # AND once the child is waited for, its CPU moves to getrusage's children and is not counted twice
+        child.kill()
+        child.wait()
+        assert process_tree_cpu_seconds() - tree_before >= 0.3
+        assert process_tree_cpu_seconds() - tree_before < tree + 0.3
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_peak_memory_of_the_process_tree_sees_a_childs_allocation():
+    # GIVEN a child that allocates 200 MiB and waits, as the JVM holds Spark's memory out of this process
+    code = "b = bytearray(200 * 2**20)\nb[::4096] = b'x' * len(b[::4096])\nprint('ok', flush=True)\ninput()\n"
+    with PeakMemory(interval=0.01, process_tree=True) as tree, PeakMemory(interval=0.01) as own:
+        child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        try:
+            assert child.stdout.readline().strip() == b"ok"
+            time.sleep(0.1)
+        finally:
+            child.communicate(b"\n")
+    # THEN the tree's peak has it, this process's own does not
+    assert tree.peak >= own.peak + 150 * 2**20
+
+
+def test_given_a_stage_that_raises_when_timed_then_the_stages_before_it_are_kept(tmp_path):
+    # GIVEN three stages, the second of which raises (as a long Spark run stopped at a stage)
+    calls = []
+
+    def stages(logical_date, run_id, settings):
+        def fail():
+            raise RuntimeError("stopped")
+
+        return [("one", lambda: calls.append("one")), ("two", fail), ("three", lambda: calls.append("three"))]
+
+    timings: list[StageTiming] = []
+    # WHEN they are timed into a list the caller holds
+    try:
+        run_pipeline_timed(Settings(home=tmp_path), date(2026, 6, 30), "first", stages, timings=timings)
+    except RuntimeError as exc:
+        assert str(exc) == "stopped"
+    else:
+        raise AssertionError("the failing stage did not raise")
+    # THEN the first stage's timing is there, and nothing after the failing stage ran
+    assert [t.stage for t in timings] == ["one"] and calls == ["one"]
 
 
 def test_a_stage_more_than_one_and_a_half_times_slower_than_the_baseline_is_flagged():

@@ -16,6 +16,7 @@ from customer360_dev.bench.results_page import (
     render_page,
     write_results_page,
 )
+from customer360_dev.bench.spark_run import newest_duckdb_result, side_by_side
 
 
 def _result(scale: str, measured_at: str, total_s: float, peak_mib: float) -> dict:
@@ -113,3 +114,121 @@ def test_given_render_only_when_the_command_runs_then_it_writes_the_page_and_ben
     # THEN the page is in the folder, and the command says where
     assert "| `dbt:core` | 50.0 | 1.0 |" in (tmp_path / PAGE_NAME).read_text(encoding="utf-8")
     assert str(tmp_path / PAGE_NAME) in capsys.readouterr().out
+
+
+def _spark_result(measured_at: str) -> dict:
+    rows = [
+        {"stage": "spark:session", "min_s": 9.0, "median_s": 9.0, "cpu_s": 12.0, "peak_rss_mib": 700.0},
+        {"stage": "dbt:core", "min_s": 300.0, "median_s": 300.0, "cpu_s": 400.0, "peak_rss_mib": 3072.0},
+        {"stage": "models:clv+churn", "min_s": 20.0, "median_s": 20.0, "cpu_s": 10.0, "peak_rss_mib": 900.0},
+        {"stage": "total", "min_s": 329.0, "median_s": 329.0, "cpu_s": 422.0, "peak_rss_mib": 3072.0},
+    ]
+    return {
+        **_result("small", measured_at, 1.0, 1.0),
+        "target": "spark",
+        "machine": {"cpu": "Test CPU", "cores": 2, "memory_gib": 8.0, "spark_master": "local[2]"},
+        "first_run": rows,
+        "daily_run": [],
+        "first_run_records": 123456,
+        "not_measured": {"daily_run": "identity stops on a second run"},
+        "handed_over_stages": {"models:clv+churn": "DuckDB, handed over"},
+    }
+
+
+def test_given_a_spark_and_a_duckdb_result_when_rendered_then_sparks_stages_stand_beside_duckdbs(tmp_path):
+    # GIVEN a DuckDB result of the small scale (CPU seconds per stage) and a newer Spark result of that scale
+    duck = _result("small", "2026-11-25T10:00:00+00:00", 100.0, 2048.0)
+    for run in ("first_run", "daily_run"):
+        for row in duck[run]:
+            row["cpu_s"] = 40.0 if row["stage"] == "dbt:core" else 50.0
+    _write(tmp_path, "small-duckdb.json", duck)
+    _write(tmp_path, "small-spark.json", _spark_result("2026-11-26T10:00:00+00:00"))
+
+    # WHEN the page is written
+    page = write_results_page(tmp_path).read_text(encoding="utf-8")
+
+    # THEN the DuckDB section is still the DuckDB result's (the newer Spark result does not replace it)
+    assert "## small: 5,000 customers, 120 days" in page
+    assert "From `small-duckdb.json`" in page
+    # AND the Spark section follows, each stage beside DuckDB's: wall, CPU, peak GiB, and the CPU ratio
+    assert page.index("## small: ") < page.index("## small on Spark: 5,000 customers, 120 days")
+    assert "From `small-spark.json`" in page and "beside DuckDB's first run from `small-duckdb.json`" in page
+    assert "| `dbt:core` | 300.0 | 400.0 | 3.0 | 100.0 | 40.0 | 10.0x |" in page
+    assert "| **total** | 329.0 | 422.0 | 3.0 | 100.0 | 50.0 | 8.4x |" in page
+    # a stage DuckDB has no row for is left empty there
+    assert "| `spark:session` | 9.0 | 12.0 | 0.7 |  |  |  |" in page
+    # AND the stage not computed on Spark is marked and explained, and what was not measured is said
+    assert "| `models:clv+churn` * | 20.0 | 10.0 | 0.9 |  |  |  |" in page
+    assert "`models:clv+churn` does not run on Spark yet: DuckDB, handed over." in page
+    assert "Not measured: the daily run: identity stops on a second run." in page
+    assert "Records read: 123,456 by the first run." in page
+    assert "Stopped at" not in page
+
+
+def test_given_a_spark_run_that_stopped_when_rendered_then_the_page_says_where(tmp_path):
+    # GIVEN a Spark result whose run stopped at the core build (the rows are the stages before it)
+    _write(
+        tmp_path,
+        "small-spark.json",
+        {
+            **_spark_result("2026-11-26T10:00:00+00:00"),
+            "stopped_at": {"stage": "dbt:core", "error": "KeyboardInterrupt: signal 15"},
+        },
+    )
+    # WHEN the page is written THEN it names the stage and the error beside the rows it has
+    page = write_results_page(tmp_path).read_text(encoding="utf-8")
+    assert "**Stopped at `dbt:core`** (KeyboardInterrupt: signal 15)" in page
+    # AND its partial total is not set against DuckDB's whole run
+    assert "| **total** | 329.0 | 422.0 | 3.0 |  |  |  |" in page
+
+
+def test_given_results_of_both_targets_then_the_newest_duckdb_result_of_the_scale_is_compared(tmp_path):
+    # GIVEN two DuckDB results of the small scale, one of the large scale, and a newer Spark small result
+    _write(tmp_path, "small-old.json", _result("small", "2026-11-20T10:00:00+00:00", 10.0, 1.0))
+    _write(tmp_path, "small-new.json", _result("small", "2026-11-21T10:00:00+00:00", 20.0, 1.0))
+    _write(tmp_path, "large.json", _result("large", "2026-11-22T10:00:00+00:00", 30.0, 1.0))
+    spark = _spark_result("2026-11-23T10:00:00+00:00")
+    _write(tmp_path, "small-spark.json", spark)
+    # WHEN the DuckDB result to compare with is looked up
+    found = newest_duckdb_result([tmp_path / "missing", tmp_path], "small")
+    # THEN it is the newest DuckDB one of that scale, never the Spark result
+    assert found is not None and found[0].name == "small-new.json"
+    assert [p.name for p, _d in newest_by_scale(read_results(tmp_path))] == ["small-new.json", "large.json"]
+    assert [p.name for p, _d in newest_by_scale(read_results(tmp_path), "spark")] == ["small-spark.json"]
+    # AND without a DuckDB result Spark's rows stand alone
+    alone = side_by_side(spark, None)
+    assert [r["stage"] for r in alone] == ["spark:session", "dbt:core", "models:clv+churn", "total"]
+    assert all(r["duckdb_s"] is None and r["cpu_ratio"] is None for r in alone)
+    assert [r["handed_over"] for r in alone] == [False, False, True, False]
+
+
+def test_given_target_spark_when_the_command_runs_then_it_prints_and_writes_beside_duckdb(
+    tmp_path, capsys, monkeypatch
+):
+    # GIVEN a home whose results folder holds a DuckDB small result, and a Spark benchmark (not run here:
+    # its result is given)
+    results = tmp_path / "bench" / "results"
+    results.mkdir(parents=True)
+    # (newer than the committed small results in bench/, which the command also looks at)
+    duck = _result("small", "2099-11-25T10:00:00+00:00", 100.0, 2048.0)
+    duck["first_run"][0]["cpu_s"] = 40.0
+    _write(results, "small-duckdb.json", duck)
+    monkeypatch.setenv("CUSTOMER360_HOME", str(tmp_path))
+    calls = []
+
+    def fake_benchmark_spark(settings, scale):
+        calls.append(scale)
+        return {**_spark_result("2026-11-26T10:00:00+00:00"), "generate_seconds": None}
+
+    monkeypatch.setattr("customer360_dev.bench.spark_run.benchmark_spark", fake_benchmark_spark)
+    # WHEN `customer360 bench --target spark` runs
+    assert main(["bench", "--target", "spark", "--scale", "small"]) == 0
+    # THEN it ran the Spark benchmark, printed Spark's stages beside DuckDB's (CPU ratio), and wrote the
+    # result and the page beside DuckDB's
+    out = capsys.readouterr().out
+    assert calls == ["small"]
+    assert "DuckDB: small-duckdb.json" in out and "10.00" in out
+    assert "not measured: daily_run: identity stops on a second run" in out
+    written = sorted(p.name for p in results.glob("small-spark-*.json"))
+    assert len(written) == 1
+    assert "## small on Spark" in (results / PAGE_NAME).read_text(encoding="utf-8")

@@ -92,3 +92,53 @@ def test_given_heavy_tailed_spend_when_fitted_then_falls_back_because_mean_is_in
     assert fit.params["q"] <= 1.0
     assert fit.status == "fallback"
     assert "q =" in fit.message and "infinite" in fit.message
+
+
+def numpy_groups(x: np.ndarray, m_x: np.ndarray) -> tuple[gamma_gamma.SpendGroups, gamma_gamma.SumsAtV]:
+    """The grouping an engine does (``spark.clv.fit_spend``), in numpy: per distinct x, its count and sum of
+    ln m_x, and the four sums over T = v + x m_x at a given v."""
+    keep = gamma_gamma.usable(x, m_x)
+    x, m_x = x[keep], m_x[keep]
+    distinct, index, count = np.unique(x, return_inverse=True, return_counts=True)
+    groups = gamma_gamma.SpendGroups(
+        x=distinct,
+        count=count.astype(float),
+        sum_log_m=np.bincount(index, weights=np.log(m_x)),
+        mean_m=float(np.mean(m_x)),
+    )
+
+    def sums_at_v(v: float) -> tuple[float, float, float, float]:
+        total = v + x * m_x
+        return (
+            float(np.log(total).sum()),
+            float((x * np.log(total)).sum()),
+            float((1.0 / total).sum()),
+            float((x / total).sum()),
+        )
+
+    return groups, sums_at_v
+
+
+def test_given_customers_grouped_by_x_then_the_objective_and_the_fit_are_the_per_customer_ones() -> None:
+    # GIVEN simulated repeat customers' x and mean spend (and a few the model leaves out)
+    rng = np.random.default_rng(11)
+    x = rng.poisson(3.0, 5_000).astype(float)
+    m_x = simulate.simulate_mean_spend(CDNOW_SPEND, x, rng)
+    groups, sums_at_v = numpy_groups(x, m_x)
+    keep = gamma_gamma.usable(x, m_x)
+    assert groups.n_customers == int(keep.sum()) and len(groups.x) < 30
+    # WHEN the grouped objective is evaluated THEN value and gradient are the per-customer ones, up to the
+    # order of the additions
+    per_customer = gamma_gamma._objective(x[keep], m_x[keep])
+    grouped = gamma_gamma.grouped_objective(groups, sums_at_v)
+    for point in ([0.0, 0.7, 2.7], [1.8, 1.3, 2.7], [-1.0, 3.0, 5.0]):
+        value, grad = per_customer(np.array(point))
+        value_g, grad_g = grouped(np.array(point))
+        assert value_g == pytest.approx(value, rel=1e-12)
+        assert grad_g == pytest.approx(grad, rel=1e-9, abs=1e-12)
+    # AND the grouped fit lands on the per-customer fit's parameters and log-likelihood
+    fit, fit_g = gamma_gamma.fit(x, m_x), gamma_gamma.fit_grouped(groups, sums_at_v)
+    assert fit.fitted and fit_g.fitted and fit_g.n_customers == fit.n_customers
+    for name in gamma_gamma.PARAM_NAMES:
+        assert fit_g.params[name] == pytest.approx(fit.params[name], rel=1e-9)
+    assert fit_g.log_likelihood == pytest.approx(fit.log_likelihood, rel=1e-12)

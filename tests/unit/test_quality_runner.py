@@ -88,6 +88,25 @@ def test_broken_checks_are_errors_and_missing_tables_fail_by_severity(tmp_path: 
     assert "2 broken check(s)" in result.failure_message()
 
 
+def test_given_the_spark_target_when_the_raw_stage_is_validated_then_the_ingest_duckdb_file_is_read(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """GIVEN the Spark target, whose ingest keeps the raw layer and its audit tables in the local DuckDB file
+    (Spark sees ``raw.<channel>`` only once the staging build declares it) WHEN the raw checkpoint runs
+    THEN it validates that file, with the outcomes a DuckDB-target run gives, and never asks for Spark."""
+    import dataclasses
+
+    settings = dataclasses.replace(_project(tmp_path, SUITES), target="spark")
+    _warehouse(settings)
+
+    def no_spark(*args, **kwargs):
+        raise AssertionError("the raw stage asked for a Spark session")
+
+    monkeypatch.setattr("customer360.quality.gx_spark.spark_for_quality", no_spark)
+    result = run_checkpoint(settings, "raw", AS_OF, "manual__test")
+    assert (result.passed, result.failed, result.warnings, result.errors) == (1, 1, 1, 2)
+
+
 def test_gx_connections_are_closed_so_a_writer_can_follow(tmp_path: Path) -> None:
     """GIVEN a finished checkpoint in this process WHEN a writer opens the warehouse read-write
     THEN DuckDB lets it (GX's read-only connections were disposed), as the next pipeline task needs."""

@@ -10,6 +10,7 @@ with repeat purchases and a positive mean spend. Below ``min_repeat_customers`` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from customer360.clv import gamma_gamma, pareto_nbd
@@ -49,8 +50,27 @@ def _sparse_message(model: str, usable: int, n_customers: int, minimum: int, wha
 
 def fit_models(summary: CustomerSummary, min_repeat_customers: int = MIN_REPEAT_CUSTOMERS) -> ClvModels:
     """Fit Pareto/NBD and Gamma-Gamma on ``summary``, or mark each as 'fallback' with the reason."""
-    n = summary.n_customers
-    repeaters = summary.n_repeat_customers
+    return decide_models(
+        summary.n_customers,
+        summary.n_repeat_customers,
+        int(gamma_gamma.usable(summary.frequency, summary.repeat_avg_spend).sum()),
+        lambda: pareto_nbd.fit(summary.frequency, summary.recency_days, summary.tenure_days),
+        lambda: gamma_gamma.fit(summary.frequency, summary.repeat_avg_spend),
+        min_repeat_customers,
+    )
+
+
+def decide_models(
+    n: int,
+    repeaters: int,
+    spenders: int,
+    fit_purchases: Callable[[], ModelFit],
+    fit_spend: Callable[[], ModelFit],
+    min_repeat_customers: int = MIN_REPEAT_CUSTOMERS,
+) -> ClvModels:
+    """``fit_models``' decisions from the summary's counts (customers, repeat customers, Gamma-Gamma's
+    spenders), each fit made by its callable only when the data support it: the same for a summary in
+    memory and one an engine holds (``customer360.spark.clv.fit_models``)."""
     if repeaters < min_repeat_customers:
         purchase_fit = not_fitted(
             pareto_nbd.MODEL_NAME,
@@ -65,11 +85,10 @@ def fit_models(summary: CustomerSummary, min_repeat_customers: int = MIN_REPEAT_
             ),
         )
     else:
-        purchase_fit = pareto_nbd.fit(summary.frequency, summary.recency_days, summary.tenure_days)
+        purchase_fit = fit_purchases()
         if not purchase_fit.fitted:
             purchase_fit = _with_fallback_note(purchase_fit, "the historical rate")
 
-    spenders = int(gamma_gamma.usable(summary.frequency, summary.repeat_avg_spend).sum())
     if spenders < min_repeat_customers:
         spend_fit = not_fitted(
             gamma_gamma.MODEL_NAME,
@@ -84,7 +103,7 @@ def fit_models(summary: CustomerSummary, min_repeat_customers: int = MIN_REPEAT_
             ),
         )
     else:
-        spend_fit = gamma_gamma.fit(summary.frequency, summary.repeat_avg_spend)
+        spend_fit = fit_spend()
         if not spend_fit.fitted:
             spend_fit = _with_fallback_note(spend_fit, "each customer's historical spend per purchase day")
     return ClvModels(purchases=purchase_fit, gamma_gamma=spend_fit)

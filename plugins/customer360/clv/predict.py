@@ -118,14 +118,17 @@ def purchase_model(
     return alive, lambda t: rate * t
 
 
-def no_purchase_probability(summary: CustomerSummary, models: ClvModels, days: float) -> np.ndarray:
+def no_purchase_probability(
+    summary: CustomerSummary, models: ClvModels, days: float, people: Population | None = None
+) -> np.ndarray:
     """P(no purchase day in (T, T+days]) from the purchase model (``probability_no_purchase``) or, under
-    the fallback, 1 - p_alive + p_alive exp(-rate_i days) with the fallback's heuristic p_alive and rate."""
+    the fallback, 1 - p_alive + p_alive exp(-rate_i days) with the fallback's heuristic p_alive and rate
+    (``people``: the whole summary's statistics when ``summary`` is one batch of it)."""
     x, t_x, T = summary.frequency, summary.recency_days, summary.tenure_days
     if models.purchases.fitted:
         module, params = _fitted_purchase_model(models)
         return module.probability_no_purchase(params, days, x, t_x, T)
-    rate = fallback_rate(summary)
+    rate = fallback_rate(summary, people)
     alive = np.where(x > 0, np.exp(-rate * (T - t_x)), 1.0)
     return 1.0 - alive + alive * np.exp(-rate * days)
 

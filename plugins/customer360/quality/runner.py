@@ -18,6 +18,7 @@ cannot run (GX exception, SQL error) is an *error*, counted apart from data fail
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import re
 import sys
@@ -310,12 +311,24 @@ def _checkpoint_error(specs: list[SuiteSpec], stage: str, exc: Exception) -> lis
     ]
 
 
+def _validated_warehouse(settings: Settings, stage: Stage) -> Settings:
+    """The settings whose warehouse holds ``stage``'s tables. On Spark, ingest loads the raw layer and its
+    audit tables (manifest, quarantine) into the local DuckDB file and hands only ``raw.<channel>`` to Spark,
+    declared there by the staging build: the raw checks read that DuckDB file (docs/spark.md)."""
+    from customer360.warehouse import engine
+
+    if stage == "raw" and engine(settings) == "spark":
+        return dataclasses.replace(settings, target="duckdb")
+    return settings
+
+
 def run_checkpoint(settings: Settings, stage: Stage, as_of_date: date, run_id: str) -> StageResult:
     """Validate one stage of the warehouse for ``as_of_date``; never raises for bad data."""
     from customer360.quality.gx_duckdb import quiet_gx_logging
 
     started = time.perf_counter()
     quiet_gx_logging()
+    settings = _validated_warehouse(settings, stage)
     specs = load_suites(settings, stage, as_of_date, run_id)
     root = gx_root(settings, as_of_date)
     docs_path = docs_index(settings, as_of_date)

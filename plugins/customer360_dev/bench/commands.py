@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -159,6 +160,9 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"results page: {write_results_page(args.results_dir)}")
         return 0
     settings = get_settings()
+    target = args.target or ("spark" if settings.target == "spark" else "duckdb")
+    if target == "spark":
+        return _bench_spark(settings, args)
     first_repeat = args.first_repeat
     if first_repeat is None:
         first_repeat = 1 if args.scale == "large" else args.repeat
@@ -232,9 +236,87 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_side_by_side(rows: list[dict], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in ("stage", "Spark s", "Spark CPU s", "Spark peak MiB", "DuckDB s", "DuckDB CPU s", "CPU x"):
+        table.add_column(col, justify="left" if col == "stage" else "right")
+
+    def cell(value: float | None, digits: int = 2) -> str:
+        return "" if value is None else f"{value:,.{digits}f}"
+
+    for row in rows:
+        table.add_row(
+            row["stage"] + (" *" if row["handed_over"] else ""),
+            cell(row["spark_s"]),
+            cell(row["spark_cpu_s"]),
+            cell(row["spark_peak_rss_mib"], 0),
+            cell(row["duckdb_s"]),
+            cell(row["duckdb_cpu_s"]),
+            cell(row["cpu_ratio"]),
+        )
+    Console(width=160).print(table)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _bench_spark(settings, args: argparse.Namespace) -> int:  # noqa: ANN001 - Settings, imported lazily
+    """``customer360 bench --target spark``: one first run on a local Spark session, printed beside the
+    newest DuckDB first run of the same scale (this folder's results, then the committed ones)."""
+    from customer360_dev.bench.results_page import write_results_page
+    from customer360_dev.bench.spark_run import (
+        HANDED_OVER_STAGES,
+        benchmark_spark,
+        newest_duckdb_result,
+        side_by_side,
+    )
+
+    signal.signal(signal.SIGTERM, _interrupt)  # a stopped run still writes the stages it timed
+    result = benchmark_spark(settings, args.scale)
+    stopped = result.get("stopped_at")
+    if stopped:
+        print(f"STOPPED at {stopped['stage']}: {stopped['error']}; the stages before it are kept")
+    if result["generate_seconds"] is not None:
+        print(f"generated the {args.scale} data set in {result['generate_seconds']:.1f} s")
+    machine = result["machine"]
+    print(
+        f"{machine['cpu']} · {machine['cores']} cores · {machine['memory_gib']} GiB · Spark "
+        f"{machine['spark_master']} · load average {', '.join(f'{x:.2f}' for x in result['load_average'])}"
+    )
+    out_dir = settings.home / "bench" / "results"
+    duck = newest_duckdb_result([out_dir, BASELINE_DIR], args.scale)
+    against = f"DuckDB: {duck[0].name}" if duck else "no DuckDB result of this scale to compare with"
+    print(f"compared with {against}")
+    _print_side_by_side(
+        side_by_side(result, duck[1] if duck else None),
+        f"first run on Spark ({args.scale}, all history) beside DuckDB's",
+    )
+    for stage, how in HANDED_OVER_STAGES.items():
+        print(f"* {stage}: {how}")
+    for run, why in result["not_measured"].items():
+        print(f"not measured: {run}: {why}")
+    print(f"records read: first run {result['first_run_records']:,}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{args.scale}-spark-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.write_text(json.dumps(result, indent=2))
+    print(f"results: {out}; page: {write_results_page(out_dir)}")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("bench", help="benchmark every stage (time and peak memory)")
     p.add_argument("--scale", choices=("small", "medium", "300k", "large"), default="small")
+    p.add_argument(
+        "--target",
+        choices=("duckdb", "spark"),
+        default=None,
+        help="the warehouse to run on (default: CUSTOMER360_TARGET's, DuckDB unless it is spark); spark: one "
+        "first run on a local session, beside DuckDB's newest result of the scale (docs/spark.md)",
+    )
     p.add_argument("--repeat", type=int, default=3, help="daily runs (min and median are reported)")
     p.add_argument(
         "--first-repeat",

@@ -32,10 +32,19 @@ def read_results(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
     return results
 
 
-def newest_by_scale(results: list[tuple[Path, dict[str, Any]]]) -> list[tuple[Path, dict[str, Any]]]:
-    """The most recently measured result of each scale, smallest scale first."""
+def result_target(data: dict[str, Any]) -> str:
+    """The warehouse a result was measured on (results before ``--target`` are DuckDB's)."""
+    return str(data.get("target") or "duckdb")
+
+
+def newest_by_scale(
+    results: list[tuple[Path, dict[str, Any]]], target: str = "duckdb"
+) -> list[tuple[Path, dict[str, Any]]]:
+    """The most recently measured result of ``target`` of each scale, smallest scale first."""
     newest: dict[str, tuple[Path, dict[str, Any]]] = {}
     for path, data in results:
+        if result_target(data) != target:
+            continue
         scale = str(data.get("scale", "unknown"))
         kept = newest.get(scale)
         if kept is None or _measured_at(data) > _measured_at(kept[1]):
@@ -181,10 +190,82 @@ def render_result(path: Path, data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def spark_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Spark's first run beside DuckDB's, stage by stage (``spark_run.side_by_side``'s rows)."""
+    lines = [
+        "| stage | Spark, s | Spark, CPU s | Spark, peak GiB | DuckDB, s | DuckDB, CPU s "
+        "| Spark CPU / DuckDB CPU |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for row in rows:
+        name = (
+            "**total**"
+            if row["stage"] == "total"
+            else f"`{row['stage']}`" + (" *" if row["handed_over"] else "")
+        )
+        ratio = "" if row["cpu_ratio"] is None else f"{row['cpu_ratio']:,.1f}x"
+        lines.append(
+            f"| {name} | {_seconds(row['spark_s'])} | {_seconds(row['spark_cpu_s'])} | "
+            f"{_gib(row['spark_peak_rss_mib'])} | {_seconds(row['duckdb_s'])} | "
+            f"{_seconds(row['duckdb_cpu_s'])} | "
+            f"{ratio} |"
+        )
+    return lines
+
+
+def render_spark_result(path: Path, data: dict[str, Any], duckdb: tuple[Path, dict[str, Any]] | None) -> str:
+    """One Spark result's section: its first run beside the newest DuckDB result of its scale."""
+    from customer360_dev.bench.spark_run import side_by_side
+
+    params = data.get("parameters") or {}
+    machine = data.get("machine") or {}
+    load = ", ".join(f"{x:.2f}" for x in data.get("load_average") or [])
+    versions = ", ".join(f"{k} {v}" for k, v in (machine.get("versions") or {}).items())
+    against = (
+        f"DuckDB's first run from `{duckdb[0].name}` (measured {duckdb[1]['measured_at']}, load average "
+        + ", ".join(f"{x:.2f}" for x in duckdb[1].get("load_average") or [])
+        + ")"
+        if duckdb
+        else "no DuckDB result of this scale in this folder"
+    )
+    lines = [
+        f"## {data.get('scale', 'unknown')} on Spark: {params.get('customers', 0):,} customers, "
+        f"{params.get('days', 0):,} days",
+        "",
+        f"From `{path.name}`, measured {data['measured_at']}: one first run over all history on a Spark "
+        f"session (`{machine.get('spark_master', '?')}`), beside {against}. Machine: "
+        f"{machine.get('cpu', 'unknown')}, {machine.get('cores', '?')} cores, "
+        f"{machine.get('memory_gib', '?')} GiB; load average {load or 'unknown'}. Spark's CPU seconds and "
+        "peak memory include its driver JVM and Python workers (child processes); `spark:session` is the "
+        "session's start.",
+        "",
+        *spark_table(side_by_side(data, duckdb[1] if duckdb else None)),
+        "",
+    ]
+    stopped = data.get("stopped_at")
+    if stopped:
+        lines += [
+            f"**Stopped at `{stopped.get('stage')}`** ({stopped.get('error')}): the rows are the stages "
+            "before it, and the total is theirs.",
+            "",
+        ]
+    for stage, how in (data.get("handed_over_stages") or {}).items():
+        lines += [f"\\* `{stage}` does not run on Spark yet: {how}.", ""]
+    for run, why in (data.get("not_measured") or {}).items():
+        lines += [f"Not measured: the {run.replace('_', ' ')}: {why}.", ""]
+    if data.get("first_run_records"):
+        lines += [f"Records read: {data['first_run_records']:,} by the first run.", ""]
+    if versions:
+        lines += [f"Versions: {versions}.", ""]
+    return "\n".join(lines)
+
+
 def render_page(folder: Path) -> str:
-    """The page for the newest result of each scale in ``folder``."""
-    newest = newest_by_scale(read_results(folder))
-    if not newest:
+    """The page for the newest result of each scale in ``folder``, then each Spark result's newest."""
+    results = read_results(folder)
+    newest = newest_by_scale(results)
+    spark = newest_by_scale(results, "spark")
+    if not newest and not spark:
         raise FileNotFoundError(f"{folder}: no benchmark result (*.json written by customer360 bench)")
     header = [
         "# Benchmark results",
@@ -197,7 +278,12 @@ def render_page(folder: Path) -> str:
         "the process's resident set while the stage ran (it includes what earlier stages left).",
         "",
     ]
-    return "\n".join(header) + "\n" + "\n".join(render_result(path, data) for path, data in newest)
+    duckdb_by_scale = {data.get("scale"): (path, data) for path, data in newest}
+    sections = [render_result(path, data) for path, data in newest]
+    sections += [
+        render_spark_result(path, data, duckdb_by_scale.get(data.get("scale"))) for path, data in spark
+    ]
+    return "\n".join(header) + "\n" + "\n".join(sections)
 
 
 def write_results_page(folder: Path) -> Path:
