@@ -40,9 +40,14 @@ def warehouse_table(settings: Settings, relation: str) -> Dataset:
     """A warehouse table given as ``schema.table``."""
     from openlineage.client.event_v2 import Dataset
 
+    from customer360.warehouse import MARTS_DATABASE, engine
+
     schema, _, table = relation.partition(".")
     if not table:
         raise ValueError(f"a warehouse relation is schema.table, not {relation!r}")
+    if schema == MARTS_DATABASE and engine(settings) == "duckdb":
+        # The DuckDB target builds the marts in their own file, attached as ``marts`` (dbt names them so).
+        return Dataset(namespace=warehouse_namespace(settings), name=f"{MARTS_DATABASE}.main.{table}")
     return Dataset(namespace=warehouse_namespace(settings), name=f"{warehouse_database(settings)}.{relation}")
 
 

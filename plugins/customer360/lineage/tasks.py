@@ -159,7 +159,9 @@ def _published_marts(settings: Settings, logical_date: date | None, run_id: str 
         return sorted(tables)
     nodes = _manifest_nodes(settings)
     return sorted(
-        n["alias"] for n in nodes.values() if n["resource_type"] in BUILT_TYPES and n["schema"] == "marts"
+        n["alias"]
+        for n in nodes.values()
+        if n["resource_type"] in BUILT_TYPES and "marts" in (n["schema"], n["database"])
     )
 
 
