@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from customer360.publish import current_database, publish_marts
-from customer360.publish.snapshot import table_checksums
+from customer360.publish.snapshot import storage_version, table_checksums
 from customer360.settings import Settings
 from customer360.warehouse import connect, marts_path
 
@@ -289,3 +289,20 @@ def test_given_a_held_back_mart_never_published_then_the_copied_snapshot_leaves_
     assert set(result["tables"]) == {"customer_rfm", "dim_customers"}
     assert set(table_checksums(current_database(settings))) == {"customer_rfm", "dim_customers"}
     assert not (Path(result["snapshot"]) / "parquet" / "fct_orders.parquet").exists()
+
+
+def test_given_a_marts_file_in_an_older_storage_version_then_publish_copies_its_tables_in_the_setting(
+    settings, tmp_path
+):
+    # GIVEN a marts file written for DuckDB 1.0 (the default), then the setting raised to the newest format
+    _write_marts(settings, 1, rows=50)
+    raised = Settings(home=settings.home, keep_snapshots=3, snapshot_storage_version="latest")
+    # WHEN it publishes
+    result = publish_marts(raised, date(2026, 11, 1), "run-1")
+    # THEN the file is not copied as it is: its tables are, into a file of the newest format
+    assert storage_version(current_database(raised)) == "v2.0.0+"
+    assert result["tables"] == {name: 51 for name in MARTS}
+    expected = Settings(home=tmp_path / "expected", keep_snapshots=3)
+    _write_marts(expected, 1, rows=50)
+    publish_marts(expected, date(2026, 11, 1), "run-1")
+    assert table_checksums(current_database(raised)) == table_checksums(current_database(expected))

@@ -72,18 +72,21 @@ def newer_current_snapshot(settings: Settings, logical_date: date) -> str | None
 
 
 def _bi_tables(con) -> list[tuple[str, str]]:
+    """``(source relation, mart)``: the ``marts`` schema of the attached ``warehouse``, and the ``main``
+    schema of the attached marts file (``warehouse_marts``, the DuckDB target's) when there is one."""
     placeholders = ", ".join("?" for _ in PUBLISHED_SCHEMAS)
     rows = con.execute(
         f"""
-        select table_schema, table_name
+        select table_catalog, table_schema, table_name
         from information_schema.tables
-        where table_catalog = 'warehouse' and table_schema in ({placeholders})
+        where ((table_catalog = 'warehouse' and table_schema in ({placeholders}))
+            or (table_catalog = 'warehouse_marts' and table_schema = 'main'))
             and table_type in ('BASE TABLE', 'VIEW')
         order by table_name
         """,
         list(PUBLISHED_SCHEMAS),
     ).fetchall()
-    return [(schema, name) for schema, name in rows]
+    return [(f"{_quote(catalog)}.{_quote(schema)}.{_quote(name)}", name) for catalog, schema, name in rows]
 
 
 def _quote(identifier: str) -> str:
@@ -177,17 +180,19 @@ def _copy_marts_file(settings: Settings, target: Path) -> bool:
     source = marts_path(settings)
     with connect(settings) as con:
         attached = con.execute(
-            "select tags['storage_version'] from duckdb_databases() where database_name = ?", [MARTS_DATABASE]
-        ).fetchall()
+            "select count(*) from duckdb_databases() where database_name = ?", [MARTS_DATABASE]
+        ).fetchone()[0]
         if not attached or not source.exists():
-            return False
-        if attached[0][0] != _storage_tag(settings.snapshot_storage_version):
             return False
         con.execute(f"checkpoint {MARTS_DATABASE}")
         wal = source.with_name(source.name + ".wal")
         if wal.exists() and wal.stat().st_size:
             raise RuntimeError(f"{wal} is not empty after a checkpoint: the marts file cannot be copied")
         shutil.copyfile(source, target)
+    # The version the file itself was written in (an attach asking for a newer one does not rewrite it).
+    if storage_version(target) != _storage_tag(settings.snapshot_storage_version):
+        target.unlink()
+        return False
     return True
 
 
@@ -268,10 +273,16 @@ def _tables_of(con) -> set[str]:
 def _copy_tables(
     settings: Settings, staging_dir: Path, exclude: set[str], previous: Path | None
 ) -> tuple[dict[str, int], list[str]]:
-    """Copy every mart of the warehouse's ``marts`` schema into a new snapshot file, and to Parquet: the
-    PostgreSQL and Spark targets (a scratch DuckDB file of their marts) and a DuckDB warehouse with no marts
-    file to copy."""
+    """Copy every mart into a new snapshot file, and to Parquet: on the PostgreSQL and Spark targets from the
+    ``marts`` schema of a scratch DuckDB file of their marts; on the DuckDB target from the marts file when
+    it cannot be copied whole (written in another storage version than the snapshot's)."""
     import duckdb
+
+    from customer360.warehouse import engine, marts_path
+
+    marts_file = marts_path(settings) if engine(settings) == "duckdb" else None
+    if marts_file is not None and not marts_file.exists():
+        marts_file = None
 
     tables: dict[str, int] = {}
     held_back: list[str] = []
@@ -293,6 +304,8 @@ def _copy_tables(
     )
     try:
         con.execute(f"attach {sql_string(warehouse_db)} as warehouse (read_only)")
+        if marts_file is not None:
+            con.execute(f"attach {sql_string(marts_file)} as warehouse_marts (read_only)")
         if previous is not None:
             con.execute(f"attach {sql_string(previous.resolve())} as previous (read_only)")
         previous_tables = (
@@ -305,8 +318,7 @@ def _copy_tables(
             if previous is not None
             else set()
         )
-        for schema, table in _bi_tables(con):
-            source = f"warehouse.{_quote(schema)}.{_quote(table)}"
+        for source, table in _bi_tables(con):
             if table in exclude:
                 held_back.append(table)
                 if table not in previous_tables:
@@ -318,6 +330,8 @@ def _copy_tables(
             con.execute(f"copy main.{_quote(table)} to {sql_string(parquet_path)} (format parquet)")
             tables[table] = rows
         con.execute("detach warehouse")
+        if marts_file is not None:
+            con.execute("detach warehouse_marts")
         if previous is not None:
             con.execute("detach previous")
         con.execute("checkpoint")
