@@ -51,6 +51,13 @@ def warehouse_table(settings: Settings, relation: str) -> Dataset:
     return Dataset(namespace=warehouse_namespace(settings), name=f"{warehouse_database(settings)}.{relation}")
 
 
+def dbt_table(settings: Settings, name: str) -> Dataset:
+    """A table of dbt's manifest, given as its full ``<database>.<schema>.<table>`` (``tasks._relation``)."""
+    from openlineage.client.event_v2 import Dataset
+
+    return Dataset(namespace=warehouse_namespace(settings), name=name)
+
+
 def published_database(settings: Settings) -> Path:
     """The published snapshot BI tools open (the ``current`` link, stable from run to run)."""
     from customer360.publish.snapshot import CURRENT_LINK, SNAPSHOT_DB
