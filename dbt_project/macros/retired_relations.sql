@@ -19,6 +19,10 @@
     {%- set owned = [] -%}
     {%- for node in graph.nodes.values() if node.resource_type in ['model', 'seed', 'snapshot'] -%}
         {%- do owned.append((node.schema ~ '.' ~ (node.alias or node.name)) | lower) -%}
+        {#- the name in the configured schema too: on the duckdb target the marts are `main` of the marts file -#}
+        {%- if node.config.schema -%}
+            {%- do owned.append((node.config.schema ~ '.' ~ (node.alias or node.name)) | lower) -%}
+        {%- endif -%}
     {%- endfor -%}
     {%- set dropped = [] -%}
     {%- for name in var('retired_relations', []) -%}

@@ -362,6 +362,8 @@ class Settings:
             "CUSTOMER360_WAREHOUSE_FILE": self.warehouse_path.name,
             "CUSTOMER360_DUCKDB_THREADS": str(self.duckdb_threads),
             "CUSTOMER360_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            # The storage version of the marts' own file (profiles.yml's attach), copied as the snapshot.
+            "CUSTOMER360_SNAPSHOT_STORAGE_VERSION": self.snapshot_storage_version,
             "CUSTOMER360_PG_HOST": pg.hostname or "127.0.0.1",
             "CUSTOMER360_PG_PORT": str(pg.port or 5432),
             "CUSTOMER360_PG_USER": unquote(pg.username or "postgres"),

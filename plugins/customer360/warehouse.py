@@ -37,6 +37,91 @@ AUDIT_SCHEMA = "audit"
 IDENTITY_SCHEMA = "identity"
 DBT_SCHEMAS = ("seeds", "staging", "intermediate", "marts", "restricted", "snapshots")
 
+# DuckDB target: the marts live in a DuckDB file of their own beside the warehouse (``marts_path``), attached
+# to every warehouse connection as the database ``marts`` (dbt's profile attaches it too, and the mart
+# folders set ``+database: marts``). Each mart is a table in that file's ``main`` schema, the published
+# snapshot's layout, so publish copies the file whole instead of re-encoding its rows (DECISIONLOG.md,
+# "Marts in a file of their own"). DuckDB resolves ``marts.dim_customers`` to ``marts.main.dim_customers``
+# as long as the warehouse itself has no ``marts`` schema: a warehouse made before keeps its marts in one
+# until ``move_marts_schema`` moves them (once, on the first connection that may write).
+MARTS_DATABASE = "marts"
+MARTS_FILE = "marts.duckdb"
+
+
+def marts_path(settings: Settings) -> Path:
+    """The DuckDB file of the marts, beside the warehouse file (its name is what dbt's profile attaches)."""
+    return settings.warehouse_path.parent / MARTS_FILE
+
+
+def marts_attach_sql(settings: Settings, read_only: bool) -> str:
+    """``attach`` of the marts file as ``marts``; a new file is written in the snapshot's storage version,
+    since publish copies it as it is (``customer360.publish``) and analysts' DuckDB must open it."""
+    from customer360.sql_strings import sql_string
+
+    options = "read_only" if read_only else f"storage_version {sql_string(settings.snapshot_storage_version)}"
+    return f"attach if not exists {sql_string(marts_path(settings))} as {MARTS_DATABASE} ({options})"
+
+
+def _has_schema(con: duckdb.DuckDBPyConnection, schema: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_schemas() where database_name = current_database() "
+            "and schema_name = ?",
+            [schema],
+        ).fetchone()[0]
+    )
+
+
+def attach_marts(con: duckdb.DuckDBPyConnection, settings: Settings, read_only: bool) -> bool:
+    """Attach the marts file to a warehouse connection as ``marts`` (``MARTS_DATABASE``); whether it is.
+
+    Not while the warehouse still has a ``marts`` schema (made before, not moved yet: ``marts.x`` would be
+    ambiguous), and read-only only when the file exists (nothing has built a mart yet otherwise)."""
+    if _has_schema(con, MARTS_DATABASE):
+        return False
+    if read_only and not marts_path(settings).exists():
+        return False
+    con.execute(marts_attach_sql(settings, read_only))
+    return True
+
+
+def move_marts_schema(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[str]:
+    """Move the marts of a warehouse made before the marts file (schema ``marts``) into the file, once.
+
+    Each table is copied (``create or replace``: a move killed halfway is redone from the start), the file
+    checkpointed, and only then the schema dropped: the marts are in one place or the other, never lost.
+    A DuckDB transaction writes to one database, so the copy and the drop are two steps."""
+    from customer360.sql_strings import sql_string
+
+    if not _has_schema(con, MARTS_DATABASE):
+        return []
+    warehouse = con.execute("select current_database()").fetchone()[0]
+    con.execute(
+        f"attach if not exists {sql_string(marts_path(settings))} as _marts_moving "
+        f"(storage_version {sql_string(settings.snapshot_storage_version)})"
+    )
+    tables = [
+        row[0]
+        for row in con.execute(
+            "select table_name from duckdb_tables() where database_name = current_database() "
+            "and schema_name = ? order by 1",
+            [MARTS_DATABASE],
+        ).fetchall()
+    ]
+    source = f"{_quote(warehouse)}.{_quote(MARTS_DATABASE)}"
+    for table in tables:
+        target = f"_marts_moving.main.{_quote(table)}"
+        con.execute(f"create or replace table {target} as from {source}.{_quote(table)}")
+    con.execute("checkpoint _marts_moving")
+    con.execute("detach _marts_moving")
+    con.execute(f"drop schema {source} cascade")
+    con.execute("checkpoint")
+    return tables
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
 
 def duckdb_config(settings: Settings, **overrides: object) -> dict[str, object]:
     """The configuration every pipeline connection to DuckDB opens with: the settings' threads and memory
@@ -65,6 +150,12 @@ def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.Duck
         if not read_only:
             for schema in (RAW_SCHEMA, AUDIT_SCHEMA, IDENTITY_SCHEMA):
                 con.execute(f"create schema if not exists {schema}")
+        # The marts' own file: the DuckDB target's (on PostgreSQL and Spark this file is a local cache of
+        # what ingest loaded, and the marts live in the warehouse of record).
+        if engine(settings) == "duckdb":
+            if not read_only:
+                move_marts_schema(con, settings)
+            attach_marts(con, settings, read_only)
         yield con
     finally:
         con.close()
@@ -171,12 +262,20 @@ def spark_readable_copy(settings: Settings, schemas: Sequence[str]) -> Iterator[
         yield path
 
 
+# How warehouse queries name a table's schema: its own, or ``marts`` for the attached marts file's tables.
+WAREHOUSE_SCHEMA_SQL = (
+    f"case when table_catalog = '{MARTS_DATABASE}' then '{MARTS_DATABASE}' else table_schema end"
+)
+WAREHOUSE_CATALOGS_SQL = f"table_catalog in (current_database(), '{MARTS_DATABASE}')"
+
+
 def has_table(con: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
-    """Whether ``schema.table`` exists on the DuckDB connection ``con``."""
+    """Whether ``schema.table`` exists on the DuckDB connection ``con`` (``marts.x``: in the marts file)."""
     schema, name = qualified_name.split(".")
     return bool(
         con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            f"select count(*) from information_schema.tables where {WAREHOUSE_CATALOGS_SQL} "
+            f"and {WAREHOUSE_SCHEMA_SQL} = ? and table_name = ?",
             [schema, name],
         ).fetchall()[0][0]
     )
@@ -199,6 +298,7 @@ def table_names(settings: Settings) -> set[str]:
         return set()
     with connect(settings, read_only=True) as con:
         rows = con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables"
+            f"select {WAREHOUSE_SCHEMA_SQL} || '.' || table_name from information_schema.tables "
+            f"where {WAREHOUSE_CATALOGS_SQL}"
         ).fetchall()
     return {row[0] for row in rows}

@@ -11,11 +11,12 @@ were first seen, so the core layer is compared with a full rebuild of the same h
 
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from customer360.settings import Settings
+from customer360.warehouse import WAREHOUSE_CATALOGS_SQL, WAREHOUSE_SCHEMA_SQL
 from tests.support.shared_runs import BACKFILL_DAYS, clone_home
+from tests.support.warehouse_files import open_warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -29,12 +30,14 @@ IDENTITY_OUTPUTS = ("customer_source_xref", "contact_points", "record_components
 
 
 def _checksums(settings, schema: str, only: tuple[str, ...] = ()) -> dict[str, tuple[int, str]]:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    con = open_warehouse(settings.warehouse_path)  # the marts file attached as marts
     try:
         tables = [
             r[0]
             for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = ? order by 1", [schema]
+                f"select table_name from information_schema.tables where {WAREHOUSE_CATALOGS_SQL} "
+                f"and {WAREHOUSE_SCHEMA_SQL} = ? order by 1",
+                [schema],
             ).fetchall()
             if not only or r[0] in only
         ]
@@ -61,7 +64,7 @@ def _checksums(settings, schema: str, only: tuple[str, ...] = ()) -> dict[str, t
 
 
 def _query(settings, sql: str, params: tuple = ()) -> list[tuple]:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    con = open_warehouse(settings.warehouse_path)  # the marts file attached as marts
     try:
         return con.execute(sql, list(params)).fetchall()
     finally:

@@ -24,6 +24,7 @@ import pytest
 from customer360.analyst import connect_snapshot
 from customer360.metrics import SemanticLayer
 from customer360.settings import Settings
+from customer360.warehouse import MARTS_FILE, marts_path
 from tests.support import metric_checks
 from tests.support.metric_checks import KPIS
 from tests.support.pipeline_run import PROJECT
@@ -145,6 +146,7 @@ def test_given_a_copy_of_the_warehouse_when_mf_query_runs_as_documented_then_it_
     warehouse = tmp_path / "warehouse" / run_settings.warehouse_path.name
     warehouse.parent.mkdir()
     shutil.copy2(run_settings.warehouse_path, warehouse)
+    shutil.copy2(marts_path(run_settings), warehouse.parent / MARTS_FILE)  # the marts' own file beside it
     env = {
         **os.environ,
         "CUSTOMER360_WAREHOUSE_FILE": str(warehouse),

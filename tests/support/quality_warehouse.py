@@ -312,8 +312,11 @@ def build_good_warehouse(path: Path, stages: tuple[str, ...] = ("raw", "staging"
 
 
 def execute(path: Path, *statements: str) -> None:
-    """Run ``statements`` on the warehouse (to corrupt one thing), then close the connection."""
-    con = duckdb.connect(str(path))
+    """Run ``statements`` on the warehouse (to corrupt one thing), then close the connection. The marts
+    file beside it is attached as ``marts`` once publish has moved the fixture's marts there."""
+    from tests.support.warehouse_files import open_warehouse
+
+    con = open_warehouse(path, read_only=False)
     try:
         for statement in statements:
             con.execute(statement)

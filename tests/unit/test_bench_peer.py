@@ -17,6 +17,7 @@ import pytest
 
 from customer360.model_runs import MODEL_RUNS_DDL
 from customer360.settings import Settings
+from customer360.warehouse import MARTS_FILE, connect
 from customer360_dev.bench import peer
 from customer360_dev.bench.pandas_models import (
     PeerInputs,
@@ -54,8 +55,12 @@ CUSTOMERS = ["C-A", "C-B", "C-C", "C-D", "C-E", "C-F", "C-G"]  # C-G never order
 def _write_inputs(path: Path) -> None:
     """The relations the three models read: order lines, their order roll-up, customers, predictions, seed."""
     with duckdb.connect(str(path)) as con:
-        for schema in ("intermediate", "marts", "analytics", "seeds"):
+        for schema in ("intermediate", "analytics", "seeds"):
             con.execute(f"create schema {schema}")
+        # The DuckDB target's marts: in their own file beside the warehouse, attached as marts, in the
+        # snapshot's storage version (dbt's profile attaches it so)
+        version = Settings().snapshot_storage_version
+        con.execute(f"attach '{path.parent / MARTS_FILE}' as marts (storage_version '{version}')")
         con.execute(
             "create table intermediate.int_order_lines_unioned (source_channel varchar, order_id varchar, "
             "line_number integer, customer_id varchar, ordered_date date, is_revenue boolean, "
@@ -107,7 +112,7 @@ def compiled_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 def _inputs(settings: Settings) -> PeerInputs:
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    with connect(settings, read_only=True) as con:  # the marts file attached as marts
         return peer.load_inputs(con)
 
 
@@ -189,7 +194,7 @@ def test_given_sums_tied_in_decimal_and_a_cancelled_order_when_polars_computes_t
     compiled_home: Settings,
 ):
     # GIVEN the inputs as pandas and as polars frames (the same relations)
-    with duckdb.connect(str(compiled_home.warehouse_path), read_only=True) as con:
+    with connect(compiled_home, read_only=True) as con:
         polars_inputs = peer.load_polars_inputs(con)
     # WHEN both peers compute the three models
     expected = pandas_models(_inputs(compiled_home), AS_OF, WINDOW_DAYS)

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -25,6 +24,7 @@ from customer360.model_artifacts import refit_date
 from customer360.model_runs import run_models
 from customer360.settings import Settings
 from tests.support import dbt_runner, raw_warehouse
+from tests.support.warehouse_files import open_warehouse
 
 AS_OF_DATE = "2026-11-24"
 AS_OF = date(2026, 11, 24)
@@ -51,11 +51,11 @@ class Built:
         return dbt_runner.run_dbt(args, self.work_dir, self.env)
 
     def query(self, sql: str) -> list[tuple]:
-        with duckdb.connect(str(self.path), read_only=True) as con:
+        with open_warehouse(self.path) as con:
             return con.execute(sql).fetchall()
 
     def frame(self, sql: str) -> pd.DataFrame:
-        with duckdb.connect(str(self.path), read_only=True) as con:
+        with open_warehouse(self.path) as con:
             return con.execute(sql).df()
 
     def customer(self, email: str) -> str:
@@ -521,7 +521,7 @@ def test_given_a_customer_id_merged_away_when_the_next_date_runs_then_it_has_no_
     # GIVEN Dirk's id merged away before 2026-12-21 (his row leaves dim_customers, as when identity
     # resolution merges him into another customer)
     dirk = built.customer("dirk@example.nl")
-    with duckdb.connect(str(built.path)) as con:
+    with open_warehouse(built.path, read_only=False) as con:
         con.execute(
             "create table main.dirk_backup as select * from marts.dim_customers where customer_id = ?", [dirk]
         )
@@ -541,7 +541,7 @@ def test_given_a_customer_id_merged_away_when_the_next_date_runs_then_it_has_no_
         )[0]
         assert current == customers == 4
     finally:
-        with duckdb.connect(str(built.path)) as con:
+        with open_warehouse(built.path, read_only=False) as con:
             con.execute("insert into marts.dim_customers select * from main.dirk_backup")
             con.execute("drop table main.dirk_backup")
         restored = built.dbt(["build", "--select", LIFECYCLE_HISTORY, *_vars(AS_OF_DATE)])

@@ -21,6 +21,7 @@ import pytest
 from customer360 import dbt_runner as pipeline_dbt
 from customer360.settings import Settings
 from tests.support import dbt_runner, raw_warehouse
+from tests.support.warehouse_files import open_warehouse
 
 AS_OF_DATE = "2026-11-24"
 
@@ -61,7 +62,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
 
 
 def _query(warehouse: BuiltWarehouse, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse.path), read_only=True) as con:
+    with open_warehouse(warehouse.path) as con:
         return con.execute(sql).fetchall()
 
 

@@ -192,6 +192,30 @@ def test_given_the_warehouse_targets_when_named_then_names_follow_the_dbt_integr
     )
 
 
+def test_given_manifest_nodes_when_named_then_each_is_under_its_own_database_as_the_dbt_integration_does(
+    tmp_path,
+):
+    # GIVEN nodes as dbt's manifest has them on the DuckDB target: a mart in the marts file (database `marts`,
+    # schema `main`), a staging model and a source in the warehouse, and a node with no database (Spark)
+    duck = Settings(home=tmp_path)
+    mart = {"database": "marts", "schema": "main", "alias": "dim_customers", "name": "dim_customers"}
+    staged = {"database": "customer360", "schema": "staging", "alias": "stg_orders", "name": "stg_orders"}
+    source = {"database": "customer360", "schema": "raw", "identifier": "web_orders", "name": "web_orders"}
+    no_database = {"database": None, "schema": "staging", "alias": "stg_orders", "name": "stg_orders"}
+    # WHEN named for the tasks' lineage
+    names = [tasks._relation(duck, n) for n in (mart, staged, source, no_database)]
+    # THEN the mart is where it is, as publish's inputs name it, and the rest are the warehouse's
+    assert names == [
+        naming.warehouse_table(duck, "marts.dim_customers").name,
+        "customer360.staging.stg_orders",
+        "customer360.raw.web_orders",
+        f"{naming.warehouse_database(duck)}.staging.stg_orders",
+    ]
+    assert names[0] == "marts.main.dim_customers"
+    table = naming.dbt_table(duck, names[0])
+    assert (table.namespace, table.name) == (naming.warehouse_namespace(duck), "marts.main.dim_customers")
+
+
 def test_given_the_stages_modules_then_the_lineage_table_lists_name_their_tables():
     # The lineage keeps the Python stages' tables as names (so that computing it imports no stage); they must
     # be the tables the stages really read and write.

@@ -14,13 +14,27 @@ import duckdb
 import pytest
 
 from customer360.publish import current_database, publish_marts
-from customer360.publish.snapshot import table_checksums
+from customer360.publish.snapshot import storage_version, table_checksums
 from customer360.settings import Settings
+from customer360.warehouse import connect, marts_path
 
 MARTS = ("dim_customers", "fct_orders", "customer_rfm")
 
 
 def _write_marts(settings: Settings, version: int, rows: int = 2000) -> None:
+    """The marts as dbt builds them on the DuckDB target: in the marts' own file, attached as ``marts``."""
+    with connect(settings) as con:
+        con.execute("create schema if not exists restricted")
+        for name in MARTS:
+            con.execute(
+                f"create or replace table marts.main.{name} as "
+                f"select range as id, {version} as version from range({rows + version})"
+            )
+        con.execute("create or replace table restricted.pii as select 'a@b.c' as email")
+
+
+def _write_marts_in_warehouse(settings: Settings, version: int, rows: int = 2000) -> None:
+    """The marts as a warehouse made before the marts file holds them: in its schema ``marts``."""
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(settings.warehouse_path))
     try:
@@ -139,9 +153,8 @@ def test_given_two_identical_warehouses_then_checksums_match_and_a_changed_row_c
     first = table_checksums(current_database(settings))
     publish_marts(settings, date(2026, 11, 1), "run-1-again")
     assert table_checksums(current_database(settings)) == first
-    con = duckdb.connect(str(settings.warehouse_path))
-    con.execute("update marts.fct_orders set version = 99 where id = 3")
-    con.close()
+    with connect(settings) as con:
+        con.execute("update marts.fct_orders set version = 99 where id = 3")
     publish_marts(settings, date(2026, 11, 1), "run-1-changed")
     changed = table_checksums(current_database(settings))
     assert changed["fct_orders"] != first["fct_orders"]
@@ -155,7 +168,7 @@ def test_given_marts_larger_than_a_row_group_then_the_snapshot_and_its_parquet_h
     result = publish_marts(settings, date(2026, 11, 1), "run-1")
     # THEN the snapshot table and its Parquet file hold exactly the warehouse's rows, each once
     con = duckdb.connect()
-    con.execute(f"attach '{settings.warehouse_path}' as warehouse (read_only)")
+    con.execute(f"attach '{marts_path(settings)}' as warehouse_marts (read_only)")
     con.execute(f"attach '{current_database(settings)}' as snapshot (read_only)")
     parquet = Path(result["snapshot"]) / "parquet"
     for name in MARTS:
@@ -167,8 +180,8 @@ def test_given_marts_larger_than_a_row_group_then_the_snapshot_and_its_parquet_h
             missing, extra = con.execute(
                 f"""
                 select
-                    (select count(*) from (from warehouse.marts.{name} except all from {relation})),
-                    (select count(*) from (from {relation} except all from warehouse.marts.{name}))
+                    (select count(*) from (from warehouse_marts.main.{name} except all from {relation})),
+                    (select count(*) from (from {relation} except all from warehouse_marts.main.{name}))
                 """
             ).fetchone()
             assert (missing, extra) == (0, 0), f"{label} {name}: {missing} rows missing, {extra} extra"
@@ -221,3 +234,75 @@ def test_given_published_snapshots_when_later_runs_publish_then_no_published_fil
         p.relative_to(first): hashlib.sha256(p.read_bytes()).hexdigest() for p in first.rglob("*.*")
     } == digests
     assert not list(first.glob("*.wal"))
+
+
+def test_given_a_warehouse_with_its_marts_in_a_schema_when_publishing_then_they_move_to_the_marts_file(
+    settings, tmp_path
+):
+    # GIVEN a warehouse made before the marts file: its marts in its schema marts
+    _write_marts_in_warehouse(settings, 1, rows=50)
+    # WHEN it publishes (the first connection that may write moves them, once)
+    result = publish_marts(settings, date(2026, 11, 1), "run-1")
+    # THEN the snapshot is the one a warehouse built with the marts file publishes
+    assert result["tables"] == {name: 51 for name in MARTS}
+    moved = table_checksums(current_database(settings))
+    built = Settings(home=tmp_path / "built", keep_snapshots=3)
+    _write_marts(built, 1, rows=50)
+    publish_marts(built, date(2026, 11, 1), "run-1")
+    assert moved == table_checksums(current_database(built))
+    # AND the warehouse has no marts schema any more: marts.<table> names the marts file's tables
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        schemas = {r[0] for r in con.execute("select schema_name from duckdb_schemas()").fetchall()}
+    finally:
+        con.close()
+    assert "marts" not in schemas and "restricted" in schemas
+    with connect(settings, read_only=True) as con:
+        assert con.execute("select count(*) from marts.dim_customers").fetchone()[0] == 51
+
+
+def test_given_a_held_back_mart_when_the_marts_file_is_copied_then_it_keeps_its_last_published_version(
+    settings,
+):
+    # GIVEN a published run 1, then run 2's marts with fct_orders failing its checks
+    _write_marts(settings, 1, rows=50)
+    publish_marts(settings, date(2026, 11, 1), "run-1")
+    first = table_checksums(current_database(settings))
+    _write_marts(settings, 2, rows=50)
+    # WHEN run 2 publishes with fct_orders held back
+    result = publish_marts(settings, date(2026, 11, 2), "run-2", exclude={"fct_orders", "customer_rfm"})
+    # THEN the held-back marts are run 1's, in the snapshot and in Parquet; the others are run 2's
+    assert result["held_back"] == ["customer_rfm", "fct_orders"]
+    published = table_checksums(current_database(settings))
+    assert published["fct_orders"] == first["fct_orders"]
+    assert published["customer_rfm"] == first["customer_rfm"]
+    assert published["dim_customers"] != first["dim_customers"]
+    assert result["tables"] == {"customer_rfm": 51, "dim_customers": 52, "fct_orders": 51}
+    parquet = Path(result["snapshot"]) / "parquet" / "fct_orders.parquet"
+    assert duckdb.connect().execute(f"select max(version) from '{parquet}'").fetchone()[0] == 1
+
+
+def test_given_a_held_back_mart_never_published_then_the_copied_snapshot_leaves_it_out(settings):
+    _write_marts(settings, 1, rows=50)
+    result = publish_marts(settings, date(2026, 11, 1), "run-1", exclude={"fct_orders"})
+    assert result["held_back"] == ["fct_orders"]
+    assert set(result["tables"]) == {"customer_rfm", "dim_customers"}
+    assert set(table_checksums(current_database(settings))) == {"customer_rfm", "dim_customers"}
+    assert not (Path(result["snapshot"]) / "parquet" / "fct_orders.parquet").exists()
+
+
+def test_given_a_marts_file_in_an_older_storage_version_then_publish_copies_its_tables_in_the_setting(
+    settings, tmp_path
+):
+    # GIVEN a marts file written for DuckDB 1.0 (the default), then the setting raised to the newest format
+    _write_marts(settings, 1, rows=50)
+    raised = Settings(home=settings.home, keep_snapshots=3, snapshot_storage_version="latest")
+    # WHEN it publishes
+    result = publish_marts(raised, date(2026, 11, 1), "run-1")
+    # THEN the file is not copied as it is: its tables are, into a file of the newest format
+    assert storage_version(current_database(raised)) == "v2.0.0+"
+    assert result["tables"] == {name: 51 for name in MARTS}
+    expected = Settings(home=tmp_path / "expected", keep_snapshots=3)
+    _write_marts(expected, 1, rows=50)
+    publish_marts(expected, date(2026, 11, 1), "run-1")
+    assert table_checksums(current_database(raised)) == table_checksums(current_database(expected))

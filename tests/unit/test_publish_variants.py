@@ -12,15 +12,14 @@ import pytest
 from customer360.publish import current_database, publish_marts
 from customer360.publish.snapshot import SNAPSHOT_DB, storage_version, table_checksums
 from customer360.settings import Settings
+from customer360.warehouse import connect
 from customer360_dev.bench.publish_variants import MEASURE_ONLY, VARIANTS, run_variant
 
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
     settings = Settings(home=tmp_path_factory.mktemp("variants"))
-    settings.warehouse_path.parent.mkdir(parents=True)
-    with duckdb.connect(str(settings.warehouse_path)) as con:
-        con.execute("create schema marts")
+    with connect(settings) as con:  # the marts in their own file, attached as marts (the DuckDB target)
         con.execute("create schema restricted")
         con.execute(
             "create table marts.fct_orders as select range as id, range * 1.5 as amount from range(150000)"
@@ -32,7 +31,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]
         con.execute("create table marts.retired as select 1 as id")
     first = publish_marts(settings, date(2026, 11, 1), "run-1")
     # The next day: some rows changed, some gone, some new, a mart retired and one added
-    with duckdb.connect(str(settings.warehouse_path)) as con:
+    with connect(settings) as con:
         con.execute("update marts.fct_orders set amount = -1 where id % 1000 = 7")
         con.execute("delete from marts.fct_orders where id % 5000 = 3")
         con.execute("insert into marts.fct_orders select range, 0.5 from range(150000, 150100)")

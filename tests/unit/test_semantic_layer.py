@@ -62,15 +62,16 @@ def test_given_the_dbt_project_when_parsed_then_metricflow_validates_the_semanti
         ]
 
 
-def test_given_the_two_sources_when_parsed_then_the_snapshot_reads_main_and_the_warehouse_reads_marts(parsed):
+def test_given_the_two_sources_when_parsed_then_both_read_main_of_a_marts_file(parsed):
     # GIVEN the published target and the warehouse's target WHEN their relations are read
     published = {m.name: m.node_relation for m in parsed["published"].semantic_models}
     warehouse = {m.name: m.node_relation for m in parsed["warehouse"].semantic_models}
-    # THEN the snapshot's marts are tables of main in marts.duckdb, the warehouse's of schema marts
+    # THEN the snapshot's marts are tables of main in marts.duckdb, and so are the warehouse's: the DuckDB
+    # target builds them in the marts file beside the warehouse, attached as marts
     assert published["orders"].relation_name == '"marts"."main"."fct_orders"'
-    assert warehouse["orders"].relation_name == '"customer360"."marts"."fct_orders"'
+    assert warehouse["orders"].relation_name == '"marts"."main"."fct_orders"'
     assert {r.schema_name for r in published.values()} == {"main"}
-    assert {r.schema_name for r in warehouse.values()} == {"marts"}
+    assert {r.schema_name for r in warehouse.values()} == {"main"}
 
 
 def test_given_a_postgres_target_when_the_warehouse_source_is_asked_then_it_says_to_read_the_snapshot(

@@ -40,10 +40,22 @@ def warehouse_table(settings: Settings, relation: str) -> Dataset:
     """A warehouse table given as ``schema.table``."""
     from openlineage.client.event_v2 import Dataset
 
+    from customer360.warehouse import MARTS_DATABASE, engine
+
     schema, _, table = relation.partition(".")
     if not table:
         raise ValueError(f"a warehouse relation is schema.table, not {relation!r}")
+    if schema == MARTS_DATABASE and engine(settings) == "duckdb":
+        # The DuckDB target builds the marts in their own file, attached as ``marts`` (dbt names them so).
+        return Dataset(namespace=warehouse_namespace(settings), name=f"{MARTS_DATABASE}.main.{table}")
     return Dataset(namespace=warehouse_namespace(settings), name=f"{warehouse_database(settings)}.{relation}")
+
+
+def dbt_table(settings: Settings, name: str) -> Dataset:
+    """A table of dbt's manifest, given as its full ``<database>.<schema>.<table>`` (``tasks._relation``)."""
+    from openlineage.client.event_v2 import Dataset
+
+    return Dataset(namespace=warehouse_namespace(settings), name=name)
 
 
 def published_database(settings: Settings) -> Path:

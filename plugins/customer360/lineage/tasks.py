@@ -81,12 +81,13 @@ def task_lineage(
         )
     if task_id == "validate_raw":
         return TaskLineage(tables([f"raw.{c}" for c in CHANNELS] + ["audit.file_manifest"]))
+    dbt_tables = lambda names: [naming.dbt_table(settings, n) for n in names]  # noqa: E731
     if task_id.startswith("validate_") and task_id.removeprefix("validate_") in VALIDATED_FOLDERS:
         relations = _dbt_relations(settings, VALIDATED_FOLDERS[task_id.removeprefix("validate_")], ())
-        return TaskLineage(tables(sorted(relations)))
+        return TaskLineage(dbt_tables(sorted(relations)))
     if task_id.startswith("dbt_") and task_id.removeprefix("dbt_") in BUILD_NAMES:
         inputs, outputs = _build_relations(settings, task_id.removeprefix("dbt_"))
-        return TaskLineage(tables(sorted(inputs)), tables(sorted(outputs)))
+        return TaskLineage(dbt_tables(sorted(inputs)), dbt_tables(sorted(outputs)))
     if task_id == "resolve_identity":
         return TaskLineage(tables(IDENTITY_INPUTS), tables(IDENTITY_OUTPUTS))
     if task_id == "fit_models":
@@ -159,7 +160,9 @@ def _published_marts(settings: Settings, logical_date: date | None, run_id: str 
         return sorted(tables)
     nodes = _manifest_nodes(settings)
     return sorted(
-        n["alias"] for n in nodes.values() if n["resource_type"] in BUILT_TYPES and n["schema"] == "marts"
+        n["alias"]
+        for n in nodes.values()
+        if n["resource_type"] in BUILT_TYPES and "marts" in (n["schema"], n["database"])
     )
 
 
@@ -183,9 +186,13 @@ def _manifest_nodes(settings: Settings, manifest: dict[str, Any] | None = None) 
     return {**manifest.get("nodes", {}), **manifest.get("sources", {})}
 
 
-def _relation(node: dict[str, Any]) -> str:
+def _relation(settings: Settings, node: dict[str, Any]) -> str:
+    """A node's table as ``<database>.<schema>.<table>``, from the node's own database and schema, as
+    OpenLineage's dbt integration names it: on the DuckDB target the marts are ``marts.main.<mart>`` (their
+    own file), the other tables ``<warehouse>.<schema>.<table>``. A target whose nodes have no database
+    (Spark) gets the warehouse's, as before."""
     name = node.get("alias") or node.get("identifier") or node["name"]
-    return f"{node['schema']}.{name}"
+    return f"{node.get('database') or naming.warehouse_database(settings)}.{node['schema']}.{name}"
 
 
 def _in_folders(node: dict[str, Any], folders: tuple[str, ...], types: tuple[str, ...]) -> bool:
@@ -197,11 +204,12 @@ def _in_folders(node: dict[str, Any], folders: tuple[str, ...], types: tuple[str
 
 def _dbt_relations(settings: Settings, folders: tuple[str, ...], types: tuple[str, ...]) -> set[str]:
     nodes = _manifest_nodes(settings)
-    return {_relation(n) for n in nodes.values() if _in_folders(n, folders, types)}
+    return {_relation(settings, n) for n in nodes.values() if _in_folders(n, folders, types)}
 
 
 def _build_relations(settings: Settings, build_name: str) -> tuple[set[str], set[str]]:
-    """(inputs, outputs) of one dbt build: the tables it builds and those they read from outside it."""
+    """(inputs, outputs) of one dbt build: the tables it builds and those they read from outside it, each
+    named as ``_relation`` does."""
     manifest = _manifest(settings)
     nodes = _manifest_nodes(settings, manifest)
     build = get_build(build_name)
@@ -215,4 +223,4 @@ def _build_relations(settings: Settings, build_name: str) -> tuple[set[str], set
         and parent in nodes
         and nodes[parent].get("resource_type") in (*BUILT_TYPES, "source")
     }
-    return {_relation(nodes[u]) for u in read}, {_relation(nodes[u]) for u in built}
+    return {_relation(settings, nodes[u]) for u in read}, {_relation(settings, nodes[u]) for u in built}

@@ -33,7 +33,7 @@ def _connect(settings: Settings, source: str, snapshot: Path | None) -> tuple[An
     import duckdb
 
     from customer360.analyst.sql import connect_snapshot, snapshot_database
-    from customer360.warehouse import duckdb_config
+    from customer360.warehouse import attach_marts, duckdb_config
 
     if source == "published":
         database = snapshot_database(settings, snapshot)
@@ -42,9 +42,10 @@ def _connect(settings: Settings, source: str, snapshot: Path | None) -> tuple[An
     if not database.is_file():
         raise FileNotFoundError(f"warehouse {database} does not exist yet: run the pipeline first")
     try:
-        con = duckdb.connect(
-            str(database), read_only=True, config=duckdb_config(settings, enable_external_access=False)
-        )
+        con = duckdb.connect(str(database), read_only=True, config=duckdb_config(settings))
+        # The marts' own file (the DuckDB target's), attached before file access is turned off for good.
+        attach_marts(con, settings, read_only=True)
+        con.execute("set enable_external_access = false")
     except duckdb.IOException as exc:
         raise WarehouseBusyError(
             f"cannot read the warehouse {database} while another process writes it (a run holds it: DuckDB "

@@ -581,6 +581,25 @@ def erase_tables(
     return removed
 
 
+def _erase_marts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """``erase_tables`` in the attached marts file (none attached: nothing), counted as ``marts.<table>``."""
+    from customer360.warehouse import MARTS_DATABASE
+
+    attached = con.execute(
+        "select count(*) from duckdb_databases() where database_name = ?", [MARTS_DATABASE]
+    ).fetchone()[0]
+    if not attached:
+        return {}
+    con.begin()
+    try:
+        removed = erase_tables(con, MARTS_DATABASE)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return {f"{MARTS_DATABASE}.{name.split('.', 1)[1]}": count for name, count in removed.items()}
+
+
 def _suppress(
     con: duckdb.DuckDBPyConnection, person: Person, request_id: str, salt: str
 ) -> list[dict[str, str]]:
@@ -623,16 +642,26 @@ def _request_hashes(request: ErasureRequest, salt: str) -> list[dict[str, str]]:
 
 
 def compact_warehouse(settings: Settings) -> None:
-    """Rewrite the warehouse into a fresh file (no free blocks with deleted rows) and swap it in."""
+    """Rewrite the warehouse, and the marts' own file beside it, into fresh files (no free blocks with
+    deleted rows) and swap them in. The marts file keeps the snapshot's storage version: publish copies it
+    whole, free blocks and all, so it must hold no erased row either."""
+    from customer360.warehouse import marts_path
+
+    _compact_file(settings, settings.warehouse_path, None)
+    if marts_path(settings).exists():
+        _compact_file(settings, marts_path(settings), settings.snapshot_storage_version)
+
+
+def _compact_file(settings: Settings, path: Path, storage_version: str | None) -> None:
     import duckdb
 
-    path = settings.warehouse_path
     tmp = path.with_name(f".{path.name}.compact.tmp")
     tmp.unlink(missing_ok=True)
+    version = f" (storage_version {sql_string(storage_version)})" if storage_version else ""
     con = duckdb.connect(config=duckdb_config(settings))
     try:
         con.execute(f"attach {sql_string(path)} as erasure_source (read_only)")
-        con.execute(f"attach {sql_string(tmp)} as erasure_target")
+        con.execute(f"attach {sql_string(tmp)} as erasure_target{version}")
         con.execute("copy from database erasure_source to erasure_target")
         con.execute("detach erasure_target")
         con.execute("detach erasure_source")
@@ -802,9 +831,14 @@ def erase(settings: Settings, request: ErasureRequest, compact: bool = True) -> 
         con.execute(ERASURE_LOG_DDL)
         ensure_table(con)
         person = find_person(con, settings, request)
+        # The marts' own file first (DuckDB target, customer360.warehouse.marts_path), in a transaction of its
+        # own (a DuckDB transaction writes to one database). A run killed in between finds the person again
+        # in the warehouse, which it has not touched yet, and erases from both.
+        marts_removed = _erase_marts(con)
         con.begin()
         try:
-            removed = _erase_raw(con, request.request_id)
+            removed = marts_removed
+            removed.update(_erase_raw(con, request.request_id))
             removed.update(_redact_quarantine(con, request.request_id))
             removed.update(erase_tables(con))
             hashes = _suppress(con, person, request.request_id, salt)

@@ -248,15 +248,23 @@ def _tables(
     return [(s, t) for s, t in rows if schemas is None or s in schemas]
 
 
-def scan_database(path: Path, schemas: tuple[str, ...] | None, label: str, report: ScanReport) -> None:
-    """Scan every table of ``schemas`` (every schema when None) of a DuckDB file, opened read-only."""
+def scan_database(
+    path: Path,
+    schemas: tuple[str, ...] | None,
+    label: str,
+    report: ScanReport,
+    schema_label: str | None = None,
+) -> None:
+    """Scan every table of ``schemas`` (every schema when None) of a DuckDB file, opened read-only;
+    ``schema_label`` names the schema in the findings (the marts' own file: ``marts``, as the warehouse
+    names it)."""
     import duckdb
 
     con = duckdb.connect(str(path), read_only=True)
     try:
         catalog = con.execute("select current_database()").fetchone()[0]
         for schema, table in _tables(con, catalog, schemas):
-            location = f"{label} {schema}.{table}"
+            location = f"{label} {schema_label or schema}.{table}"
             report.scanned.append(location)
             columns = _text_columns(con, catalog, schema, table)
             relation = f"{_quote(schema)}.{_quote(table)}"
@@ -408,8 +416,13 @@ def scan(settings: Settings, schemas: tuple[str, ...] = BI_SCHEMAS) -> ScanRepor
     """Scan the warehouse's BI-facing schemas, the published snapshots, run folders and logs."""
     started = time.perf_counter()
     report = ScanReport(allowed=dbt_fixture_values(settings.dbt_project_dir))
+    from customer360.warehouse import MARTS_DATABASE, marts_path
+
     if settings.warehouse_path.exists():
         scan_database(settings.warehouse_path, schemas, "warehouse", report)
+    # DuckDB target: the marts are in their own file beside the warehouse, in its schema main.
+    if marts_path(settings).exists() and (schemas is None or MARTS_DATABASE in schemas):
+        scan_database(marts_path(settings), ("main",), "warehouse", report, schema_label=MARTS_DATABASE)
     for folder in scan_locations(settings):
         scan_folder(folder, report)
     report.seconds = time.perf_counter() - started

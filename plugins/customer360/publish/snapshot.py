@@ -21,6 +21,7 @@ import os
 import shutil
 from contextlib import ExitStack
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -71,18 +72,21 @@ def newer_current_snapshot(settings: Settings, logical_date: date) -> str | None
 
 
 def _bi_tables(con) -> list[tuple[str, str]]:
+    """``(source relation, mart)``: the ``marts`` schema of the attached ``warehouse``, and the ``main``
+    schema of the attached marts file (``warehouse_marts``, the DuckDB target's) when there is one."""
     placeholders = ", ".join("?" for _ in PUBLISHED_SCHEMAS)
     rows = con.execute(
         f"""
-        select table_schema, table_name
+        select table_catalog, table_schema, table_name
         from information_schema.tables
-        where table_catalog = 'warehouse' and table_schema in ({placeholders})
+        where ((table_catalog = 'warehouse' and table_schema in ({placeholders}))
+            or (table_catalog = 'warehouse_marts' and table_schema = 'main'))
             and table_type in ('BASE TABLE', 'VIEW')
         order by table_name
         """,
         list(PUBLISHED_SCHEMAS),
     ).fetchall()
-    return [(schema, name) for schema, name in rows]
+    return [(f"{_quote(catalog)}.{_quote(schema)}.{_quote(name)}", name) for catalog, schema, name in rows]
 
 
 def _quote(identifier: str) -> str:
@@ -115,9 +119,13 @@ def _prune(snapshots_dir: Path, keep: int, current: Path) -> list[str]:
 def publish_marts(
     settings: Settings, logical_date: date, run_id: str, exclude: set[str] | None = None
 ) -> dict[str, Any]:
-    """Copy every BI-facing mart into a new snapshot and make it current.
+    """Make a new snapshot of every BI-facing mart and make it current.
 
-    ``exclude`` names marts held back: they keep their last published version."""
+    DuckDB target: the marts' own file (``customer360.warehouse.marts_path``), checkpointed, copied whole.
+    PostgreSQL and Spark targets: each mart copied into a new file. ``exclude`` names marts held back: they
+    keep their last published version."""
+    from customer360.warehouse import engine
+
     exclude = exclude or set()
     snapshots_dir = settings.published_dir / "snapshots"
     snapshots_dir.mkdir(parents=True, exist_ok=True)
@@ -126,62 +134,14 @@ def publish_marts(
     staging_dir = snapshots_dir / f".tmp-{name}"
     final_dir = snapshots_dir / name
     (staging_dir / "parquet").mkdir(parents=True)
-
-    tables: dict[str, int] = {}
-    held_back: list[str] = []
-    import duckdb
-
-    # The DuckDB warehouse file, or (PostgreSQL target) a scratch DuckDB file of the marts pulled from it.
-    sources = ExitStack()
-    warehouse_db = sources.enter_context(readable_copy(settings, PUBLISHED_SCHEMAS))
     # A held-back mart keeps its last published version (BI sees yesterday's trusted table, not none).
     previous = current_database(settings) if exclude and current_snapshot(settings) is not None else None
-    # Row order carries no meaning in a mart (readers sort; ``table_checksums`` ignores it), and not keeping
-    # it lets DuckDB copy and write Parquet in parallel instead of in one ordered stream (DECISIONLOG.md,
-    # "Publish without row order").
-    # Written in the storage format of ``snapshot_storage_version``, so the DuckDB releases analysts have
-    # installed (not only the one the pipeline runs) open it.
-    con = duckdb.connect(
-        str(staging_dir / SNAPSHOT_DB),
-        config=duckdb_config(
-            settings,
-            preserve_insertion_order=False,
-            storage_compatibility_version=settings.snapshot_storage_version,
-        ),
-    )
-    try:
-        con.execute(f"attach {sql_string(warehouse_db)} as warehouse (read_only)")
-        if previous is not None:
-            con.execute(f"attach {sql_string(previous.resolve())} as previous (read_only)")
-        previous_tables = (
-            {
-                r[0]
-                for r in con.execute(
-                    "select table_name from information_schema.tables where table_catalog = 'previous'"
-                ).fetchall()
-            }
-            if previous is not None
-            else set()
-        )
-        for schema, table in _bi_tables(con):
-            source = f"warehouse.{_quote(schema)}.{_quote(table)}"
-            if table in exclude:
-                held_back.append(table)
-                if table not in previous_tables:
-                    continue
-                source = f"previous.main.{_quote(table)}"
-            # ``create table as`` answers with the rows it wrote: no count query per table.
-            (rows,) = con.execute(f"create table main.{_quote(table)} as select * from {source}").fetchone()
-            parquet_path = staging_dir / "parquet" / f"{table}.parquet"
-            con.execute(f"copy main.{_quote(table)} to {sql_string(parquet_path)} (format parquet)")
-            tables[table] = rows
-        con.execute("detach warehouse")
-        if previous is not None:
-            con.execute("detach previous")
-        con.execute("checkpoint")
-    finally:
-        con.close()
-        sources.close()
+
+    copied = engine(settings) == "duckdb" and _copy_marts_file(settings, staging_dir / SNAPSHOT_DB)
+    if copied:
+        tables, held_back = _finish_copied_file(settings, staging_dir, exclude, previous)
+    else:
+        tables, held_back = _copy_tables(settings, staging_dir, exclude, previous)
 
     manifest = {
         "run_id": run_id,
@@ -205,6 +165,180 @@ def publish_marts(
         "held_back": held_back,
         "pruned": removed,
     }
+
+
+def _copy_marts_file(settings: Settings, target: Path) -> bool:
+    """Copy the marts' own file whole to ``target``; False when there is none to copy (nothing built yet,
+    or a warehouse whose marts are still in its schema ``marts``), or when it was written in another storage
+    version than the snapshot's.
+
+    The copy is made while this process holds the warehouse open for writing (the pipeline's writers take
+    turns, ``customer360.warehouse``), right after a checkpoint wrote everything of the file into it: no
+    write-ahead log is left that the copy would miss."""
+    from customer360.warehouse import MARTS_DATABASE, connect, marts_path
+
+    source = marts_path(settings)
+    with connect(settings) as con:
+        attached = con.execute(
+            "select count(*) from duckdb_databases() where database_name = ?", [MARTS_DATABASE]
+        ).fetchone()[0]
+        if not attached or not source.exists():
+            return False
+        con.execute(f"checkpoint {MARTS_DATABASE}")
+        wal = source.with_name(source.name + ".wal")
+        if wal.exists() and wal.stat().st_size:
+            raise RuntimeError(f"{wal} is not empty after a checkpoint: the marts file cannot be copied")
+        shutil.copyfile(source, target)
+    # The version the file itself was written in (an attach asking for a newer one does not rewrite it).
+    if storage_version(target) != _storage_tag(settings.snapshot_storage_version):
+        target.unlink()
+        return False
+    return True
+
+
+@lru_cache(maxsize=4)
+def _storage_tag(version: str) -> str:
+    """The storage version DuckDB reports for a file written with ``storage_version`` (``v1.0.0+``), read
+    from a scratch file (an in-memory database reports none)."""
+    import tempfile
+
+    import duckdb
+
+    with tempfile.TemporaryDirectory(prefix="c360-storage-") as folder:
+        probe = Path(folder) / "probe.duckdb"
+        duckdb.connect(str(probe), config={"storage_compatibility_version": version}).close()
+        return storage_version(probe)
+
+
+def _finish_copied_file(
+    settings: Settings, staging_dir: Path, exclude: set[str], previous: Path | None
+) -> tuple[dict[str, int], list[str]]:
+    """In the copied marts file: put each held-back mart back to its last published version (or drop it when
+    none was published), then write every mart to Parquet. Row counts from the tables' own metadata."""
+    import duckdb
+
+    tables: dict[str, int] = {}
+    held_back: list[str] = []
+    con = duckdb.connect(
+        str(staging_dir / SNAPSHOT_DB), config=duckdb_config(settings, preserve_insertion_order=False)
+    )
+    try:
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where database_name = current_database() "
+                "and schema_name = 'main' order by table_name"
+            ).fetchall()
+        ]
+        held = [n for n in names if n in exclude]
+        if held:
+            previous_tables: set[str] = set()
+            if previous is not None:
+                con.execute(f"attach {sql_string(previous.resolve())} as previous (read_only)")
+                previous_tables = {
+                    r[0]
+                    for r in con.execute(
+                        "select table_name from duckdb_tables() where database_name = 'previous'"
+                    ).fetchall()
+                }
+            for table in held:
+                held_back.append(table)
+                con.execute(f"drop table main.{_quote(table)}")
+                if table in previous_tables:
+                    con.execute(f"create table main.{_quote(table)} as from previous.main.{_quote(table)}")
+            if previous is not None:
+                con.execute("detach previous")
+            con.execute("checkpoint")
+        present = _tables_of(con)
+        for table in names:
+            if table not in present:
+                continue
+            parquet_path = staging_dir / "parquet" / f"{table}.parquet"
+            con.execute(f"copy main.{_quote(table)} to {sql_string(parquet_path)} (format parquet)")
+            (tables[table],) = con.execute(f"select count(*) from main.{_quote(table)}").fetchone()
+    finally:
+        con.close()
+    return tables, held_back
+
+
+def _tables_of(con) -> set[str]:
+    return {
+        r[0]
+        for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = current_database()"
+        ).fetchall()
+    }
+
+
+def _copy_tables(
+    settings: Settings, staging_dir: Path, exclude: set[str], previous: Path | None
+) -> tuple[dict[str, int], list[str]]:
+    """Copy every mart into a new snapshot file, and to Parquet: on the PostgreSQL and Spark targets from the
+    ``marts`` schema of a scratch DuckDB file of their marts; on the DuckDB target from the marts file when
+    it cannot be copied whole (written in another storage version than the snapshot's)."""
+    import duckdb
+
+    from customer360.warehouse import engine, marts_path
+
+    marts_file = marts_path(settings) if engine(settings) == "duckdb" else None
+    if marts_file is not None and not marts_file.exists():
+        marts_file = None
+
+    tables: dict[str, int] = {}
+    held_back: list[str] = []
+    # The DuckDB warehouse file, or (PostgreSQL target) a scratch DuckDB file of the marts pulled from it.
+    sources = ExitStack()
+    warehouse_db = sources.enter_context(readable_copy(settings, PUBLISHED_SCHEMAS))
+    # Row order carries no meaning in a mart (readers sort; ``table_checksums`` ignores it), and not keeping
+    # it lets DuckDB copy and write Parquet in parallel instead of in one ordered stream (DECISIONLOG.md,
+    # "Publish without row order").
+    # Written in the storage format of ``snapshot_storage_version``, so the DuckDB releases analysts have
+    # installed (not only the one the pipeline runs) open it.
+    con = duckdb.connect(
+        str(staging_dir / SNAPSHOT_DB),
+        config=duckdb_config(
+            settings,
+            preserve_insertion_order=False,
+            storage_compatibility_version=settings.snapshot_storage_version,
+        ),
+    )
+    try:
+        con.execute(f"attach {sql_string(warehouse_db)} as warehouse (read_only)")
+        if marts_file is not None:
+            con.execute(f"attach {sql_string(marts_file)} as warehouse_marts (read_only)")
+        if previous is not None:
+            con.execute(f"attach {sql_string(previous.resolve())} as previous (read_only)")
+        previous_tables = (
+            {
+                r[0]
+                for r in con.execute(
+                    "select table_name from information_schema.tables where table_catalog = 'previous'"
+                ).fetchall()
+            }
+            if previous is not None
+            else set()
+        )
+        for source, table in _bi_tables(con):
+            if table in exclude:
+                held_back.append(table)
+                if table not in previous_tables:
+                    continue
+                source = f"previous.main.{_quote(table)}"
+            # ``create table as`` answers with the rows it wrote: no count query per table.
+            (rows,) = con.execute(f"create table main.{_quote(table)} as select * from {source}").fetchone()
+            parquet_path = staging_dir / "parquet" / f"{table}.parquet"
+            con.execute(f"copy main.{_quote(table)} to {sql_string(parquet_path)} (format parquet)")
+            tables[table] = rows
+        con.execute("detach warehouse")
+        if marts_file is not None:
+            con.execute("detach warehouse_marts")
+        if previous is not None:
+            con.execute("detach previous")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+        sources.close()
+    return tables, held_back
 
 
 def fsync_path(path: Path) -> None:

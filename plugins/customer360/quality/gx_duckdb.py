@@ -104,8 +104,7 @@ class DuckDBInspector:
     def get_columns(self, table_name: str, schema: str | None = None, **_: Any) -> list[dict[str, Any]]:
         query = sa.text(
             "select column_name, data_type, is_nullable from information_schema.columns "
-            "where table_name = :table and table_schema = coalesce(:schema, current_schema()) "
-            "order by ordinal_position"
+            f"where table_name = :table and {_IN_SCHEMA} order by ordinal_position"
         )
         with self._engine.connect() as connection:
             rows = connection.execute(query, {"table": str(table_name), "schema": schema}).fetchall()
@@ -120,11 +119,27 @@ class DuckDBInspector:
     def get_pk_constraint(self, table_name: str, schema: str | None = None, **_: Any) -> dict[str, Any]:
         query = sa.text(
             "select constraint_column_names from duckdb_constraints() where constraint_type = 'PRIMARY KEY' "
-            "and table_name = :table and schema_name = coalesce(:schema, current_schema())"
+            "and table_name = :table and "
+            + _IN_SCHEMA.replace("table_catalog", "database_name").replace("table_schema", "schema_name")
         )
         with self._engine.connect() as connection:
             row = connection.execute(query, {"table": str(table_name), "schema": schema}).first()
         return {"constrained_columns": list(row[0]) if row else [], "name": None}
+
+    def has_table(self, table_name: str, schema: str | None = None, **_: Any) -> bool:
+        query = sa.text(
+            f"select count(*) from information_schema.tables where table_name = :table and {_IN_SCHEMA}"
+        )
+        with self._engine.connect() as connection:
+            return bool(connection.execute(query, {"table": str(table_name), "schema": schema}).scalar())
+
+
+# A table GX names ``<schema>.<table>``: in that schema of the warehouse, or, for ``marts``, in the ``main``
+# schema of the attached marts file (where DuckDB resolves ``marts.<table>``, customer360.warehouse).
+_IN_SCHEMA = (
+    "((table_catalog = current_database() and table_schema = coalesce(:schema, current_schema())) "
+    "or (table_catalog = :schema and table_schema = 'main'))"
+)
 
 
 # --- 1. buffered results --------------------------------------------------------------------------------
@@ -153,6 +168,10 @@ class DuckDBExecutionEngine(SqlAlchemyExecutionEngine):
                 connection.commit()
             return result
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _attach_marts_on_connect(self.engine)
+
     @override
     def get_inspector(self) -> Any:
         if self._inspector is None:
@@ -160,10 +179,47 @@ class DuckDBExecutionEngine(SqlAlchemyExecutionEngine):
         return self._inspector
 
 
+def _attach_marts_on_connect(engine: sa.Engine) -> sa.Engine:
+    """The marts' own file, beside the warehouse, attached read-only to each of ``engine``'s connections as
+    ``marts`` (``customer360.warehouse.attach_marts``), so the suites' ``marts.<table>`` resolve as in the
+    pipeline. Connections pooled before are closed."""
+    database = engine.url.database
+    if database and engine.url.get_backend_name() == "duckdb":
+        sa.event.listen(engine, "connect", _marts_attacher(Path(database)))
+        engine.dispose()
+    return engine
+
+
+def _marts_attacher(warehouse: Path) -> Any:
+    from customer360.sql_strings import sql_string
+    from customer360.warehouse import MARTS_DATABASE, MARTS_FILE
+
+    marts = warehouse.parent / MARTS_FILE
+
+    def attach(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(
+                "select count(*) from duckdb_schemas() where database_name = current_database() "
+                f"and schema_name = '{MARTS_DATABASE}'"
+            )
+            (old_layout,) = cursor.fetchone()
+            if not old_layout and marts.exists():
+                cursor.execute(f"attach if not exists {sql_string(marts)} as {MARTS_DATABASE} (read_only)")
+        finally:
+            cursor.close()
+
+    return attach
+
+
 class DuckDBDatasource(SQLDatasource):
     """A SQL datasource on a DuckDB database file (``duckdb:///<path>``), validated in-database."""
 
     type: Literal["duckdb"] = "duckdb"  # type: ignore[assignment]  # narrows SQLDatasource.type
+
+    @override
+    def _create_engine(self) -> sa.Engine:
+        return _attach_marts_on_connect(super()._create_engine())
 
     @property
     @override

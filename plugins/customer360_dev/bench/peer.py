@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from customer360.settings import Settings
-from customer360.warehouse import duckdb_config
+from customer360.warehouse import attach_marts, duckdb_config
 from customer360_dev.bench.pandas_models import PREDICTION_COLUMNS, PeerInputs, pandas_models
 from customer360_dev.bench.polars_models import PolarsInputs, polars_models
 
@@ -158,7 +158,7 @@ def compare(settings: Settings, as_of_date: date, rounds: int = 3) -> dict[str, 
     import duckdb
 
     models = compiled_models(settings, as_of_date)
-    database = models[0].relation.split(".")[0].strip('"')
+    database = settings.warehouse_path.stem  # the catalog dbt names the warehouse's models by
     con = duckdb.connect(
         ":memory:",
         config=duckdb_config(settings),
@@ -166,6 +166,7 @@ def compare(settings: Settings, as_of_date: date, rounds: int = 3) -> dict[str, 
     try:
         con.execute(f"attach '{settings.warehouse_path}' as \"{database}\" (read_only)")
         con.execute(f'use "{database}"')
+        attach_marts(con, settings, read_only=True)  # the DuckDB target's marts file, as ``marts``
         load_started = time.perf_counter()
         inputs = load_inputs(con)
         load_seconds = time.perf_counter() - load_started

@@ -17,6 +17,9 @@ folder, then flushes it to disk:
   apart by two 64-bit hashes of the whole row), and write Parquet only for the marts that changed (the
   others are hard links to the earlier snapshot's files): the daily cost of a snapshot file updated in place
   instead of written whole.
+- ``file_copy`` (what ``publish_marts`` does on the DuckDB target, where dbt builds the marts in a file of
+  their own beside the warehouse): a file copy of that file as the snapshot's database, then each table to
+  Parquet. Only when the warehouse has the marts file.
 - ``parquet_only`` (a measure, not a snapshot): only the Parquet files, exported from the warehouse: what
   publish would still pay if the database file were built elsewhere and copied whole (a file copy is
   I/O, not CPU). Its CPU against ``copy_tables`` is the share a file swap would save.
@@ -39,7 +42,9 @@ from pathlib import Path
 from customer360.publish.snapshot import PUBLISHED_SCHEMAS, SNAPSHOT_DB, _fsync_tree, _quote
 from customer360.settings import Settings
 from customer360.sql_strings import sql_string
-from customer360.warehouse import duckdb_config
+from customer360.warehouse import MARTS_FILE, duckdb_config
+
+MARTS_SOURCE = "warehouse_marts"  # the marts file beside the warehouse, attached read-only
 
 
 def _cpu() -> float:
@@ -48,20 +53,24 @@ def _cpu() -> float:
 
 
 def _marts(con) -> list[tuple[str, str]]:
+    """``(source relation, mart)`` of every mart: the attached marts file's ``main`` (the DuckDB target's
+    layout, ``customer360.warehouse.marts_path``), or a warehouse's schema ``marts`` (made before it)."""
     placeholders = ", ".join("?" for _ in PUBLISHED_SCHEMAS)
-    return con.execute(
-        "select schema_name, table_name from duckdb_tables() where database_name = 'warehouse' "
-        f"and schema_name in ({placeholders}) order by table_name",
+    rows = con.execute(
+        "select database_name, schema_name, table_name from duckdb_tables() "
+        f"where (database_name = 'warehouse' and schema_name in ({placeholders})) "
+        f"or (database_name = '{MARTS_SOURCE}' and schema_name = 'main') order by table_name",
         list(PUBLISHED_SCHEMAS),
     ).fetchall()
+    return [(f"{_quote(db)}.{_quote(schema)}.{_quote(table)}", table) for db, schema, table in rows]
 
 
 def _copy_tables(con, folder: Path, one_transaction: bool) -> None:
     marts = _marts(con)
     if one_transaction:
         con.execute("begin")
-    for schema, table in marts:
-        con.execute(f"create table main.{_quote(table)} as from warehouse.{_quote(schema)}.{_quote(table)}")
+    for source, table in marts:
+        con.execute(f"create table main.{_quote(table)} as from {source}")
     if one_transaction:
         con.execute("commit")
     for _schema, table in marts:
@@ -71,22 +80,16 @@ def _copy_tables(con, folder: Path, one_transaction: bool) -> None:
 
 def _parquet_first(con, folder: Path) -> None:
     marts = _marts(con)
-    for schema, table in marts:
+    for source, table in marts:
         parquet = folder / "parquet" / f"{table}.parquet"
-        con.execute(
-            f"copy warehouse.{_quote(schema)}.{_quote(table)} to {sql_string(parquet)} (format parquet)"
-        )
+        con.execute(f"copy {source} to {sql_string(parquet)} (format parquet)")
     for _schema, table in marts:
         parquet = folder / "parquet" / f"{table}.parquet"
         con.execute(f"create table main.{_quote(table)} as from read_parquet({sql_string(parquet)})")
 
 
-def _columns(con, database: str, schema: str, table: str) -> list[tuple[str, str]]:
-    return con.execute(
-        "select column_name, data_type from duckdb_columns() where database_name = ? and schema_name = ? "
-        "and table_name = ? order by column_index",
-        [database, schema, table],
-    ).fetchall()
+def _columns(con, relation: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in con.execute(f"describe {relation}").fetchall()]
 
 
 def _sync_previous(con, folder: Path, previous: Path) -> None:
@@ -99,13 +102,11 @@ def _sync_previous(con, folder: Path, previous: Path) -> None:
         ).fetchall()
     }
     marts = _marts(con)
-    for name in kept - {table for _schema, table in marts}:
+    for name in kept - {table for _source, table in marts}:
         con.execute(f"drop table main.{_quote(name)}")
-    for schema, table in marts:
-        source, target = f"warehouse.{_quote(schema)}.{_quote(table)}", f"main.{_quote(table)}"
-        if table not in kept or _columns(con, "warehouse", schema, table) != _columns(
-            con, snapshot, "main", table
-        ):
+    for source, table in marts:
+        target = f"main.{_quote(table)}"
+        if table not in kept or _columns(con, source) != _columns(con, target):
             con.execute(f"create or replace table {target} as from {source}")
             changed = True
         else:
@@ -137,11 +138,18 @@ def _sync_previous(con, folder: Path, previous: Path) -> None:
 
 
 def _parquet_only(con, folder: Path) -> None:
-    for schema, table in _marts(con):
+    for source, table in _marts(con):
         parquet = folder / "parquet" / f"{table}.parquet"
-        con.execute(
-            f"copy warehouse.{_quote(schema)}.{_quote(table)} to {sql_string(parquet)} (format parquet)"
-        )
+        con.execute(f"copy {source} to {sql_string(parquet)} (format parquet)")
+
+
+def _file_copy(con, folder: Path) -> None:
+    """After ``run_variant`` copied the marts file whole as the snapshot: its Parquet files."""
+    for (table,) in con.execute(
+        "select table_name from duckdb_tables() where database_name = current_database() order by 1"
+    ).fetchall():
+        parquet = folder / "parquet" / f"{table}.parquet"
+        con.execute(f"copy main.{_quote(table)} to {sql_string(parquet)} (format parquet)")
 
 
 VARIANTS: dict[str, Callable] = {
@@ -150,8 +158,10 @@ VARIANTS: dict[str, Callable] = {
     "parquet_first": lambda con, folder, previous: _parquet_first(con, folder),
     "sync_previous": _sync_previous,
     "parquet_only": lambda con, folder, previous: _parquet_only(con, folder),
+    "file_copy": lambda con, folder, previous: _file_copy(con, folder),
 }
 NEEDS_PREVIOUS = {"sync_previous"}
+NEEDS_MARTS_FILE = {"file_copy"}  # the DuckDB target's layout: the marts in a file of their own
 MEASURE_ONLY = {"parquet_only"}  # writes part of a snapshot, to size what another way would save
 
 
@@ -169,6 +179,10 @@ def run_variant(
         if previous is None:
             raise ValueError(f"the {name} variant needs an earlier snapshot folder (--previous)")
         shutil.copyfile(previous / SNAPSHOT_DB, folder / SNAPSHOT_DB)
+    marts_file = warehouse.parent / MARTS_FILE
+    if name in NEEDS_MARTS_FILE:
+        # What publish does (checkpointed first, by the pipeline's writer): a file copy of the marts file.
+        shutil.copyfile(marts_file, folder / SNAPSHOT_DB)
     con = duckdb.connect(
         str(folder / SNAPSHOT_DB),
         config=duckdb_config(
@@ -179,8 +193,12 @@ def run_variant(
     )
     try:
         con.execute(f"attach {sql_string(warehouse)} as warehouse (read_only)")
+        if marts_file.exists():
+            con.execute(f"attach {sql_string(marts_file)} as {MARTS_SOURCE} (read_only)")
         VARIANTS[name](con, folder, previous)
         con.execute("detach warehouse")
+        if marts_file.exists():
+            con.execute(f"detach {MARTS_SOURCE}")
         con.execute("checkpoint")
     finally:
         con.close()
@@ -201,7 +219,13 @@ def main(argv: list[str] | None = None) -> int:
         "--previous", type=Path, default=None, help="an earlier snapshot folder (for sync_previous)"
     )
     args = parser.parse_args(argv)
-    names = [n for n in VARIANTS if n not in NEEDS_PREVIOUS or args.previous is not None]
+    has_marts_file = (args.warehouse.parent / MARTS_FILE).exists()
+    names = [
+        n
+        for n in VARIANTS
+        if (n not in NEEDS_PREVIOUS or args.previous is not None)
+        and (n not in NEEDS_MARTS_FILE or has_marts_file)
+    ]
     settings = Settings(home=args.scratch / "home")
     print(f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for round_ in range(1, args.rounds + 1):
