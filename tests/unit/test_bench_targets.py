@@ -183,3 +183,24 @@ def test_given_three_scales_when_growth_rows_are_made_then_each_stage_shows_its_
     assert (rows["publish"]["growth"], rows["publish"]["faster_than_linear"]) == (1.0, False)
     # AND a smaller result is never shown for a larger scale
     assert growth_rows(scales[0], [large], "first_run")[0]["per_m"] == {100_000: 5.0}
+
+
+def test_given_a_duckdb_and_a_spark_result_when_the_header_prints_then_each_names_its_engine_and_machine(
+    capsys,
+):
+    from customer360_dev.bench.commands import _print_header
+
+    machine = {"cpu": "Test CPU", "cores": 2, "memory_gib": 8.0}
+    # GIVEN a result that generated its data set and one that found it generated
+    generated = {"generate_seconds": 12.34, "machine": machine, "load_average": [1.5, 1.25, 1.0]}
+    found = {**generated, "generate_seconds": None}
+    # WHEN each header prints with its engine
+    _print_header(generated, "small", "DuckDB threads 2")
+    _print_header(found, "medium", "Spark local[2]")
+    lines = capsys.readouterr().out.splitlines()
+    # THEN the generation time prints only for the run that generated, and each machine line names its engine
+    assert lines == [
+        "generated the small data set in 12.3 s",
+        "Test CPU · 2 cores · 8.0 GiB · DuckDB threads 2 · load average 1.50, 1.25, 1.00",
+        "Test CPU · 2 cores · 8.0 GiB · Spark local[2] · load average 1.50, 1.25, 1.00",
+    ]

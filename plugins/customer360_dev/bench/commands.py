@@ -13,6 +13,17 @@ from customer360.incremental import INCREMENTAL_LAYERS
 BASELINE_DIR = Path(__file__).resolve().parents[3] / "bench"
 
 
+def _print_header(result: dict, scale: str, engine: str) -> None:
+    """The data set's generation time (when this run generated it) and the machine the result is from."""
+    if result["generate_seconds"] is not None:
+        print(f"generated the {scale} data set in {result['generate_seconds']:.1f} s")
+    machine = result["machine"]
+    print(
+        f"{machine['cpu']} · {machine['cores']} cores · {machine['memory_gib']} GiB · {engine} "
+        f"· load average {', '.join(f'{x:.2f}' for x in result['load_average'])}"
+    )
+
+
 def _print_table(title: str, rows: list[dict]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -167,13 +178,7 @@ def _bench(args: argparse.Namespace) -> int:
     if first_repeat is None:
         first_repeat = 1 if args.scale == "large" else args.repeat
     result = benchmark(settings, args.scale, args.repeat, first_repeat)
-    if result["generate_seconds"] is not None:
-        print(f"generated the {args.scale} data set in {result['generate_seconds']:.1f} s")
-    machine = result["machine"]
-    print(
-        f"{machine['cpu']} · {machine['cores']} cores · {machine['memory_gib']} GiB · DuckDB threads "
-        f"{machine['duckdb_threads']} · load average {', '.join(f'{x:.2f}' for x in result['load_average'])}"
-    )
+    _print_header(result, args.scale, f"DuckDB threads {result['machine']['duckdb_threads']}")
     _print_table(
         f"first run ({args.scale}, all history), {result['first_repeat']} run(s)", result["first_run"]
     )
@@ -280,13 +285,7 @@ def _bench_spark(settings, args: argparse.Namespace) -> int:  # noqa: ANN001 - S
     stopped = result.get("stopped_at")
     if stopped:
         print(f"STOPPED at {stopped['stage']}: {stopped['error']}; the stages before it are kept")
-    if result["generate_seconds"] is not None:
-        print(f"generated the {args.scale} data set in {result['generate_seconds']:.1f} s")
-    machine = result["machine"]
-    print(
-        f"{machine['cpu']} · {machine['cores']} cores · {machine['memory_gib']} GiB · Spark "
-        f"{machine['spark_master']} · load average {', '.join(f'{x:.2f}' for x in result['load_average'])}"
-    )
+    _print_header(result, args.scale, f"Spark {result['machine']['spark_master']}")
     out_dir = settings.home / "bench" / "results"
     duck = newest_duckdb_result([out_dir, BASELINE_DIR], args.scale)
     against = f"DuckDB: {duck[0].name}" if duck else "no DuckDB result of this scale to compare with"
