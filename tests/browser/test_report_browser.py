@@ -50,14 +50,13 @@ def test_report_renders_every_chart_in_headless_chromium_without_console_errors(
             ),
         },
     )
-    import duckdb
+    from customer360.warehouse import connect as connect_warehouse
 
-    con = duckdb.connect(str(settings.warehouse_path))
-    con.execute(
-        "update marts.customer_next_best_action set action_name = '<img src=x onerror=window.__pwned=2>'"
-        " where action_code = 'newsletter'"
-    )
-    con.close()
+    with connect_warehouse(settings) as con:  # the marts file attached as ``marts``, as publish reads it
+        con.execute(
+            "update marts.customer_next_best_action set action_name = '<img src=x onerror=window.__pwned=2>'"
+            " where action_code = 'newsletter'"
+        )
     publish_marts(
         settings, date.fromisoformat(published_snapshot.AS_OF_DATE), published_snapshot.RUN_ID
     )  # republish the change

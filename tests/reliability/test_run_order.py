@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 from datetime import date
 
-import duckdb
 import pytest
 
 from customer360.publish import current_database, current_snapshot
 from customer360.publish.snapshot import SNAPSHOT_DB, table_checksums
+from customer360.warehouse import connect as connect_warehouse
 from tests.support.customer_ids import with_customer_ids_of
 from tests.support.pipeline_run import run_stages
 from tests.support.shared_runs import END, SHUFFLED_DATES, clone_home, without_run_logs
@@ -89,7 +89,7 @@ def test_given_an_earlier_date_run_after_a_later_one_then_no_lifecycle_period_en
     # GIVEN the warehouse after the shuffled runs (its last date earlier than its first)
     settings = shuffled_run[0]
     last = SHUFFLED_DATES[-1]
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    with connect_warehouse(settings, read_only=True) as con:
         # THEN no period ends on or before its start, or starts after the last run's date
         broken = con.execute(
             "select count(*) from marts.customer_lifecycle_history "

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import duckdb
 import pytest
 
+from customer360.warehouse import connect as connect_warehouse
 from tests.support.pipeline_run import run_stages
 from tests.support.shared_runs import END, clone_home
 
@@ -49,7 +49,7 @@ def test_given_a_web_order_delivered_again_with_fewer_lines_when_the_next_day_ru
     _stage_results(run_stages(settings, day, "redelivered", ("ingest:web_orders", "dbt:staging")))
     _stage_results(run_stages(settings, day, "redelivered", ("identity", "dbt:core")))
     first = order["lines"][0]["line_number"]
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    with connect_warehouse(settings, read_only=True) as con:
         # THEN both builds were incremental (the daily path, not a full rebuild)
         builds = con.execute(
             "select layer, full_refresh, reason from audit.dbt_layer_builds "
