@@ -53,15 +53,6 @@ def marts_path(settings: Settings) -> Path:
     return settings.warehouse_path.parent / MARTS_FILE
 
 
-def marts_attach_sql(settings: Settings, read_only: bool) -> str:
-    """``attach`` of the marts file as ``marts``; a new file is written in the snapshot's storage version,
-    since publish copies it as it is (``customer360.publish``) and analysts' DuckDB must open it."""
-    from customer360.sql_strings import sql_string
-
-    options = "read_only" if read_only else f"storage_version {sql_string(settings.snapshot_storage_version)}"
-    return f"attach if not exists {sql_string(marts_path(settings))} as {MARTS_DATABASE} ({options})"
-
-
 def _has_schema(con: duckdb.DuckDBPyConnection, schema: str) -> bool:
     return bool(
         con.execute(
@@ -72,17 +63,32 @@ def _has_schema(con: duckdb.DuckDBPyConnection, schema: str) -> bool:
     )
 
 
-def attach_marts(con: duckdb.DuckDBPyConnection, settings: Settings, read_only: bool) -> bool:
-    """Attach the marts file to a warehouse connection as ``marts`` (``MARTS_DATABASE``); whether it is.
+def attach_marts_beside(
+    con: duckdb.DuckDBPyConnection, warehouse_file: Path, read_only: bool, storage_version: str | None = None
+) -> bool:
+    """Attach the marts file beside ``warehouse_file`` to ``con`` as ``marts`` (``MARTS_DATABASE``); whether
+    it is. A new file is written in ``storage_version`` (the snapshot's: publish copies the file as it is and
+    analysts' DuckDB must open it).
 
     Not while the warehouse still has a ``marts`` schema (made before, not moved yet: ``marts.x`` would be
     ambiguous), and read-only only when the file exists (nothing has built a mart yet otherwise)."""
+    from customer360.sql_strings import sql_string
+
+    marts = Path(warehouse_file).parent / MARTS_FILE
     if _has_schema(con, MARTS_DATABASE):
         return False
-    if read_only and not marts_path(settings).exists():
+    if read_only and not marts.exists():
         return False
-    con.execute(marts_attach_sql(settings, read_only))
+    options = " (read_only)" if read_only else ""
+    if not read_only and storage_version:
+        options = f" (storage_version {sql_string(storage_version)})"
+    con.execute(f"attach if not exists {sql_string(marts)} as {MARTS_DATABASE}{options}")
     return True
+
+
+def attach_marts(con: duckdb.DuckDBPyConnection, settings: Settings, read_only: bool) -> bool:
+    """``attach_marts_beside`` for the settings' warehouse, new files in the snapshot's storage version."""
+    return attach_marts_beside(con, settings.warehouse_path, read_only, settings.snapshot_storage_version)
 
 
 def move_marts_schema(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[str]:

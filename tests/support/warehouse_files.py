@@ -9,19 +9,13 @@ from pathlib import Path
 
 import duckdb
 
-from customer360.warehouse import MARTS_DATABASE, MARTS_FILE
+from customer360.warehouse import MARTS_FILE, attach_marts_beside
 
 
 def open_warehouse(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     """``path`` opened with the marts file beside it attached as ``marts`` (when there is one and the
-    warehouse has no ``marts`` schema of its own, as ``customer360.warehouse.attach_marts`` decides)."""
+    warehouse has no ``marts`` schema of its own: ``customer360.warehouse.attach_marts_beside``)."""
     con = duckdb.connect(str(path), read_only=read_only)
-    marts = Path(path).parent / MARTS_FILE
-    (own_schema,) = con.execute(
-        "select count(*) from duckdb_schemas() where database_name = current_database() and schema_name = ?",
-        [MARTS_DATABASE],
-    ).fetchone()
-    if marts.exists() and not own_schema:
-        mode = " (read_only)" if read_only else ""
-        con.execute(f"attach '{marts}' as {MARTS_DATABASE}{mode}")
+    if (Path(path).parent / MARTS_FILE).exists():
+        attach_marts_beside(con, Path(path), read_only)
     return con
