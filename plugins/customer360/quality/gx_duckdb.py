@@ -191,23 +191,12 @@ def _attach_marts_on_connect(engine: sa.Engine) -> sa.Engine:
 
 
 def _marts_attacher(warehouse: Path) -> Any:
-    from customer360.sql_strings import sql_string
-    from customer360.warehouse import MARTS_DATABASE, MARTS_FILE
-
-    marts = warehouse.parent / MARTS_FILE
+    """A ``connect`` listener applying the pipeline's own rule (``warehouse.attach_marts_beside``, read-only)
+    to each new DBAPI connection: duckdb_engine's wrapper hands ``execute`` to the DuckDB connection."""
+    from customer360.warehouse import attach_marts_beside
 
     def attach(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(
-                "select count(*) from duckdb_schemas() where database_name = current_database() "
-                f"and schema_name = '{MARTS_DATABASE}'"
-            )
-            (old_layout,) = cursor.fetchone()
-            if not old_layout and marts.exists():
-                cursor.execute(f"attach if not exists {sql_string(marts)} as {MARTS_DATABASE} (read_only)")
-        finally:
-            cursor.close()
+        attach_marts_beside(dbapi_connection, warehouse, read_only=True)
 
     return attach
 
