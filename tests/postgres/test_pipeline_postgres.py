@@ -9,7 +9,6 @@ metrics without the wall-clock fit_seconds, which differ between any two runs).
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -23,6 +22,7 @@ import pytest
 from customer360 import pipeline
 from customer360.landing.contract import CHANNELS
 from customer360.settings import Settings
+from tests.support.value_equality import same_value
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -142,13 +142,7 @@ def _rows(path: Path, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:
 
 
 def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        if a is None or b is None:
-            return a is b
-        if math.isnan(a) and math.isnan(b):
-            return True
-        return math.isclose(a, b, rel_tol=FLOAT_TOLERANCE, abs_tol=FLOAT_TOLERANCE)
-    return a == b
+    return same_value(a, b, FLOAT_TOLERANCE)
 
 
 def test_given_the_same_landing_files_when_run_on_duckdb_and_on_postgres_then_every_published_mart_matches(

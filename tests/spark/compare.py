@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import duckdb
 
 from customer360.identity.households import HOUSEHOLD_KEYS_TABLE
 from customer360.identity.stable_ids import REGISTRY_TABLE, XREF_TABLE
+from tests.support.value_equality import same_value
 
 # Floats are equal within this, relative or absolute: Spark adds a column's doubles in another order than
 # DuckDB, which moves the last bits of a sum or an average (and of the scores computed from them).
@@ -58,9 +58,7 @@ def sorted_rows(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str
 
 
 def same(left: Any, right: Any) -> bool:
-    if isinstance(left, float) and isinstance(right, float):
-        return math.isclose(left, right, rel_tol=FLOAT_TOLERANCE, abs_tol=FLOAT_TOLERANCE)
-    return left == right
+    return same_value(left, right, FLOAT_TOLERANCE)
 
 
 def row_differences(table: str, columns: list[str], expected: list[tuple], actual: list[tuple]) -> list[str]:
