@@ -11,6 +11,7 @@ parsing.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 
 from customer360 import dbt_runner as pipeline_dbt
 from customer360.settings import Settings
-from tests.support import dbt_runner, raw_warehouse
+from tests.support import dbt_runner, raw_warehouse, shared_dbt_parse
 from tests.support.warehouse_files import open_warehouse
 
 AS_OF_DATE = "2026-11-24"
@@ -471,12 +472,17 @@ def _log_lines_since(log_path: Path, offset: int) -> str:
 
 
 @pytest.fixture
-def pipeline_settings(tmp_path: Path) -> Settings:
-    """A home whose warehouse holds the raw fixture, for the pipeline's own dbt runner."""
-    s = Settings(home=tmp_path / "home", duckdb_memory_limit="1GB")
+def pipeline_settings(tmp_path: Path) -> Iterator[Settings]:
+    """A home whose warehouse holds the raw fixture, for the pipeline's own dbt runner.
+
+    Its settings are a pipeline home's (the same profile and ``--vars``), so it starts from the session's
+    saved parses and adds its own to them: the first home of a session parses, the others do not."""
+    s = Settings(home=tmp_path / "home")
     s.warehouse_path.parent.mkdir(parents=True)
     raw_warehouse.build_raw_warehouse(s.warehouse_path)
-    return s
+    shared_dbt_parse.seed_target(s.home / "dbt" / "target", dbt_runner.PARSE_CACHE)
+    yield s
+    shared_dbt_parse.keep_target(s.home / "dbt" / "target", dbt_runner.PARSE_CACHE)
 
 
 def test_split_run_context_keeps_vars_stable_across_days_and_layers() -> None:
