@@ -23,9 +23,15 @@ UNDER_CI = os.environ.get("CI", "").lower() == "true"
 # The xdist worker this process is ("gw0", "gw1", ...), or "main" without xdist: names per-worker resources.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 
-# Test modules go to xdist workers whole (`make test`: -n 2 --dist loadfile), longest first. Modules using
-# these session fixtures run the pipeline (each once per session, on whichever worker asks first:
-# tests/support/shared_runs.py): they start first, so the two workers make the runs side by side.
+# Test modules go to xdist workers whole (`make test`: -n 2 --dist loadfile), longest first. These units
+# start the session, in this order: the catchup module (the longest: Airflow's scheduler runs the backfill's
+# dates) and, beside it on the other worker, test_incremental.py, whose first test makes ``backfill_run``,
+# which catchup's last test compares with: it is ready when catchup asks, instead of one worker waiting
+# while the other makes it. The Spark folder (long, and it reads no shared run) is next: whichever worker is
+# first to ask for more work takes it, rather than a module that would wait for a run the other is making.
+LEADING_UNITS = ("tests/reliability/test_catchup.py", "tests/reliability/test_incremental.py", "tests/spark/")
+# Modules using these session fixtures run the pipeline (each once per session, on whichever worker asks
+# first: tests/support/shared_runs.py): they start next, so the runs are made early.
 PIPELINE_RUN_FIXTURES = frozenset({"single_run", "backfill_run", "shuffled_run"})
 # Unit modules that build a warehouse once for all their tests (the longest unit modules): they start
 # before the other unit modules, so that the last modules to run are short ones.
@@ -65,10 +71,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Order modules for ``pytest -n 2 --dist loadfile --no-loadscope-reorder`` (``make test``).
 
-    Each module keeps its tests together and in order (its module fixtures are made once); modules that use
-    a pipeline run go first, then modules with ``slow`` or ``postgres`` tests (those of ``ONE_WORKER_FOLDERS``
-    first), then the unit modules that build a warehouse once, then the rest, so that no worker starts a
-    long module while the other is idle. Without xdist the order changes nothing but the sequence.
+    Each module keeps its tests together and in order (its module fixtures are made once); the
+    ``LEADING_UNITS`` go first, then the modules that use a pipeline run, then modules with ``slow`` or
+    ``postgres`` tests (those of ``ONE_WORKER_FOLDERS`` first), then the unit modules that build a warehouse
+    once, then the rest, so that no worker starts a long module while the other is idle. Without xdist the
+    order changes nothing but the sequence.
     """
     first_seen: dict[str, int] = {}
     rank: dict[str, int] = {}
@@ -83,10 +90,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             weight = 2 if module in BUILD_ONCE_MODULES else 3
         rank[module] = min(rank.get(module, weight), weight)
 
-    def key(item: pytest.Item) -> tuple[int, bool, int]:
+    def key(item: pytest.Item) -> tuple[int, int, bool, int]:
         module = item.nodeid.split("::", 1)[0]
+        leading = next((i for i, unit in enumerate(LEADING_UNITS) if module.startswith(unit)), None)
+        if leading is not None:
+            return 0, leading, False, 0
         # a folder that runs whole on one worker is the longest unit of its rank: it starts first
-        return rank[module], not module.startswith(ONE_WORKER_FOLDERS), first_seen[module]
+        return 1 + rank[module], 0, not module.startswith(ONE_WORKER_FOLDERS), first_seen[module]
 
     items.sort(key=key)
 

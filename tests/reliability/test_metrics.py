@@ -43,8 +43,14 @@ def run_settings(single_run) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def layer(run_settings: Settings, tmp_path_factory):
-    with SemanticLayer(run_settings, work_dir=tmp_path_factory.mktemp("semantic")) as opened:
+def semantic_work(tmp_path_factory) -> Path:
+    """Where ``layer`` has dbt parse the project (one folder per source)."""
+    return tmp_path_factory.mktemp("semantic")
+
+
+@pytest.fixture(scope="module")
+def layer(run_settings: Settings, semantic_work: Path):
+    with SemanticLayer(run_settings, work_dir=semantic_work) as opened:
         yield opened
 
 
@@ -105,9 +111,14 @@ def test_given_metricflow_s_engine_when_it_runs_a_query_itself_then_it_returns_w
 
 
 def test_given_the_cli_when_a_metric_is_asked_as_json_then_it_prints_rows_and_a_typo_fails_clearly(
-    run_settings, tmp_path
+    run_settings, layer, semantic_work, tmp_path
 ):
-    # GIVEN a home of its own (dbt parses there) and the run's snapshot
+    # GIVEN a home of its own (dbt parses there, starting from the parse ``layer`` saved for the same
+    # snapshot: same profile, so dbt parses only what changed, as a user's second command does) and the
+    # run's snapshot
+    parsed = tmp_path / "home" / "dbt" / "semantic" / "published" / "target"
+    parsed.mkdir(parents=True)
+    shutil.copy2(semantic_work / "published" / "target" / "partial_parse.msgpack", parsed)
     env = {**os.environ, "CUSTOMER360_HOME": str(tmp_path / "home")}
     snapshot = run_settings.published_dir / "current"
     command = [sys.executable, "-m", "customer360.cli", "metrics", "--snapshot", str(snapshot)]

@@ -59,6 +59,9 @@ def scheduler_env(settings: Settings, port: int, **extra: str) -> dict[str, str]
             # Task log server: a free port, not 8793 (a Celery worker in another test may hold it).
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            # The DAG files do not change while a test runs: the DAG processor parses each once, not again
+            # every 30 s (Airflow's default) for as long as the scheduler runs.
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         }
     )

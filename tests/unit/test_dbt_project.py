@@ -11,6 +11,7 @@ parsing.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 
 from customer360 import dbt_runner as pipeline_dbt
 from customer360.settings import Settings
-from tests.support import dbt_runner, raw_warehouse
+from tests.support import dbt_runner, raw_warehouse, shared_dbt_parse
 from tests.support.warehouse_files import open_warehouse
 
 AS_OF_DATE = "2026-11-24"
@@ -470,13 +471,32 @@ def _log_lines_since(log_path: Path, offset: int) -> str:
         return fh.read()
 
 
-@pytest.fixture
-def pipeline_settings(tmp_path: Path) -> Settings:
-    """A home whose warehouse holds the raw fixture, for the pipeline's own dbt runner."""
-    s = Settings(home=tmp_path / "home", duckdb_memory_limit="1GB")
+FIRST_DAY = date(2026, 11, 23)
+
+
+@pytest.fixture(scope="module")
+def first_daily_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, object]:
+    """A home whose warehouse holds the raw fixture after the pipeline's own dbt runner built the staging
+    layer for ``FIRST_DAY``, and that build's result. The tests continue on copies of the home
+    (``after_first_build``), so the day's first build runs once for all of them.
+
+    Its settings are a pipeline home's (the same profile and ``--vars``), so it starts from the session's
+    saved parses and adds its own to them."""
+    s = Settings(home=tmp_path_factory.mktemp("pipeline_runner") / "home")
     s.warehouse_path.parent.mkdir(parents=True)
     raw_warehouse.build_raw_warehouse(s.warehouse_path)
-    return s
+    target = s.home / "dbt" / "target"
+    shared_dbt_parse.seed_target(target, dbt_runner.PARSE_CACHE)
+    first = pipeline_dbt.build(s, "staging", FIRST_DAY)
+    shared_dbt_parse.keep_target(target, dbt_runner.PARSE_CACHE)
+    return s, first
+
+
+@pytest.fixture
+def after_first_build(first_daily_build: tuple[Settings, object], tmp_path: Path) -> Settings:
+    """A copy of ``first_daily_build``'s home, for a test's next build."""
+    shutil.copytree(first_daily_build[0].home, tmp_path / "home")
+    return Settings(home=tmp_path / "home")
 
 
 def test_split_run_context_keeps_vars_stable_across_days_and_layers() -> None:
@@ -500,10 +520,10 @@ def test_split_run_context_keeps_vars_stable_across_days_and_layers() -> None:
 
 
 def test_given_two_daily_builds_when_the_second_runs_then_dbt_parses_partially_with_the_new_date(
-    pipeline_settings: Settings,
+    first_daily_build: tuple[Settings, object], after_first_build: Settings
 ) -> None:
-    settings = pipeline_settings
-    first = pipeline_dbt.build(settings, "staging", date(2026, 11, 23))
+    _, first = first_daily_build
+    settings = after_first_build
     assert first.success
     log_path = settings.home / "dbt" / "logs" / "dbt.log"
     offset = log_path.stat().st_size
@@ -536,14 +556,14 @@ def test_given_two_daily_builds_when_the_second_runs_then_dbt_parses_partially_w
 
 
 def test_given_the_pipeline_runner_when_a_layer_builds_then_dbt_unit_tests_run_only_when_asked(
-    pipeline_settings: Settings,
+    first_daily_build: tuple[Settings, object], after_first_build: Settings
 ) -> None:
     """GIVEN the pipeline's dbt runner WHEN it builds the staging layer THEN the day's build runs the models
     and data tests without dbt's unit tests (fixed inputs: this suite runs them), and with
     ``dbt_unit_tests`` (CUSTOMER360_DBT_UNIT_TESTS) it runs them too, and they pass."""
-    daily = pipeline_dbt.build(pipeline_settings, "staging", date(2026, 11, 23))
+    _, daily = first_daily_build
     with_unit_tests = pipeline_dbt.build(
-        replace(pipeline_settings, dbt_unit_tests=True), "staging", date(2026, 11, 23)
+        replace(after_first_build, dbt_unit_tests=True), "staging", FIRST_DAY
     )
 
     assert daily.success and with_unit_tests.success
