@@ -107,6 +107,26 @@ def test_given_the_spark_target_when_the_raw_stage_is_validated_then_the_ingest_
     assert (result.passed, result.failed, result.warnings, result.errors) == (1, 1, 1, 2)
 
 
+def test_given_the_spark_target_when_the_marts_suites_are_chosen_then_the_snapshot_histories_are_left_out(
+    tmp_path: Path,
+) -> None:
+    """GIVEN the project's marts suites, among them the dbt snapshots' history suites, and the Spark target,
+    whose build disables the snapshots (dbt_project.yml) WHEN the suites to validate are chosen THEN the
+    snapshot suites are left out on Spark only, and every other suite stays."""
+    import dataclasses
+
+    from customer360.quality.runner import applicable_suites
+
+    duckdb_settings = Settings(home=tmp_path)
+    specs = load_suites(duckdb_settings, "marts", AS_OF, "manual__test")
+    snapshots = [s.name for s in specs if s.schema == "snapshots"]
+    assert snapshots  # GIVEN: the project defines at least one snapshot suite
+    spark_settings = dataclasses.replace(duckdb_settings, target="spark")
+    assert applicable_suites(duckdb_settings, specs) == specs
+    on_spark = applicable_suites(spark_settings, specs)
+    assert [s.name for s in on_spark] == [s.name for s in specs if s.name not in snapshots]
+
+
 def test_gx_connections_are_closed_so_a_writer_can_follow(tmp_path: Path) -> None:
     """GIVEN a finished checkpoint in this process WHEN a writer opens the warehouse read-write
     THEN DuckDB lets it (GX's read-only connections were disposed), as the next pipeline task needs."""

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from customer360.identity.match_model import MatchModel, comparisons, splink_settings
@@ -90,9 +94,6 @@ def test_given_a_profile_variable_the_settings_do_not_set_when_configured_then_t
 
 
 def test_given_scored_pairs_of_a_component_when_made_edges_then_they_join_record_numbers_in_record_order():
-    import numpy as np
-    import pyarrow as pa
-
     from customer360.spark.identity import _probabilistic_edges
 
     # rows in record order have row ids 30, 10, 20: a pair (10, 30) joins records 1 and 0
@@ -137,3 +138,90 @@ def test_given_the_spark_target_when_the_pipeline_asks_for_identity_then_it_gets
 
     assert spark_identity_stage(Settings(home=tmp_path, target="spark")) is resolve_on_spark
     assert spark_identity_stage(Settings(home=tmp_path, target="duckdb")) is None
+
+
+def _key_components(prepared: pa.Table) -> np.ndarray:
+    """Each prepared row's key component: ``spark.components.key_pairs`` and ``connected_rows`` in Python."""
+    from customer360.spark.components import PHONE_TAIL_DIGITS
+
+    parent = list(range(prepared.num_rows))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_with: dict[tuple[str, str], int] = {}
+    keys = {
+        k: prepared.column(k).to_pylist() for k in ("record_key", "account_key", "loyalty_key", "email_key")
+    }
+    keys["phone"] = [
+        d[-PHONE_TAIL_DIGITS:] if d and len(d) >= PHONE_TAIL_DIGITS else d
+        for d in prepared.column("phone_digits").to_pylist()
+    ]
+    for kind, values in keys.items():
+        for row, value in enumerate(values):
+            if value is not None:
+                parent[root(row)] = root(first_with.setdefault((kind, value), row))
+    return np.array([root(i) for i in range(prepared.num_rows)])
+
+
+def test_given_a_bucket_of_components_when_resolved_together_then_each_component_resolves_as_alone(
+    tmp_path: Path,
+) -> None:
+    """Identity on Spark runs the DuckDB stage's code per bucket of whole components: a bucket must give each
+    of its components the rows that component gives on its own (no edge or comparison crosses one)."""
+    from customer360.identity.blocking import DEFAULT_MAX_BLOCK_SIZE
+    from customer360.identity.blocklist import load_blocklist
+    from customer360.identity.phone_regions import channel_regions
+    from customer360.identity.rules import build_ruleset, guards_for
+    from customer360.spark.components import ROW_ID
+    from customer360.spark.identity import _deterministic_component, _prepare_batch, _resolve_component, _Run
+    from customer360.spark.identity_tables import output_schema
+    from customer360_dev.identity_synthetic import synthetic_records
+
+    settings = Settings(home=tmp_path, target="spark")
+    blocklist, guards = load_blocklist(), guards_for(settings)
+    run = _Run(
+        settings=settings,
+        blocklist=blocklist,
+        guards=guards,
+        channel_regions=channel_regions(settings),
+        ruleset=build_ruleset(settings, blocklist, guards, DEFAULT_MAX_BLOCK_SIZE, _model()),
+        as_of_date=date(2026, 11, 20),
+        run_id="bucket",
+    )
+    records, _ = synthetic_records(100, seed=7)
+    source = records.append_column(ROW_ID, pa.array(np.arange(records.num_rows) * 3 + 5, pa.int64()))
+    prepared = _prepare_batch(source, run)
+    component = _key_components(prepared)
+    # GIVEN a bucket of twelve whole components: the six largest and six more (the per-component runs below
+    # pay the stage's fixed cost each, so not all of them)
+    values, sizes = np.unique(component, return_counts=True)
+    by_size = values[np.argsort(-sizes, kind="stable")]
+    chosen = np.concatenate([by_size[:6], by_size[-6:]])
+    prepared = prepared.append_column("component", pa.array(component, pa.int64()))
+    bucket = prepared.filter(pc.is_in(prepared.column("component"), pa.array(chosen, pa.int64())))
+    alone = [bucket.filter(pc.equal(bucket.column("component"), int(c))) for c in chosen]
+    assert sizes.max() > 2 and sum(t.num_rows for t in alone) == bucket.num_rows
+    no_pairs = pa.schema(
+        [("idx_l", pa.int64()), ("idx_r", pa.int64()), ("match_probability", pa.float64()),
+         ("match_weight", pa.float64())]
+    ).empty_table()  # fmt: skip
+    schema = output_schema()
+
+    def rows(table: pa.Table, columns: list[str]) -> list[tuple]:
+        return sorted(tuple(str(v) for v in r.values()) for r in table.select(columns).to_pylist())
+
+    # WHEN the deterministic pass and the clustering run over the bucket and over each component alone
+    together = _deterministic_component(bucket, run)
+    each = pa.concat_tables([_deterministic_component(t, run) for t in alone])
+    resolved_together = _resolve_component(bucket, no_pairs, run, schema)
+    resolved_each = pa.concat_tables([_resolve_component(t, no_pairs, run, schema) for t in alone])
+    # THEN both give the same rows (the registry's sequence is numbered over all new ids by write_outputs)
+    assert together.num_rows == bucket.num_rows
+    assert rows(together, together.column_names) == rows(each, each.column_names)
+    assert resolved_together.num_rows > bucket.num_rows
+    columns = [c for c in schema.names if c != "sequence"]
+    assert rows(resolved_together, columns) == rows(resolved_each, columns)

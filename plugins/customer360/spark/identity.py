@@ -13,20 +13,27 @@ Nothing collects the records to the driver. The work is split where no edge can 
    a phone are connected (label propagation, ``connected_rows``). Everything the phone regions and the
    household classification compare is inside one component, so each component is classified on its own
    exactly as over all records.
-3. **Deterministic pass** (``applyInArrow`` per component): shared values cleared, households found,
-   deterministic edges and the guarded first clustering (``identity.clustering``), then the Splink input rows
-   with their blocking keys (``blocking.block_columns_sql``).
+3. **Deterministic pass** (``applyInArrow`` per bucket of whole components): shared values cleared,
+   households found, deterministic edges and the guarded first clustering (``identity.clustering``), then the
+   Splink input rows with their blocking keys (``blocking.block_columns_sql``).
 4. **Scoring** (Splink's ``SparkAPI``): blocks sized over all rows (a block outside 2..max size is skipped, as
    on DuckDB), the trained model file scored by Splink on Spark, pairs at or above the threshold that agree on
    more than their names (``match_model.corroborated_sql``).
 5. **Resolution components**: the key components joined by the scored pairs (label propagation again). No
    edge of either kind joins two of them.
-6. **Clustering and ids** (cogrouped ``applyInArrow`` per component): the DuckDB stage's own steps on the
-   component's rows and pairs (household filter, guarded clustering of all edges, match rule per record,
-   stable ids, writers) in an in-memory DuckDB. Records are numbered in the stage's record order within the
-   component, which is the order a run over all records gives them, so every tie breaks the same way.
+6. **Clustering and ids** (cogrouped ``applyInArrow`` per bucket of whole components): the DuckDB stage's
+   own steps on the bucket's rows and pairs (household filter, guarded clustering of all edges, match rule
+   per record, stable ids, writers) in an in-memory DuckDB. Records are numbered in the stage's record order
+   within the bucket, which is the order a run over all records gives them, so every tie breaks the same way.
+
 7. **Write**: the components' rows as Spark tables; the customer id registry numbered over all new ids in
    record order (``row_number`` in Spark).
+
+Steps 3 and 6 run the DuckDB stage's code over a **bucket**: the components whose id hashes to it
+(``component_buckets``, about ``BUCKET_ROWS`` rows each). No edge or comparison crosses a component, so a
+bucket of whole components is resolved as a run over all records resolves it (that run is one bucket); a
+group per component would pay the in-memory DuckDB and the stage's fixed costs once per component, thousands
+of times at 5,000 customers.
 
 A run with an earlier answer on Spark (a second run) is not supported yet: it stops with a message.
 """
@@ -97,6 +104,10 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
+# Rows per bucket of components (steps 3 and 6): large enough that the stage's fixed cost per call is paid a
+# few times per executor core, small enough that one bucket's rows sit in a Python worker's memory.
+BUCKET_ROWS = 50_000
+BUCKET = "bucket"
 # The session view Splink scores from (the term-frequency lookups are ``identity_tf_<column>``).
 PREDICT_INPUT_VIEW = "identity_predict_input"
 
@@ -163,23 +174,60 @@ def resolve_on_spark(
         as_of_date=as_of_date,
         run_id=run_id,
     )
+    step = _Steps()
     prepared = prepare(spark, run).localCheckpoint()
+    rows = step.done("prepare", prepared.count())
     keyed = prepared.join(connected_rows(key_pairs(prepared)), ROW_ID).localCheckpoint()
-    splink_input = deterministic_pass(keyed, run)
+    step.done("key components", None)
+    buckets = component_buckets(spark, rows)
+    splink_input = deterministic_pass(keyed, run, buckets)
     pairs = score_pairs(
         spark, splink_input, model, settings.match_threshold, max_block_size
     ).localCheckpoint()
-    resolved = resolve_components(keyed, pairs, run).localCheckpoint()
+    step.done("deterministic pass and scoring", pairs.count())
+    resolved = resolve_components(keyed, pairs, run, buckets).localCheckpoint()
+    step.done("clustering and ids", resolved.count())
     counts = write_outputs(spark, resolved)
+    step.done("write", counts["records"])
     return SparkResolution(
         run_id=run_id,
         as_of_date=as_of_date,
         records=counts["records"],
         customers=counts["customers"],
-        probabilistic_pairs=pairs.count(),
+        probabilistic_pairs=step.counts["deterministic pass and scoring"],
         model_version=model.version,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+class _Steps:
+    """Logs each step's wall seconds and row count as it ends (the steps are checkpointed, so each one's time
+    is its own)."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.counts: dict[str, int] = {}
+
+    def done(self, name: str, count: int | None) -> int:
+        now = time.perf_counter()
+        log.info("identity on Spark: %s in %.1f s (%s rows)", name, now - self.started, count)
+        self.started = now
+        if count is not None:
+            self.counts[name] = count
+        return count or 0
+
+
+def component_buckets(spark: SparkSession, rows: int) -> int:
+    """How many buckets the components are spread over: one per ``BUCKET_ROWS`` rows, and at least one per
+    core of the session, so every core has one."""
+    return max(int(spark.sparkContext.defaultParallelism), -(-rows // BUCKET_ROWS), 1)
+
+
+def _bucketed(frame: DataFrame, column: str, buckets: int) -> DataFrame:
+    """``frame`` with ``bucket``: which bucket the component in ``column`` falls in."""
+    from pyspark.sql import functions as F
+
+    return frame.withColumn(BUCKET, F.pmod(F.xxhash64(column), F.lit(buckets)))
 
 
 # 1. Prepare ------------------------------------------------------------------------------------------------
@@ -249,14 +297,14 @@ def _records(table: pa.Table) -> tuple[pa.Table, np.ndarray]:
     ordered = _ordered(table)
     row_ids = ordered.column(ROW_ID).to_numpy().astype(np.int64)
     records = ordered.drop_columns(
-        [c for c in (ROW_ID, "component", "resolution") if c in ordered.column_names]
+        [c for c in (ROW_ID, "component", "resolution", BUCKET) if c in ordered.column_names]
     )
     return records.combine_chunks(), row_ids
 
 
 def _deterministic_component(table: pa.Table, run: _Run) -> pa.Table:
-    """One key component: the Splink input rows (``idx`` = row id, ``det_label``, comparison and block
-    columns), as ``probabilistic.probabilistic_edges`` builds them."""
+    """One bucket of whole key components: the Splink input rows (``idx`` = row id, ``det_label``,
+    comparison and block columns), as ``probabilistic.probabilistic_edges`` builds them."""
     import duckdb
 
     records, row_ids = _records(table)
@@ -278,12 +326,16 @@ def _deterministic_component(table: pa.Table, run: _Run) -> pa.Table:
         con.close()
 
 
-def deterministic_pass(keyed: DataFrame, run: _Run) -> DataFrame:
+def deterministic_pass(keyed: DataFrame, run: _Run, buckets: int) -> DataFrame:
     from pyspark.sql.pandas.types import from_arrow_schema
 
     sample = keyed.limit(0).toArrow()
     schema = from_arrow_schema(_deterministic_component(sample, run).schema)
-    return keyed.groupBy("component").applyInArrow(lambda t: _deterministic_component(t, run), schema)
+    return (
+        _bucketed(keyed, "component", buckets)
+        .groupBy(BUCKET)
+        .applyInArrow(lambda t: _deterministic_component(t, run), schema)
+    )
 
 
 # 4. Scoring with Splink on Spark --------------------------------------------------------------------------
@@ -368,7 +420,8 @@ def _probabilistic_edges(pairs: pa.Table, row_ids: np.ndarray) -> EdgeSet:
 
 
 def _resolve_component(rows: pa.Table, pairs: pa.Table, run: _Run, schema: pa.Schema) -> pa.Table:
-    """One resolution component through the DuckDB stage's steps, in an in-memory DuckDB; its output rows."""
+    """One bucket of whole resolution components through the DuckDB stage's steps, in an in-memory DuckDB;
+    its output rows."""
     import duckdb
 
     if rows.num_rows == 0:
@@ -421,8 +474,9 @@ def _resolve_component(rows: pa.Table, pairs: pa.Table, run: _Run, schema: pa.Sc
     return pa.concat_tables(parts)
 
 
-def resolve_components(keyed: DataFrame, pairs: DataFrame, run: _Run) -> DataFrame:
-    """Every output row of every resolution component (key components joined by the scored pairs)."""
+def resolve_components(keyed: DataFrame, pairs: DataFrame, run: _Run, buckets: int) -> DataFrame:
+    """Every output row of every resolution component (key components joined by the scored pairs), resolved
+    by buckets of whole components."""
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
 
@@ -441,12 +495,12 @@ def resolve_components(keyed: DataFrame, pairs: DataFrame, run: _Run) -> DataFra
     resolution_of = component_of.join(merged, "component", "left").select(
         ROW_ID, F.coalesce("resolution", "component").alias("resolution")
     )
-    resolution_of = resolution_of.localCheckpoint()
+    resolution_of = _bucketed(resolution_of, "resolution", buckets).localCheckpoint()
     # each side its own copy of the column (new aliases): both come from one frame, which Spark's cogroup
     # would find ambiguous
-    rows = keyed.join(resolution_of.select(ROW_ID, F.col("resolution").alias("resolution")), ROW_ID)
+    rows = keyed.join(resolution_of.select(ROW_ID, F.col(BUCKET).alias(BUCKET)), ROW_ID)
     scored = pairs.join(
-        resolution_of.select(F.col(ROW_ID).alias("idx_l"), F.col("resolution").alias("resolution")), "idx_l"
+        resolution_of.select(F.col(ROW_ID).alias("idx_l"), F.col(BUCKET).alias(BUCKET)), "idx_l"
     )
     arrow_schema = output_schema()
 
@@ -454,7 +508,7 @@ def resolve_components(keyed: DataFrame, pairs: DataFrame, run: _Run) -> DataFra
         return _resolve_component(left, right, run, arrow_schema)
 
     return (
-        rows.groupBy("resolution")
-        .cogroup(scored.groupBy("resolution"))
+        rows.groupBy(BUCKET)
+        .cogroup(scored.groupBy(BUCKET))
         .applyInArrow(resolve, from_arrow_schema(arrow_schema))
     )
