@@ -98,7 +98,8 @@ class BuildPlan:
         """Whether the build runs its whole-table tests (tag ``whole_table``: tests of the tables it rebuilds
         in full every run): on a full rebuild, and on the first build of an ISO week (the previous build's
         as-of date in another week), so at least once a week whichever days run. The other daily builds
-        leave them out (the build's ``daily_selector``); DECISIONLOG.md, "Whole-table tests weekly"."""
+        leave them out (the build's ``daily_selector``); DECISIONLOG.md, "Order-independent aggregates,
+        whole-table tests weekly, ..." (issue 24)."""
         if self.full_refresh or self.since_as_of is None:
             return True
         return self.since_as_of.isocalendar()[:2] != self.as_of_date.isocalendar()[:2]
