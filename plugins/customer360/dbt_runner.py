@@ -221,17 +221,19 @@ def build(
     *,
     extra_vars: dict[str, object] | None = None,
     full_refresh: bool = False,
+    selector: str | None = None,
 ) -> DbtLayerResult:
     """``dbt build`` of one layer. Raises ``DbtBuildError`` naming each failed node.
 
     ``extra_vars`` go in beside the settings' vars (the incremental plan's); ``full_refresh`` rebuilds the
-    layer's incremental models from scratch. dbt's unit tests run only with ``settings.dbt_unit_tests``
+    layer's incremental models from scratch; ``selector`` replaces the layer's own (the incremental plan's
+    daily selector, without the whole-table tests). dbt's unit tests run only with ``settings.dbt_unit_tests``
     (their fixed inputs test the SQL, not the day's data: the test suite runs them)."""
     import time
 
     from dbt.cli.main import dbtRunner
 
-    selector = get_build(layer).selector
+    selector = selector or get_build(layer).selector
     if settings.target == "spark":
         # Parquet tables on Spark cannot delete rows, so the incremental models' delete+insert and
         # replace_keys strategies have nothing to run on: every build on Spark is a full one (docs/spark.md).

@@ -94,6 +94,25 @@ class BuildPlan:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
 
     @property
+    def whole_table_tests(self) -> bool:
+        """Whether the build runs its whole-table tests (tag ``whole_table``: tests of the tables it rebuilds
+        in full every run): on a full rebuild, and on the first build of an ISO week (the previous build's
+        as-of date in another week), so at least once a week whichever days run. The other daily builds
+        leave them out (the build's ``daily_selector``); DECISIONLOG.md, "Order-independent aggregates,
+        whole-table tests weekly, ..." (issue 24)."""
+        if self.full_refresh or self.since_as_of is None:
+            return True
+        return self.since_as_of.isocalendar()[:2] != self.as_of_date.isocalendar()[:2]
+
+    @property
+    def selector(self) -> str:
+        """The dbt selector of this build: the build's own, or its daily one without whole-table tests."""
+        build = get_build(self.layer)
+        if build.daily_selector is None or self.whole_table_tests:
+            return build.selector
+        return build.daily_selector
+
+    @property
     def full_refresh_flag(self) -> bool:
         """Whether dbt runs with ``--full-refresh`` (staging); the core layer gets a var instead."""
         return self.full_refresh and self.layer == "staging"
@@ -124,6 +143,7 @@ class BuildPlan:
             "reason": self.reason,
             "since_as_of": self.since_as_of.isoformat() if self.since_as_of else None,
             "late_files": len(self.late_files),
+            "whole_table_tests": self.whole_table_tests,
         }
 
 

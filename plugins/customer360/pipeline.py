@@ -194,7 +194,12 @@ def build_layer(
             plan = incremental.plan_build(s, layer, logical_date, dbt_runner.dbt_vars(s, logical_date))
             log.info("dbt %s layer: %s (%s)", layer, plan.as_dict()["mode"], plan.reason)
             result = dbt_runner.build(
-                s, layer, logical_date, extra_vars=plan.dbt_vars(), full_refresh=plan.full_refresh_flag
+                s,
+                layer,
+                logical_date,
+                extra_vars=plan.dbt_vars(),
+                full_refresh=plan.full_refresh_flag,
+                selector=plan.selector,
             )
             incremental.record_build(s, plan, run_id)
             detail["build"] = plan.as_dict()

@@ -50,7 +50,8 @@ def test_given_selectors_yml_when_compared_with_the_table_then_each_build_select
     # GIVEN selectors.yml WHEN each build's selector is read THEN it exists, selects the build's folder, and
     # no selector selects another build's folder (the folders equal the builds)
     selectors = _selectors()
-    assert set(selectors) == set(BUILD_NAMES)
+    daily = {b.daily_selector for b in BUILDS if b.daily_selector}
+    assert set(selectors) == set(BUILD_NAMES) | daily
     folders = {b.folder for b in BUILDS}
     for build in BUILDS:
         selected, excluded = _paths(selectors[build.selector])
@@ -85,3 +86,30 @@ def test_given_the_fingerprints_when_listed_then_each_incremental_build_covers_i
         assert {"dbt_project.yml", "selectors.yml", "macros", "seeds"} <= set(paths)
         assert any(get_build(name).folder.startswith(path) for path in paths), name
     assert not get_build("analytics").incremental
+
+
+def test_given_a_daily_selector_when_read_then_it_is_its_build_without_the_whole_table_tests():
+    # GIVEN the builds with a daily selector (core: core_daily) WHEN it is read THEN it is the build's own
+    # selector minus the tests tagged whole_table, and those tags sit on folders of tables only: no model of
+    # those folders is incremental (an incremental model's tests run in every build)
+    selectors = _selectors()
+    assert [b.name for b in BUILDS if b.daily_selector] == ["core"]
+    assert selectors["core_daily"] == {
+        "union": [
+            {"method": "selector", "value": "core"},
+            {"exclude": [{"method": "tag", "value": "whole_table"}]},
+        ]
+    }
+    tagged = yaml.safe_load((PROJECT / "dbt_project.yml").read_text())["data_tests"]["customer360"]["core"]
+    folders = [
+        PROJECT / "models" / "core" / "intermediate" / "history",
+        PROJECT / "models" / "core" / "intermediate" / "service",
+        PROJECT / "models" / "core" / "marts" / "customer_analytics",
+    ]
+    assert tagged["intermediate"]["history"]["+tags"] == ["whole_table"]
+    assert tagged["intermediate"]["service"]["+tags"] == ["whole_table"]
+    assert tagged["marts"]["customer_analytics"]["+tags"] == ["whole_table"]
+    for folder in folders:
+        models = sorted(folder.glob("*.sql"))
+        assert models, folder
+        assert not [m.name for m in models if "materialized='incremental'" in m.read_text()], folder

@@ -11,6 +11,7 @@ warehouse. dbt runs in-process with target and log paths in tmp.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -546,3 +547,52 @@ def test_given_a_customer_id_merged_away_when_the_next_date_runs_then_it_has_no_
             con.execute("drop table main.dirk_backup")
         restored = built.dbt(["build", "--select", LIFECYCLE_HISTORY, *_vars(AS_OF_DATE)])
         assert restored.success, restored.report()
+
+
+# The marts that average or sum values that are neither integers nor decimals (exact_avg / exact_sum), and
+# the marts they read (revenue_at_risk: the churn scores, RFM revenue and CLV per customer).
+EXACT_AGGREGATE_MARTS = (
+    "revenue_at_risk",
+    "customer_satisfaction",
+    "satisfaction_by_segment",
+    "customer_influence",
+    "customer_service_summary",
+    "kpi_daily",
+)
+REORDERED_INPUTS = ("customer_churn_risk", "customer_rfm", "customer_clv")
+
+
+def _mart_rows(built: Built, mart: str) -> list[tuple]:
+    return sorted(built.query(f"select * from marts.{mart}"), key=repr)
+
+
+def test_given_inputs_written_in_reverse_order_when_the_aggregating_marts_rebuild_then_values_are_identical(
+    built: Built,
+) -> None:
+    """GIVEN the built marts WHEN revenue_at_risk's inputs are rewritten in the reverse physical order (the
+    same rows) and the marts that sum or average non-decimal values are rebuilt THEN every value is
+    byte-identical: exact_sum / exact_avg do not depend on the order rows arrive in (docs/analyst-guide.md,
+    "Order-independent aggregates"); a plain double average differed in its last bits across layouts."""
+    before = {mart: _mart_rows(built, mart) for mart in EXACT_AGGREGATE_MARTS}
+    assert all(before.values()), {m: len(r) for m, r in before.items()}
+    with open_warehouse(built.path, read_only=False) as con:
+        for table in REORDERED_INPUTS:
+            con.execute(f"create temp table reordered as select * from marts.{table}")
+            con.execute(f"delete from marts.{table}")
+            # descending ids and a hash: a layout unlike the one dbt wrote
+            con.execute(f"insert into marts.{table} select * from reordered order by hash(customer_id) desc")
+            con.execute("drop table reordered")
+    rebuilt = built.dbt(["run", "--select", " ".join(EXACT_AGGREGATE_MARTS), *_vars(AS_OF_DATE)])
+    assert rebuilt.success, rebuilt.report()
+    after = {mart: _mart_rows(built, mart) for mart in EXACT_AGGREGATE_MARTS}
+    for mart in EXACT_AGGREGATE_MARTS:
+        assert [repr(row) for row in after[mart]] == [repr(row) for row in before[mart]], mart
+
+
+def test_given_the_models_then_no_average_bypasses_exact_avg() -> None:
+    """GIVEN every dbt model THEN none averages with a bare avg(): an average goes through exact_avg, whose
+    result does not depend on row order (a sum of doubles does; a rerun must publish the same values)."""
+    models = Path(dbt_runner.PROJECT_DIR, "models")
+    bare_avg = re.compile(r"(?<![\w])avg\s*\(", re.IGNORECASE)
+    bare = [str(p.relative_to(models)) for p in models.rglob("*.sql") if bare_avg.search(p.read_text())]
+    assert bare == []

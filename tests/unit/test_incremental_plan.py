@@ -264,3 +264,20 @@ def test_the_fingerprint_ignores_the_run_context_and_follows_the_settings(settin
     }
     assert _fingerprint(settings, daily) == _fingerprint(settings, VARS)
     assert _fingerprint(settings, {**VARS, "rfm_window_days": 180}) != _fingerprint(settings, VARS)
+
+
+def test_given_daily_core_builds_then_whole_table_tests_run_on_full_rebuilds_and_the_first_build_of_a_week():
+    # GIVEN core builds: a full rebuild, an incremental one in the same ISO week as the previous build, and
+    # one whose previous build was in the week before (Monday 2026-11-23 after Sunday 2026-11-22)
+    full = BuildPlan("core", date(2026, 11, 25), True, "test", "print")
+    same_week = BuildPlan("core", date(2026, 11, 25), False, "test", "print", since_as_of=date(2026, 11, 24))
+    new_week = BuildPlan("core", date(2026, 11, 23), False, "test", "print", since_as_of=date(2026, 11, 22))
+    two_weeks = BuildPlan("core", date(2026, 11, 25), False, "test", "print", since_as_of=date(2026, 11, 12))
+    staging = BuildPlan("staging", date(2026, 11, 25), False, "test", "print", since_as_of=date(2026, 11, 24))
+    # THEN only the daily build within a week leaves the whole-table tests out (selector core_daily); a build
+    # without a daily selector (staging) always uses its own
+    plans = (full, same_week, new_week, two_weeks)
+    assert [p.whole_table_tests for p in plans] == [True, False, True, True]
+    assert [p.selector for p in plans] == ["core", "core_daily", "core", "core"]
+    assert (staging.whole_table_tests, staging.selector) == (False, "staging")
+    assert same_week.as_dict()["whole_table_tests"] is False

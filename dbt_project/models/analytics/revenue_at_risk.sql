@@ -31,10 +31,10 @@ final as (
         churn_band,
         cast('{{ var('default_currency') }}' as {{ dbt.type_string() }}) as currency,
         cast(count(*) as integer) as customers,
-        cast(avg(churn_score) as {{ type_double() }}) as avg_churn_score,
+        {{ exact_avg('churn_score') }} as avg_churn_score,
         cast(sum(net_revenue_12m) as decimal(18, 2)) as net_revenue_12m,
-        cast(sum(churn_score * net_revenue_12m) as decimal(18, 2)) as revenue_at_risk,
-        cast(sum(predicted_clv_12m) as {{ type_double() }}) as predicted_clv_12m
+        cast({{ exact_sum('churn_score * net_revenue_12m') }} as decimal(18, 2)) as revenue_at_risk,
+        cast({{ exact_sum('predicted_clv_12m') }} as {{ type_double() }}) as predicted_clv_12m
     from per_customer
     group by churn_band
 )

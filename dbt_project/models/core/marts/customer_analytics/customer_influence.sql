@@ -30,7 +30,7 @@ activity as (
         sum(case when event_type = 'referral' then 1 else 0 end) as referrals_made,
         sum(case when event_type = 'referral_converted' then 1 else 0 end) as referrals_converted,
         sum(case when event_type = 'review' then 1 else 0 end) as reviews,
-        avg(case when event_type = 'review' then cast(rating as {{ type_double() }}) end) as avg_review_rating,
+        {{ exact_avg("case when event_type = 'review' then rating end") }} as avg_review_rating,
         max(followers) as followers,
         sum(case when event_type = 'share' then 1 else 0 end) as shares,
         sum(case when event_type = 'social_mention' then 1 else 0 end) as social_mentions

@@ -35,18 +35,16 @@ per_customer as (
         customer_id,
         max(case when csat_rank = 1 then csat_score end) as latest_csat,
         max(case when csat_rank = 1 and csat_score is not null then submitted_date end) as latest_csat_date,
-        avg(case when submitted_date >= {{ recent_start }} then cast(csat_score as {{ type_double() }}) end)
+        {{ exact_avg('case when submitted_date >= ' ~ recent_start ~ ' then csat_score end') }}
             as avg_csat_90d,
-        avg(
-            case
-                when submitted_date >= {{ previous_start }} and submitted_date < {{ recent_start }}
-                    then cast(csat_score as {{ type_double() }})
-            end
-        ) as avg_csat_previous_90d,
+        {{ exact_avg(
+            'case when submitted_date >= ' ~ previous_start ~ ' and submitted_date < ' ~ recent_start
+            ~ ' then csat_score end'
+        ) }} as avg_csat_previous_90d,
         max(case when nps_rank = 1 then nps_score end) as latest_nps,
         max(case when nps_rank = 1 then nps_category end) as nps_category,
         max(case when nps_rank = 1 and nps_score is not null then submitted_date end) as latest_nps_date,
-        avg(cast(expectation_gap as {{ type_double() }})) as avg_expectation_gap,
+        {{ exact_avg('expectation_gap') }} as avg_expectation_gap,
         count(*) as responses
     from ranked
     group by customer_id

@@ -23,7 +23,7 @@ per_customer as (
         sum(case when cast(opened_at as date) >= {{ window_start }} then 1 else 0 end) as tickets_90d,
         -- a breach happens when the SLA runs out unresolved: at sla_due_at
         max(case when is_sla_met = false then sla_due_at end) as last_sla_breach_at,
-        avg(case when is_resolved then cast(satisfaction_score as {{ type_double() }}) end)
+        {{ exact_avg('case when is_resolved then satisfaction_score end') }}
             as avg_satisfaction_after_resolution
     from tickets
     where customer_id is not null

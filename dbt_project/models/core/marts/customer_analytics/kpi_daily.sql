@@ -139,7 +139,7 @@ satisfaction as (
         sum(case when responses.nps_category = 'promoter' then 1 else 0 end) as promoters,
         sum(case when responses.nps_category = 'detractor' then 1 else 0 end) as detractors,
         count(responses.csat_score) as csat_responses_90d,
-        avg(cast(responses.csat_score as {{ type_double() }})) as avg_csat_90d
+        {{ exact_avg('responses.csat_score') }} as avg_csat_90d
     from kpi_dates
     left join responses
         on responses.submitted_date <= kpi_dates.kpi_date

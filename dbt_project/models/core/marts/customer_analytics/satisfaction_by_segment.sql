@@ -29,7 +29,7 @@ final as (
         rfm_segment,
         touchpoint,
         cast(count(*) as integer) as responses,
-        avg(cast(csat_score as {{ type_double() }})) as avg_csat,
+        {{ exact_avg('csat_score') }} as avg_csat,
         cast(
             100.0 * (
                 sum(case when nps_category = 'promoter' then 1 else 0 end)
@@ -38,7 +38,7 @@ final as (
             as {{ type_double() }}
         ) as nps,
         cast(count(nps_score) as integer) as nps_responses,
-        avg(cast(expectation_gap as {{ type_double() }})) as avg_expectation_gap
+        {{ exact_avg('expectation_gap') }} as avg_expectation_gap
     from window_responses
     group by rfm_segment, touchpoint
 )
