@@ -205,16 +205,14 @@ def _scope_records(con: object, max_block_size: int, model: MatchModel, threshol
     con.execute(
         "create or replace temp table identity_changed as select * from identity_rows where change <> 'kept'"
     )
-    # every row's comparison and block columns, numbered (``idx``), once; blocks are counted only for the
-    # keys asked about (a filter per block column), not grouped over every key of every row
+    # every row's block keys (not the comparison columns: only the rows scored below need those), numbered
+    # (``idx``), once; blocks are counted only for the keys asked about (a filter per block column), not
+    # grouped over every key of every row
+    numbered = "(select *, row_number() over () as idx from identity_rows)"
+    carry = ("idx", "record_key", "change", "row_hash")
     con.execute(
         f"""create or replace temp table identity_row_blocks as
-        {
-            block_columns_sql(
-                "(select *, row_number() over () as idx from identity_rows)",
-                carry=("idx", "record_key", "change"),
-            )
-        }"""
+        select {", ".join(carry + BLOCK_COLUMNS)} from ({block_columns_sql(numbered, carry=carry)})"""
     )
     _keys_of(con, "identity_changed_keys", "change <> 'kept'")
     _count_blocks(con, "identity_changed_keys")
@@ -334,12 +332,21 @@ def _score_new_rows(con: object, max_block_size: int, model: MatchModel, thresho
     # new rows compare with every other row (each its own label), rows that stay not with each other (one
     # shared label): only pairs with a new row are scored
     con.execute(
-        f"""create or replace temp table identity_probe_rows as
-        select *, case when change = 'new' then idx else -1 end as det_label
-        from identity_row_blocks
+        f"""create or replace temp table identity_probe_hashes as
+        select distinct row_hash from identity_row_blocks
         where change = 'new' or (change = 'kept' and idx in (
             {_holders_sql("identity_changed_blocks", "stable and with_new")}))"""
     )
+    probed = (
+        "(select *, row_number() over () as idx from identity_rows where change <> 'removed' "
+        "and row_hash in (select row_hash from identity_probe_hashes))"
+    )
+    con.execute(
+        f"""create or replace temp table identity_probe_rows as
+        select *, case when change = 'new' then idx else -1 end as det_label
+        from ({block_columns_sql(probed, carry=("idx", "record_key", "change"))})"""
+    )
+    con.execute("drop table identity_probe_hashes")
     con.execute(
         f"""create or replace temp table identity_probe_input as
         {splink_input_sql("identity_probe_rows", BLOCK_SIZES_RELATION, max_block_size)}"""
