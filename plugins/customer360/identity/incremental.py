@@ -47,10 +47,12 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from customer360.identity.blocking import BLOCK_COLUMNS, block_columns_sql
 from customer360.identity.blocklist import Blocklist
 from customer360.identity.match_model import MatchModel, predict_pairs, splink_input_sql
+from customer360.identity.normalize_phone import _is_placeholder
 from customer360.identity.phone_regions import channel_regions
 from customer360.identity.records import (
     READ_SELECT,
@@ -184,7 +186,7 @@ def _incremental_scope(
         union all by name
         select *, 'new' as change from identity_new"""
     )
-    _scope_records(con, max_block_size, model, settings.match_threshold)
+    _scope_records(con, max_block_size, model, settings.match_threshold, blocklist)
     records = con.sql(
         f"""select * exclude (change) from identity_rows
         where change <> 'removed' and record_key in (select record_key from {SCOPE_RELATION})
@@ -199,7 +201,9 @@ def _incremental_scope(
     return Scope(INCREMENTAL, reason, contiguous(records), new_rows.num_rows, combined(numbers.column(0)))
 
 
-def _scope_records(con: object, max_block_size: int, model: MatchModel, threshold: float) -> None:
+def _scope_records(
+    con: object, max_block_size: int, model: MatchModel, threshold: float, blocklist: Blocklist
+) -> None:
     """Fill ``identity_scope`` (the records to re-resolve) and ``identity_block_sizes`` (the sizes of the
     blocks of the scope's rows, counted over the whole input)."""
     con.execute(
@@ -238,11 +242,10 @@ def _scope_records(con: object, max_block_size: int, model: MatchModel, threshol
         f"{k} in (select {k} from identity_changed where {k} is not null)" for k in match_keys
     )
     # A phone read again in the person's region, or kept as digits (identity.phone_regions), has a key the
-    # cache does not hold: holders of the same last 8 digits include every record it can match.
-    holders += (
-        " or right(phone_digits, 8) in (select right(phone_digits, 8) from identity_changed"
-        " where length(phone_digits) >= 6)"
-    )
+    # cache does not hold, and a number of known country is read against by phones written without one:
+    # holders of the same last 8 digits include every record it can match or give a region to.
+    _phone_tails(con, blocklist)
+    holders += " or right(phone_digits, 8) in (select tail from identity_phone_tails)"
     con.execute(
         f"""create or replace temp table {SCOPE_RELATION} as
         with
@@ -281,10 +284,35 @@ def _scope_records(con: object, max_block_size: int, model: MatchModel, threshol
         "identity_flipped_rows",
         "identity_matched_rows",
         "identity_changed_blocks",
+        "identity_phone_tails",
         "identity_row_blocks",
         "identity_changed",
     ):
         con.execute(f"drop table if exists {table}")
+
+
+def _phone_tails(con: object, blocklist: Blocklist) -> None:
+    """``identity_phone_tails`` (``tail``): the last 8 digits of the changed rows' phones that can reach
+    another record. A placeholder by its digits (one repeated digit, a run, a listed number: in any region)
+    written without a country reaches nobody: it never links, and only numbers of known country give
+    another record its region; one placeholder is held by thousands of records at 1M persons."""
+    changed = con.sql(
+        """select phone_digits,
+            phone_e164 is not null and (coalesce(phone_international, false) or country_code is not null)
+                as on_file
+        from identity_changed where length(phone_digits) >= 6"""
+    ).to_arrow_table()
+    digits = combined(changed.column("phone_digits"))
+    placeholder = pc.fill_null(_is_placeholder(digits, blocklist), False)
+    reaching = pc.or_(pc.invert(placeholder), pc.fill_null(combined(changed.column("on_file")), False))
+    tails = pc.unique(pc.utf8_slice_codeunits(digits.filter(reaching), -8))
+    con.register("identity_phone_tails_arrow", pa.table({"tail": tails.cast(pa.string())}))
+    try:
+        con.execute(
+            "create or replace temp table identity_phone_tails as select * from identity_phone_tails_arrow"
+        )
+    finally:
+        con.unregister("identity_phone_tails_arrow")
 
 
 def _keys_of(con: object, into: str, where: str) -> None:
