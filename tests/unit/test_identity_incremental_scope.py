@@ -139,3 +139,19 @@ def test_given_a_national_phone_in_the_scope_then_it_is_read_against_a_number_ou
         ).fetchall()[0]
     assert phone == "+441234567890"
     assert snapshot(incremental) == snapshot(full)
+
+
+def test_given_the_bench_with_a_day_when_resolved_again_in_full_then_its_customers_are_the_days(tmp_path):
+    # GIVEN the identity bench on 1,500 persons with one more day resolved incrementally (``--daily``)
+    from customer360_dev.identity_synthetic import run_benchmark
+
+    daily = run_benchmark(1500, seed=4, directory=tmp_path, daily=True)
+    # WHEN the same warehouse is resolved again in full with the model it has (``--full-only``)
+    full = run_benchmark(1500, seed=4, directory=tmp_path, full_only=True)
+    # THEN that run is full, trains nothing, and finds the daily run's customers and accuracy
+    assert daily["daily_mode"] == "incremental"
+    assert full["full_mode"] == "full"
+    assert full["model_trained"] is False
+    assert full["records"] == daily["records"] + daily["daily_records"]
+    assert full["customers"] == daily["customers"]
+    assert (full["precision"], full["recall"]) == (daily["precision"], daily["recall"])
