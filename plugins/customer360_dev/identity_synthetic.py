@@ -422,13 +422,16 @@ def run_benchmark(
     *,
     daily: bool = False,
     daily_only: bool = False,
+    full_only: bool = False,
 ) -> dict[str, object]:
     """Generate, resolve and evaluate in a scratch warehouse; report timings, peak memory and accuracy.
 
     ``daily``: then add one day's records (``day_records``) and resolve again, as the daily run does
     (incremental). ``daily_only``: only that second step, on the warehouse an earlier benchmark with the
-    same ``persons`` and ``seed`` left in ``directory``. CPU seconds are the process's user + system time
-    (DuckDB's threads included) spent in each resolution."""
+    same ``persons`` and ``seed`` left in ``directory``. ``full_only``: only a full resolution of the records
+    on that warehouse (its day too, when an earlier ``--daily`` added it) with the model the earlier
+    benchmark trained: the first full resolution of an installation that has a model. CPU seconds are the
+    process's user + system time (DuckDB's threads included) spent in each resolution."""
     import resource
 
     from customer360.identity.evaluate import pairwise_metrics
@@ -438,12 +441,18 @@ def run_benchmark(
 
     if daily_only and directory is None:
         raise ValueError("--daily-only needs --dir: the folder of an earlier benchmark's warehouse")
+    if full_only and directory is None:
+        raise ValueError("--full-only needs --dir: the folder of an earlier benchmark's warehouse")
+    if daily_only and full_only:
+        raise ValueError("--daily-only and --full-only are two different runs: pick one")
     scratch = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="identity-bench-"))
     settings = Settings(home=scratch)
     tick = time.perf_counter()
     records, truth = synthetic_records(persons, seed)
     generated = time.perf_counter() - tick
     report: dict[str, object] = {"persons": persons, "records": records.num_rows}
+    if full_only:
+        return _full_resolution(report, settings, records, truth, seed, generated)
     if not daily_only:
         with connect(settings) as con:
             write_input_table(con, records)
@@ -487,6 +496,60 @@ def run_benchmark(
                 "customers": result.customers,
             }
         )
+    with connect(settings) as con:
+        con.register("bench_truth", truth)
+        metrics = pairwise_metrics(con, "identity.customer_source_xref", "bench_truth")
+    report.update(
+        {
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "precision": round(metrics.precision, 5),
+            "recall": round(metrics.recall, 5),
+            "false_merges": metrics.false_merges,
+            "missed_merges": metrics.missed_merges,
+            "warehouse": str(settings.warehouse_path),
+        }
+    )
+    return report
+
+
+def _full_resolution(
+    report: dict[str, object],
+    settings: object,
+    records: pa.Table,
+    truth: pa.Table,
+    seed: int,
+    generated: float,
+) -> dict[str, object]:
+    """``run_benchmark(full_only=True)``: resolve every record of the kept warehouse again, as a full run
+    (``CUSTOMER360_FULL_REFRESH``) with the model it has, timed and evaluated."""
+    import resource
+    from dataclasses import replace
+
+    from customer360.identity.evaluate import pairwise_metrics
+    from customer360.identity.resolution import resolve
+    from customer360.warehouse import connect
+
+    with connect(settings) as con:
+        (rows,) = con.execute("select count(*) from intermediate.int_contact_records_unioned").fetchall()[0]
+    as_of = date(2026, 1, 1)
+    if rows > records.num_rows:  # an earlier --daily added its day
+        day, day_truth = day_records(records, truth, seed)
+        truth = pa.concat_tables([truth, day_truth])
+        as_of = date(2026, 1, 2)
+    cpu = _cpu_seconds()
+    result = resolve(replace(settings, full_refresh=True), as_of, f"bench-full-{report['persons']}-{seed}")
+    report.update(
+        {
+            "records": int(rows),
+            "generate_seconds": round(generated, 2),
+            "full_mode": result.mode,
+            "full_resolve_seconds": result.seconds,
+            "full_resolve_cpu_seconds": round(_cpu_seconds() - cpu, 1),
+            "model_trained": result.model_trained,
+            "full_step_seconds": {k: round(v, 2) for k, v in result.step_seconds.items()},
+            "customers": result.customers,
+        }
+    )
     with connect(settings) as con:
         con.register("bench_truth", truth)
         metrics = pairwise_metrics(con, "identity.customer_source_xref", "bench_truth")

@@ -61,6 +61,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="only the daily step, on the warehouse in --dir of an earlier bench (same --persons, --seed)",
     )
+    bench.add_argument(
+        "--full-only",
+        action="store_true",
+        help="only a full resolution of the warehouse in --dir of an earlier bench, with its model (no "
+        "training)",
+    )
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(func=run_bench)
 
@@ -159,7 +165,12 @@ def run_bench(args: argparse.Namespace) -> int:
         return 2
     try:
         report = synthetic.run_benchmark(
-            args.persons, args.seed, args.dir, daily=args.daily, daily_only=args.daily_only
+            args.persons,
+            args.seed,
+            args.dir,
+            daily=args.daily,
+            daily_only=args.daily_only,
+            full_only=args.full_only,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

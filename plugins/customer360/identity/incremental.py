@@ -8,9 +8,13 @@ splits, because nothing outside the scope can have changed:
   one). Every record with a changed row is in the scope.
 * Every record that shares a match key (account id, loyalty id, email, phone) with a changed row is in the
   scope: the deterministic rules join all holders of a key.
-* Every record in a probabilistic block (``probabilistic.block_keys_sql``) that holds a changed row is in the
-  scope when the block is compared now or was compared before (at most ``max_block_size`` rows then or now):
-  its candidate pairs may have changed. Block sizes are counted over the whole input, as a full run counts.
+* Every record in a probabilistic block (``blocking.block_keys_sql``) that holds a changed row is in the
+  scope when the block is compared now and was not before, or the other way round (2 to ``max_block_size``
+  rows): its candidate pairs changed. In a block compared both before and now, the pairs of the rows that
+  stay are the same; the pairs with a gone row are edges of that row's record (in the scope, with its
+  component), and of the pairs with a new row only those the model scores as a match (at or above the
+  threshold, corroborated) can be edges: the records on their other side are in the scope, the rest of the
+  block is not. Block sizes are counted over the whole input, as a full run counts.
 * The scope is closed over the last run's *components*: the connected parts of the graph of every edge that
   run found, accepted or rejected by a guard. Records outside the scope keep every edge they had (the same
   rows in the same relative order give the same deterministic and probabilistic edges; the match probability
@@ -43,9 +47,12 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from customer360.identity.blocking import block_keys_sql
+from customer360.identity.blocking import BLOCK_COLUMNS, block_columns_sql
 from customer360.identity.blocklist import Blocklist
+from customer360.identity.match_model import MatchModel, predict_pairs, splink_input_sql
+from customer360.identity.normalize_phone import _is_placeholder
 from customer360.identity.phone_regions import channel_regions
 from customer360.identity.records import (
     READ_SELECT,
@@ -81,6 +88,9 @@ class Scope:
     reason: str
     records: pa.Table  # normalised rows to resolve, in record order, with row_hash; one chunk per column
     new_rows: int  # rows normalised this run
+    # incremental runs: the phone numbers of known country (E.164) of every input row, which a scope's phone
+    # without a country is read against (identity.phone_regions), as in a full run
+    numbers_on_file: pa.Array | None = None
 
     @property
     def full(self) -> bool:
@@ -102,14 +112,16 @@ def plan_scope(
     ruleset_hash: str,
     blocklist: Blocklist,
     max_block_size: int,
+    model: MatchModel,
     read: pa.Table | None = None,
 ) -> Scope:
     """Read the input; decide between a full and an incremental run; return the rows to resolve.
 
+    ``model``: the match model of this run (an incremental run scores the new rows against their blocks).
     ``read``: every input record, already read in this run (by training): a full run takes it as it is."""
     reason = _full_run_reason(con, settings, fingerprint(ruleset_hash))
     if reason is None:
-        scope = _incremental_scope(con, settings, blocklist, max_block_size)
+        scope = _incremental_scope(con, settings, blocklist, max_block_size, model)
         if scope is not None:
             return scope
         reason = "the input's rows do not add up to the cached rows and their changes"
@@ -144,7 +156,7 @@ def _full_run_reason(con: object, settings: Settings, current: str) -> str | Non
 
 
 def _incremental_scope(
-    con: object, settings: Settings, blocklist: Blocklist, max_block_size: int
+    con: object, settings: Settings, blocklist: Blocklist, max_block_size: int, model: MatchModel
 ) -> Scope | None:
     con.execute(f"create or replace temp table identity_input as {READ_SELECT}")
     con.execute(
@@ -174,57 +186,78 @@ def _incremental_scope(
         union all by name
         select *, 'new' as change from identity_new"""
     )
-    _scope_records(con, max_block_size)
+    _scope_records(con, max_block_size, model, settings.match_threshold, blocklist)
     records = con.sql(
         f"""select * exclude (change) from identity_rows
         where change <> 'removed' and record_key in (select record_key from {SCOPE_RELATION})
         order by {RECORD_ORDER}"""
     ).to_arrow_table()
+    numbers = con.sql(
+        """select distinct phone_e164 from identity_rows
+        where change <> 'removed' and phone_e164 is not null
+            and (coalesce(phone_international, false) or upper(country_code) is not null)"""
+    ).to_arrow_table()
     reason = f"{removed + new_raw.num_rows:,} input row(s) new or gone since the last run"
-    return Scope(INCREMENTAL, reason, contiguous(records), new_rows.num_rows)
+    return Scope(INCREMENTAL, reason, contiguous(records), new_rows.num_rows, combined(numbers.column(0)))
 
 
-def _scope_records(con: object, max_block_size: int) -> None:
-    """Fill ``identity_scope`` (the records to re-resolve) and ``identity_block_sizes``."""
+def _scope_records(
+    con: object, max_block_size: int, model: MatchModel, threshold: float, blocklist: Blocklist
+) -> None:
+    """Fill ``identity_scope`` (the records to re-resolve) and ``identity_block_sizes`` (the sizes of the
+    blocks of the scope's rows, counted over the whole input)."""
     con.execute(
         "create or replace temp table identity_changed as select * from identity_rows where change <> 'kept'"
     )
-    keys = block_keys_sql("identity_rows", carry=("record_key", "change"))
-    con.execute(f"create or replace temp table identity_row_keys as {keys}")
+    # every row's block keys (not the comparison columns: only the rows scored below need those), numbered
+    # (``idx``), once; blocks are counted only for the keys asked about (a filter per block column), not
+    # grouped over every key of every row
+    numbered = "(select *, row_number() over () as idx from identity_rows)"
+    carry = ("idx", "record_key", "change", "row_hash")
     con.execute(
-        f"""create or replace temp table {BLOCK_SIZES_RELATION} as
-        select blocking, block_key,
-            count(*) filter (where change <> 'removed') as block_size,
-            count(*) filter (where change <> 'new') as previous_size
-        from identity_row_keys group by all"""
+        f"""create or replace temp table identity_row_blocks as
+        select {", ".join(carry + BLOCK_COLUMNS)} from ({block_columns_sql(numbered, carry=carry)})"""
     )
+    _keys_of(con, "identity_changed_keys", "change <> 'kept'")
+    _count_blocks(con, "identity_changed_keys")
+    size = int(max_block_size)
+    # the blocks of the changed rows: ``flipped`` when compared now and not before or the other way round,
+    # ``stable`` when compared both times; ``with_new`` when a new row holds it
+    con.execute(
+        f"""create or replace temp table identity_changed_blocks as
+        select blocking, block_key,
+            (s.block_size between 2 and {size}) <> (s.previous_size between 2 and {size}) as flipped,
+            s.block_size between 2 and {size} and s.previous_size between 2 and {size} as stable,
+            bool_or(k.change = 'new') as with_new
+        from identity_changed_keys as k join {BLOCK_SIZES_RELATION} as s using (blocking, block_key)
+        group by all"""
+    )
+    con.execute(
+        f"""create or replace temp table identity_flipped_rows as
+        select idx from ({_holders_sql("identity_changed_blocks", "flipped")})"""
+    )
+    _score_new_rows(con, max_block_size, model, threshold)
     match_keys = ("account_key", "loyalty_key", "email_key", "phone_key")
     holders = " or ".join(
         f"{k} in (select {k} from identity_changed where {k} is not null)" for k in match_keys
     )
     # A phone read again in the person's region, or kept as digits (identity.phone_regions), has a key the
-    # cache does not hold: holders of the same last 8 digits include every record it can match.
-    holders += (
-        " or right(phone_digits, 8) in (select right(phone_digits, 8) from identity_changed"
-        " where length(phone_digits) >= 6)"
-    )
+    # cache does not hold, and a number of known country is read against by phones written without one:
+    # holders of the same last 8 digits include every record it can match or give a region to.
+    _phone_tails(con, blocklist)
+    holders += " or right(phone_digits, 8) in (select tail from identity_phone_tails)"
     con.execute(
         f"""create or replace temp table {SCOPE_RELATION} as
         with
-        changed_blocks as (
-            select distinct k.blocking, k.block_key
-            from identity_row_keys as k join {BLOCK_SIZES_RELATION} as s using (blocking, block_key)
-            where k.change <> 'kept'
-                and (s.block_size <= {int(max_block_size)} or s.previous_size <= {int(max_block_size)})
-        ),
         reached_keys as (
             select record_key from identity_changed
             union
             select record_key from identity_rows where change <> 'removed' and ({holders})
             union
-            select k.record_key
-            from identity_row_keys as k join changed_blocks using (blocking, block_key)
-            where k.change <> 'removed'
+            select record_key from identity_row_blocks
+            where change <> 'removed' and idx in (select idx from identity_flipped_rows)
+            union
+            select record_key from identity_matched_rows
         ),
         components as (
             select distinct c.component_id
@@ -238,8 +271,137 @@ def _scope_records(con: object, max_block_size: int) -> None:
         select distinct r.record_key, r.source_channel, r.source_record_id
         from identity_rows as r semi join scope_keys using (record_key)"""
     )
-    con.execute("drop table identity_row_keys")
-    con.execute("drop table identity_changed")
+    # the sizes probabilistic_edges needs: of every block a row of the scope holds
+    _keys_of(
+        con,
+        "identity_scope_keys",
+        f"change <> 'removed' and record_key in (select record_key from {SCOPE_RELATION})",
+    )
+    _count_blocks(con, "identity_scope_keys")
+    for table in (
+        "identity_scope_keys",
+        "identity_changed_keys",
+        "identity_flipped_rows",
+        "identity_matched_rows",
+        "identity_changed_blocks",
+        "identity_phone_tails",
+        "identity_row_blocks",
+        "identity_changed",
+    ):
+        con.execute(f"drop table if exists {table}")
+
+
+def _phone_tails(con: object, blocklist: Blocklist) -> None:
+    """``identity_phone_tails`` (``tail``): the last 8 digits of the changed rows' phones that can reach
+    another record. A placeholder by its digits (one repeated digit, a run, a listed number: in any region)
+    written without a country reaches nobody: it never links, and only numbers of known country give
+    another record its region; one placeholder is held by thousands of records at 1M persons."""
+    changed = con.sql(
+        """select phone_digits,
+            phone_e164 is not null and (coalesce(phone_international, false) or country_code is not null)
+                as on_file
+        from identity_changed where length(phone_digits) >= 6"""
+    ).to_arrow_table()
+    digits = combined(changed.column("phone_digits"))
+    placeholder = pc.fill_null(_is_placeholder(digits, blocklist), False)
+    reaching = pc.or_(pc.invert(placeholder), pc.fill_null(combined(changed.column("on_file")), False))
+    tails = pc.unique(pc.utf8_slice_codeunits(digits.filter(reaching), -8))
+    con.register("identity_phone_tails_arrow", pa.table({"tail": tails.cast(pa.string())}))
+    try:
+        con.execute(
+            "create or replace temp table identity_phone_tails as select * from identity_phone_tails_arrow"
+        )
+    finally:
+        con.unregister("identity_phone_tails_arrow")
+
+
+def _keys_of(con: object, into: str, where: str) -> None:
+    """``into`` (``idx, record_key, change, blocking, block_key``): the block keys of the rows of
+    ``identity_row_blocks`` that meet ``where``."""
+    columns = ", ".join(BLOCK_COLUMNS)
+    con.execute(
+        f"""create or replace temp table {into} as
+        select idx, record_key, change, blocking, block_key
+        from (unpivot (select idx, record_key, change, {columns} from identity_row_blocks where {where})
+            on {columns} into name blocking value block_key)"""
+    )
+
+
+def _count_blocks(con: object, keys: str) -> None:
+    """``identity_block_sizes`` (``blocking, block_key, block_size, previous_size``) for the distinct keys
+    of ``keys``, counted over every row: now (without the gone rows) and before (without the new rows)."""
+    parts = [
+        f"""select '{column}' as blocking, {column} as block_key,
+            count(*) filter (where change <> 'removed') as block_size,
+            count(*) filter (where change <> 'new') as previous_size
+        from identity_row_blocks
+        where {column} in (select block_key from {keys} where blocking = '{column}')
+        group by {column}"""
+        for column in BLOCK_COLUMNS
+    ]
+    con.execute(f"create or replace temp table {BLOCK_SIZES_RELATION} as {' union all '.join(parts)}")
+
+
+def _holders_sql(blocks: str, condition: str) -> str:
+    """``select idx``: the rows of ``identity_row_blocks`` holding a block of ``blocks`` that meets
+    ``condition``."""
+    return " union ".join(
+        f"""select idx from identity_row_blocks
+        where {column} in (select block_key from {blocks} where blocking = '{column}' and {condition})"""
+        for column in BLOCK_COLUMNS
+    )
+
+
+def _score_new_rows(con: object, max_block_size: int, model: MatchModel, threshold: float) -> None:
+    """``identity_matched_rows`` (``record_key``): the rows that stay and that a new row matches (the model's
+    score at or above ``threshold``, corroborated) in a block compared before and now. Only these pairs of
+    such a block can be edges the last run did not have; a superset of the full run's (pairs inside one
+    deterministic cluster are scored too), which only widens the scope."""
+    # new rows compare with every other row (each its own label), rows that stay not with each other (one
+    # shared label): only pairs with a new row are scored
+    con.execute(
+        f"""create or replace temp table identity_probe_hashes as
+        select distinct row_hash from identity_row_blocks
+        where change = 'new' or (change = 'kept' and idx in (
+            {_holders_sql("identity_changed_blocks", "stable and with_new")}))"""
+    )
+    probed = (
+        "(select *, row_number() over () as idx from identity_rows where change <> 'removed' "
+        "and row_hash in (select row_hash from identity_probe_hashes))"
+    )
+    con.execute(
+        f"""create or replace temp table identity_probe_rows as
+        select *, case when change = 'new' then idx else -1 end as det_label
+        from ({block_columns_sql(probed, carry=("idx", "record_key", "change"))})"""
+    )
+    con.execute("drop table identity_probe_hashes")
+    con.execute(
+        f"""create or replace temp table identity_probe_input as
+        {splink_input_sql("identity_probe_rows", BLOCK_SIZES_RELATION, max_block_size)}"""
+    )
+    try:
+        (new_rows,) = con.execute(
+            "select count(*) from identity_probe_input where change = 'new'"
+        ).fetchall()[0]
+        if new_rows:
+            pairs, _ = predict_pairs(con, "identity_probe_input", model, threshold)
+        else:
+            pairs = pa.table({"idx_l": pa.array([], pa.int64()), "idx_r": pa.array([], pa.int64())})
+        con.register("identity_probe_pairs", pairs.select(["idx_l", "idx_r"]))
+        try:
+            con.execute(
+                """create or replace temp table identity_matched_rows as
+                select distinct r.record_key
+                from (select idx_l as idx from identity_probe_pairs
+                    union select idx_r from identity_probe_pairs)
+                    join identity_probe_rows as r using (idx)
+                where r.change = 'kept'"""
+            )
+        finally:
+            con.unregister("identity_probe_pairs")
+    finally:
+        con.execute("drop table if exists identity_probe_input")
+        con.execute("drop table if exists identity_probe_rows")
 
 
 def record_components(records: pa.Table, latest: np.ndarray, components: np.ndarray) -> pa.Table:

@@ -81,12 +81,19 @@ def row_regions(channels: pa.Array, countries: pa.Array, regions: dict[str, str]
 
 
 def apply_person_regions(
-    records: pa.Table, settings: Settings, blocklist: Blocklist, channel_region: dict[str, str]
+    records: pa.Table,
+    settings: Settings,
+    blocklist: Blocklist,
+    channel_region: dict[str, str],
+    numbers_on_file: pa.Array | None = None,
 ) -> pa.Table:
     """Re-read the phones of rows without a country in the country of the person's other records, and keep a
-    number no region parses as ``#<digits>`` for exact matching."""
+    number no region parses as ``#<digits>`` for exact matching. ``numbers_on_file``: the E.164 numbers of
+    known country of the whole input, when ``records`` is only part of it (an incremental run)."""
     country = pc.utf8_upper(records.column("country_code").combine_chunks())
-    inferred = pc.coalesce(_key_group_countries(records, country), _same_number_countries(records, country))
+    inferred = pc.coalesce(
+        _key_group_countries(records, country), _same_number_countries(records, country, numbers_on_file)
+    )
     own = pc.is_valid(country)
     national = pc.invert(pc.fill_null(records.column("phone_international").combine_chunks(), False))
     phone_rows = pc.and_(
@@ -140,10 +147,14 @@ def _scatter(column: pa.Array, positions: np.ndarray, values: pa.Array) -> pa.Ar
 MIN_NATIONAL_DIGITS = 8
 
 
-def _same_number_countries(records: pa.Table, country: pa.Array) -> pa.Array:
+def _same_number_countries(
+    records: pa.Table, country: pa.Array, numbers_on_file: pa.Array | None = None
+) -> pa.Array:
     """Per row with a phone written without its country: the region of the only number on file whose national
     significant number the row's digits are (as written, or without one trunk ``0``), among the numbers whose
-    country is known (written with ``+``/``00``, or on a record with a country); null when none or several."""
+    country is known (written with ``+``/``00``, or on a record with a country); null when none or several.
+    ``numbers_on_file`` adds such numbers of rows outside ``records``: a record of an incremental run's scope
+    reads its phone against every number of the input, as a full run does."""
     import duckdb
     from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
@@ -168,10 +179,15 @@ def _same_number_countries(records: pa.Table, country: pa.Array) -> pa.Array:
     try:
         con.register("phone_rows", table)
         con.register("country_codes", codes)
+        others = numbers_on_file if numbers_on_file is not None else pa.array([], pa.string())
+        con.register("numbers_elsewhere", pa.table({"e164": others}))
         return (
             con.sql(
                 f"""with
-                numbers as (select distinct e164 from phone_rows where known and e164 is not null),
+                numbers as (
+                    select e164 from phone_rows where known and e164 is not null
+                    union select e164 from numbers_elsewhere where e164 is not null
+                ),
                 on_file as (
                     -- country codes (1 to 3 digits) are prefix-free: one split starts with a valid code
                     select distinct n.e164, c.region, substr(n.e164, 2 + length(c.cc)) as nsn

@@ -221,13 +221,19 @@ def _resolve(
     tick = time.perf_counter()
     check_input(con)
     scope = plan_scope(
-        con, settings, ruleset.hash, blocklist, max_block_size, read=prepared.raw if prepared else None
+        con,
+        settings,
+        ruleset.hash,
+        blocklist,
+        max_block_size,
+        model,
+        read=prepared.raw if prepared else None,
     )
     if prepared is not None and scope.full:
         records, households = prepared.records, prepared.households
     else:
         prepared = None
-        records, households = guarded_records(scope.records, settings, blocklist)
+        records, households = guarded_records(scope.records, settings, blocklist, scope.numbers_on_file)
     steps["read_normalise"] = time.perf_counter() - tick
     count = records.num_rows
     codes = guard_codes(records)
@@ -371,10 +377,13 @@ def prepare_every_record(
     return Prepared(raw, records, households, det, first)
 
 
-def guarded_records(records: pa.Table, settings: Settings, blocklist: Blocklist) -> tuple[pa.Table, pa.Table]:
+def guarded_records(
+    records: pa.Table, settings: Settings, blocklist: Blocklist, numbers_on_file: pa.Array | None = None
+) -> tuple[pa.Table, pa.Table]:
     """The scope's rows with phones read in the person's region, shared values cleared from the keys, and the
-    household values (``identity.households``)."""
-    records = apply_person_regions(records, settings, blocklist, channel_regions(settings))
+    household values (``identity.households``). ``numbers_on_file``: an incremental run's phone numbers of
+    known country in the whole input (``phone_regions.apply_person_regions``)."""
+    records = apply_person_regions(records, settings, blocklist, channel_regions(settings), numbers_on_file)
     return classify_shared_values(records, settings.identity_max_people_per_value)
 
 
