@@ -9,7 +9,6 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 import pytest
 import yaml
 
@@ -20,28 +19,11 @@ from customer360.identity.model_store import load_model, model_path, versions
 from customer360.settings import PROJECT_DIR, Settings
 from customer360.warehouse import connect
 from customer360_dev.identity_synthetic import write_input_table
+from tests.support.identity_input import contact_record as rec
+from tests.support.identity_input import load_records as load
 from tests.support.identity_model import install_model, train_model_file
 
-COLUMNS = (
-    "source_channel", "source_record_id", "observed_at", "account_id", "loyalty_id", "email", "phone",
-    "first_name", "last_name", "full_name", "birth_date", "street", "postal_code", "city", "country_code",
-)  # fmt: skip
 DAY1, DAY2 = date(2026, 3, 1), date(2026, 3, 2)
-
-
-def rec(channel: str, record_id: str, day: int = 1, **fields: object) -> dict[str, object]:
-    row = {column: None for column in COLUMNS}
-    row.update(source_channel=channel, source_record_id=record_id, observed_at=f"2026-02-{day:02d} 10:00:00")
-    row.update(fields)
-    return row
-
-
-def load(settings: Settings, rows: list[dict[str, object]]) -> None:
-    table = pa.table({c: pa.array([r[c] for r in rows], pa.string()) for c in COLUMNS})
-    table = table.set_column(2, "observed_at", table.column("observed_at").cast(pa.timestamp("us")))
-    table = table.set_column(10, "birth_date", table.column("birth_date").cast(pa.date32()))
-    with connect(settings) as con:
-        write_input_table(con, table)
 
 
 def customers(settings: Settings) -> dict[str, str]:
