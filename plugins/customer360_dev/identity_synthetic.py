@@ -432,9 +432,7 @@ def run_benchmark(
     on that warehouse (its day too, when an earlier ``--daily`` added it) with the model the earlier
     benchmark trained: the first full resolution of an installation that has a model. CPU seconds are the
     process's user + system time (DuckDB's threads included) spent in each resolution."""
-    import resource
 
-    from customer360.identity.evaluate import pairwise_metrics
     from customer360.identity.resolution import resolve
     from customer360.settings import Settings
     from customer360.warehouse import connect
@@ -496,6 +494,16 @@ def run_benchmark(
                 "customers": result.customers,
             }
         )
+    return _with_accuracy(report, settings, truth)
+
+
+def _with_accuracy(report: dict[str, object], settings: object, truth: pa.Table) -> dict[str, object]:
+    """``report`` with the run's peak memory and its pairwise accuracy against ``truth``."""
+    import resource
+
+    from customer360.identity.evaluate import pairwise_metrics
+    from customer360.warehouse import connect
+
     with connect(settings) as con:
         con.register("bench_truth", truth)
         metrics = pairwise_metrics(con, "identity.customer_source_xref", "bench_truth")
@@ -522,10 +530,8 @@ def _full_resolution(
 ) -> dict[str, object]:
     """``run_benchmark(full_only=True)``: resolve every record of the kept warehouse again, as a full run
     (``CUSTOMER360_FULL_REFRESH``) with the model it has, timed and evaluated."""
-    import resource
     from dataclasses import replace
 
-    from customer360.identity.evaluate import pairwise_metrics
     from customer360.identity.resolution import resolve
     from customer360.warehouse import connect
 
@@ -550,17 +556,4 @@ def _full_resolution(
             "customers": result.customers,
         }
     )
-    with connect(settings) as con:
-        con.register("bench_truth", truth)
-        metrics = pairwise_metrics(con, "identity.customer_source_xref", "bench_truth")
-    report.update(
-        {
-            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "precision": round(metrics.precision, 5),
-            "recall": round(metrics.recall, 5),
-            "false_merges": metrics.false_merges,
-            "missed_merges": metrics.missed_merges,
-            "warehouse": str(settings.warehouse_path),
-        }
-    )
-    return report
+    return _with_accuracy(report, settings, truth)
