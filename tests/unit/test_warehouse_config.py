@@ -80,20 +80,28 @@ def test_dbt_profile_sets_the_same_allocator_option() -> None:
         assert duckdb_settings[name] is value
 
 
-def test_great_expectations_datasource_reads_the_marts_file(tmp_path: Path) -> None:
-    """GIVEN a warehouse with its marts file beside it WHEN a GX DuckDB datasource queries ``marts.<table>``
-    THEN it reads the file's table, read-only, by the pipeline's own attach rule."""
+def _gx_engine_beside_marts(tmp_path: Path, warehouse_sql: str | None):
+    """A GX DuckDB datasource's engine on a warehouse (made by ``warehouse_sql``, or empty) whose marts file
+    beside it holds ``dim_customers`` with three rows."""
     gx = pytest.importorskip("great_expectations")
     from customer360.quality.gx_duckdb import add_duckdb_datasource
     from customer360.warehouse import MARTS_FILE
 
     database = tmp_path / "warehouse.duckdb"
-    duckdb.connect(str(database)).close()
+    with duckdb.connect(str(database)) as con:
+        if warehouse_sql:
+            con.execute(warehouse_sql)
     with duckdb.connect(str(tmp_path / MARTS_FILE)) as marts:
         marts.execute("create table dim_customers as select range as customer_id from range(3)")
     context = gx.get_context(mode="ephemeral")
     datasource = add_duckdb_datasource(context, "marts_test", database, threads=1, memory_limit="1GB")
-    with datasource.get_engine().connect() as con:
+    return datasource.get_engine()
+
+
+def test_great_expectations_datasource_reads_the_marts_file(tmp_path: Path) -> None:
+    """GIVEN a warehouse with its marts file beside it WHEN a GX DuckDB datasource queries ``marts.<table>``
+    THEN it reads the file's table, read-only, by the pipeline's own attach rule."""
+    with _gx_engine_beside_marts(tmp_path, None).connect() as con:
         assert con.exec_driver_sql("select count(*) from marts.dim_customers").fetchone()[0] == 3
         with pytest.raises(Exception, match="read-only"):
             con.exec_driver_sql("insert into marts.dim_customers values (9)")
@@ -102,18 +110,8 @@ def test_great_expectations_datasource_reads_the_marts_file(tmp_path: Path) -> N
 def test_great_expectations_datasource_keeps_an_old_marts_schema(tmp_path: Path) -> None:
     """GIVEN a warehouse made before the marts file (a ``marts`` schema, not moved yet) WHEN GX connects
     THEN nothing is attached over it: ``marts.<table>`` is the schema's table, not ambiguous."""
-    gx = pytest.importorskip("great_expectations")
-    from customer360.quality.gx_duckdb import add_duckdb_datasource
-    from customer360.warehouse import MARTS_FILE
-
-    database = tmp_path / "warehouse.duckdb"
-    with duckdb.connect(str(database)) as con:
-        con.execute("create schema marts; create table marts.dim_customers as select 1 as customer_id")
-    with duckdb.connect(str(tmp_path / MARTS_FILE)) as marts:
-        marts.execute("create table dim_customers as select range as customer_id from range(3)")
-    context = gx.get_context(mode="ephemeral")
-    datasource = add_duckdb_datasource(context, "old_layout", database, threads=1, memory_limit="1GB")
-    with datasource.get_engine().connect() as con:
+    old_layout = "create schema marts; create table marts.dim_customers as select 1 as customer_id"
+    with _gx_engine_beside_marts(tmp_path, old_layout).connect() as con:
         assert con.exec_driver_sql("select count(*) from marts.dim_customers").fetchone()[0] == 1
         databases = con.exec_driver_sql("select database_name from duckdb_databases()").fetchall()
         assert ("marts",) not in databases

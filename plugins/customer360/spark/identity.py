@@ -25,7 +25,6 @@ Nothing collects the records to the driver. The work is split where no edge can 
    own steps on the bucket's rows and pairs (household filter, guarded clustering of all edges, match rule
    per record, stable ids, writers) in an in-memory DuckDB. Records are numbered in the stage's record order
    within the bucket, which is the order a run over all records gives them, so every tie breaks the same way.
-
 7. **Write**: the components' rows as Spark tables; the customer id registry numbered over all new ids in
    record order (``row_number`` in Spark).
 
